@@ -1,0 +1,241 @@
+//! [`RcuHead`] and the wait-free multi-producer, single-consumer callback queue.
+//!
+//! The queue is the one of QEMU's `util/rcu.c` and liburcu's `wfqueue`: producers link a node with one
+//! atomic exchange of the tail and one Release store into the old tail's `next`, so `call_rcu` never
+//! waits and never allocates. The single consumer (the callback thread) walks from a stub node.
+//! Between a producer's exchange and its store the chain is briefly broken; the consumer only takes
+//! nodes that were counted after they were linked (see `worker.rs`) and waits out such a gap.
+//!
+//! Two details differ from the C code: the stub lives inside the queue and a null `tail` / `head`
+//! means "the stub", so that the queue (and the default domain) can be built in a `static`.
+
+use std::fmt;
+use std::ptr::{self, NonNull};
+
+use crate::sync::{AtomicPtr, Ordering, UnsafeCell};
+
+/// The callback type of the intrusive form: it receives the head that was queued.
+pub type RcuCallback = unsafe fn(NonNull<RcuHead>);
+
+/// An intrusive callback node, QEMU's `struct rcu_head`: embed one in a struct to reclaim it with
+/// [`call_rcu1`](crate::call_rcu1) without allocating.
+///
+/// # Example
+///
+/// ```
+/// use std::ptr::NonNull;
+/// use rcu_core::{RcuHead, call_rcu1, container_of, rcu_barrier};
+///
+/// struct Node {
+///     value: u64,
+///     rcu: RcuHead,
+/// }
+///
+/// unsafe fn free_node(head: NonNull<RcuHead>) {
+///     // SAFETY: the head was queued from a `Box<Node>` leaked below.
+///     let node = unsafe { Box::from_raw(container_of!(head, Node, rcu)) };
+///     assert_eq!(node.value, 42);
+/// }
+///
+/// let node = Box::into_raw(Box::new(Node { value: 42, rcu: RcuHead::new() }));
+/// // ... unlink `node` from every RCU-visible place, then:
+/// // SAFETY: the node stays allocated until `free_node` runs and is not queued twice.
+/// unsafe { call_rcu1(NonNull::new(&raw mut (*node).rcu).unwrap(), free_node) };
+/// rcu_barrier();
+/// ```
+pub struct RcuHead {
+    pub(crate) next: AtomicPtr<RcuHead>,
+    pub(crate) func: UnsafeCell<Option<RcuCallback>>,
+}
+
+// SAFETY: `next` is atomic; `func` is written only by the one producer that owns the head before it
+// publishes the head (Release store, pairs with the consumer's Acquire load), and read only by the
+// consumer after that; the head is never queued twice at once (contract of `call_rcu1`).
+unsafe impl Send for RcuHead {}
+// SAFETY: as above.
+unsafe impl Sync for RcuHead {}
+
+impl RcuHead {
+    crate::sync::maybe_const_fn! {
+        /// A head that is not queued.
+        pub fn new() -> RcuHead {
+            RcuHead {
+                next: AtomicPtr::new(ptr::null_mut()),
+                func: UnsafeCell::new(None),
+            }
+        }
+    }
+}
+
+impl Default for RcuHead {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for RcuHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RcuHead").finish_non_exhaustive()
+    }
+}
+
+/// Recovers a pointer to the struct that contains an [`RcuHead`], QEMU's `container_of`.
+///
+/// `container_of!(head, Type, field)` takes a `NonNull<RcuHead>` (or `*mut RcuHead`) pointing at
+/// `Type::field` and returns `*mut Type`, using [`core::mem::offset_of!`]. It works for generic types
+/// too (`container_of!(head, Node<T>, rcu)` inside a generic function). Computing the pointer is safe;
+/// using it is up to the caller. See [`RcuHead`] for an example.
+#[macro_export]
+macro_rules! container_of {
+    ($head:expr, $Container:ty, $field:ident) => {{
+        let head: *mut $crate::RcuHead = $crate::__private::into_head_ptr($head);
+        head.wrapping_byte_sub(::core::mem::offset_of!($Container, $field))
+            .cast::<$Container>()
+    }};
+}
+
+/// Support for [`container_of!`]: accepts both pointer forms.
+#[doc(hidden)]
+pub trait IntoHeadPtr {
+    fn into_head_ptr(self) -> *mut RcuHead;
+}
+
+impl IntoHeadPtr for NonNull<RcuHead> {
+    fn into_head_ptr(self) -> *mut RcuHead {
+        self.as_ptr()
+    }
+}
+
+impl IntoHeadPtr for *mut RcuHead {
+    fn into_head_ptr(self) -> *mut RcuHead {
+        self
+    }
+}
+
+#[doc(hidden)]
+pub fn into_head_ptr(p: impl IntoHeadPtr) -> *mut RcuHead {
+    p.into_head_ptr()
+}
+
+/// The MPSC queue of pending callbacks.
+pub(crate) struct CallbackQueue {
+    stub: RcuHead,
+    /// Last node; null means the stub. Producers only.
+    tail: AtomicPtr<RcuHead>,
+    /// Next node to look at; null means the stub. Consumer only (Invariant Q1).
+    head: UnsafeCell<*mut RcuHead>,
+}
+
+// SAFETY: `head` is only touched by the single consumer (Invariant Q1: only the domain's callback
+// thread calls `pop`, and only one such thread exists at a time); everything else is atomic.
+unsafe impl Sync for CallbackQueue {}
+// SAFETY: as above; the raw pointers refer to nodes owned by the queue until popped.
+unsafe impl Send for CallbackQueue {}
+
+impl fmt::Debug for CallbackQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackQueue").finish_non_exhaustive()
+    }
+}
+
+impl CallbackQueue {
+    crate::sync::maybe_const_fn! {
+        pub(crate) fn new() -> CallbackQueue {
+            CallbackQueue {
+                stub: RcuHead::new(),
+                tail: AtomicPtr::new(ptr::null_mut()),
+                head: UnsafeCell::new(ptr::null_mut()),
+            }
+        }
+    }
+
+    fn stub_ptr(&self) -> *mut RcuHead {
+        (&raw const self.stub).cast_mut()
+    }
+
+    fn or_stub(&self, p: *mut RcuHead) -> *mut RcuHead {
+        if p.is_null() { self.stub_ptr() } else { p }
+    }
+
+    /// Appends `node`. Wait-free: one exchange and one store.
+    ///
+    /// # Safety
+    /// 1. `node` points to a live `RcuHead` that stays valid until it is popped and handed to its
+    ///    callback, and is not in this (or another) queue.
+    /// 2. Its `func` was set by the caller (or it is the stub).
+    pub(crate) unsafe fn push(&self, node: NonNull<RcuHead>) {
+        let node = node.as_ptr();
+        // SAFETY: by 1 the node is live and not shared yet.
+        unsafe { (*node).next.store(ptr::null_mut(), Ordering::Relaxed) };
+        // AcqRel: Release publishes our `next = null` to the producer that links after us (it writes
+        // `node.next`), Acquire takes the previous producer's initialization of `prev`.
+        let prev = self.or_stub(self.tail.swap(node, Ordering::AcqRel));
+        // Release pairs with the consumer's Acquire load of `prev.next` in `pop`: the consumer sees
+        // the node fully initialized (its `func` and `next`).
+        // SAFETY: `prev` is the stub or a node still in the queue: the consumer cannot pop `prev`
+        // before `prev.next` is non-null, which only this store makes it.
+        unsafe { (*prev).next.store(node, Ordering::Release) };
+    }
+
+    /// Takes the oldest node, or `None` if the queue is empty or a producer is between its two steps.
+    ///
+    /// # Safety
+    /// Only the single consumer calls it (Invariant Q1).
+    pub(crate) unsafe fn pop(&self) -> Option<NonNull<RcuHead>> {
+        loop {
+            // SAFETY: Q1: the consumer is the only thread touching `head`.
+            let node = self.or_stub(self.head.with(|h| unsafe { *h }));
+            // Acquire pairs with the Release store in `push`.
+            // SAFETY: `node` is the stub or a queued node, live until popped.
+            let next = unsafe { (*node).next.load(Ordering::Acquire) };
+            if next.is_null() {
+                return None;
+            }
+            // SAFETY: Q1.
+            self.head.with_mut(|h| unsafe { *h = next });
+            if node == self.stub_ptr() {
+                // The stub reached the front: send it to the back so that the last real node always
+                // has a successor and can be taken.
+                // SAFETY: the stub is live as long as the queue and is no longer linked.
+                unsafe { self.push(NonNull::new_unchecked(node)) };
+                continue;
+            }
+            // SAFETY: non-null: it came from `next` of another node, or was the non-null head.
+            return Some(unsafe { NonNull::new_unchecked(node) });
+        }
+    }
+
+    /// Pops until a node is available; the caller knows (through the pending count) that one is
+    /// queued or about to be linked.
+    ///
+    /// # Safety
+    /// As [`pop`](Self::pop), and a node must have been counted as queued.
+    pub(crate) unsafe fn pop_blocking(&self) -> NonNull<RcuHead> {
+        let mut spins = 0u32;
+        loop {
+            // SAFETY: forwarded contract.
+            if let Some(node) = unsafe { self.pop() } {
+                return node;
+            }
+            spins += 1;
+            if spins < 64 {
+                crate::sync::spin();
+            } else {
+                crate::sync::yield_now();
+            }
+        }
+    }
+}
+
+/// Runs a popped node's callback.
+///
+/// # Safety
+/// `node` was popped from a queue, so its `func` was set before it was published and the callback's
+/// own contract (from `call_rcu1`) holds.
+pub(crate) unsafe fn invoke(node: NonNull<RcuHead>) {
+    // SAFETY: the consumer owns the popped node; `func` was published by the producer's Release store.
+    let func = unsafe { node.as_ref() }.func.with(|f| unsafe { *f });
+    let func = func.expect("rcu-core: a queued RcuHead had no callback (internal error)");
+    // SAFETY: the contract of `call_rcu1` makes this call valid.
+    unsafe { func(node) }
+}

@@ -1,0 +1,330 @@
+//! The process-wide default domain and the free functions that use it.
+//!
+//! The domain is a `static`, and each thread finds its reader record through a `const`-initialized
+//! thread-local pointer, so the read-side fast path is: one thread-local load, one load of the
+//! counter, two plain stores and a compiler fence (lock); one store, a compiler fence and one load
+//! (unlock). Registration is automatic on the first `read_lock`; a second thread-local with a
+//! destructor unregisters the thread when it exits.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
+use std::time::Duration;
+
+use crate::callback::{RcuCallback, RcuHead};
+use crate::domain::{DomainInner, DomainRef, GpState};
+use crate::gp::panic_in_section;
+use crate::reader::Reader;
+use crate::stats::Stats;
+use crate::sync::Arc;
+use crate::worker;
+
+/// The default domain.
+pub(crate) static DEFAULT: DomainInner = DomainInner::new();
+
+fn default_ref() -> DomainRef {
+    DomainRef::Static(&DEFAULT)
+}
+
+thread_local! {
+    /// Fast-path pointer to this thread's record in the default domain; null when unregistered.
+    static LOCAL: Cell<*const Reader> = const { Cell::new(ptr::null()) };
+    /// Owns the registration; its destructor unregisters the thread.
+    static REGISTRATION: RefCell<Option<Registration>> = const { RefCell::new(None) };
+}
+
+struct Registration {
+    reader: Arc<Reader>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let _ = LOCAL.try_with(|l| l.set(ptr::null()));
+        if self.reader.nest() == 0 {
+            DEFAULT.gp.unregister(&self.reader);
+        } else {
+            // A guard is still alive (leaked with mem::forget, or owned by a thread-local destroyed
+            // later). Keep the record registered and allocated so that guard stays valid; it blocks
+            // grace periods like a forgotten rcu_read_unlock in C, and the stall warning names it.
+            std::mem::forget(self.reader.clone());
+        }
+    }
+}
+
+/// Registers the calling thread; returns its record.
+#[cold]
+fn register_slow() -> *const Reader {
+    crate::fork::init();
+    let reader = DEFAULT.gp.register();
+    let raw = Arc::as_ptr(&reader);
+    let stored = REGISTRATION
+        .try_with(|r| {
+            *r.borrow_mut() = Some(Registration {
+                reader: reader.clone(),
+            })
+        })
+        .is_ok();
+    if stored {
+        LOCAL.with(|l| l.set(raw));
+    } else {
+        // The thread is exiting and its thread-locals are gone: keep this late record alive for
+        // good. It leaves its sections normally, so it never blocks a grace period.
+        std::mem::forget(reader);
+    }
+    raw
+}
+
+#[inline]
+fn current_reader() -> *const Reader {
+    let reader = LOCAL.try_with(Cell::get).unwrap_or(ptr::null());
+    if reader.is_null() {
+        register_slow()
+    } else {
+        reader
+    }
+}
+
+/// A read-side critical section of the default domain; dropping it is `rcu_read_unlock`.
+///
+/// Created by [`read_lock`]. `!Send` and `!Sync`: the section belongs to the thread that entered it.
+/// References obtained under a guard (from [`RcuCell::read`](crate::RcuCell::read) or an RCU list)
+/// borrow it, so they cannot outlive the section. The guard unlocks during a panic unwind too.
+#[must_use = "the critical section ends when the guard is dropped"]
+pub struct ReadGuard {
+    reader: *const Reader,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl fmt::Debug for ReadGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadGuard").finish_non_exhaustive()
+    }
+}
+
+impl Drop for ReadGuard {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the record outlives the guard: it is owned by this thread's registration, which
+        // leaks it instead of freeing it while a guard is alive (see `Registration::drop`), and the
+        // guard is `!Send`, so this is the owner thread (Invariant R1 of `reader.rs`).
+        unsafe { (*self.reader).unlock(&DEFAULT.gp.event) };
+    }
+}
+
+/// Enters a read-side critical section of the default domain: `rcu_read_lock()`, QEMU's
+/// `RCU_READ_LOCK_GUARD()` / `WITH_RCU_READ_LOCK_GUARD()`.
+///
+/// Sections nest; only the outermost guard touches shared state. The first call on a thread
+/// registers it ([`register_thread`]). The section ends when the guard is dropped.
+///
+/// # Example
+///
+/// ```
+/// let cell = rcu_core::RcuCell::new(String::from("v1"));
+/// let guard = rcu_core::read_lock();
+/// let value: &String = cell.read(&guard);
+/// assert_eq!(value, "v1");
+/// assert!(rcu_core::read_ongoing());
+/// drop(guard);
+/// assert!(!rcu_core::read_ongoing());
+/// ```
+#[inline]
+pub fn read_lock() -> ReadGuard {
+    let reader = current_reader();
+    // SAFETY: `reader` is this thread's live record (see `ReadGuard::drop`), used by its owner.
+    unsafe { (*reader).lock(&DEFAULT.gp.ctr) };
+    ReadGuard {
+        reader,
+        _not_send: PhantomData,
+    }
+}
+
+/// Whether the calling thread is inside a read-side critical section of the default domain
+/// (`rcu_read_ongoing`).
+///
+/// ```
+/// assert!(!rcu_core::read_ongoing());
+/// let _g = rcu_core::read_lock();
+/// assert!(rcu_core::read_ongoing());
+/// ```
+pub fn read_ongoing() -> bool {
+    let reader = LOCAL.try_with(Cell::get).unwrap_or(ptr::null());
+    // SAFETY: a non-null LOCAL is this thread's live record.
+    !reader.is_null() && unsafe { (*reader).nest() } > 0
+}
+
+/// Registers the calling thread as a reader (`rcu_register_thread`). Optional: [`read_lock`] does
+/// it on first use, and the thread is unregistered when it exits. Calling it twice is harmless.
+///
+/// ```
+/// rcu_core::register_thread();
+/// assert!(rcu_core::stats().registered_readers >= 1);
+/// ```
+pub fn register_thread() {
+    current_reader();
+}
+
+/// Unregisters the calling thread (`rcu_unregister_thread`); it is registered again by its next
+/// [`read_lock`].
+///
+/// # Panics
+/// Inside a read-side critical section.
+///
+/// ```
+/// rcu_core::register_thread();
+/// rcu_core::unregister_thread();
+/// ```
+pub fn unregister_thread() {
+    if read_ongoing() {
+        panic!(
+            "rcu-core: unregister_thread called inside a read-side critical section; drop every \
+             ReadGuard on this thread first"
+        );
+    }
+    let registration = REGISTRATION.with(|r| r.borrow_mut().take());
+    drop(registration);
+}
+
+/// Waits until every read-side critical section that was running when it was called has ended:
+/// `synchronize_rcu()`.
+///
+/// Concurrent callers share grace periods. With no registered readers it returns at once.
+///
+/// # Panics
+/// Inside a read-side critical section on the same thread (it would wait for itself forever).
+///
+/// # Example
+///
+/// ```
+/// use std::sync::atomic::{AtomicPtr, Ordering};
+/// use rcu_core::raw::{rcu_assign_pointer, rcu_dereference};
+///
+/// let slot = AtomicPtr::new(Box::into_raw(Box::new(1u32)));
+/// let old = rcu_dereference(&slot);
+/// rcu_assign_pointer(&slot, Box::into_raw(Box::new(2u32)));
+/// rcu_core::synchronize_rcu();
+/// // SAFETY: `old` was unpublished before the grace period; no reader can still hold it.
+/// drop(unsafe { Box::from_raw(old) });
+/// # drop(unsafe { Box::from_raw(slot.load(Ordering::Relaxed)) });
+/// ```
+pub fn synchronize_rcu() {
+    if read_ongoing() {
+        panic_in_section("synchronize_rcu");
+    }
+    crate::fork::init();
+    DEFAULT.gp.synchronize();
+}
+
+/// Runs `f` on the background callback thread after a grace period: `call_rcu()` with a closure.
+///
+/// Callbacks run in the order they were queued (FIFO). A callback may call `call_rcu` itself. A
+/// callback that panics is reported on stderr and counted in [`Stats::callback_panics`]; later
+/// callbacks still run.
+///
+/// # Example
+///
+/// ```
+/// let old = Box::new([0u8; 64]);
+/// rcu_core::call_rcu(move || drop(old));
+/// rcu_core::rcu_barrier();
+/// ```
+pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
+    crate::fork::init();
+    worker::ensure_worker(&default_ref());
+    DEFAULT.callbacks.push_closure(f);
+}
+
+/// Queues `func(head)` to run on the callback thread after a grace period, without allocating:
+/// QEMU's `call_rcu1()` (and, with [`container_of!`](crate::container_of), `call_rcu(obj, func,
+/// field)`).
+///
+/// # Safety
+/// 1. `head` points to an [`RcuHead`] inside a live object that stays valid, and is not moved or
+///    reused, until `func` has been called with it.
+/// 2. The head is not already queued.
+/// 3. Calling `func(head)` on the callback thread, after a grace period, is sound (in particular the
+///    object must be `Send` if `func` touches it).
+///
+/// See [`RcuHead`] for an example.
+pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
+    crate::fork::init();
+    worker::ensure_worker(&default_ref());
+    // SAFETY: forwarded contract.
+    unsafe { DEFAULT.callbacks.push(head, func) };
+}
+
+/// Waits until every callback queued (by any thread) before the call has run: `rcu_barrier()`,
+/// QEMU's `drain_call_rcu()`.
+///
+/// # Panics
+/// Inside a read-side critical section, or on the callback thread (from a callback).
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// let done = Arc::new(AtomicBool::new(false));
+/// let d = done.clone();
+/// rcu_core::call_rcu(move || d.store(true, Ordering::SeqCst));
+/// rcu_core::rcu_barrier();
+/// assert!(done.load(Ordering::SeqCst));
+/// ```
+pub fn rcu_barrier() {
+    if read_ongoing() {
+        panic_in_section("rcu_barrier");
+    }
+    crate::fork::init();
+    worker::barrier(&default_ref());
+}
+
+/// Snapshots the grace-period state (`start_poll_synchronize_rcu`) and makes sure a grace period
+/// will start. Pass the result to [`poll_state_synchronize_rcu`] or [`cond_synchronize_rcu`].
+///
+/// ```
+/// let state = rcu_core::start_poll_synchronize_rcu();
+/// rcu_core::synchronize_rcu(); // any grace period counts, whoever runs it
+/// assert!(rcu_core::poll_state_synchronize_rcu(state));
+/// ```
+pub fn start_poll_synchronize_rcu() -> GpState {
+    let state = GpState(DEFAULT.gp.poll_snapshot());
+    call_rcu(|| {});
+    state
+}
+
+/// Whether a full grace period has elapsed since `state` was taken (`poll_state_synchronize_rcu`).
+/// Never true while a reader that was inside a section when `state` was taken is still inside it.
+pub fn poll_state_synchronize_rcu(state: GpState) -> bool {
+    DEFAULT.gp.poll_done(state.0)
+}
+
+/// Waits for a grace period unless one has elapsed since `state` was taken
+/// (`cond_synchronize_rcu`).
+///
+/// # Panics
+/// As [`synchronize_rcu`], when it has to wait.
+pub fn cond_synchronize_rcu(state: GpState) {
+    if !poll_state_synchronize_rcu(state) {
+        synchronize_rcu();
+    }
+}
+
+/// Counters of the default domain.
+///
+/// ```
+/// rcu_core::synchronize_rcu();
+/// assert!(rcu_core::stats().synchronize_calls >= 1);
+/// ```
+pub fn stats() -> Stats {
+    DEFAULT.stats()
+}
+
+/// Sets the stall-warning timeout of the default domain: a grace period that waits longer prints
+/// one warning on stderr naming each blocking reader thread. Default 21 s (Linux's
+/// `CONFIG_RCU_CPU_STALL_TIMEOUT`); `None` disables the warning.
+///
+/// ```
+/// rcu_core::set_stall_timeout(Some(std::time::Duration::from_secs(60)));
+/// ```
+pub fn set_stall_timeout(timeout: Option<Duration>) {
+    DEFAULT.gp.set_stall_timeout(timeout);
+}

@@ -1,0 +1,83 @@
+//! `fork()` support for the default domain (QEMU's `rcu_init_lock` / `rcu_init_unlock` /
+//! `rcu_init_child`, liburcu's `call_rcu_before_fork` family), installed with `pthread_atfork`.
+//!
+//! - Before `fork()` the forking thread takes, in lock order, the callback batch lock (so the
+//!   callback thread is between batches), the grace-period run lock (no grace period in flight), the
+//!   registry lock and the batching lock.
+//! - In the parent, it releases them.
+//! - In the child, which has only the forking thread, it releases them, drops every other thread's
+//!   reader record from the registry, forgets the callback thread (a new one starts on the next
+//!   `call_rcu`, or at once if callbacks were pending) and re-registers for membarrier.
+//!
+//! Limitations (as in QEMU and liburcu): do not fork from inside a `call_rcu` callback or a
+//! read-side critical section, and do not use independent [`Domain`](crate::Domain)s in the child.
+//! A `call_rcu` racing with `fork()` on another thread may leave its callback unrunnable in the
+//! child. The child should exec or exit soon if other threads held application locks.
+
+#[cfg(unix)]
+use std::cell::RefCell;
+
+#[cfg(unix)]
+use crate::default::DEFAULT;
+#[cfg(unix)]
+use crate::sync::{MutexGuard, lock};
+
+/// Installs the fork handlers once per process.
+pub(crate) fn init() {
+    #[cfg(unix)]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: the three handlers are `extern "C"` functions that never unwind (they only
+            // lock and unlock mutexes and reset counters).
+            let rc = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+            assert_eq!(rc, 0, "rcu-core: pthread_atfork failed");
+        });
+    }
+}
+
+/// The default domain's locks, held from `prepare` to `parent` / `child` (in this field order, which
+/// is also the drop order).
+#[cfg(unix)]
+struct ForkGuards {
+    _batch_lock: MutexGuard<'static, ()>,
+    _run_lock: MutexGuard<'static, ()>,
+    registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::reader::Reader>>>,
+    batch: MutexGuard<'static, crate::gp::BatchState>,
+}
+
+#[cfg(unix)]
+thread_local! {
+    static HELD: RefCell<Option<ForkGuards>> = const { RefCell::new(None) };
+}
+
+#[cfg(unix)]
+extern "C" fn prepare() {
+    let guards = ForkGuards {
+        _batch_lock: lock(&DEFAULT.callbacks.batch_lock),
+        _run_lock: lock(&DEFAULT.gp.run_lock),
+        registry: lock(&DEFAULT.gp.registry),
+        batch: lock(&DEFAULT.gp.batch),
+    };
+    HELD.with(|h| *h.borrow_mut() = Some(guards));
+}
+
+#[cfg(unix)]
+extern "C" fn parent() {
+    drop(HELD.with(|h| h.borrow_mut().take()));
+}
+
+#[cfg(unix)]
+extern "C" fn child() {
+    if let Some(mut guards) = HELD.with(|h| h.borrow_mut().take()) {
+        guards.registry.retain(|r| r.owner.is_current());
+        guards.batch.leader = false;
+        drop(guards);
+    }
+    #[cfg(target_os = "linux")]
+    crate::barrier::after_fork_child();
+    DEFAULT.callbacks.reset_after_fork();
+    if DEFAULT.callbacks.pending_count() > 0 {
+        crate::worker::ensure_worker(&crate::domain::DomainRef::Static(&DEFAULT));
+    }
+}

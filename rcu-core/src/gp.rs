@@ -1,0 +1,391 @@
+//! The grace-period algorithm: reader registry, grace-period counter, `synchronize_rcu`.
+//!
+//! # Algorithm
+//!
+//! This is the "memb" flavour of userspace RCU (Desnoyers, McKenney, Stern, Dagenais and Walpole,
+//! *User-Level Implementations of Read-Copy Update*, IEEE TPDS 23(2), 2012; liburcu `src/urcu.c`),
+//! in the single-phase form QEMU uses on 64-bit hosts (`util/rcu.c`):
+//!
+//! - The domain has a counter `gp_ctr`, always odd (bit 0 set), advanced by 2 per grace period. With a
+//!   full 64-bit (or, on 32-bit targets, pointer-sized) counter it does not wrap in practice, so one
+//!   phase suffices and liburcu's two-phase parity flip is not needed.
+//! - Each registered thread has a record with `ctr`: 0 outside a read-side critical section, else
+//!   the value `gp_ctr` had when its outermost section began; and `nest`, the nesting depth. Only the
+//!   outermost `read_lock`/unlock touch `ctr` (see `reader.rs`).
+//! - A reader *blocks* the current grace period when its `ctr` is non-zero and differs from the
+//!   current `gp_ctr`: it entered before the counter advanced.
+//! - `synchronize_rcu` (the *leader*, see batching below): advance `gp_ctr`, issue the heavy barrier,
+//!   collect the blocking readers, spin briefly re-checking them, then sleep on the domain's event,
+//!   after setting each remaining reader's `waiting` flag, until the last of them wakes it from
+//!   `read_unlock`. The registry lock is held only while the readers are collected, never while
+//!   waiting, so threads can register and exit during a long grace period (blocking readers are
+//!   kept alive by `Arc` references the leader holds).
+//! - **Batching** (liburcu's waiter queue): concurrent callers share grace periods. A caller
+//!   snapshots the sequence number of the grace period that must complete for it (`seq_snap`, as
+//!   Linux's `rcu_seq`); if a leader is already running, it waits on a condition variable and, when
+//!   woken, either finds its grace period done or becomes the next leader. One grace period thus
+//!   serves every caller that arrived before it started.
+//! - **Polling** (liburcu 0.14 / Linux): `start_poll_synchronize_rcu` returns the same snapshot;
+//!   `poll_state_synchronize_rcu` compares it with the completed sequence, so any grace period
+//!   satisfies it, whoever ran it.
+//! - An empty registry means no reader can be in a section: the grace period completes at once,
+//!   without touching the counter or issuing a barrier (QEMU does the same).
+//! - **Stall warning** (Linux `stallwarn.rst`): if a grace period waits longer than the domain's stall
+//!   timeout (default 21 s), one warning naming each blocking reader thread goes to stderr.
+//!
+//! # Orderings
+//!
+//! `light` / `heavy` are the asymmetric barrier pair of [`crate::barrier`]: a compiler fence and
+//! `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, or a `SeqCst` fence on both sides. Tags are
+//! referenced from the code.
+//!
+//! | tag | operation | pairs with | why |
+//! |---|---|---|---|
+//! | O1 | reader: `gp_ctr.load(Acquire)` on outermost lock | O7 | a reader that sees the new counter also sees everything the updater did before the grace period (the unpublishing store), so reporting it as not blocking is safe |
+//! | O2 | reader: `light()` after storing `ctr` | O8 | either the leader's scan sees the `ctr` store, or the section's loads see the updater's unpublish |
+//! | O3 | reader: `ctr.store(0, Release)` on outermost unlock | O6 | the section's loads happen-before the leader observing 0, hence before any reclamation |
+//! | O4 | reader: `light()` between the `ctr` store and the `waiting` load | O9 | Dekker: either the reader sees `waiting` and wakes the leader, or the leader's re-check sees `ctr` = 0; no lost wake-up |
+//! | O5 | reader: `fence(Acquire)` after seeing `waiting` | O10 | the reader's `set` of the event comes after the leader's `reset` |
+//! | O6 | leader: `ctr.load(Acquire)` | O3 | see O3 |
+//! | O7 | leader: `gp_ctr.store(Release)` | O1 | see O1; the updater's stores happen-before the leader's via the batching mutex |
+//! | O8 | leader: `heavy()` after advancing `gp_ctr`, before reading any `ctr` | O2 | see O2 |
+//! | O9 | leader: `heavy()` after setting `waiting` flags, before re-reading `ctr` | O4 | see O4 |
+//! | O10 | leader: `waiting.store(true, Release)` after `event.reset()` | O5 | see O5 |
+//! | O11 | leader: `seq.store(Release)` at grace-period end; pollers `seq.load(Acquire)` | each other | a poller that sees the grace period done also sees the readers' exits (O3/O6 chain) |
+//!
+//! With membarrier there is exactly one `heavy()` per grace period when the blocking readers leave
+//! within the spin window, and one more per sleep round otherwise; the read side has no fence and no
+//! read-modify-write.
+//!
+//! Why one phase is enough: let the updater unpublish pointer *p* (W1) before the leader advances the
+//! counter (O7) and issues O8. Take a reader that loads *p*. If its `light()` (O2) is ordered before
+//! O8, the leader's scan sees its `ctr`: either the old value (it blocks, and the leader waits for
+//! O3) or the new one, which it could only have read through O1, after W1, so it cannot load *p*.
+//! If O2 is ordered after O8, its loads come after W1 and cannot see *p*.
+//!
+//! References: QEMU `util/rcu.c` and `include/qemu/rcu.h`; liburcu `src/urcu.c`,
+//! `include/urcu/static/urcu-memb.h` and `src/urcu-wait.h`; the TPDS 2012 paper above; Linux
+//! `Documentation/RCU/whatisRCU.rst` and `stallwarn.rst`.
+
+#[cfg(not(loom))]
+use std::fmt::Write as _;
+#[cfg(not(loom))]
+use std::time::Instant;
+use std::time::Duration;
+
+use crate::barrier;
+use crate::reader::Reader;
+use crate::sync::{
+    Arc, AtomicU64, AtomicUsize, CachePadded, Condvar, Event, Mutex, Ordering, lock,
+    maybe_const_fn, spin,
+};
+
+/// Bit 0 of the counter is always set, so a reader's snapshot is never 0 ("not in a section").
+const GP_LOCKED: usize = 1;
+/// Per-grace-period increment of the counter.
+const GP_INCREMENT: usize = 2;
+
+/// How many times the leader re-checks blocking readers before it sleeps.
+#[cfg(not(loom))]
+const SPIN_ROUNDS: u32 = 200;
+#[cfg(loom)]
+const SPIN_ROUNDS: u32 = 1;
+
+/// Default stall-warning timeout, Linux's `CONFIG_RCU_CPU_STALL_TIMEOUT`.
+pub(crate) const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(21);
+
+/// Grace-period sequence numbers in the style of Linux's `rcu_seq`: even when idle, odd while a grace
+/// period runs; one grace period adds 2.
+pub(crate) fn seq_snap(seq: u64) -> u64 {
+    (seq + 3) & !1
+}
+
+/// Whether the grace period a snapshot asked for has completed (wrap-safe).
+pub(crate) fn seq_done(current: u64, snap: u64) -> bool {
+    current.wrapping_sub(snap) as i64 >= 0
+}
+
+/// Batching state, under `GpCore::batch`.
+#[derive(Debug)]
+pub(crate) struct BatchState {
+    /// The sequence number (see [`seq_snap`]).
+    pub(crate) seq: u64,
+    /// Whether a leader is running grace periods.
+    pub(crate) leader: bool,
+}
+
+/// Counters kept by the grace-period code.
+#[derive(Debug)]
+pub(crate) struct GpStats {
+    pub(crate) grace_periods: AtomicU64,
+    pub(crate) synchronize_calls: AtomicU64,
+    pub(crate) longest_ns: AtomicU64,
+    pub(crate) stall_warnings: AtomicU64,
+}
+
+/// The grace-period half of a domain.
+#[derive(Debug)]
+pub(crate) struct GpCore {
+    /// The counter readers copy (on its own cache line: every reader loads it).
+    pub(crate) ctr: CachePadded<AtomicUsize>,
+    /// Event blocking readers set on unlock when `waiting` is set (QEMU's `rcu_gp_event`).
+    pub(crate) event: Event,
+    /// Registered readers (QEMU's `registry` under `rcu_registry_lock`).
+    pub(crate) registry: Mutex<Vec<Arc<Reader>>>,
+    pub(crate) batch: Mutex<BatchState>,
+    batch_cond: Condvar,
+    /// Held by the leader for the duration of one grace period (QEMU's `rcu_sync_lock`); also
+    /// taken across `fork()`.
+    pub(crate) run_lock: Mutex<()>,
+    /// Mirror of `BatchState::seq` for lock-free polling (O11).
+    seq: AtomicU64,
+    /// Stall-warning timeout in nanoseconds, 0 = disabled.
+    stall_timeout_ns: AtomicU64,
+    pub(crate) stats: GpStats,
+}
+
+impl GpCore {
+    maybe_const_fn! {
+        pub(crate) fn new() -> GpCore {
+            GpCore {
+                ctr: CachePadded(AtomicUsize::new(GP_LOCKED)),
+                event: Event::new(true),
+                registry: Mutex::new(Vec::new()),
+                batch: Mutex::new(BatchState { seq: 0, leader: false }),
+                batch_cond: Condvar::new(),
+                run_lock: Mutex::new(()),
+                seq: AtomicU64::new(0),
+                stall_timeout_ns: AtomicU64::new(DEFAULT_STALL_TIMEOUT.as_nanos() as u64),
+                stats: GpStats {
+                    grace_periods: AtomicU64::new(0),
+                    synchronize_calls: AtomicU64::new(0),
+                    longest_ns: AtomicU64::new(0),
+                    stall_warnings: AtomicU64::new(0),
+                },
+            }
+        }
+    }
+
+    /// Adds a reader record (`rcu_register_thread`).
+    pub(crate) fn register(&self) -> Arc<Reader> {
+        #[cfg(not(loom))]
+        barrier::init();
+        let reader = Arc::new(Reader::new());
+        lock(&self.registry).push(reader.clone());
+        reader
+    }
+
+    /// Removes a reader record (`rcu_unregister_thread`). The reader must not be in a section.
+    pub(crate) fn unregister(&self, reader: &Arc<Reader>) {
+        let mut registry = lock(&self.registry);
+        if let Some(i) = registry.iter().position(|r| Arc::ptr_eq(r, reader)) {
+            registry.swap_remove(i);
+        }
+    }
+
+    /// Number of registered readers.
+    pub(crate) fn registered(&self) -> usize {
+        lock(&self.registry).len()
+    }
+
+    /// Panics if the calling thread is inside a read-side critical section of this domain (waiting
+    /// for a grace period there would wait for itself forever).
+    pub(crate) fn assert_not_in_own_section(&self, what: &str) {
+        let registry = lock(&self.registry);
+        if registry
+            .iter()
+            .any(|r| r.owner.is_current() && r.in_section())
+        {
+            drop(registry);
+            panic_in_section(what);
+        }
+    }
+
+    /// Snapshot for the polling API.
+    pub(crate) fn poll_snapshot(&self) -> u64 {
+        // O11.
+        seq_snap(self.seq.load(Ordering::Acquire))
+    }
+
+    /// Whether the grace period named by `snap` has completed.
+    pub(crate) fn poll_done(&self, snap: u64) -> bool {
+        // O11.
+        seq_done(self.seq.load(Ordering::Acquire), snap)
+    }
+
+    pub(crate) fn set_stall_timeout(&self, timeout: Option<Duration>) {
+        let ns = timeout.map_or(0, |t| t.as_nanos().clamp(1, u64::MAX as u128) as u64);
+        self.stall_timeout_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// `synchronize_rcu`: returns after every read-side critical section that began before the call
+    /// has ended. The caller has already checked it is not inside one.
+    pub(crate) fn synchronize(&self) {
+        self.stats.synchronize_calls.fetch_add(1, Ordering::Relaxed);
+        let mut state = lock(&self.batch);
+        let snap = seq_snap(state.seq);
+        loop {
+            if seq_done(state.seq, snap) {
+                return;
+            }
+            if !state.leader {
+                state.leader = true;
+                break;
+            }
+            state = self
+                .batch_cond
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        // We lead. Our snapshot asked for a grace period that starts after our call; if another
+        // leader's grace period was running then, it did not count, so loop until ours is done.
+        while !seq_done(state.seq, snap) {
+            state.seq += 1;
+            self.seq.store(state.seq, Ordering::Relaxed);
+            drop(state);
+            {
+                let _run = lock(&self.run_lock);
+                self.run_grace_period();
+            }
+            state = lock(&self.batch);
+            state.seq += 1;
+            // O11: Release publishes the completed grace period to lock-free pollers.
+            self.seq.store(state.seq, Ordering::Release);
+            self.stats.grace_periods.fetch_add(1, Ordering::Relaxed);
+        }
+        state.leader = false;
+        drop(state);
+        self.batch_cond.notify_all();
+    }
+
+    /// One grace period. Called by the leader with `run_lock` held.
+    fn run_grace_period(&self) {
+        #[cfg(feature = "broken-gp")]
+        if crate::testing::broken() {
+            return;
+        }
+        #[cfg(not(loom))]
+        let start = Instant::now();
+        let (current, mut blocking) = {
+            let registry = lock(&self.registry);
+            if registry.is_empty() {
+                return;
+            }
+            // Only the leader writes the counter (it holds `run_lock`).
+            let current = self.ctr.load(Ordering::Relaxed).wrapping_add(GP_INCREMENT);
+            // O7: Release pairs with O1.
+            self.ctr.store(current, Ordering::Release);
+            // O8: pairs with O2.
+            barrier::heavy();
+            let blocking: Vec<Arc<Reader>> = registry
+                .iter()
+                .filter(|r| r.ongoing(current))
+                .cloned()
+                .collect();
+            (current, blocking)
+        };
+
+        let mut rounds = 0;
+        while !blocking.is_empty() && rounds < SPIN_ROUNDS {
+            spin();
+            blocking.retain(|r| r.ongoing(current));
+            rounds += 1;
+        }
+
+        #[cfg(not(loom))]
+        let mut warned = false;
+        while !blocking.is_empty() {
+            self.event.reset();
+            for r in &blocking {
+                // O10: Release pairs with O5 (orders the `reset` above before the reader's `set`).
+                r.waiting.store(true, Ordering::Release);
+            }
+            // O9: pairs with O4.
+            barrier::heavy();
+            blocking.retain(|r| {
+                let ongoing = r.ongoing(current);
+                if !ongoing {
+                    r.waiting.store(false, Ordering::Relaxed);
+                }
+                ongoing
+            });
+            if blocking.is_empty() {
+                break;
+            }
+            #[cfg(loom)]
+            self.event.wait(None);
+            #[cfg(not(loom))]
+            {
+                let timeout = self.stall_timeout_ns.load(Ordering::Relaxed);
+                if timeout == 0 || warned {
+                    self.event.wait(None);
+                } else {
+                    let limit = Duration::from_nanos(timeout);
+                    let elapsed = start.elapsed();
+                    if elapsed >= limit {
+                        self.stall_warning(&blocking, elapsed);
+                        warned = true;
+                    } else {
+                        self.event.wait(Some(limit - elapsed));
+                    }
+                }
+            }
+        }
+        for r in &blocking {
+            r.waiting.store(false, Ordering::Relaxed);
+        }
+        #[cfg(not(loom))]
+        {
+            let ns = start.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+            self.stats.longest_ns.fetch_max(ns, Ordering::Relaxed);
+        }
+    }
+
+    /// Prints one stall warning naming every reader blocking the grace period.
+    #[cfg(not(loom))]
+    fn stall_warning(&self, blocking: &[Arc<Reader>], elapsed: Duration) {
+        self.stats.stall_warnings.fetch_add(1, Ordering::Relaxed);
+        let mut msg = format!(
+            "rcu-core: stall warning: a grace period has waited {:.3} s for {} reader(s) still in a \
+             read-side critical section that began before it:",
+            elapsed.as_secs_f64(),
+            blocking.len()
+        );
+        for r in blocking {
+            let _ = write!(msg, "\n  - {} (blocking for {:.3} s)", r.owner, elapsed.as_secs_f64());
+        }
+        msg.push_str(
+            "\n  A read-side critical section must not block or loop for long; drop the guard first.",
+        );
+        eprintln!("{msg}");
+    }
+}
+
+/// The panic for waiting on a grace period from inside a read-side critical section.
+#[track_caller]
+pub(crate) fn panic_in_section(what: &str) -> ! {
+    panic!(
+        "rcu-core: {what} called inside a read-side critical section on the same thread; it would \
+         wait for this thread's own section and deadlock. Drop every ReadGuard on this thread first \
+         (or use call_rcu to defer the work instead of waiting)."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_snapshots() {
+        // Idle at 4: the next full grace period ends at 6.
+        assert_eq!(seq_snap(4), 6);
+        // Running at 5 (started before us): we need the one after it, ending at 8.
+        assert_eq!(seq_snap(5), 8);
+        assert!(!seq_done(5, 6));
+        assert!(seq_done(6, 6));
+        assert!(seq_done(7, 6));
+        // Wrap-safe.
+        assert!(seq_done(2, u64::MAX - 1));
+        assert!(!seq_done(u64::MAX - 3, u64::MAX - 1));
+    }
+}

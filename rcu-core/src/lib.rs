@@ -1,0 +1,131 @@
+//! Userspace read-copy-update (RCU) for Rust, in the tradition of liburcu and QEMU's `util/rcu.c`.
+//!
+//! RCU lets many threads read shared data with no locks, no atomic read-modify-write and (with
+//! `membarrier(2)`) no memory fence, while writers publish new versions and reclaim old ones only
+//! after a *grace period*: once every read-side critical section that could still see the old
+//! version has ended.
+//!
+//! | this crate | liburcu | QEMU | Linux |
+//! |---|---|---|---|
+//! | [`read_lock`] → [`ReadGuard`] | `rcu_read_lock` / `rcu_read_unlock` | `RCU_READ_LOCK_GUARD()` | `rcu_read_lock` |
+//! | [`read_ongoing`] | `rcu_read_ongoing` | `rcu_read_lock` depth | `rcu_read_lock_held` |
+//! | [`synchronize_rcu`] | `synchronize_rcu` | `synchronize_rcu` | `synchronize_rcu` |
+//! | [`call_rcu`], [`call_rcu1`] + [`RcuHead`] + [`container_of!`] | `call_rcu` | `call_rcu1`, `call_rcu` | `call_rcu` |
+//! | [`rcu_barrier`] | `rcu_barrier` | `drain_call_rcu` | `rcu_barrier` |
+//! | [`start_poll_synchronize_rcu`], [`poll_state_synchronize_rcu`], [`cond_synchronize_rcu`] | same names | — | same names |
+//! | [`register_thread`], [`unregister_thread`] | `rcu_register_thread`, ... | same | — |
+//! | [`raw::rcu_dereference`], [`raw::rcu_assign_pointer`] | same names | `qatomic_rcu_read` / `_set` | same names |
+//! | [`RcuCell`] | — | — | `rcu_replace_pointer` pattern |
+//! | [`Domain`] | — | — | SRCU (independent domains) |
+//!
+//! # Example: the whole life cycle
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use rcu_core::{RcuCell, call_rcu, rcu_barrier, read_lock, synchronize_rcu};
+//!
+//! struct Config { limit: u32, dropped: Arc<AtomicUsize> }
+//! impl Drop for Config {
+//!     fn drop(&mut self) { self.dropped.fetch_add(1, Ordering::SeqCst); }
+//! }
+//!
+//! let dropped = Arc::new(AtomicUsize::new(0));
+//! let config = Arc::new(RcuCell::new(Config { limit: 1, dropped: dropped.clone() }));
+//!
+//! // Readers: no locks; the reference cannot outlive the guard.
+//! let reader = {
+//!     let config = config.clone();
+//!     std::thread::spawn(move || {
+//!         for _ in 0..1000 {
+//!             let guard = read_lock();
+//!             assert!(config.read(&guard).limit >= 1);
+//!         }
+//!     })
+//! };
+//!
+//! // Writer: publish a new version; the old one is dropped after a grace period.
+//! config.replace(Config { limit: 2, dropped: dropped.clone() });
+//! reader.join().unwrap();
+//!
+//! synchronize_rcu();       // wait for pre-existing readers
+//! call_rcu(|| {});         // run a closure after a grace period
+//! rcu_barrier();           // wait for every queued callback
+//! assert_eq!(dropped.load(Ordering::SeqCst), 1);
+//! ```
+//!
+//! # How it works
+//!
+//! See the `gp` module (source: `src/gp.rs`) for the algorithm and a table of every memory ordering
+//! and what it pairs with. In short: the read side stores a copy of a global counter into a
+//! per-thread record on entry and 0 on exit; `synchronize_rcu` advances the counter, issues one
+//! process-wide barrier (`membarrier`) and waits, spinning and then sleeping on a futex, for the
+//! readers that entered before. Concurrent callers share grace periods. A background thread runs
+//! `call_rcu` callbacks in batches, one grace period per batch.
+//!
+//! # Differences from QEMU and liburcu
+//!
+//! - Registration is automatic on first use and undone at thread exit (liburcu's "bp" flavour
+//!   convenience, with the memb fast path).
+//! - Misuse that would deadlock (`synchronize_rcu` or `rcu_barrier` inside a read-side critical
+//!   section, `rcu_barrier` from a callback) panics with an explanation instead of hanging.
+//! - References are tied to the guard by lifetimes, so using data after the section ended does not
+//!   compile.
+//! - A panicking callback is caught and reported; the callback thread goes on.
+//! - The barrier mode (membarrier or `SeqCst` fences) is chosen once at start-up; set
+//!   `RCU_CORE_FORCE_FALLBACK=1` in the environment to force the fence fallback.
+//! - Fork: see the `fork` module docs; the default domain survives `fork()` in the child.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod barrier;
+mod callback;
+#[cfg(not(loom))]
+mod cell;
+#[cfg(not(loom))]
+mod default;
+mod domain;
+#[cfg(not(loom))]
+mod fork;
+mod gp;
+#[cfg(not(loom))]
+pub mod raw;
+mod reader;
+mod stats;
+mod sync;
+#[cfg(all(target_os = "linux", not(loom)))]
+mod sys;
+#[cfg(feature = "broken-gp")]
+pub mod testing;
+mod worker;
+
+pub use barrier::FORCE_FALLBACK_ENV;
+pub use callback::{RcuCallback, RcuHead};
+#[cfg(not(loom))]
+pub use cell::RcuCell;
+#[cfg(not(loom))]
+pub use default::{
+    ReadGuard, call_rcu, call_rcu1, cond_synchronize_rcu, poll_state_synchronize_rcu,
+    rcu_barrier, read_lock, read_ongoing, register_thread, set_stall_timeout,
+    start_poll_synchronize_rcu, stats, synchronize_rcu, unregister_thread,
+};
+pub use domain::{Domain, DomainGuard, GpState, ReaderHandle};
+pub use stats::Stats;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::callback::{IntoHeadPtr, into_head_ptr};
+}
+
+#[cfg(all(test, not(loom)))]
+mod static_checks {
+    use static_assertions::{assert_impl_all, assert_not_impl_any};
+
+    assert_not_impl_any!(crate::ReadGuard: Send, Sync);
+    assert_not_impl_any!(crate::DomainGuard<'static>: Send, Sync);
+    assert_not_impl_any!(crate::ReaderHandle<'static>: Send, Sync);
+    assert_impl_all!(crate::RcuHead: Send, Sync);
+    assert_impl_all!(crate::RcuCell<String>: Send, Sync);
+    assert_impl_all!(crate::Domain: Send, Sync);
+}

@@ -1,0 +1,66 @@
+//! Raw publication primitives for building RCU data structures: `rcu_dereference`,
+//! `rcu_assign_pointer` and friends, on [`AtomicPtr`].
+//!
+//! They only choose the memory ordering; they neither dereference nor free anything. The pointer a
+//! reader loads is valid while the reader stays inside the read-side critical section it loaded it
+//! in, provided writers unpublish a node before reclaiming it after a grace period.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::atomic::AtomicPtr;
+//! use rcu_core::raw::{rcu_assign_pointer, rcu_dereference};
+//!
+//! let slot = AtomicPtr::new(std::ptr::null_mut());
+//! let node = Box::into_raw(Box::new(7u32));
+//! rcu_assign_pointer(&slot, node); // publish a fully initialized node
+//! {
+//!     let _guard = rcu_core::read_lock();
+//!     let p = rcu_dereference(&slot);
+//!     // SAFETY: published above and not reclaimed while we are in the section.
+//!     assert_eq!(unsafe { *p }, 7);
+//! }
+//! rcu_assign_pointer(&slot, std::ptr::null_mut()); // unpublish
+//! rcu_core::synchronize_rcu();                      // wait for readers
+//! // SAFETY: unpublished and a grace period has elapsed.
+//! drop(unsafe { Box::from_raw(node) });
+//! ```
+
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+/// Loads an RCU-protected pointer (`rcu_dereference`, QEMU's `qatomic_rcu_read`).
+///
+/// Acquire: pairs with the Release store of [`rcu_assign_pointer`] (or [`rcu_xchg_pointer`]), so the
+/// pointee's initialization is visible.
+#[inline]
+pub fn rcu_dereference<T>(p: &AtomicPtr<T>) -> *mut T {
+    p.load(Ordering::Acquire)
+}
+
+/// Publishes a pointer (`rcu_assign_pointer`, QEMU's `qatomic_rcu_set`).
+///
+/// Release: pairs with the Acquire load of [`rcu_dereference`]. Initialize the pointee completely
+/// before publishing it.
+#[inline]
+pub fn rcu_assign_pointer<T>(p: &AtomicPtr<T>, v: *mut T) {
+    p.store(v, Ordering::Release);
+}
+
+/// Publishes `v` and returns the previous pointer (`rcu_xchg_pointer`).
+///
+/// AcqRel: Release pairs with readers' [`rcu_dereference`]; Acquire pairs with the previous
+/// publisher's Release, so the caller may inspect the old pointee (it still must wait for a grace
+/// period before reclaiming it).
+#[inline]
+pub fn rcu_xchg_pointer<T>(p: &AtomicPtr<T>, v: *mut T) -> *mut T {
+    p.swap(v, Ordering::AcqRel)
+}
+
+/// Publishes `new` if the pointer is still `current` (`rcu_cmpxchg_pointer`); returns the value
+/// found. Orderings as [`rcu_xchg_pointer`] on success, Acquire on failure.
+#[inline]
+pub fn rcu_cmpxchg_pointer<T>(p: &AtomicPtr<T>, current: *mut T, new: *mut T) -> *mut T {
+    match p.compare_exchange(current, new, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(v) | Err(v) => v,
+    }
+}

@@ -1,0 +1,148 @@
+//! The per-thread reader record (QEMU's `struct rcu_reader_data`) and the read-side fast path.
+//!
+//! The ordering argument for every access here is in the module doc of [`crate::gp`]; the tags
+//! (`O1`, `O2`, ...) refer to it.
+
+use std::cell::Cell;
+
+use crate::barrier;
+use crate::sync::{AtomicBool, AtomicUsize, Event, Ordering, fence};
+
+/// One thread's registration with one domain.
+///
+/// `ctr` is 0 outside a read-side critical section and otherwise the value of the domain's grace
+/// period counter when the outermost section began. `nest` counts nested sections and is touched
+/// only by the owning thread.
+#[derive(Debug)]
+pub(crate) struct Reader {
+    /// Counter snapshot: written by the owner, read by grace-period leaders.
+    pub(crate) ctr: AtomicUsize,
+    /// Set by a leader that sleeps until this reader leaves its section.
+    pub(crate) waiting: AtomicBool,
+    /// Nesting depth: owner thread only (Invariant R1 below).
+    nest: Cell<usize>,
+    /// The owning thread, for misuse detection and stall warnings.
+    pub(crate) owner: OwnerInfo,
+}
+
+// SAFETY: every field but `nest` is Sync. `nest` is only accessed by the thread that owns the record
+// (Invariant R1): records are reached by their owner through `ReadGuard`/`ReaderHandle`, which are
+// `!Send`, and by other threads only through `ctr`, `waiting` and `owner`.
+unsafe impl Sync for Reader {}
+
+/// Who owns a reader record.
+#[derive(Debug)]
+pub(crate) struct OwnerInfo {
+    #[cfg(not(loom))]
+    pub(crate) id: std::thread::ThreadId,
+    #[cfg(not(loom))]
+    pub(crate) name: Option<String>,
+}
+
+impl OwnerInfo {
+    pub(crate) fn current() -> Self {
+        #[cfg(not(loom))]
+        {
+            let t = std::thread::current();
+            OwnerInfo {
+                id: t.id(),
+                name: t.name().map(str::to_owned),
+            }
+        }
+        #[cfg(loom)]
+        OwnerInfo {}
+    }
+
+    /// Whether the calling thread owns the record.
+    pub(crate) fn is_current(&self) -> bool {
+        #[cfg(not(loom))]
+        {
+            self.id == std::thread::current().id()
+        }
+        #[cfg(loom)]
+        false
+    }
+}
+
+impl std::fmt::Display for OwnerInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        #[cfg(not(loom))]
+        match &self.name {
+            Some(name) => write!(f, "thread '{name}' ({:?})", self.id),
+            None => write!(f, "unnamed thread ({:?})", self.id),
+        }
+        #[cfg(loom)]
+        f.write_str("loom thread")
+    }
+}
+
+impl Reader {
+    pub(crate) fn new() -> Self {
+        Reader {
+            ctr: AtomicUsize::new(0),
+            waiting: AtomicBool::new(false),
+            nest: Cell::new(0),
+            owner: OwnerInfo::current(),
+        }
+    }
+
+    /// Nesting depth. Owner thread only.
+    #[inline]
+    pub(crate) fn nest(&self) -> usize {
+        self.nest.get()
+    }
+
+    /// `rcu_read_lock`. Owner thread only.
+    #[inline]
+    pub(crate) fn lock(&self, gp_ctr: &AtomicUsize) {
+        let nest = self.nest.get();
+        self.nest.set(nest + 1);
+        if nest == 0 {
+            // O1: Acquire pairs with the leader's Release store of a new counter value.
+            let ctr = gp_ctr.load(Ordering::Acquire);
+            self.ctr.store(ctr, Ordering::Relaxed);
+            // O2: orders the `ctr` store before the section's loads (pairs with the leader's heavy
+            // barrier after the counter update).
+            barrier::light();
+        }
+    }
+
+    /// `rcu_read_unlock`. Owner thread only, with a matching `lock` before it.
+    #[inline]
+    pub(crate) fn unlock(&self, gp_event: &Event) {
+        let nest = self.nest.get();
+        debug_assert!(nest > 0, "rcu-core: read unlock without a matching lock");
+        self.nest.set(nest - 1);
+        if nest == 1 {
+            // O3: Release: the whole section happens-before a leader's Acquire load that sees 0.
+            self.ctr.store(0, Ordering::Release);
+            // O4: orders the `ctr` store before the `waiting` load (Dekker with the leader's heavy
+            // barrier between its `waiting` store and its `ctr` load).
+            barrier::light();
+            if self.waiting.load(Ordering::Relaxed) {
+                self.wake_leader(gp_event);
+            }
+        }
+    }
+
+    #[cold]
+    fn wake_leader(&self, gp_event: &Event) {
+        // O5: Acquire pairs with the leader's Release store of `waiting = true`, which follows its
+        // `reset` of the event: our `set` below is ordered after that reset.
+        fence(Ordering::Acquire);
+        self.waiting.store(false, Ordering::Relaxed);
+        gp_event.set();
+    }
+
+    /// Whether this reader is in a section that began before counter value `current` was published.
+    /// O6: Acquire pairs with O3, so a leader that sees 0 sees the section as finished.
+    pub(crate) fn ongoing(&self, current: usize) -> bool {
+        let v = self.ctr.load(Ordering::Acquire);
+        v != 0 && v != current
+    }
+
+    /// Whether the reader is inside any section (any thread may ask; exact for the owner).
+    pub(crate) fn in_section(&self) -> bool {
+        self.ctr.load(Ordering::Relaxed) != 0
+    }
+}

@@ -1,0 +1,49 @@
+//! Counters a domain keeps, for monitoring and tests.
+
+use std::time::Duration;
+
+/// A snapshot of a domain's counters, from [`stats`](crate::stats) or
+/// [`Domain::stats`](crate::Domain::stats).
+///
+/// The fields are read one by one, not atomically together: under load they are approximate.
+///
+/// # Example
+///
+/// ```
+/// let before = rcu_core::stats();
+/// rcu_core::synchronize_rcu();
+/// let after = rcu_core::stats();
+/// assert!(after.synchronize_calls > before.synchronize_calls);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Grace periods completed. Concurrent `synchronize_rcu` callers share grace periods, so this
+    /// grows more slowly than `synchronize_calls` under contention.
+    pub grace_periods: u64,
+    /// Calls to `synchronize_rcu` (including the callback thread's, one per batch).
+    pub synchronize_calls: u64,
+    /// Callbacks queued with `call_rcu` / `call_rcu1` (including `rcu_barrier` markers and polling
+    /// requests).
+    pub callbacks_queued: u64,
+    /// Callbacks that have run (including those that panicked).
+    pub callbacks_invoked: u64,
+    /// Callbacks that panicked; the callback thread reported them on stderr and went on.
+    pub callback_panics: u64,
+    /// The longest grace period so far.
+    pub longest_grace_period: Duration,
+    /// Stall warnings printed (see [`set_stall_timeout`](crate::set_stall_timeout)).
+    pub stall_warnings: u64,
+    /// Reader threads currently registered.
+    pub registered_readers: usize,
+    /// Whether the process uses `membarrier(2)` (`true`) or the `SeqCst` fence fallback (`false`)
+    /// for the read-side barrier.
+    pub membarrier: bool,
+}
+
+impl Stats {
+    /// Callbacks queued and not yet run.
+    pub fn callbacks_pending(&self) -> u64 {
+        self.callbacks_queued.saturating_sub(self.callbacks_invoked)
+    }
+}

@@ -1,0 +1,27 @@
+//! Test-only switches, compiled only with the `broken-gp` cargo feature. Never enable that feature
+//! outside tests.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static BROKEN: AtomicBool = AtomicBool::new(false);
+
+/// While `on`, every grace period (of every domain) returns at once **without waiting for
+/// readers**, so `synchronize_rcu` and callback reclamation become unsafe. This is the negative
+/// control that proves a torture or stress check can fail. Use it only in a test process of its own
+/// and make sure the broken run cannot cause real undefined behaviour (for example, quarantine
+/// reclaimed objects instead of freeing them).
+///
+/// # Example
+///
+/// ```
+/// rcu_core::testing::set_broken_grace_periods(true);
+/// rcu_core::synchronize_rcu(); // returns without waiting for readers
+/// rcu_core::testing::set_broken_grace_periods(false);
+/// ```
+pub fn set_broken_grace_periods(on: bool) {
+    BROKEN.store(on, Ordering::SeqCst);
+}
+
+pub(crate) fn broken() -> bool {
+    BROKEN.load(Ordering::SeqCst)
+}

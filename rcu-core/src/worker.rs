@@ -1,0 +1,289 @@
+//! The callback thread: `call_rcu`, batching, one grace period per batch, `rcu_barrier`.
+//!
+//! Producers push onto the wait-free queue of `callback.rs`, then add 1 to `pending`, a 32-bit futex
+//! word holding the number of queued, not yet invoked callbacks (low 31 bits) and a `SLEEPING` bit
+//! that the callback thread sets when it goes to sleep. A producer issues a wake-up only if it sees
+//! `SLEEPING`; because the count and the bit share one word, the atomic add and the thread's
+//! compare-and-swap into sleep are totally ordered and no wake-up is lost (no fence is needed).
+//!
+//! The callback thread (QEMU's `call_rcu_thread`, liburcu's `call_rcu` worker) loops:
+//! 1. sleep until `pending > 0`;
+//! 2. batch: wait up to [`BATCH_DELAY`] for [`BATCH_MIN`] callbacks, unless an `rcu_barrier` is
+//!    waiting (then it goes on at once, so the barrier adds no batching latency);
+//! 3. read the count *n*, run one grace period, pop and invoke exactly *n* callbacks (every counted
+//!    callback was queued before the grace period began), subtract *n*.
+//!
+//! A panicking callback is caught, reported on stderr and counted; the thread goes on.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+#[cfg(not(loom))]
+use std::time::{Duration, Instant};
+
+use crate::callback::{CallbackQueue, RcuCallback, RcuHead, invoke};
+use crate::domain::{DomainInner, DomainRef};
+use crate::sync::{
+    Arc, AtomicBool, AtomicU64, AtomicUsize, CachePadded, Event, FutexWord, Mutex, Ordering, lock,
+    maybe_const_fn, thread,
+};
+
+const SLEEPING: u32 = 1 << 31;
+const COUNT_MASK: u32 = SLEEPING - 1;
+
+/// A batch is started without delay once this many callbacks are pending (QEMU: 30).
+pub(crate) const BATCH_MIN: u32 = 32;
+/// Longest wait for a batch to fill (QEMU waits up to 5 x 10 ms; liburcu about 10 ms).
+#[cfg(not(loom))]
+pub(crate) const BATCH_DELAY: Duration = Duration::from_millis(1);
+
+/// The callback half of a domain.
+#[derive(Debug)]
+pub(crate) struct Callbacks {
+    queue: CachePadded<CallbackQueue>,
+    pending: CachePadded<FutexWord>,
+    pub(crate) invoked: AtomicU64,
+    pub(crate) panics: AtomicU64,
+    barrier_waiters: AtomicUsize,
+    /// Held while a batch runs (grace period plus callbacks); taken across `fork()`.
+    pub(crate) batch_lock: Mutex<()>,
+    pub(crate) handle: Mutex<Option<thread::JoinHandle<()>>>,
+    pub(crate) started: AtomicBool,
+    stopping: AtomicBool,
+}
+
+struct ClosureNode<F> {
+    head: RcuHead,
+    f: F,
+}
+
+/// Trampoline for [`Callbacks::push_closure`].
+///
+/// # Safety
+/// `head` is the `head` field of a leaked `Box<ClosureNode<F>>`, handed over exactly once.
+unsafe fn run_closure<F: FnOnce()>(head: NonNull<RcuHead>) {
+    // SAFETY: per the contract, the container is a live boxed ClosureNode<F> that we now own.
+    let node = unsafe { Box::from_raw(crate::container_of!(head, ClosureNode<F>, head)) };
+    let ClosureNode { f, .. } = *node;
+    f();
+}
+
+impl Callbacks {
+    maybe_const_fn! {
+        pub(crate) fn new() -> Callbacks {
+            Callbacks {
+                queue: CachePadded(CallbackQueue::new()),
+                pending: CachePadded(FutexWord::new(0)),
+                invoked: AtomicU64::new(0),
+                panics: AtomicU64::new(0),
+                barrier_waiters: AtomicUsize::new(0),
+                batch_lock: Mutex::new(()),
+                handle: Mutex::new(None),
+                started: AtomicBool::new(false),
+                stopping: AtomicBool::new(false),
+            }
+        }
+    }
+
+    /// Queues `func(head)`. Wait-free.
+    ///
+    /// # Safety
+    /// The contract of [`crate::call_rcu1`].
+    pub(crate) unsafe fn push(&self, head: NonNull<RcuHead>, func: RcuCallback) {
+        // SAFETY: the caller owns the unqueued head; nobody else reads `func` before the push.
+        unsafe { head.as_ref() }.func.with_mut(|f| unsafe { *f = Some(func) });
+        // SAFETY: forwarded contract: live until invoked, not queued twice.
+        unsafe { self.queue.push(head) };
+        // Release pairs with the Acquire load in `pending_count`: the count never runs ahead of the
+        // queue as seen by the callback thread.
+        let old = self.pending.value.fetch_add(1, Ordering::Release);
+        assert!(
+            old & COUNT_MASK < COUNT_MASK - 1,
+            "rcu-core: more than 2^31 callbacks pending; the callback thread cannot keep up"
+        );
+        if old & SLEEPING != 0 {
+            self.pending.wake_all();
+        }
+    }
+
+    /// Queues a closure (boxes it together with its head: one allocation).
+    pub(crate) fn push_closure<F: FnOnce() + Send + 'static>(&self, f: F) {
+        let node = Box::into_raw(Box::new(ClosureNode {
+            head: RcuHead::new(),
+            f,
+        }));
+        // SAFETY: `node` is a fresh leaked box; its head is live until `run_closure` frees it,
+        // which happens exactly once, when the callback runs.
+        unsafe {
+            self.push(
+                NonNull::new_unchecked(&raw mut (*node).head),
+                run_closure::<F>,
+            );
+        }
+    }
+
+    /// Callbacks queued and not yet invoked.
+    pub(crate) fn pending_count(&self) -> u32 {
+        // Acquire pairs with the Release add in `push`.
+        self.pending.value.load(Ordering::Acquire) & COUNT_MASK
+    }
+
+    /// Sleeps while the count is `expected`, at most `timeout`.
+    fn sleep(&self, expected: u32, #[cfg(not(loom))] timeout: Option<Duration>) {
+        if self
+            .pending
+            .value
+            .compare_exchange(
+                expected,
+                expected | SLEEPING,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+        {
+            #[cfg(not(loom))]
+            self.pending.wait(expected | SLEEPING, timeout);
+            #[cfg(loom)]
+            self.pending.wait(expected | SLEEPING, None);
+        }
+        self.pending.value.fetch_and(!SLEEPING, Ordering::Relaxed);
+    }
+
+    fn wake(&self) {
+        self.pending.value.fetch_and(!SLEEPING, Ordering::Relaxed);
+        self.pending.wake_all();
+    }
+
+    /// Tells the callback thread to exit once the queue is empty.
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.wake();
+    }
+
+    /// After `fork()` in the child: no callback thread exists any more.
+    #[cfg(not(loom))]
+    pub(crate) fn reset_after_fork(&self) {
+        if let Some(handle) = lock(&self.handle).take() {
+            // The thread does not exist in the child; joining or detaching it would touch a dead
+            // thread's bookkeeping, so leak the handle.
+            std::mem::forget(handle);
+        }
+        self.pending.value.fetch_and(!SLEEPING, Ordering::Relaxed);
+        self.started.store(false, Ordering::Release);
+    }
+}
+
+/// Starts the domain's callback thread if it is not running.
+pub(crate) fn ensure_worker(domain: &DomainRef) {
+    // Acquire pairs with the Release store below: a running worker is fully set up.
+    if domain.callbacks.started.load(Ordering::Acquire) {
+        return;
+    }
+    let mut handle = lock(&domain.callbacks.handle);
+    if domain.callbacks.started.load(Ordering::Relaxed) {
+        return;
+    }
+    let for_thread = domain.clone();
+    let spawned = thread::Builder::new()
+        .name("call_rcu".into())
+        .spawn(move || worker_main(for_thread))
+        .expect("rcu-core: cannot spawn the call_rcu callback thread");
+    *handle = Some(spawned);
+    // Release pairs with the Acquire load above.
+    domain.callbacks.started.store(true, Ordering::Release);
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    /// The domain whose callback thread this is, if any (for misuse checks).
+    static WORKER_OF: std::cell::Cell<*const DomainInner> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Whether the calling thread is `domain`'s callback thread.
+pub(crate) fn is_worker_of(domain: &DomainInner) -> bool {
+    #[cfg(not(loom))]
+    {
+        WORKER_OF.with(|w| std::ptr::eq(w.get(), domain))
+    }
+    #[cfg(loom)]
+    {
+        let _ = domain;
+        false
+    }
+}
+
+fn worker_main(domain: DomainRef) {
+    #[cfg(not(loom))]
+    WORKER_OF.with(|w| w.set(&*domain));
+    let cbs = &domain.callbacks;
+    loop {
+        let mut n = cbs.pending_count();
+        if n == 0 {
+            // Acquire pairs with the Release store in `stop`.
+            if cbs.stopping.load(Ordering::Acquire) {
+                break;
+            }
+            #[cfg(not(loom))]
+            cbs.sleep(0, None);
+            #[cfg(loom)]
+            cbs.sleep(0);
+            continue;
+        }
+        #[cfg(not(loom))]
+        {
+            let deadline = Instant::now() + BATCH_DELAY;
+            while n < BATCH_MIN
+                && cbs.barrier_waiters.load(Ordering::Relaxed) == 0
+                && !cbs.stopping.load(Ordering::Relaxed)
+            {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                cbs.sleep(n, Some(deadline - now));
+                n = cbs.pending_count();
+            }
+        }
+        let _batch = lock(&cbs.batch_lock);
+        // Everything counted now was queued before the grace period below begins.
+        n = cbs.pending_count();
+        domain.gp.synchronize();
+        for _ in 0..n {
+            // SAFETY: this is the domain's only consumer (Q1), and `n` callbacks were counted.
+            let node = unsafe { cbs.queue.pop_blocking() };
+            // SAFETY: popped nodes carry the callback their producer set under call_rcu1's contract.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe { invoke(node) })) {
+                cbs.panics.fetch_add(1, Ordering::Relaxed);
+                let msg = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string panic payload".to_owned());
+                eprintln!(
+                    "rcu-core: a call_rcu callback panicked ({msg}); the callback thread goes on \
+                     with the next callback"
+                );
+            }
+            cbs.invoked.fetch_add(1, Ordering::Relaxed);
+        }
+        cbs.pending.value.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+/// `rcu_barrier` / `drain_call_rcu`: waits until every callback queued before the call has run.
+pub(crate) fn barrier(domain: &DomainRef) {
+    assert!(
+        !is_worker_of(domain),
+        "rcu-core: rcu_barrier called from a call_rcu callback; the callback thread would wait for \
+         itself forever. Queue the follow-up work with call_rcu instead."
+    );
+    let cbs = &domain.callbacks;
+    cbs.barrier_waiters.fetch_add(1, Ordering::Relaxed);
+    let done = Arc::new(Event::new(false));
+    let signal = done.clone();
+    ensure_worker(domain);
+    cbs.push_closure(move || signal.set());
+    while !done.is_set() {
+        done.wait(None);
+    }
+    cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
+}
