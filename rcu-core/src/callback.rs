@@ -239,3 +239,41 @@ pub(crate) unsafe fn invoke(node: NonNull<RcuHead>) {
     // SAFETY: the contract of `call_rcu1` makes this call valid.
     unsafe { func(node) }
 }
+
+/// The callback queue, exposed only to the loom models in `tests/loom.rs`.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_queue {
+    use super::{CallbackQueue, RcuHead};
+    use std::ptr::NonNull;
+
+    /// Wrapper around the crate-private queue.
+    #[derive(Debug)]
+    pub struct Queue(CallbackQueue);
+
+    impl Queue {
+        /// An empty queue.
+        #[allow(clippy::new_without_default)]
+        pub fn new() -> Self {
+            Queue(CallbackQueue::new())
+        }
+
+        /// See `CallbackQueue::push`.
+        ///
+        /// # Safety
+        /// As `CallbackQueue::push` (the node's `func` may stay unset: the model never invokes it).
+        pub unsafe fn push(&self, node: NonNull<RcuHead>) {
+            // SAFETY: forwarded contract.
+            unsafe { self.0.push(node) }
+        }
+
+        /// See `CallbackQueue::pop`.
+        ///
+        /// # Safety
+        /// Single consumer.
+        pub unsafe fn pop(&self) -> Option<NonNull<RcuHead>> {
+            // SAFETY: forwarded contract.
+            unsafe { self.0.pop() }
+        }
+    }
+}

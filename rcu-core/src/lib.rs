@@ -101,6 +101,9 @@ pub mod testing;
 mod worker;
 
 pub use barrier::FORCE_FALLBACK_ENV;
+#[cfg(loom)]
+#[doc(hidden)]
+pub use callback::loom_queue;
 pub use callback::{RcuCallback, RcuHead};
 #[cfg(not(loom))]
 pub use cell::RcuCell;

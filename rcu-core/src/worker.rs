@@ -1,10 +1,13 @@
 //! The callback thread: `call_rcu`, batching, one grace period per batch, `rcu_barrier`.
 //!
 //! Producers push onto the wait-free queue of `callback.rs`, then add 1 to `pending`, a 32-bit futex
-//! word holding the number of queued, not yet invoked callbacks (low 31 bits) and a `SLEEPING` bit
-//! that the callback thread sets when it goes to sleep. A producer issues a wake-up only if it sees
-//! `SLEEPING`; because the count and the bit share one word, the atomic add and the thread's
-//! compare-and-swap into sleep are totally ordered and no wake-up is lost (no fence is needed).
+//! word holding the number of queued, not yet invoked callbacks (low 30 bits), a `SLEEPING` bit that
+//! the callback thread sets when it goes to sleep and a `STOPPING` bit (a dropped [`Domain`]). A
+//! producer issues a wake-up only if it sees `SLEEPING`; because the count and the bits share one
+//! word, the atomic add (or the `STOPPING` or) and the thread's compare-and-swap into sleep are
+//! totally ordered and no wake-up is lost (no fence is needed).
+//!
+//! [`Domain`]: crate::Domain
 //!
 //! The callback thread (QEMU's `call_rcu_thread`, liburcu's `call_rcu` worker) loops:
 //! 1. sleep until `pending > 0`;
@@ -28,9 +31,11 @@ use crate::sync::{
 };
 
 const SLEEPING: u32 = 1 << 31;
-const COUNT_MASK: u32 = SLEEPING - 1;
+const STOPPING: u32 = 1 << 30;
+const COUNT_MASK: u32 = STOPPING - 1;
 
 /// A batch is started without delay once this many callbacks are pending (QEMU: 30).
+#[cfg(not(loom))]
 pub(crate) const BATCH_MIN: u32 = 32;
 /// Longest wait for a batch to fill (QEMU waits up to 5 x 10 ms; liburcu about 10 ms).
 #[cfg(not(loom))]
@@ -48,7 +53,6 @@ pub(crate) struct Callbacks {
     pub(crate) batch_lock: Mutex<()>,
     pub(crate) handle: Mutex<Option<thread::JoinHandle<()>>>,
     pub(crate) started: AtomicBool,
-    stopping: AtomicBool,
 }
 
 struct ClosureNode<F> {
@@ -79,7 +83,6 @@ impl Callbacks {
                 batch_lock: Mutex::new(()),
                 handle: Mutex::new(None),
                 started: AtomicBool::new(false),
-                stopping: AtomicBool::new(false),
             }
         }
     }
@@ -127,7 +130,7 @@ impl Callbacks {
         self.pending.value.load(Ordering::Acquire) & COUNT_MASK
     }
 
-    /// Sleeps while the count is `expected`, at most `timeout`.
+    /// Sleeps while the word holds exactly `expected` (a count, no flags), at most `timeout`.
     fn sleep(&self, expected: u32, #[cfg(not(loom))] timeout: Option<Duration>) {
         if self
             .pending
@@ -148,15 +151,16 @@ impl Callbacks {
         self.pending.value.fetch_and(!SLEEPING, Ordering::Relaxed);
     }
 
-    fn wake(&self) {
-        self.pending.value.fetch_and(!SLEEPING, Ordering::Relaxed);
-        self.pending.wake_all();
+    /// Whether [`stop`](Self::stop) was called.
+    fn stopping(&self) -> bool {
+        self.pending.value.load(Ordering::Relaxed) & STOPPING != 0
     }
 
     /// Tells the callback thread to exit once the queue is empty.
     pub(crate) fn stop(&self) {
-        self.stopping.store(true, Ordering::Release);
-        self.wake();
+        if self.pending.value.fetch_or(STOPPING, Ordering::Relaxed) & SLEEPING != 0 {
+            self.pending.wake_all();
+        }
     }
 
     /// After `fork()` in the child: no callback thread exists any more.
@@ -218,8 +222,7 @@ fn worker_main(domain: DomainRef) {
     loop {
         let mut n = cbs.pending_count();
         if n == 0 {
-            // Acquire pairs with the Release store in `stop`.
-            if cbs.stopping.load(Ordering::Acquire) {
+            if cbs.stopping() {
                 break;
             }
             #[cfg(not(loom))]
@@ -233,7 +236,7 @@ fn worker_main(domain: DomainRef) {
             let deadline = Instant::now() + BATCH_DELAY;
             while n < BATCH_MIN
                 && cbs.barrier_waiters.load(Ordering::Relaxed) == 0
-                && !cbs.stopping.load(Ordering::Relaxed)
+                && !cbs.stopping()
             {
                 let now = Instant::now();
                 if now >= deadline {

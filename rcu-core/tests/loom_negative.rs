@@ -1,0 +1,41 @@
+//! Negative control for the loom models: with rcu-core's test-only broken grace periods, the model
+//! of `tests/loom.rs` must find the reader/reclaimer race. Its own test binary (process), because the
+//! switch is process-wide.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p rcu-core --release --test loom_negative`.
+#![cfg(loom)]
+
+use loom::cell::UnsafeCell;
+use loom::sync::Arc;
+use loom::sync::atomic::{AtomicPtr, Ordering};
+use loom::thread;
+use rcu_core::Domain;
+
+#[test]
+#[should_panic(expected = "Causality violation")]
+fn broken_grace_period_is_caught() {
+    rcu_core::testing::set_broken_grace_periods(true);
+    loom::model(|| {
+        let domain = Arc::new(Domain::new());
+        let nodes = Arc::new([UnsafeCell::new(1u32), UnsafeCell::new(2u32)]);
+        let slot = Arc::new(AtomicPtr::new((&nodes[0] as *const UnsafeCell<u32>).cast_mut()));
+
+        let reader = {
+            let (domain, nodes, slot) = (domain.clone(), nodes.clone(), slot.clone());
+            thread::spawn(move || {
+                let handle = domain.register();
+                let guard = handle.read_lock();
+                let p = slot.load(Ordering::Acquire);
+                // SAFETY: `p` points at one of the two live cells; loom checks the access.
+                let _ = unsafe { (*p).with(|v| *v) };
+                drop(guard);
+                drop(nodes);
+            })
+        };
+
+        slot.store((&nodes[1] as *const UnsafeCell<u32>).cast_mut(), Ordering::Release);
+        domain.synchronize();
+        nodes[0].with_mut(|v| unsafe { *v = 0 });
+        reader.join().unwrap();
+    });
+}
