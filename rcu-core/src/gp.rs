@@ -6,9 +6,12 @@
 //! *User-Level Implementations of Read-Copy Update*, IEEE TPDS 23(2), 2012; liburcu `src/urcu.c`),
 //! in the single-phase form QEMU uses on 64-bit hosts (`util/rcu.c`):
 //!
-//! - The domain has a counter `gp_ctr`, always odd (bit 0 set), advanced by 2 per grace period. With a
-//!   full 64-bit (or, on 32-bit targets, pointer-sized) counter it does not wrap in practice, so one
-//!   phase suffices and liburcu's two-phase parity flip is not needed.
+//! - The domain has a counter `gp_ctr`, always odd (bit 0 set), advanced by 2 per grace period.
+//!   Only one phase is needed (no liburcu-style parity flip): once a reader has stored a snapshot,
+//!   the counter advances at most once before the reader leaves (the next grace period waits for
+//!   it), so a stale snapshot can only look current after wrap-around if 2^63 grace periods (2^31
+//!   with a 32-bit `usize`) pass while one reader is stopped between the counter load and the
+//!   snapshot store, two adjacent instructions of `read_lock`.
 //! - Each registered thread has a record with `ctr`: 0 outside a read-side critical section, else
 //!   the value `gp_ctr` had when its outermost section began; and `nest`, the nesting depth. Only the
 //!   outermost `read_lock`/unlock touch `ctr` (see `reader.rs`).

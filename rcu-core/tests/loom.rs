@@ -19,6 +19,14 @@ struct Node {
     value: UnsafeCell<u32>,
 }
 
+impl Node {
+    /// The reclaimer's write ("free"): loom flags it if a reader may still be reading the node.
+    fn reclaim(&self) {
+        // SAFETY: the model checks exclusivity; a race here is exactly the bug under test.
+        self.value.with_mut(|v| unsafe { *v = 0 });
+    }
+}
+
 /// Builds two nodes and a slot publishing the first.
 fn two_nodes() -> (Arc<[Node; 2]>, Arc<AtomicPtr<Node>>) {
     let nodes = Arc::new([
@@ -59,8 +67,7 @@ fn synchronize_protects_reader() {
         let second = (&nodes[1] as *const Node).cast_mut();
         slot.store(second, Ordering::Release);
         domain.synchronize();
-        // "Reclaim" the unpublished node.
-        nodes[0].value.with_mut(|v| unsafe { *v = 0 });
+        nodes[0].reclaim();
         reader.join().unwrap();
     });
 }
@@ -88,7 +95,7 @@ fn nested_sections_protect_reader() {
 
         slot.store((&nodes[1] as *const Node).cast_mut(), Ordering::Release);
         domain.synchronize();
-        nodes[0].value.with_mut(|v| unsafe { *v = 0 });
+        nodes[0].reclaim();
         reader.join().unwrap();
     });
 }
@@ -122,7 +129,7 @@ fn concurrent_synchronize_callers() {
 
         slot.store((&nodes[1] as *const Node).cast_mut(), Ordering::Release);
         domain.synchronize();
-        nodes[0].value.with_mut(|v| unsafe { *v = 0 });
+        nodes[0].reclaim();
         other.join().unwrap();
         reader.join().unwrap();
     });

@@ -35,6 +35,7 @@ fn broken_grace_period_is_caught() {
 
         slot.store((&nodes[1] as *const UnsafeCell<u32>).cast_mut(), Ordering::Release);
         domain.synchronize();
+        // SAFETY: none with broken grace periods: this is the race loom must report.
         nodes[0].with_mut(|v| unsafe { *v = 0 });
         reader.join().unwrap();
     });
