@@ -27,6 +27,31 @@ fn default_ref() -> DomainRef {
     DomainRef::Static(&DEFAULT)
 }
 
+/// Starts the default domain's callback thread if needed; the first time, also arranges for it to be
+/// joined at process exit when idle.
+#[inline]
+fn ensure_default_worker() {
+    crate::fork::init();
+    if !DEFAULT.callbacks.started.load(std::sync::atomic::Ordering::Acquire) {
+        start_default_worker();
+    }
+}
+
+#[cold]
+fn start_default_worker() {
+    static AT_EXIT: std::sync::Once = std::sync::Once::new();
+    AT_EXIT.call_once(|| {
+        // SAFETY: `join_worker_at_exit` is an `extern "C"` function that does not unwind (it
+        // catches panics).
+        unsafe { libc::atexit(join_worker_at_exit) };
+    });
+    worker::ensure_worker(&default_ref());
+}
+
+extern "C" fn join_worker_at_exit() {
+    let _ = std::panic::catch_unwind(|| worker::join_if_idle(&DEFAULT));
+}
+
 thread_local! {
     /// Fast-path pointer to this thread's record in the default domain; null when unregistered.
     static LOCAL: Cell<*const Reader> = const { Cell::new(ptr::null()) };
@@ -230,8 +255,7 @@ pub fn synchronize_rcu() {
 /// rcu_core::rcu_barrier();
 /// ```
 pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
-    crate::fork::init();
-    worker::ensure_worker(&default_ref());
+    ensure_default_worker();
     DEFAULT.callbacks.push_closure(f);
 }
 
@@ -248,8 +272,7 @@ pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
 ///
 /// See [`RcuHead`] for an example.
 pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
-    crate::fork::init();
-    worker::ensure_worker(&default_ref());
+    ensure_default_worker();
     // SAFETY: forwarded contract.
     unsafe { DEFAULT.callbacks.push(head, func) };
 }
@@ -273,7 +296,7 @@ pub fn rcu_barrier() {
     if read_ongoing() {
         panic_in_section("rcu_barrier");
     }
-    crate::fork::init();
+    ensure_default_worker();
     worker::barrier(&default_ref());
 }
 

@@ -196,6 +196,21 @@ pub(crate) fn ensure_worker(domain: &DomainRef) {
     domain.callbacks.started.store(true, Ordering::Release);
 }
 
+/// At process exit: if the callback thread is idle (nothing pending), stop and join it, so that it
+/// leaves nothing behind (valgrind reports no leak for it). A busy thread is left running: exit must
+/// not wait for callbacks.
+#[cfg(not(loom))]
+pub(crate) fn join_if_idle(domain: &DomainInner) {
+    if !domain.callbacks.started.load(Ordering::Acquire) || domain.callbacks.pending_count() != 0 {
+        return;
+    }
+    domain.callbacks.stop();
+    let handle = lock(&domain.callbacks.handle).take();
+    if let Some(handle) = handle {
+        let _ = handle.join();
+    }
+}
+
 #[cfg(not(loom))]
 thread_local! {
     /// The domain whose callback thread this is, if any (for misuse checks).

@@ -1,0 +1,45 @@
+//! The QEMU test-rcu-list stress run for all four safe list families, as a binary for valgrind.
+//!
+//! Usage: `list_stress [SECONDS_PER_FAMILY] [READERS]` (defaults 1.0 and 2). Exits non-zero (panics)
+//! if a reader sees a reclaimed element or `removed != reclaimed`.
+//!
+//! ```text
+//! cargo build -p rcu-queue --release --example list_stress
+//! valgrind --error-exitcode=1 --leak-check=full target/release/examples/list_stress 0.25 2
+//! ```
+
+#[path = "../tests/common/stress.rs"]
+#[allow(dead_code)]
+mod stress;
+
+use rcu_queue::family::{Family, List, Simpleq, Slist, Tailq};
+use std::time::Duration;
+use stress::{Config, OnDead};
+
+fn run<F: Family>(cfg: Config) {
+    let r = stress::stress::<F>(cfg);
+    println!(
+        "{}: {} readers; 1 updater; nodes read: {}, traversals: {}, nodes removed: {}, inserted: {}, updates: {}",
+        r.family, cfg.readers, r.nodes_read, r.traversals, r.removed, r.inserted, r.updates
+    );
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let seconds: f64 = args.next().map_or(1.0, |s| {
+        s.parse().expect("SECONDS_PER_FAMILY must be a number")
+    });
+    let readers: usize = args
+        .next()
+        .map_or(2, |s| s.parse().expect("READERS must be an integer"));
+    let cfg = Config {
+        duration: Duration::from_secs_f64(seconds),
+        readers,
+        on_dead: OnDead::Panic,
+        reader_spin: 0,
+    };
+    run::<Tailq>(cfg);
+    run::<List>(cfg);
+    run::<Simpleq>(cfg);
+    run::<Slist>(cfg);
+}

@@ -1,0 +1,660 @@
+//! The safe, owning lists: [`RcuQueue<T, F>`] and its four aliases [`RcuTailq`], [`RcuList`],
+//! [`RcuSimpleq`] and [`RcuSlist`].
+//!
+//! # Invariants
+//!
+//! 1. Every node reachable from `head` came from [`node::alloc`] and is owned by the list.
+//! 2. Every writer operation runs with the list's writer lock held (its own, or the external lock it was
+//!    created with), so writers are serialized (raw rule W1).
+//! 3. A node leaves the list only by being unlinked and then [`node::retire`]d exactly once, so it is
+//!    freed only after a grace period (W2), and readers holding a [`ReadGuard`] can keep using it.
+//! 4. `head` is a heap allocation that never moves (W4) and is freed only when the list is dropped.
+
+use crate::family::{Family, Tailq, WithPrev, WithTail};
+use crate::lock::{WriterGuard, WriterLock};
+use crate::node::{self, Node, NodeAdapter};
+use crate::raw;
+use crate::sync::{AtomicUsize, Ordering::Relaxed};
+use core::{fmt, marker::PhantomData, ptr::NonNull};
+use rcu_core::ReadGuard;
+
+/// RCU-safe doubly linked tail queue of `T` (QEMU `QTAILQ` + `*_RCU`): every operation.
+///
+/// # Example
+///
+/// ```
+/// use rcu_queue::RcuTailq;
+///
+/// let children = RcuTailq::new();
+/// children.lock().push_front("virtio-blk");            // QTAILQ_INSERT_HEAD_RCU
+/// children.lock().push_back("scsi-hd");                // QTAILQ_INSERT_TAIL_RCU
+///
+/// let guard = rcu_core::read_lock();                    // RCU_READ_LOCK_GUARD()
+/// let names: Vec<&str> = children.iter(&guard).copied().collect(); // QTAILQ_FOREACH_RCU
+/// assert_eq!(names, ["virtio-blk", "scsi-hd"]);
+/// ```
+pub type RcuTailq<T> = RcuQueue<T, crate::family::Tailq>;
+/// RCU-safe doubly linked list of `T` (QEMU `QLIST` + `*_RCU`): no `push_back`.
+///
+/// # Example
+///
+/// ```
+/// let list = rcu_queue::RcuList::new();
+/// list.lock().push_front(1);                           // QLIST_INSERT_HEAD_RCU
+/// list.lock().insert_before(|&v| v == 1, 0).unwrap();  // QLIST_INSERT_BEFORE_RCU
+/// let g = rcu_core::read_lock();
+/// assert_eq!(list.iter(&g).copied().collect::<Vec<_>>(), [0, 1]);
+/// ```
+pub type RcuList<T> = RcuQueue<T, crate::family::List>;
+/// RCU-safe singly linked tail queue of `T` (QEMU `QSIMPLEQ` + `*_RCU`): no `insert_before`.
+///
+/// # Example
+///
+/// ```
+/// let q = rcu_queue::RcuSimpleq::new();
+/// q.lock().push_back(1);                               // QSIMPLEQ_INSERT_TAIL_RCU
+/// q.lock().push_back(2);
+/// assert!(q.lock().remove_first(|&v| v == 1));         // QSIMPLEQ_REMOVE_HEAD_RCU + call_rcu1
+/// let g = rcu_core::read_lock();
+/// assert_eq!(q.first(&g), Some(&2));
+/// ```
+pub type RcuSimpleq<T> = RcuQueue<T, crate::family::Simpleq>;
+/// RCU-safe singly linked list of `T` (QEMU `QSLIST` + `*_RCU`): no `push_back`, no `insert_before`.
+///
+/// # Example
+///
+/// ```
+/// let s = rcu_queue::RcuSlist::new();
+/// s.lock().push_front(2);                              // QSLIST_INSERT_HEAD_RCU
+/// s.lock().insert_after(|&v| v == 2, 3).unwrap();      // QSLIST_INSERT_AFTER_RCU
+/// let g = rcu_core::read_lock();
+/// assert_eq!(s.iter(&g).copied().collect::<Vec<_>>(), [2, 3]);
+/// ```
+pub type RcuSlist<T> = RcuQueue<T, crate::family::Slist>;
+
+enum Serializer {
+    Own(WriterLock<()>),
+    External(u64),
+}
+
+/// An owning RCU-protected list of `T` of family `F`; use it through the aliases [`RcuTailq`],
+/// [`RcuList`], [`RcuSimpleq`] and [`RcuSlist`].
+///
+/// * **Readers** need only `&self` and a [`ReadGuard`]: [`iter`](Self::iter) and [`first`](Self::first)
+///   hand out `&T` that live as long as the guard, never longer. They never block and never write
+///   shared memory; each step of an iteration is one `Acquire` load.
+/// * **Writers** go through a [`ListWriter`], from [`lock`](Self::lock) (the list's own lock) or from
+///   [`writer`](Self::writer) (an external [`WriterLock`] shared by several lists, like QEMU's BQL).
+/// * A removed value is dropped on rcu-core's callback thread after a grace period (`call_rcu1`, no
+///   allocation on the removal path), so its `Drop` may do "object_unref"-style work. Dropping the list
+///   does the same for every remaining value.
+///
+/// # Example: readers and a writer at the same time
+///
+/// ```
+/// use rcu_queue::RcuTailq;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+///
+/// let list = RcuTailq::new();
+/// for i in 0..10 { list.lock().push_back(i); }
+/// let stop = AtomicBool::new(false);
+/// std::thread::scope(|s| {
+///     s.spawn(|| {
+///         while !stop.load(Ordering::Relaxed) {
+///             let guard = rcu_core::read_lock();
+///             // Never a torn or freed element, whatever the writer does meanwhile.
+///             assert!(list.iter(&guard).all(|&v| v < 1000));
+///         }
+///     });
+///     for i in 10..100 {
+///         let mut w = list.lock();
+///         w.push_back(i);
+///         w.remove_first(|&v| v == i - 10);
+///     }
+///     stop.store(true, Ordering::Relaxed);
+/// });
+/// assert_eq!(list.lock().len(), 10);
+/// ```
+///
+/// # References cannot outlive the read guard
+///
+/// ```compile_fail
+/// let list = rcu_queue::RcuTailq::new();
+/// list.lock().push_back(String::from("gone after the guard"));
+/// let first = {
+///     let guard = rcu_core::read_lock();
+///     list.first(&guard).unwrap() // error: `guard` does not live long enough
+/// };
+/// println!("{first}");
+/// ```
+///
+/// The compiling twin keeps the use inside the guard's scope:
+///
+/// ```
+/// let list = rcu_queue::RcuTailq::new();
+/// list.lock().push_back(String::from("fine inside the guard"));
+/// let len = {
+///     let guard = rcu_core::read_lock();
+///     list.first(&guard).unwrap().len()
+/// };
+/// assert_eq!(len, 21);
+/// ```
+pub struct RcuQueue<T: Send + Sync + 'static, F: Family> {
+    head: NonNull<F::Head<T>>,
+    /// Number of linked nodes; only changed by writers (under the writer lock), so `Relaxed`.
+    len: AtomicUsize,
+    serializer: Serializer,
+    _owns: PhantomData<(T, F)>,
+}
+
+// SAFETY: the list owns `T`s (sent to rcu-core's callback thread to be dropped: `T: Send`) and hands out
+// `&T` to reader threads (`T: Sync`); all shared list state is atomics and a mutex.
+unsafe impl<T: Send + Sync + 'static, F: Family> Send for RcuQueue<T, F> {}
+// SAFETY: as above; `&RcuQueue` only allows reads under a guard and writes under the writer lock.
+unsafe impl<T: Send + Sync + 'static, F: Family> Sync for RcuQueue<T, F> {}
+
+impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
+    /// An empty list that carries its own writer lock (use [`lock`](Self::lock) to write).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list: rcu_queue::RcuSlist<u32> = rcu_queue::RcuSlist::new();
+    /// assert!(list.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::with_serializer(Serializer::Own(WriterLock::new(())))
+    }
+
+    /// An empty list whose writers are serialized by `lock`, which may guard other lists and state too
+    /// (QEMU's BQL). Write with [`writer`](Self::writer) and a guard of that lock.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rcu_queue::{RcuTailq, WriterLock};
+    /// let bql = WriterLock::new(());
+    /// let list = RcuTailq::with_external_lock(&bql);
+    /// list.writer(&mut bql.lock()).push_back(7);
+    /// assert_eq!(list.first(&rcu_core::read_lock()), Some(&7));
+    /// ```
+    pub fn with_external_lock<S>(lock: &WriterLock<S>) -> Self {
+        Self::with_serializer(Serializer::External(lock.id()))
+    }
+
+    fn with_serializer(serializer: Serializer) -> Self {
+        let head = Box::new(F::new_head::<T>());
+        RcuQueue {
+            // SAFETY: `Box::into_raw` never returns null.
+            head: unsafe { NonNull::new_unchecked(Box::into_raw(head)) },
+            len: AtomicUsize::new(0),
+            serializer,
+            _owns: PhantomData,
+        }
+    }
+
+    fn head(&self) -> &F::Head<T> {
+        // SAFETY: `head` is live until `drop` (invariant 4).
+        unsafe { self.head.as_ref() }
+    }
+
+    /// Iterates front to back under `guard` (`*_FOREACH_RCU`). The references live as long as the guard.
+    ///
+    /// The walk is not a snapshot: elements inserted or removed meanwhile may or may not be seen, but
+    /// every element seen is fully initialized and stays alive until the guard is dropped.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuSimpleq::new();
+    /// list.lock().push_back(1);
+    /// list.lock().push_back(2);
+    /// let guard = rcu_core::read_lock();
+    /// assert_eq!(list.iter(&guard).sum::<i32>(), 3);
+    /// ```
+    pub fn iter<'g>(&'g self, guard: &'g ReadGuard) -> Iter<'g, T, F> {
+        let _ = guard;
+        // SAFETY: `guard` keeps this thread in a read-side critical section for `'g`, which bounds the
+        // iterator and every reference it yields (R1); nodes are freed only after a grace period
+        // (invariant 3).
+        let raw = unsafe { F::iter(self.head()) };
+        Iter {
+            raw,
+            _values: PhantomData,
+        }
+    }
+
+    /// The first element (`*_FIRST_RCU`), borrowed for as long as the guard.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuList::new();
+    /// let guard = rcu_core::read_lock();
+    /// assert_eq!(list.first(&guard), None);
+    /// drop(guard);
+    /// list.lock().push_front('a');
+    /// assert_eq!(list.first(&rcu_core::read_lock()), Some(&'a'));
+    /// ```
+    pub fn first<'g>(&'g self, guard: &'g ReadGuard) -> Option<&'g T> {
+        self.iter(guard).next()
+    }
+
+    /// Whether the list is empty (`*_EMPTY_RCU`): a `Relaxed` check, only a hint if writers are active.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuTailq::<u8>::new();
+    /// assert!(list.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        F::is_empty(self.head())
+    }
+
+    /// Locks the list's own writer lock and returns a writer.
+    ///
+    /// # Panics
+    ///
+    /// If the list was created with [`with_external_lock`](Self::with_external_lock) (use
+    /// [`writer`](Self::writer) with that lock's guard), or if this thread already holds this list's
+    /// writer (that would deadlock).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuTailq::new();
+    /// let mut w = list.lock();
+    /// w.push_back(1);
+    /// assert_eq!(w.len(), 1);
+    /// ```
+    pub fn lock(&self) -> ListWriter<'_, T, F> {
+        match &self.serializer {
+            Serializer::Own(lock) => ListWriter {
+                list: self,
+                _own: Some(lock.lock()),
+                _exclusive: PhantomData,
+            },
+            Serializer::External(_) => panic!(
+                "rcu_queue: {}::lock() called on a list created with with_external_lock(); lock that \
+                 WriterLock and call list.writer(&mut guard) instead",
+                F::NAME
+            ),
+        }
+    }
+
+    /// A writer for a list created with [`with_external_lock`](Self::with_external_lock), authorized by
+    /// a guard of that lock. Borrowing the guard mutably means one writer at a time per guard.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` is not a guard of the lock this list was created with (including lists that carry
+    /// their own lock: use [`lock`](Self::lock) for those).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rcu_queue::{RcuList, WriterLock};
+    /// let bql = WriterLock::new(());
+    /// let a = RcuList::with_external_lock(&bql);
+    /// let b = RcuList::with_external_lock(&bql);
+    /// let mut guard = bql.lock();
+    /// a.writer(&mut guard).push_front(1);
+    /// b.writer(&mut guard).push_front(2);
+    /// ```
+    pub fn writer<'a, S>(&'a self, guard: &'a mut WriterGuard<'_, S>) -> ListWriter<'a, T, F> {
+        match self.serializer {
+            Serializer::External(id) if id == guard.lock_id() => ListWriter {
+                list: self,
+                _own: None,
+                _exclusive: PhantomData,
+            },
+            Serializer::External(_) => panic!(
+                "rcu_queue: {}::writer() was given a guard of a different WriterLock than the one \
+                 passed to with_external_lock(); lock the list's own external lock",
+                F::NAME
+            ),
+            Serializer::Own(_) => panic!(
+                "rcu_queue: {}::writer() called on a list that carries its own lock (created with \
+                 new()); use list.lock() instead",
+                F::NAME
+            ),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static, F: Family> Default for RcuQueue<T, F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Send + Sync + 'static + fmt::Debug, F: Family> fmt::Debug for RcuQueue<T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let guard = rcu_core::read_lock();
+        f.write_str(F::NAME)?;
+        f.debug_list().entries(self.iter(&guard)).finish()
+    }
+}
+
+impl<T: Send + Sync + 'static, F: Family> Drop for RcuQueue<T, F> {
+    fn drop(&mut self) {
+        // `&mut self`: no reader or writer can be using the list. Values are still dropped after a grace
+        // period, on the callback thread, like removed ones.
+        // SAFETY: exclusive access; `iter_safe` reads each successor before we retire the node, and we
+        // never touch a node after retiring it (invariants 1 and 3).
+        for node in unsafe { F::iter_safe(self.head()) } {
+            // SAFETY: each node is owned by the list and retired once; its list is going away so no new
+            // reader can reach it.
+            unsafe { node::retire(node) };
+        }
+        // SAFETY: the head came from `Box::into_raw` (invariant 4) and nothing refers to it any more.
+        drop(unsafe { Box::from_raw(self.head.as_ptr()) });
+    }
+}
+
+/// Iterator over a list's elements, front to back; see [`RcuQueue::iter`] and [`ListWriter::iter`].
+///
+/// # Example
+///
+/// ```
+/// let list = rcu_queue::RcuTailq::new();
+/// list.lock().push_back(5);
+/// let guard = rcu_core::read_lock();
+/// let mut it: rcu_queue::Iter<'_, i32> = list.iter(&guard);
+/// assert_eq!(it.next(), Some(&5));
+/// assert_eq!(it.next(), None);
+/// ```
+pub struct Iter<'g, T, F: Family = Tailq> {
+    raw: raw::Iter<'g, NodeAdapter<T, F>>,
+    _values: PhantomData<&'g T>,
+}
+
+impl<'g, T: 'g, F: Family> Iterator for Iter<'g, T, F> {
+    type Item = &'g T;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'g T> {
+        let node = self.raw.next()?;
+        // SAFETY: the node is alive for `'g` (a guard or the writer lock is held for `'g`, and nodes are
+        // freed only after a grace period); the value is never mutated while shared.
+        Some(unsafe { &(*node.as_ptr()).value })
+    }
+}
+
+impl<T, F: Family> core::iter::FusedIterator for Iter<'_, T, F> {}
+
+impl<T, F: Family> fmt::Debug for Iter<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter")
+            .field("family", &F::NAME)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Exclusive writer access to one list; every mutation goes through it. Obtained from
+/// [`RcuQueue::lock`] or [`RcuQueue::writer`]; dropping it releases the list's own lock (an external
+/// lock stays held by its guard).
+///
+/// Insertions publish the new element with a single `Release` store; removals unlink at once and drop
+/// the value after a grace period, on rcu-core's callback thread.
+///
+/// # Example
+///
+/// ```
+/// let list = rcu_queue::RcuTailq::new();
+/// let mut w = list.lock();
+/// w.push_back(2);
+/// w.push_front(1);
+/// w.insert_after(|&v| v == 2, 4).unwrap();
+/// w.insert_before(|&v| v == 4, 3).unwrap();
+/// w.retain(|&v| v != 1);
+/// assert_eq!(w.iter().copied().collect::<Vec<_>>(), [2, 3, 4]);
+/// ```
+pub struct ListWriter<'a, T: Send + Sync + 'static, F: Family = Tailq> {
+    list: &'a RcuQueue<T, F>,
+    _own: Option<WriterGuard<'a, ()>>,
+    /// Holds the external guard's `&mut` borrow (one writer per guard at a time).
+    _exclusive: PhantomData<&'a mut ()>,
+}
+
+impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
+    fn head(&self) -> &F::Head<T> {
+        self.list.head()
+    }
+
+    fn raw_iter(&self) -> raw::Iter<'_, NodeAdapter<T, F>> {
+        // SAFETY: we hold the writer lock (invariant 2), so every node reached is linked and alive
+        // while `self` is borrowed.
+        unsafe { F::iter(self.head()) }
+    }
+
+    fn find(&self, mut pred: impl FnMut(&T) -> bool) -> Option<NonNull<Node<T, F>>> {
+        self.raw_iter().find(|node| {
+            // SAFETY: nodes yielded by `raw_iter` are alive while `self` is borrowed.
+            pred(unsafe { &node.as_ref().value })
+        })
+    }
+
+    fn linked(&self) {
+        self.list
+            .len
+            .store(self.list.len.load(Relaxed) + 1, Relaxed);
+    }
+
+    /// Unlinks `node` (whose predecessor is `prev`) and retires it.
+    ///
+    /// # Safety
+    ///
+    /// `node` is on this list and `prev` is its predecessor.
+    unsafe fn unlink(&self, prev: Option<NonNull<Node<T, F>>>, node: NonNull<Node<T, F>>) {
+        // SAFETY: writer lock held (W1); nodes come from `alloc` (W2); the head never moves (W4); the
+        // caller vouches for `node` and `prev`.
+        unsafe { F::remove(self.head(), prev, node) };
+        self.list
+            .len
+            .store(self.list.len.load(Relaxed) - 1, Relaxed);
+        // SAFETY: just unlinked, retired once, not touched again.
+        unsafe { node::retire(node) };
+    }
+
+    /// Inserts `value` first (`*_INSERT_HEAD_RCU`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuSlist::new();
+    /// list.lock().push_front(1);
+    /// list.lock().push_front(0);
+    /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [0, 1]);
+    /// ```
+    pub fn push_front(&mut self, value: T) {
+        // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4).
+        unsafe { F::push_front(self.head(), node::alloc(value)) };
+        self.linked();
+    }
+
+    /// Inserts `value` right after the first element matching `pred` (`*_INSERT_AFTER_RCU`), or gives
+    /// `value` back if none matches.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuList::new();
+    /// assert_eq!(list.lock().insert_after(|_| true, 1), Err(1)); // empty: nothing matches
+    /// list.lock().push_front(0);
+    /// list.lock().insert_after(|&v| v == 0, 1).unwrap();
+    /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [0, 1]);
+    /// ```
+    pub fn insert_after(&mut self, pred: impl FnMut(&T) -> bool, value: T) -> Result<(), T> {
+        let Some(at) = self.find(pred) else {
+            return Err(value);
+        };
+        // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4); `at` was
+        // just found on this list (W5).
+        unsafe { F::insert_after(self.head(), at, node::alloc(value)) };
+        self.linked();
+        Ok(())
+    }
+
+    /// Unlinks the first element matching `pred` and drops it after a grace period (`*_REMOVE_RCU` +
+    /// `call_rcu1`). Returns whether an element was removed.
+    ///
+    /// Readers already standing on the element keep a valid reference and walk on into the list.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuTailq::new();
+    /// list.lock().push_back(1);
+    /// assert!(list.lock().remove_first(|&v| v == 1));
+    /// assert!(!list.lock().remove_first(|&v| v == 1));
+    /// ```
+    pub fn remove_first(&mut self, mut pred: impl FnMut(&T) -> bool) -> bool {
+        let mut prev = None;
+        let found = self.raw_iter().find(|&node| {
+            // SAFETY: nodes yielded by `raw_iter` are alive while we hold the writer lock; the walk
+            // stops before we retire the node it found.
+            let hit = pred(unsafe { &node.as_ref().value });
+            if !hit {
+                prev = Some(node);
+            }
+            hit
+        });
+        let Some(node) = found else { return false };
+        // SAFETY: `node` is on the list and `prev` is its predecessor.
+        unsafe { self.unlink(prev, node) };
+        true
+    }
+
+    /// Keeps only the elements for which `pred` returns true (`*_FOREACH_SAFE_RCU` + `*_REMOVE_RCU`);
+    /// the others are dropped after a grace period.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuSimpleq::new();
+    /// for i in 0..6 { list.lock().push_back(i); }
+    /// list.lock().retain(|&v| v % 2 == 0);
+    /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [0, 2, 4]);
+    /// ```
+    pub fn retain(&mut self, mut pred: impl FnMut(&T) -> bool) {
+        let mut prev = None;
+        // SAFETY: writer lock held; `iter_safe` loads each successor before yielding, so retiring the
+        // yielded node (which may then be freed at any time) does not affect the walk.
+        for node in unsafe { F::iter_safe(self.head()) } {
+            // SAFETY: `node` is linked and alive: only we unlink, and we have not retired it yet.
+            if pred(unsafe { &node.as_ref().value }) {
+                prev = Some(node);
+            } else {
+                // SAFETY: `node` is on the list; `prev` is the last node we kept, its predecessor.
+                unsafe { self.unlink(prev, node) };
+            }
+        }
+    }
+
+    /// Removes every element (each dropped after a grace period).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuList::new();
+    /// list.lock().push_front(1);
+    /// list.lock().clear();
+    /// assert!(list.is_empty());
+    /// ```
+    pub fn clear(&mut self) {
+        self.retain(|_| false);
+    }
+
+    /// Number of elements (kept by the writers, O(1)).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuSlist::new();
+    /// list.lock().push_front(());
+    /// assert_eq!(list.lock().len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.list.len.load(Relaxed)
+    }
+
+    /// Whether the list is empty (exact for the writer).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert!(rcu_queue::RcuTailq::<u8>::new().lock().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The writer's view, front to back; no read guard needed while the writer lock is held.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuTailq::new();
+    /// let mut w = list.lock();
+    /// w.push_back('x');
+    /// assert_eq!(w.iter().next(), Some(&'x'));
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T, F> {
+        Iter {
+            raw: self.raw_iter(),
+            _values: PhantomData,
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static, F: WithTail> ListWriter<'_, T, F> {
+    /// Inserts `value` last (`QTAILQ_INSERT_TAIL_RCU` / `QSIMPLEQ_INSERT_TAIL_RCU`); O(1).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let q = rcu_queue::RcuTailq::new();
+    /// q.lock().push_back(1);
+    /// q.lock().push_back(2);
+    /// assert_eq!(q.lock().iter().copied().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn push_back(&mut self, value: T) {
+        // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4).
+        unsafe { F::push_back(self.head(), node::alloc(value)) };
+        self.linked();
+    }
+}
+
+impl<T: Send + Sync + 'static, F: WithPrev> ListWriter<'_, T, F> {
+    /// Inserts `value` right before the first element matching `pred` (`QTAILQ_INSERT_BEFORE_RCU` /
+    /// `QLIST_INSERT_BEFORE_RCU`), or gives `value` back if none matches.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuTailq::new();
+    /// list.lock().push_back(2);
+    /// list.lock().insert_before(|&v| v == 2, 1).unwrap();
+    /// assert_eq!(list.lock().insert_before(|&v| v == 9, 0), Err(0));
+    /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn insert_before(&mut self, pred: impl FnMut(&T) -> bool, value: T) -> Result<(), T> {
+        let Some(at) = self.find(pred) else {
+            return Err(value);
+        };
+        // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4); `at` was
+        // just found on this list (W5).
+        unsafe { F::insert_before(self.head(), at, node::alloc(value)) };
+        self.linked();
+        Ok(())
+    }
+}
+
+impl<T: Send + Sync + 'static + fmt::Debug, F: Family> fmt::Debug for ListWriter<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ListWriter")?;
+        f.debug_list().entries(self.iter()).finish()
+    }
+}

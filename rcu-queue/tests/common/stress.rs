@@ -1,0 +1,255 @@
+//! The list stress test of QEMU's tests/unit/test-rcu-list.c, for any family of safe list.
+//!
+//! 100 initial elements; `readers` threads walk the list under a read guard and check that every
+//! element they saw is still alive at the end of their critical section; one updater removes a random
+//! element, inserts after a random element and calls `synchronize_rcu`, until the deadline. At the end
+//! every element ever created must have been reclaimed exactly once.
+//!
+//! Shared by tests/stress.rs, tests/negative_control.rs and examples/list_stress.rs.
+
+use rcu_queue::RcuQueue;
+use rcu_queue::family::Family;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+/// State of a value that has not been reclaimed.
+pub const ALIVE: u64 = 0xA11C_E000_A11C_E000;
+/// Written by `Drop` (the reclaimer).
+pub const DEAD: u64 = 0xDEAD_DEAD_DEAD_DEAD;
+/// Written by the negative control's poison hook when a node is quarantined.
+pub const POISONED: u64 = 0x9015_0000_9015_0000;
+
+/// Initial list length (QEMU's `RCU_Q_LEN`).
+pub const INITIAL: u64 = 100;
+
+/// Per-run counters, shared by every element of the run.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub created: AtomicU64,
+    pub reclaimed: AtomicU64,
+    pub double_drops: AtomicU64,
+}
+
+/// A list element whose `state` is written only by the reclaimer (Drop) or the poison hook.
+#[derive(Debug)]
+pub struct Elem {
+    pub state: AtomicU64,
+    pub id: u64,
+    pub counters: Arc<Counters>,
+}
+
+impl Elem {
+    pub fn new(id: u64, counters: &Arc<Counters>) -> Self {
+        counters.created.fetch_add(1, Relaxed);
+        Elem {
+            state: AtomicU64::new(ALIVE),
+            id,
+            counters: counters.clone(),
+        }
+    }
+
+    pub fn alive(&self) -> bool {
+        self.state.load(Relaxed) == ALIVE
+    }
+}
+
+impl Drop for Elem {
+    fn drop(&mut self) {
+        if self.state.swap(DEAD, Relaxed) == DEAD {
+            self.counters.double_drops.fetch_add(1, Relaxed);
+        }
+        self.counters.reclaimed.fetch_add(1, Relaxed);
+    }
+}
+
+/// What readers do when they see a reclaimed element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDead {
+    /// Panic (the normal stress test).
+    Panic,
+    /// Count it (the negative control).
+    Count,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    pub duration: Duration,
+    pub readers: usize,
+    pub on_dead: OnDead,
+    /// Busy-wait iterations per element a reader visits, to widen its critical section.
+    pub reader_spin: u32,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub family: &'static str,
+    pub nodes_read: u64,
+    pub traversals: u64,
+    pub removed: u64,
+    pub inserted: u64,
+    pub dead_seen: u64,
+    pub updates: u64,
+}
+
+/// xorshift64*: a dependency-free RNG, seeded from the clock.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn from_clock() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        Rng((nanos as u64) | 1)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+/// Runs readers and one updater on `list` until the deadline; returns after joining every thread.
+pub fn run_on<F: Family>(
+    list: &RcuQueue<Elem, F>,
+    counters: &Arc<Counters>,
+    cfg: Config,
+) -> Report {
+    let stop = AtomicBool::new(false);
+    let started = AtomicU64::new(0);
+    let nodes_read = AtomicU64::new(0);
+    let traversals = AtomicU64::new(0);
+    let dead_seen = AtomicU64::new(0);
+    let (mut removed, mut inserted, mut updates) = (0, 0, 0);
+    std::thread::scope(|s| {
+        for _ in 0..cfg.readers {
+            s.spawn(|| {
+                started.fetch_add(1, Relaxed);
+                let (mut reads, mut walks, mut dead) = (0, 0, 0);
+                while !stop.load(Relaxed) {
+                    let guard = rcu_core::read_lock();
+                    let mut seen = Vec::with_capacity(2 * INITIAL as usize);
+                    for e in list.iter(&guard) {
+                        for _ in 0..cfg.reader_spin {
+                            std::hint::spin_loop();
+                        }
+                        seen.push(e);
+                    }
+                    // Everything seen in this critical section must still be alive at its end.
+                    for e in &seen {
+                        if !e.alive() {
+                            assert!(
+                                cfg.on_dead == OnDead::Count,
+                                "reader saw reclaimed element {} (state {:#x}) inside its critical section",
+                                e.id,
+                                e.state.load(Relaxed)
+                            );
+                            dead += 1;
+                        }
+                    }
+                    reads += seen.len() as u64;
+                    walks += 1;
+                }
+                nodes_read.fetch_add(reads, Relaxed);
+                traversals.fetch_add(walks, Relaxed);
+                dead_seen.fetch_add(dead, Relaxed);
+            });
+        }
+        // The updater (this thread): QEMU's rcu_q_updater.
+        while started.load(Relaxed) < cfg.readers as u64 {
+            std::thread::yield_now();
+        }
+        let deadline = Instant::now() + cfg.duration;
+        let mut rng = Rng::from_clock();
+        let mut next_id = INITIAL;
+        while Instant::now() < deadline {
+            let target = rng.below(INITIAL);
+            let mut i = 0;
+            if list.lock().remove_first(|_| {
+                i += 1;
+                i - 1 == target
+            }) {
+                removed += 1;
+            }
+            let after = rng.below(INITIAL);
+            let mut j = 0;
+            let value = Elem::new(next_id, counters);
+            next_id += 1;
+            match list.lock().insert_after(
+                |_| {
+                    j += 1;
+                    j - 1 == after
+                },
+                value,
+            ) {
+                Ok(()) => inserted += 1,
+                Err(value) => {
+                    drop(value); // never linked: reclaimed right here
+                    removed += 1;
+                }
+            }
+            updates += 2;
+            rcu_core::synchronize_rcu();
+        }
+        stop.store(true, Relaxed);
+    });
+    Report {
+        family: F::NAME,
+        nodes_read: nodes_read.into_inner(),
+        traversals: traversals.into_inner(),
+        removed,
+        inserted,
+        dead_seen: dead_seen.into_inner(),
+        updates,
+    }
+}
+
+/// Builds the initial list (INSERT_HEAD of 100 elements).
+pub fn initial_list<F: Family>(counters: &Arc<Counters>) -> RcuQueue<Elem, F> {
+    let list = RcuQueue::new();
+    let mut w = list.lock();
+    for id in 0..INITIAL {
+        w.push_front(Elem::new(id, counters));
+    }
+    drop(w);
+    list
+}
+
+/// The positive stress test: runs, tears down, and checks `removed == reclaimed`.
+pub fn stress<F: Family>(cfg: Config) -> Report {
+    let counters = Arc::new(Counters::default());
+    let list = initial_list::<F>(&counters);
+    let mut report = run_on(&list, &counters, cfg);
+    report.removed += list.lock().len() as u64; // teardown removes the rest
+    drop(list);
+    rcu_core::rcu_barrier();
+    let created = counters.created.load(Relaxed);
+    let reclaimed = counters.reclaimed.load(Relaxed);
+    assert_eq!(
+        report.removed,
+        reclaimed,
+        "{}: removed != reclaimed ({report:?})",
+        F::NAME
+    );
+    assert_eq!(
+        created,
+        reclaimed,
+        "{}: created != reclaimed ({report:?})",
+        F::NAME
+    );
+    assert_eq!(
+        counters.double_drops.load(Relaxed),
+        0,
+        "{}: an element was reclaimed twice",
+        F::NAME
+    );
+    assert_eq!(report.dead_seen, 0);
+    assert!(
+        report.traversals > 0 && report.removed > INITIAL,
+        "{}: the run did no work: {report:?}",
+        F::NAME
+    );
+    report
+}

@@ -1,0 +1,62 @@
+//! Negative control for tests/stress.rs: with rcu-core's broken grace periods, the readers' alive
+//! check must fire. Reclaimed nodes are quarantined (poisoned, never freed) until every reader has
+//! been joined, so the broken run has no real use-after-free. Runs in its own process.
+#![cfg(not(loom))]
+
+mod common;
+
+use common::stress::{Config, Elem, OnDead, POISONED, initial_list, run_on};
+use rcu_queue::family::{Family, List, Simpleq, Slist, Tailq};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+fn alive_check_fires<F: Family>() -> u64 {
+    let counters = Arc::new(common::stress::Counters::default());
+    let list = initial_list::<F>(&counters);
+    let mut dead_seen = 0;
+    for _round in 0..20 {
+        let report = run_on(
+            &list,
+            &counters,
+            Config {
+                duration: Duration::from_millis(250),
+                readers: 2,
+                on_dead: OnDead::Count,
+                reader_spin: 200,
+            },
+        );
+        dead_seen += report.dead_seen;
+        if dead_seen > 0 {
+            break;
+        }
+    }
+    drop(list);
+    dead_seen
+}
+
+#[test]
+fn broken_grace_periods_are_detected() {
+    rcu_queue::testing::enable_broken_grace_periods(|value| {
+        if let Some(e) = value.downcast_ref::<Elem>() {
+            e.state.store(POISONED, Relaxed);
+        }
+    });
+    let seen = [
+        (Tailq::NAME, alive_check_fires::<Tailq>()),
+        (List::NAME, alive_check_fires::<List>()),
+        (Simpleq::NAME, alive_check_fires::<Simpleq>()),
+        (Slist::NAME, alive_check_fires::<Slist>()),
+    ];
+    rcu_queue::testing::disable_broken_grace_periods();
+    rcu_core::rcu_barrier();
+    // SAFETY: every reader thread has been joined (`run_on` joins them before returning).
+    let freed = unsafe { rcu_queue::testing::free_quarantine() };
+    eprintln!("dead elements seen by readers: {seen:?}; quarantined nodes freed: {freed}");
+    for (family, dead) in seen {
+        assert!(
+            dead > 0,
+            "{family}: broken grace periods went unnoticed: the alive check cannot fail"
+        );
+    }
+}
