@@ -227,6 +227,39 @@ impl CallbackQueue {
     }
 }
 
+impl CallbackQueue {
+    /// In a child process after `fork()`: makes the queue consistent again and returns how many
+    /// callbacks it holds.
+    ///
+    /// A producer thread of the parent may have been between its exchange of `tail` and its store of
+    /// `prev.next`; it does not exist in the child, so the chain would stay broken forever. Keep the
+    /// part reachable from `head`, point `tail` at its end and leak the unreachable rest (those
+    /// callbacks still run in the parent; the child only loses its copies).
+    ///
+    /// # Safety
+    /// Only in the single-threaded child, while no callback thread exists, between batches (the
+    /// fork handlers hold the batch lock, so no `pop` was in progress).
+    #[cfg(not(loom))]
+    pub(crate) unsafe fn repair_after_fork(&self) -> u32 {
+        // SAFETY: single-threaded child: nothing else touches the queue.
+        let mut node = self.or_stub(self.head.with(|h| unsafe { *h }));
+        let mut count = 0u32;
+        loop {
+            if node != self.stub_ptr() {
+                count += 1;
+            }
+            // SAFETY: `node` is the stub or a queued node; nodes stay valid while queued.
+            let next = unsafe { (*node).next.load(Ordering::Relaxed) };
+            if next.is_null() {
+                break;
+            }
+            node = next;
+        }
+        self.tail.store(node, Ordering::Relaxed);
+        count
+    }
+}
+
 /// Runs a popped node's callback.
 ///
 /// # Safety

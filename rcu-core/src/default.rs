@@ -32,7 +32,11 @@ fn default_ref() -> DomainRef {
 #[inline]
 fn ensure_default_worker() {
     crate::fork::init();
-    if !DEFAULT.callbacks.started.load(std::sync::atomic::Ordering::Acquire) {
+    if !DEFAULT
+        .callbacks
+        .started
+        .load(std::sync::atomic::Ordering::Acquire)
+    {
         start_default_worker();
     }
 }

@@ -28,6 +28,10 @@ impl DomainInner {
     }
 
     pub(crate) fn stats(&self) -> Stats {
+        // The barrier mode is chosen when the first reader registers; choose it now if needed so
+        // that `membarrier` reports what readers will use.
+        #[cfg(not(loom))]
+        crate::barrier::init();
         let gp = &self.gp.stats;
         // Read `pending` before `invoked`: the callback thread adds to `invoked` before it subtracts
         // from `pending`, so `queued` can only be over-estimated by a batch in flight, never under.
@@ -110,7 +114,9 @@ pub struct Domain {
 
 impl fmt::Debug for Domain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Domain").field("stats", &self.stats()).finish()
+        f.debug_struct("Domain")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -147,7 +153,9 @@ impl Domain {
     /// # Panics
     /// If the calling thread is inside a read-side critical section of this domain.
     pub fn synchronize(&self) {
-        self.inner.gp.assert_not_in_own_section("Domain::synchronize");
+        self.inner
+            .gp
+            .assert_not_in_own_section("Domain::synchronize");
         self.inner.gp.synchronize();
     }
 

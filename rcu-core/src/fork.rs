@@ -1,7 +1,8 @@
 //! `fork()` support for the default domain (QEMU's `rcu_init_lock` / `rcu_init_unlock` /
 //! `rcu_init_child`, liburcu's `call_rcu_before_fork` family), installed with `pthread_atfork`.
 //!
-//! - Before `fork()` the forking thread takes, in lock order, the callback batch lock (so the
+//! - Before `fork()` the forking thread completes the one-time barrier set-up, then takes, in lock
+//!   order, the callback-thread handle lock (no thread being spawned), the callback batch lock (the
 //!   callback thread is between batches), the grace-period run lock (no grace period in flight), the
 //!   registry lock and the batching lock.
 //! - In the parent, it releases them.
@@ -11,8 +12,10 @@
 //!
 //! Limitations (as in QEMU and liburcu): do not fork from inside a `call_rcu` callback or a
 //! read-side critical section, and do not use independent [`Domain`](crate::Domain)s in the child.
-//! A `call_rcu` racing with `fork()` on another thread may leave its callback unrunnable in the
-//! child. The child should exec or exit soon if other threads held application locks.
+//! A `call_rcu` racing with `fork()` on another thread may be caught half-way through its
+//! wait-free enqueue; the child then drops that callback and the ones queued after it (they still
+//! run in the parent) instead of waiting forever. The child should exec or exit soon if other
+//! threads held application locks.
 
 #[cfg(unix)]
 use std::cell::RefCell;
@@ -40,6 +43,7 @@ pub(crate) fn init() {
 /// is also the drop order).
 #[cfg(unix)]
 struct ForkGuards {
+    _handle: MutexGuard<'static, Option<crate::sync::thread::JoinHandle<()>>>,
     _batch_lock: MutexGuard<'static, ()>,
     _run_lock: MutexGuard<'static, ()>,
     registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::reader::Reader>>>,
@@ -53,7 +57,10 @@ thread_local! {
 
 #[cfg(unix)]
 extern "C" fn prepare() {
+    // Finish the one-time barrier set-up first: a child must not inherit it half done.
+    crate::barrier::init();
     let guards = ForkGuards {
+        _handle: lock(&DEFAULT.callbacks.handle),
         _batch_lock: lock(&DEFAULT.callbacks.batch_lock),
         _run_lock: lock(&DEFAULT.gp.run_lock),
         registry: lock(&DEFAULT.gp.registry),
@@ -71,6 +78,7 @@ extern "C" fn parent() {
 extern "C" fn child() {
     if let Some(mut guards) = HELD.with(|h| h.borrow_mut().take()) {
         guards.registry.retain(|r| r.owner.is_current());
+        DEFAULT.gp.set_registered(guards.registry.len());
         guards.batch.leader = false;
         drop(guards);
     }

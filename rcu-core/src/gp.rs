@@ -27,7 +27,9 @@
 //!   snapshots the sequence number of the grace period that must complete for it (`seq_snap`, as
 //!   Linux's `rcu_seq`); if a leader is already running, it waits on a condition variable and, when
 //!   woken, either finds its grace period done or becomes the next leader. One grace period thus
-//!   serves every caller that arrived before it started.
+//!   serves every caller that arrived before it started. When callers arrived while the previous
+//!   grace period ran, the next leader yields the CPU once before starting, so that callers that are
+//!   runnable but not running (more threads than CPUs) join it instead of needing one more.
 //! - **Polling** (liburcu 0.14 / Linux): `start_poll_synchronize_rcu` returns the same snapshot;
 //!   `poll_state_synchronize_rcu` compares it with the completed sequence, so any grace period
 //!   satisfies it, whoever ran it.
@@ -72,15 +74,15 @@
 
 #[cfg(not(loom))]
 use std::fmt::Write as _;
+use std::time::Duration;
 #[cfg(not(loom))]
 use std::time::Instant;
-use std::time::Duration;
 
 use crate::barrier;
 use crate::reader::Reader;
 use crate::sync::{
     Arc, AtomicU64, AtomicUsize, CachePadded, Condvar, Event, Mutex, Ordering, lock,
-    maybe_const_fn, spin,
+    maybe_const_fn, spin, yield_now,
 };
 
 /// Bit 0 of the counter is always set, so a reader's snapshot is never 0 ("not in a section").
@@ -115,6 +117,28 @@ pub(crate) struct BatchState {
     pub(crate) seq: u64,
     /// Whether a leader is running grace periods.
     pub(crate) leader: bool,
+    /// Calls to `synchronize` so far (wrapping), to detect callers arriving during a grace period.
+    arrivals: u64,
+    /// The thread that called `synchronize` last (see [`caller_token`]).
+    last_caller: usize,
+    /// Whether another thread than the previous caller called since the last grace period started.
+    other_caller: bool,
+    /// Whether other callers were active around the last grace period: then the next leader yields
+    /// once before starting, letting callers that are about to arrive join its grace period.
+    contended: bool,
+}
+
+/// A number identifying the calling thread while it lives (the address of a thread-local).
+fn caller_token() -> usize {
+    #[cfg(not(loom))]
+    {
+        thread_local!(static TOKEN: u8 = const { 0 });
+        TOKEN.with(|t| t as *const u8 as usize)
+    }
+    #[cfg(loom)]
+    {
+        0
+    }
 }
 
 /// Counters kept by the grace-period code.
@@ -135,6 +159,8 @@ pub(crate) struct GpCore {
     pub(crate) event: Event,
     /// Registered readers (QEMU's `registry` under `rcu_registry_lock`).
     pub(crate) registry: Mutex<Vec<Arc<Reader>>>,
+    /// `registry.len()`, readable without the lock.
+    readers: AtomicUsize,
     pub(crate) batch: Mutex<BatchState>,
     batch_cond: Condvar,
     /// Held by the leader for the duration of one grace period (QEMU's `rcu_sync_lock`); also
@@ -154,7 +180,15 @@ impl GpCore {
                 ctr: CachePadded(AtomicUsize::new(GP_LOCKED)),
                 event: Event::new(true),
                 registry: Mutex::new(Vec::new()),
-                batch: Mutex::new(BatchState { seq: 0, leader: false }),
+                readers: AtomicUsize::new(0),
+                batch: Mutex::new(BatchState {
+                    seq: 0,
+                    leader: false,
+                    arrivals: 0,
+                    last_caller: 0,
+                    other_caller: false,
+                    contended: false,
+                }),
                 batch_cond: Condvar::new(),
                 run_lock: Mutex::new(()),
                 seq: AtomicU64::new(0),
@@ -174,7 +208,10 @@ impl GpCore {
         #[cfg(not(loom))]
         barrier::init();
         let reader = Arc::new(Reader::new());
-        lock(&self.registry).push(reader.clone());
+        let mut registry = lock(&self.registry);
+        registry.push(reader.clone());
+        self.readers.store(registry.len(), Ordering::Relaxed);
+        drop(registry);
         reader
     }
 
@@ -184,11 +221,18 @@ impl GpCore {
         if let Some(i) = registry.iter().position(|r| Arc::ptr_eq(r, reader)) {
             registry.swap_remove(i);
         }
+        self.readers.store(registry.len(), Ordering::Relaxed);
+    }
+
+    /// After `fork()`: the registry was edited in place (under its lock).
+    #[cfg(not(loom))]
+    pub(crate) fn set_registered(&self, n: usize) {
+        self.readers.store(n, Ordering::Relaxed);
     }
 
     /// Number of registered readers.
     pub(crate) fn registered(&self) -> usize {
-        lock(&self.registry).len()
+        self.readers.load(Ordering::Relaxed)
     }
 
     /// Panics if the calling thread is inside a read-side critical section of this domain (waiting
@@ -226,6 +270,12 @@ impl GpCore {
     pub(crate) fn synchronize(&self) {
         self.stats.synchronize_calls.fetch_add(1, Ordering::Relaxed);
         let mut state = lock(&self.batch);
+        state.arrivals = state.arrivals.wrapping_add(1);
+        let me = caller_token();
+        if state.last_caller != me {
+            state.other_caller = true;
+            state.last_caller = me;
+        }
         let snap = seq_snap(state.seq);
         loop {
             if seq_done(state.seq, snap) {
@@ -243,6 +293,17 @@ impl GpCore {
         // We lead. Our snapshot asked for a grace period that starts after our call; if another
         // leader's grace period was running then, it did not count, so loop until ours is done.
         while !seq_done(state.seq, snap) {
+            if state.contended && self.readers.load(Ordering::Relaxed) > 0 {
+                // Other callers are active and grace periods cost a barrier: give callers that are
+                // runnable but not running (more threads than CPUs) a chance to call in before the
+                // grace period starts, so that one grace period serves them all. A lone caller never
+                // gets here.
+                drop(state);
+                yield_now();
+                state = lock(&self.batch);
+            }
+            let arrivals = state.arrivals;
+            let other_caller = std::mem::take(&mut state.other_caller);
             state.seq += 1;
             self.seq.store(state.seq, Ordering::Relaxed);
             drop(state);
@@ -252,6 +313,7 @@ impl GpCore {
             }
             state = lock(&self.batch);
             state.seq += 1;
+            state.contended = other_caller || state.arrivals != arrivals;
             // O11: Release publishes the completed grace period to lock-free pollers.
             self.seq.store(state.seq, Ordering::Release);
             self.stats.grace_periods.fetch_add(1, Ordering::Relaxed);
@@ -355,7 +417,12 @@ impl GpCore {
             blocking.len()
         );
         for r in blocking {
-            let _ = write!(msg, "\n  - {} (blocking for {:.3} s)", r.owner, elapsed.as_secs_f64());
+            let _ = write!(
+                msg,
+                "\n  - {} (blocking for {:.3} s)",
+                r.owner,
+                elapsed.as_secs_f64()
+            );
         }
         msg.push_str(
             "\n  A read-side critical section must not block or loop for long; drop the guard first.",

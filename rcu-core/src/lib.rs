@@ -109,9 +109,9 @@ pub use callback::{RcuCallback, RcuHead};
 pub use cell::RcuCell;
 #[cfg(not(loom))]
 pub use default::{
-    ReadGuard, call_rcu, call_rcu1, cond_synchronize_rcu, poll_state_synchronize_rcu,
-    rcu_barrier, read_lock, read_ongoing, register_thread, set_stall_timeout,
-    start_poll_synchronize_rcu, stats, synchronize_rcu, unregister_thread,
+    ReadGuard, call_rcu, call_rcu1, cond_synchronize_rcu, poll_state_synchronize_rcu, rcu_barrier,
+    read_lock, read_ongoing, register_thread, set_stall_timeout, start_poll_synchronize_rcu, stats,
+    synchronize_rcu, unregister_thread,
 };
 pub use domain::{Domain, DomainGuard, GpState, ReaderHandle};
 pub use stats::Stats;

@@ -66,7 +66,9 @@ impl<T> UnsafeCell<T> {
 /// Locks `mutex`, ignoring poisoning: every critical section of this crate leaves its data
 /// consistent before anything that can panic, so a poisoned lock holds valid data.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Pads and aligns a value to its own cache lines (128 bytes covers adjacent-line prefetching on
@@ -195,12 +197,10 @@ impl Event {
     /// Re-arms the event. Callers order it before the store that lets others call `set` (the
     /// grace-period code does it with a Release store of the reader's `waiting` flag).
     pub(crate) fn reset(&self) {
-        let _ = self.word.value.compare_exchange(
-            EV_SET,
-            EV_FREE,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
+        let _ =
+            self.word
+                .value
+                .compare_exchange(EV_SET, EV_FREE, Ordering::Relaxed, Ordering::Relaxed);
     }
 
     /// Waits until the event is set, or `timeout` passes, or spuriously.

@@ -93,7 +93,9 @@ impl Callbacks {
     /// The contract of [`crate::call_rcu1`].
     pub(crate) unsafe fn push(&self, head: NonNull<RcuHead>, func: RcuCallback) {
         // SAFETY: the caller owns the unqueued head; nobody else reads `func` before the push.
-        unsafe { head.as_ref() }.func.with_mut(|f| unsafe { *f = Some(func) });
+        unsafe { head.as_ref() }
+            .func
+            .with_mut(|f| unsafe { *f = Some(func) });
         // SAFETY: forwarded contract: live until invoked, not queued twice.
         unsafe { self.queue.push(head) };
         // Release pairs with the Acquire load in `pending_count`: the count never runs ahead of the
@@ -171,7 +173,14 @@ impl Callbacks {
             // thread's bookkeeping, so leak the handle.
             std::mem::forget(handle);
         }
-        self.pending.value.fetch_and(!SLEEPING, Ordering::Relaxed);
+        // SAFETY: we are the single-threaded child, the callback thread is gone and the fork
+        // handlers held the batch lock, so no pop was in progress.
+        let queued = unsafe { self.queue.repair_after_fork() };
+        // Keep a STOPPING flag (a dropped domain); drop SLEEPING; the count is what is reachable.
+        let stopping = self.pending.value.load(Ordering::Relaxed) & STOPPING;
+        self.pending
+            .value
+            .store(stopping | queued, Ordering::Relaxed);
         self.started.store(false, Ordering::Release);
     }
 }

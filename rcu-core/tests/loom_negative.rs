@@ -18,7 +18,9 @@ fn broken_grace_period_is_caught() {
     loom::model(|| {
         let domain = Arc::new(Domain::new());
         let nodes = Arc::new([UnsafeCell::new(1u32), UnsafeCell::new(2u32)]);
-        let slot = Arc::new(AtomicPtr::new((&nodes[0] as *const UnsafeCell<u32>).cast_mut()));
+        let slot = Arc::new(AtomicPtr::new(
+            (&nodes[0] as *const UnsafeCell<u32>).cast_mut(),
+        ));
 
         let reader = {
             let (domain, nodes, slot) = (domain.clone(), nodes.clone(), slot.clone());
@@ -33,7 +35,10 @@ fn broken_grace_period_is_caught() {
             })
         };
 
-        slot.store((&nodes[1] as *const UnsafeCell<u32>).cast_mut(), Ordering::Release);
+        slot.store(
+            (&nodes[1] as *const UnsafeCell<u32>).cast_mut(),
+            Ordering::Release,
+        );
         domain.synchronize();
         // SAFETY: none with broken grace periods: this is the race loom must report.
         nodes[0].with_mut(|v| unsafe { *v = 0 });

@@ -1,0 +1,167 @@
+//! `fork()` from a multi-threaded process: the child (and its own child) keeps using RCU — a fresh
+//! callback thread, a registry holding only itself — even if the parent was in the middle of grace
+//! periods, or had a reader inside a section, when it forked (QEMU `rcu_init_child`, liburcu
+//! `test_urcu_fork`).
+//!
+//! The children only run the checks below and leave with `_exit`, never returning into the test
+//! harness; a hung child is killed (its own `alarm`, or the parent after a deadline), and the parent
+//! checks the exit status with `waitpid`.
+
+#![cfg(unix)]
+
+#[path = "common/reader.rs"]
+mod reader;
+
+use std::panic;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rcu_core::{call_rcu, rcu_barrier, read_lock, read_ongoing, synchronize_rcu};
+use reader::HeldReader;
+
+/// Seconds after which a hung child is killed (by its own `alarm`, or by the parent).
+const CHILD_TIMEOUT_SECS: u32 = 30;
+
+/// Everything a child checks; panics on failure.
+fn child_checks() {
+    assert!(!read_ongoing());
+    {
+        let _outer = read_lock();
+        let _inner = read_lock();
+        assert!(read_ongoing());
+    }
+    assert!(!read_ongoing());
+    // The parent's readers do not exist here, so this must not wait for them.
+    synchronize_rcu();
+    let (tx, rx) = mpsc::channel();
+    call_rcu(move || tx.send(()).unwrap());
+    rcu_barrier();
+    rx.try_recv()
+        .expect("rcu_barrier returned before the child's callback ran");
+    let state = rcu_core::start_poll_synchronize_rcu();
+    rcu_core::cond_synchronize_rcu(state);
+    assert!(rcu_core::poll_state_synchronize_rcu(state));
+}
+
+/// Forks; the child runs `child_checks`, forks `depth - 1` levels further, and exits 0 on success.
+/// Returns the child's wait status in the parent.
+fn fork_and_check(depth: u32) -> libc::c_int {
+    // SAFETY: fork has no memory-safety preconditions; the child only runs Rust code that is safe after
+    // fork in practice (glibc's malloc has fork handlers, rcu-core has its own), and never returns.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        // SAFETY: alarm only arms a timer for this process.
+        unsafe { libc::alarm(CHILD_TIMEOUT_SECS) };
+        let ok = panic::catch_unwind(|| {
+            child_checks();
+            if depth > 1 {
+                let status = fork_and_check(depth - 1);
+                assert!(exited_ok(status), "grandchild failed: {}", describe(status));
+            }
+        })
+        .is_ok();
+        // SAFETY: _exit ends the child at once, without running the parent's atexit handlers or
+        // returning into the test harness.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    wait_bounded(pid)
+}
+
+/// Waits for child `pid`, killing it if it has not exited after `CHILD_TIMEOUT_SECS` (a child can
+/// hang inside `fork()` itself, in an atfork handler, before its `alarm` is armed). The 1 ms polling
+/// interval only sets how soon the exit is noticed.
+fn wait_bounded(pid: libc::pid_t) -> libc::c_int {
+    let deadline = Instant::now() + Duration::from_secs(CHILD_TIMEOUT_SECS.into());
+    let mut status = 0;
+    loop {
+        // SAFETY: `pid` is our child and `status` is a valid out-pointer.
+        let waited = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if waited == pid {
+            return status;
+        }
+        assert_eq!(
+            waited,
+            0,
+            "waitpid failed: {}",
+            std::io::Error::last_os_error()
+        );
+        if Instant::now() >= deadline {
+            // SAFETY: kill and waitpid on our own, still unreaped child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            return status;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn exited_ok(status: libc::c_int) -> bool {
+    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+}
+
+fn describe(status: libc::c_int) -> String {
+    if libc::WIFEXITED(status) {
+        format!("exit status {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status)
+        && matches!(libc::WTERMSIG(status), libc::SIGALRM | libc::SIGKILL)
+    {
+        format!("hung, killed after {CHILD_TIMEOUT_SECS} s")
+    } else if libc::WIFSIGNALED(status) {
+        format!("killed by signal {}", libc::WTERMSIG(status))
+    } else {
+        format!("wait status {status:#x}")
+    }
+}
+
+#[test]
+fn fork_child_keeps_using_rcu() {
+    // Phase 1: fork repeatedly while another thread keeps grace periods and callbacks going, so that
+    // forks land while rcu-core's locks are taken.
+    let stop = Arc::new(AtomicBool::new(false));
+    let busy = {
+        let stop = Arc::clone(&stop);
+        thread::spawn(move || {
+            while !stop.load(SeqCst) {
+                synchronize_rcu();
+                call_rcu(|| ());
+                let _guard = read_lock();
+            }
+        })
+    };
+    for _ in 0..10 {
+        let status = fork_and_check(3);
+        assert!(exited_ok(status), "child failed: {}", describe(status));
+    }
+    stop.store(true, SeqCst);
+    busy.join().unwrap();
+
+    // Phase 2: fork while a reader thread is inside a section. The child's grace periods must not
+    // wait for it (it does not exist there). (Forking while a grace period waits is not supported:
+    // fork waits for the grace period, as in QEMU.)
+    let reader = HeldReader::enter("fork-reader");
+    let status = fork_and_check(2);
+    assert!(exited_ok(status), "child failed: {}", describe(status));
+    let writer_done = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let done = Arc::clone(&writer_done);
+        thread::spawn(move || {
+            synchronize_rcu();
+            done.store(true, SeqCst);
+        })
+    };
+    // In the parent, the reader still blocks grace periods.
+    for _ in 0..1000 {
+        assert!(!writer_done.load(SeqCst));
+        thread::yield_now();
+    }
+    reader.leave();
+    writer.join().unwrap();
+
+    // The parent is unaffected.
+    child_checks();
+}
