@@ -1,18 +1,22 @@
 //! The callback thread: `call_rcu`, batching, one grace period per batch, `rcu_barrier`.
 //!
 //! Producers push onto the wait-free queue of `callback.rs`, then add 1 to `pending`, a 32-bit futex
-//! word holding the number of queued, not yet invoked callbacks (low 30 bits), a `SLEEPING` bit that
-//! the callback thread sets when it goes to sleep and a `STOPPING` bit (a dropped [`Domain`]). A
-//! producer issues a wake-up only if it sees `SLEEPING`; because the count and the bits share one
-//! word, the atomic add (or the `STOPPING` or) and the thread's compare-and-swap into sleep are
-//! totally ordered and no wake-up is lost (no fence is needed).
+//! word holding the number of queued, not yet invoked callbacks (low 29 bits), a `SLEEPING` bit that
+//! the callback thread sets when it sleeps until the next enqueue, a `BATCHING` bit it sets while it
+//! waits for a batch to fill (wake it only when the batch is full), and a `STOPPING` bit (a dropped
+//! [`Domain`]). A producer issues a wake-up only if it sees `SLEEPING`, or `BATCHING` with the count
+//! reaching [`BATCH_MAX`]; so under a steady stream of `call_rcu` the enqueue is three atomic
+//! operations and no system call. Because the count and the bits share one word, the atomic add (or
+//! the `STOPPING` or) and the thread's compare-and-swap into sleep are totally ordered and no wake-up
+//! is lost (no fence is needed).
 //!
 //! [`Domain`]: crate::Domain
 //!
 //! The callback thread (QEMU's `call_rcu_thread`, liburcu's `call_rcu` worker) loops:
 //! 1. sleep until `pending > 0`;
-//! 2. batch: wait up to [`BATCH_DELAY`] for [`BATCH_MIN`] callbacks, unless an `rcu_barrier` is
-//!    waiting (then it goes on at once, so the barrier adds no batching latency);
+//! 2. batch: wait until [`BATCH_DELAY`] after the previous batch started, unless [`BATCH_MAX`]
+//!    callbacks are pending or an `rcu_barrier` is waiting (then it goes on at once, so the barrier
+//!    adds no batching latency); after an idle period the first callback starts a batch at once;
 //! 3. read the count *n*, run one grace period, pop and invoke exactly *n* callbacks (every counted
 //!    callback was queued before the grace period began), subtract *n*.
 //!
@@ -30,14 +34,27 @@ use crate::sync::{
     maybe_const_fn, thread,
 };
 
+/// The callback thread sleeps until the next enqueue.
 const SLEEPING: u32 = 1 << 31;
+/// The domain is being dropped: the callback thread exits once the queue is empty.
 const STOPPING: u32 = 1 << 30;
-const COUNT_MASK: u32 = STOPPING - 1;
-
-/// A batch is started without delay once this many callbacks are pending (QEMU: 30).
+/// The callback thread waits for the next batch time: wake it only when the count reaches
+/// [`BATCH_MAX`] (or an `rcu_barrier` is waiting), not on every enqueue.
 #[cfg(not(loom))]
-pub(crate) const BATCH_MIN: u32 = 32;
-/// Longest wait for a batch to fill (QEMU waits up to 5 x 10 ms; liburcu about 10 ms).
+const BATCHING: u32 = 1 << 29;
+const COUNT_MASK: u32 = (1 << 29) - 1;
+#[cfg(not(loom))]
+const BATCHING_BIT: u32 = BATCHING;
+#[cfg(loom)]
+const BATCHING_BIT: u32 = 0;
+
+/// Batches start at most once per [`BATCH_DELAY`], except that this many pending callbacks start one
+/// at once, which bounds the backlog (and memory) under a `call_rcu` flood.
+pub(crate) const BATCH_MAX: u32 = 1 << 16;
+/// Shortest time between the starts of two batches (liburcu's worker sleeps 10 ms after each batch;
+/// QEMU waits up to 50 ms for 30 callbacks). Batching amortizes the grace period over many callbacks
+/// and keeps the callback thread from freeing memory in lock-step with the producers' allocations.
+/// An `rcu_barrier` never waits for it.
 #[cfg(not(loom))]
 pub(crate) const BATCH_DELAY: Duration = Duration::from_millis(1);
 
@@ -103,9 +120,17 @@ impl Callbacks {
         let old = self.pending.value.fetch_add(1, Ordering::Release);
         assert!(
             old & COUNT_MASK < COUNT_MASK - 1,
-            "rcu-core: more than 2^31 callbacks pending; the callback thread cannot keep up"
+            "rcu-core: more than 2^29 callbacks pending; the callback thread cannot keep up"
         );
-        if old & SLEEPING != 0 {
+        if old & SLEEPING != 0 || (old & BATCHING_BIT != 0 && old & COUNT_MASK == BATCH_MAX - 1) {
+            self.pending.wake_all();
+        }
+    }
+
+    /// Wakes the callback thread if it sleeps or waits for a batch (used by `rcu_barrier` after
+    /// queueing its marker, so the barrier adds no batching delay).
+    fn kick(&self) {
+        if self.pending.value.load(Ordering::Relaxed) & (SLEEPING | BATCHING_BIT) != 0 {
             self.pending.wake_all();
         }
     }
@@ -132,25 +157,21 @@ impl Callbacks {
         self.pending.value.load(Ordering::Acquire) & COUNT_MASK
     }
 
-    /// Sleeps while the word holds exactly `expected` (a count, no flags), at most `timeout`.
-    fn sleep(&self, expected: u32, #[cfg(not(loom))] timeout: Option<Duration>) {
+    /// If the word holds exactly `expected` (a count, no flags), sets `flag` (`SLEEPING` or
+    /// `BATCHING`) and sleeps until woken, at most `timeout`.
+    fn sleep(&self, expected: u32, flag: u32, #[cfg(not(loom))] timeout: Option<Duration>) {
         if self
             .pending
             .value
-            .compare_exchange(
-                expected,
-                expected | SLEEPING,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            )
+            .compare_exchange(expected, expected | flag, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
         {
             #[cfg(not(loom))]
-            self.pending.wait(expected | SLEEPING, timeout);
+            self.pending.wait(expected | flag, timeout);
             #[cfg(loom)]
-            self.pending.wait(expected | SLEEPING, None);
+            self.pending.wait(expected | flag, None);
         }
-        self.pending.value.fetch_and(!SLEEPING, Ordering::Relaxed);
+        self.pending.value.fetch_and(!flag, Ordering::Relaxed);
     }
 
     /// Whether [`stop`](Self::stop) was called.
@@ -160,7 +181,7 @@ impl Callbacks {
 
     /// Tells the callback thread to exit once the queue is empty.
     pub(crate) fn stop(&self) {
-        if self.pending.value.fetch_or(STOPPING, Ordering::Relaxed) & SLEEPING != 0 {
+        if self.pending.value.fetch_or(STOPPING, Ordering::Relaxed) & (SLEEPING | BATCHING_BIT) != 0 {
             self.pending.wake_all();
         }
     }
@@ -178,6 +199,7 @@ impl Callbacks {
         let queued = unsafe { self.queue.repair_after_fork() };
         // Keep a STOPPING flag (a dropped domain); drop SLEEPING; the count is what is reachable.
         let stopping = self.pending.value.load(Ordering::Relaxed) & STOPPING;
+        // (SLEEPING and BATCHING are dropped: no callback thread waits.)
         self.pending
             .value
             .store(stopping | queued, Ordering::Relaxed);
@@ -243,6 +265,8 @@ fn worker_main(domain: DomainRef) {
     #[cfg(not(loom))]
     WORKER_OF.with(|w| w.set(&*domain));
     let cbs = &domain.callbacks;
+    #[cfg(not(loom))]
+    let mut last_batch: Option<Instant> = None;
     loop {
         let mut n = cbs.pending_count();
         if n == 0 {
@@ -250,15 +274,15 @@ fn worker_main(domain: DomainRef) {
                 break;
             }
             #[cfg(not(loom))]
-            cbs.sleep(0, None);
+            cbs.sleep(0, SLEEPING, None);
             #[cfg(loom)]
-            cbs.sleep(0);
+            cbs.sleep(0, SLEEPING);
             continue;
         }
         #[cfg(not(loom))]
-        {
-            let deadline = Instant::now() + BATCH_DELAY;
-            while n < BATCH_MIN
+        if let Some(previous) = last_batch {
+            let deadline = previous + BATCH_DELAY;
+            while n < BATCH_MAX
                 && cbs.barrier_waiters.load(Ordering::Relaxed) == 0
                 && !cbs.stopping()
             {
@@ -266,9 +290,13 @@ fn worker_main(domain: DomainRef) {
                 if now >= deadline {
                     break;
                 }
-                cbs.sleep(n, Some(deadline - now));
+                cbs.sleep(n, BATCHING, Some(deadline - now));
                 n = cbs.pending_count();
             }
+        }
+        #[cfg(not(loom))]
+        {
+            last_batch = Some(Instant::now());
         }
         let _batch = lock(&cbs.batch_lock);
         // Everything counted now was queued before the grace period below begins.
@@ -290,8 +318,9 @@ fn worker_main(domain: DomainRef) {
                      with the next callback"
                 );
             }
-            cbs.invoked.fetch_add(1, Ordering::Relaxed);
         }
+        // `invoked` first: `stats()` reads `pending` first, so it never under-counts `queued`.
+        cbs.invoked.fetch_add(u64::from(n), Ordering::Relaxed);
         cbs.pending.value.fetch_sub(n, Ordering::Relaxed);
     }
 }
@@ -309,6 +338,7 @@ pub(crate) fn barrier(domain: &DomainRef) {
     let signal = done.clone();
     ensure_worker(domain);
     cbs.push_closure(move || signal.set());
+    cbs.kick();
     while !done.is_set() {
         done.wait(None);
     }
