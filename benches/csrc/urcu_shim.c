@@ -1,0 +1,56 @@
+/*
+ * Tiny shim over the system liburcu (memb flavor) for the `liburcu` feature of the
+ * `benches` crate. The read-side primitives are static inline in liburcu's headers
+ * (_LGPL_SOURCE), so the loops that measure them run here, in C, exactly as a C user
+ * of liburcu would inline them. Everything else forwards to liburcu-memb.
+ */
+#define _LGPL_SOURCE
+#include <stdint.h>
+#include <stdlib.h>
+#include <urcu/urcu-memb.h>
+
+struct bench_node {
+	struct rcu_head head; /* first member: container_of is a cast */
+	uint64_t payload[4];
+};
+
+static void bench_free_node(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct bench_node, head));
+}
+
+void bench_urcu_register(void) { urcu_memb_register_thread(); }
+
+void bench_urcu_unregister(void) { urcu_memb_unregister_thread(); }
+
+/* n inlined rcu_read_lock/rcu_read_unlock pairs (the caller is registered). */
+void bench_urcu_read_pairs(uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		urcu_memb_read_lock();
+		urcu_memb_read_unlock();
+	}
+}
+
+/* Read-lock/unlock pairs until *stop becomes non-zero (a busy reader). */
+void bench_urcu_busy_read(const int *stop)
+{
+	while (!__atomic_load_n(stop, __ATOMIC_RELAXED)) {
+		urcu_memb_read_lock();
+		urcu_memb_read_unlock();
+	}
+}
+
+void bench_urcu_synchronize(void) { urcu_memb_synchronize_rcu(); }
+
+/* Allocates one 48-byte node and queues its free with call_rcu. */
+void bench_urcu_enqueue(void)
+{
+	struct bench_node *node = malloc(sizeof(*node));
+	if (!node)
+		abort();
+	node->payload[0] = 1;
+	urcu_memb_call_rcu(&node->head, bench_free_node);
+}
+
+void bench_urcu_barrier(void) { urcu_memb_barrier(); }

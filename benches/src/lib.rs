@@ -1,0 +1,44 @@
+//! The shared harness behind the workspace's comparative benchmarks.
+//!
+//! Every workload has one trait over its contenders and one driver that times only
+//! the parallel phase (threads meet on a `Barrier` first, see [`driver`]):
+//!
+//! | workload | trait | driver(s) | criterion target |
+//! |---|---|---|---|
+//! | read-side enter/exit | [`read_side::ReadSide`] | [`read_side::drive`] | `benches/read_side.rs` |
+//! | read-mostly pointer | [`read_mostly::ReadMostly`] | [`read_mostly::drive_reads`], [`read_mostly::drive_writes`] | `benches/read_mostly.rs` |
+//! | `synchronize_rcu` latency | [`grace_period::GracePeriod`] | [`grace_period::drive_synchronize`], [`grace_period::drive_callers`] | `benches/grace_period.rs` |
+//! | `call_rcu` / `rcu_barrier` | [`reclaim::Reclaimer`] | [`reclaim::drive_enqueue`], [`reclaim::drive_reclaim`], [`reclaim::drive_barrier`], [`reclaim::flood`] | `benches/call_rcu.rs` |
+//! | list traversal under churn | [`list::TraversalList`] | [`list::drive_traverse`] | `benches/list_traversal.rs` |
+//! | qdev-demo requests | the `--sync` mode ([`qdev::QdevBench`]) | [`qdev::drive_requests`], [`qdev::latency_run`] | `benches/qdev_lookup.rs` |
+//!
+//! The contenders that only need rcu-core, rcu-queue and `std` live here; those built
+//! on crossbeam-epoch, arc-swap and parking_lot (dev-dependencies of this crate only)
+//! live next to their criterion target. With the `liburcu` feature, the `liburcu` module adds
+//! the system liburcu (memb flavor) through a small C shim.
+//!
+//! Run everything with `cargo bench -p benches`, a one-pass smoke run with
+//! `cargo bench -p benches -- --test`, and write `BENCHMARKS.md` plus the plots with
+//! `cargo run -p benches --release --bin report`.
+//!
+//! ```
+//! use benches::read_side::{drive, RcuCore};
+//! // Two threads, 10 000 read_lock/unlock pairs each; only the parallel phase is timed.
+//! let elapsed = drive(&RcuCore, 2, 10_000);
+//! assert!(elapsed.as_nanos() > 0);
+//! ```
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod driver;
+pub mod grace_period;
+pub mod list;
+pub mod qdev;
+pub mod read_mostly;
+pub mod read_side;
+pub mod reclaim;
+pub mod tuning;
+
+#[cfg(feature = "liburcu")]
+pub mod liburcu;

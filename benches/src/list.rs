@@ -1,0 +1,253 @@
+//! Workload 5: traversing a 64-element list while a writer churns it.
+//!
+//! Readers sum every element under one read-side section (one guard, one read lock);
+//! the optional background writer removes the oldest element and appends a new one
+//! in a loop, so the length stays [`LIST_LEN`]. The contenders are rcu-queue's
+//! `RcuTailq`, a `Vec` behind `std::sync::RwLock` (parking_lot's `RwLock` lives next
+//! to the criterion target) and, as the single-threaded floor, a plain `Box`-linked
+//! list walked with no synchronization at all.
+
+use std::hint::black_box;
+use std::sync::{PoisonError, RwLock};
+use std::time::Duration;
+
+use rcu_queue::RcuTailq;
+
+use crate::driver::timed_parallel;
+
+/// Elements in every list.
+pub const LIST_LEN: usize = 64;
+
+/// A list that readers traverse and one writer churns.
+pub trait TraversalList: Sync + Send {
+    /// The contender's name in benchmark ids and in the report.
+    const NAME: &'static str;
+
+    /// A list holding `values` in order.
+    fn from_values(values: impl Iterator<Item = u64>) -> Self
+    where
+        Self: Sized;
+
+    /// Per-thread set-up before the measured phase.
+    fn register(&self) {}
+
+    /// One full traversal under one read-side section; returns the sum of the elements.
+    fn sum(&self) -> u64;
+
+    /// Removes the oldest element and appends `next`.
+    fn churn(&self, next: u64);
+
+    /// Reclaims what churning left behind (after the clock stopped).
+    fn quiesce(&self) {}
+}
+
+/// A list of `0..LIST_LEN`.
+///
+/// ```
+/// use benches::list::{new_list, RcuQueue, TraversalList, LIST_LEN};
+/// let list: RcuQueue = new_list();
+/// assert_eq!(list.sum(), (0..LIST_LEN as u64).sum());
+/// ```
+pub fn new_list<L: TraversalList>() -> L {
+    L::from_values(0..LIST_LEN as u64)
+}
+
+/// `readers` threads each traverse the list `iters` times, with one background writer
+/// churning it when `writer` is true. Returns the wall time of the traversals.
+///
+/// ```
+/// use benches::list::{drive_traverse, new_list, StdRwLockVec};
+/// let list: StdRwLockVec = new_list();
+/// assert!(drive_traverse(&list, 2, true, 100).as_nanos() > 0);
+/// ```
+pub fn drive_traverse<L: TraversalList>(
+    list: &L,
+    readers: usize,
+    writer: bool,
+    iters: u64,
+) -> Duration {
+    let elapsed = timed_parallel(
+        list,
+        readers,
+        usize::from(writer),
+        |l, _| l.register(),
+        |l, _| {
+            let mut acc = 0u64;
+            for _ in 0..iters {
+                acc = acc.wrapping_add(l.sum());
+            }
+            black_box(acc);
+        },
+        |l, _, stop| {
+            let mut next = LIST_LEN as u64;
+            while !stop.is_set() {
+                l.churn(next);
+                next += 1;
+            }
+        },
+        |_, _| {},
+    );
+    list.quiesce();
+    elapsed
+}
+
+/// rcu-queue's `RcuTailq<u64>` (QEMU `QTAILQ_FOREACH_RCU` readers, `QTAILQ_REMOVE_RCU` +
+/// `QTAILQ_INSERT_TAIL_RCU` writer under the list's own writer lock).
+#[derive(Debug)]
+pub struct RcuQueue(RcuTailq<u64>);
+
+impl TraversalList for RcuQueue {
+    const NAME: &'static str = "rcu-queue RcuTailq";
+
+    fn from_values(values: impl Iterator<Item = u64>) -> Self {
+        let list = RcuTailq::new();
+        {
+            let mut writer = list.lock();
+            for v in values {
+                writer.push_back(v);
+            }
+        }
+        Self(list)
+    }
+
+    fn register(&self) {
+        rcu_core::register_thread();
+    }
+
+    #[inline]
+    fn sum(&self) -> u64 {
+        let guard = rcu_core::read_lock();
+        self.0
+            .iter(&guard)
+            .fold(0u64, |acc, v| acc.wrapping_add(*v))
+    }
+
+    fn churn(&self, next: u64) {
+        let mut writer = self.0.lock();
+        writer.remove_first(|_| true);
+        writer.push_back(next);
+    }
+
+    fn quiesce(&self) {
+        rcu_core::rcu_barrier();
+    }
+}
+
+/// A `Vec<u64>` behind `std::sync::RwLock`.
+#[derive(Debug)]
+pub struct StdRwLockVec(RwLock<Vec<u64>>);
+
+impl TraversalList for StdRwLockVec {
+    const NAME: &'static str = "std RwLock<Vec>";
+
+    fn from_values(values: impl Iterator<Item = u64>) -> Self {
+        Self(RwLock::new(values.collect()))
+    }
+
+    #[inline]
+    fn sum(&self) -> u64 {
+        let vec = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        black_box(&*vec)
+            .iter()
+            .fold(0u64, |acc, v| acc.wrapping_add(*v))
+    }
+
+    fn churn(&self, next: u64) {
+        let mut vec = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        vec.remove(0);
+        vec.push(next);
+    }
+}
+
+/// One node of [`PlainList`].
+#[derive(Debug)]
+struct PlainNode {
+    value: u64,
+    next: Option<Box<PlainNode>>,
+}
+
+/// The floor: a `Box`-linked singly linked list walked with no synchronization at all.
+/// It can only be read; [`TraversalList::churn`] panics.
+#[derive(Debug)]
+pub struct PlainList {
+    head: Option<Box<PlainNode>>,
+}
+
+impl Drop for PlainList {
+    fn drop(&mut self) {
+        // Iterative drop: no recursion over the chain.
+        let mut next = self.head.take();
+        while let Some(mut node) = next {
+            next = node.next.take();
+        }
+    }
+}
+
+impl TraversalList for PlainList {
+    const NAME: &'static str = "plain linked list";
+
+    fn from_values(values: impl Iterator<Item = u64>) -> Self {
+        let values: Vec<u64> = values.collect();
+        let mut head = None;
+        for value in values.into_iter().rev() {
+            head = Some(Box::new(PlainNode { value, next: head }));
+        }
+        Self { head }
+    }
+
+    #[inline]
+    fn sum(&self) -> u64 {
+        let mut acc = 0u64;
+        let mut cursor = black_box(self.head.as_deref());
+        while let Some(node) = cursor {
+            acc = acc.wrapping_add(node.value);
+            cursor = node.next.as_deref();
+        }
+        acc
+    }
+
+    fn churn(&self, _next: u64) {
+        panic!(
+            "PlainList is the unsynchronized single-threaded baseline: it cannot be churned; \
+             benchmark it with `writer = false` only"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exercise<L: TraversalList>(writer: bool) {
+        let list: L = new_list();
+        let expected: u64 = (0..LIST_LEN as u64).sum();
+        assert_eq!(list.sum(), expected);
+        assert!(drive_traverse(&list, 2, writer, 50) > Duration::ZERO);
+        if !writer {
+            assert_eq!(list.sum(), expected);
+        }
+    }
+
+    #[test]
+    fn contenders_traverse_with_and_without_a_writer() {
+        exercise::<RcuQueue>(true);
+        exercise::<StdRwLockVec>(true);
+        exercise::<PlainList>(false);
+    }
+
+    #[test]
+    fn churn_keeps_the_length() {
+        let list: RcuQueue = new_list();
+        list.churn(100);
+        assert_eq!(list.sum(), (1..LIST_LEN as u64).sum::<u64>() + 100);
+        let vec: StdRwLockVec = new_list();
+        vec.churn(100);
+        assert_eq!(vec.sum(), (1..LIST_LEN as u64).sum::<u64>() + 100);
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot be churned")]
+    fn plain_list_refuses_a_writer() {
+        new_list::<PlainList>().churn(1);
+    }
+}
