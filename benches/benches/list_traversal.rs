@@ -2,8 +2,10 @@
 //!
 //! rcu-queue `RcuTailq<u64>` (one read guard per traversal) vs a `Vec<u64>` behind
 //! `std::sync::RwLock` and `parking_lot::RwLock` (one read lock per traversal), with 1
-//! and 2 reader threads, without (`list_traversal`) and with (`list_traversal_writer`)
-//! a background writer that removes the oldest element and appends a new one. The plain
+//! and 2 reader threads, without a writer (`list_traversal`), with a background writer
+//! that removes the oldest element and appends a new one in a tight loop
+//! (`list_traversal_writer`), and with the same writer pausing 50 µs between updates
+//! (`list_traversal_paced_writer`, a read-mostly list). The plain
 //! `Box`-linked list walk is the unsynchronized floor (no writer). Throughput =
 //! traversals/s across the readers.
 
@@ -16,7 +18,10 @@ use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
 
-use benches::list::{PlainList, RcuQueue, StdRwLockVec, TraversalList, drive_traverse, new_list};
+use benches::list::{
+    PlainList, RcuQueue, StdRwLockVec, TraversalList, WRITER_PAUSE, Writer, drive_traverse,
+    new_list,
+};
 
 /// A `Vec<u64>` behind `parking_lot::RwLock`.
 struct ParkingLotRwLockVec(parking_lot::RwLock<Vec<u64>>);
@@ -44,7 +49,7 @@ impl TraversalList for ParkingLotRwLockVec {
 
 const READERS: [usize; 2] = [1, 2];
 
-fn sweep<L: TraversalList>(group: &mut BenchmarkGroup<'_, WallTime>, writer: bool) {
+fn sweep<L: TraversalList>(group: &mut BenchmarkGroup<'_, WallTime>, writer: Writer) {
     let list: L = new_list();
     for readers in READERS {
         group.throughput(Throughput::Elements(readers as u64));
@@ -60,17 +65,22 @@ fn sweep<L: TraversalList>(group: &mut BenchmarkGroup<'_, WallTime>, writer: boo
 
 fn list_traversal(c: &mut Criterion) {
     let mut group = common::group(c, "list_traversal");
-    sweep::<RcuQueue>(&mut group, false);
-    sweep::<StdRwLockVec>(&mut group, false);
-    sweep::<ParkingLotRwLockVec>(&mut group, false);
-    sweep::<PlainList>(&mut group, false);
+    sweep::<RcuQueue>(&mut group, Writer::None);
+    sweep::<StdRwLockVec>(&mut group, Writer::None);
+    sweep::<ParkingLotRwLockVec>(&mut group, Writer::None);
+    sweep::<PlainList>(&mut group, Writer::None);
     group.finish();
 
-    let mut group = common::group(c, "list_traversal_writer");
-    sweep::<RcuQueue>(&mut group, true);
-    sweep::<StdRwLockVec>(&mut group, true);
-    sweep::<ParkingLotRwLockVec>(&mut group, true);
-    group.finish();
+    for (name, writer) in [
+        ("list_traversal_writer", Writer::Churn),
+        ("list_traversal_paced_writer", Writer::Paced(WRITER_PAUSE)),
+    ] {
+        let mut group = common::group(c, name);
+        sweep::<RcuQueue>(&mut group, writer);
+        sweep::<StdRwLockVec>(&mut group, writer);
+        sweep::<ParkingLotRwLockVec>(&mut group, writer);
+        group.finish();
+    }
 }
 
 criterion_group!(benches, list_traversal);

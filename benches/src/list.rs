@@ -52,24 +52,40 @@ pub fn new_list<L: TraversalList>() -> L {
     L::from_values(0..LIST_LEN as u64)
 }
 
-/// `readers` threads each traverse the list `iters` times, with one background writer
-/// churning it when `writer` is true. Returns the wall time of the traversals.
+/// What the background writer does while the readers traverse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Writer {
+    /// No writer.
+    None,
+    /// One update (remove the oldest, append a new element) after another, as fast as it can:
+    /// the worst case, where the list's nodes are replaced faster than readers can keep them cached.
+    Churn,
+    /// One update, then a pause of this long outside any lock (a read-mostly list, such as a bus's
+    /// children under hot-plug): the same update rate for every contender.
+    Paced(Duration),
+}
+
+/// Pause of the paced writer between updates.
+pub const WRITER_PAUSE: Duration = Duration::from_micros(50);
+
+/// `readers` threads each traverse the list `iters` times, with a background writer as given by
+/// `writer`. Returns the wall time of the traversals.
 ///
 /// ```
-/// use benches::list::{drive_traverse, new_list, StdRwLockVec};
+/// use benches::list::{drive_traverse, new_list, StdRwLockVec, Writer};
 /// let list: StdRwLockVec = new_list();
-/// assert!(drive_traverse(&list, 2, true, 100).as_nanos() > 0);
+/// assert!(drive_traverse(&list, 2, Writer::Churn, 100).as_nanos() > 0);
 /// ```
 pub fn drive_traverse<L: TraversalList>(
     list: &L,
     readers: usize,
-    writer: bool,
+    writer: Writer,
     iters: u64,
 ) -> Duration {
     let elapsed = timed_parallel(
         list,
         readers,
-        usize::from(writer),
+        usize::from(writer != Writer::None),
         |l, _| l.register(),
         |l, _| {
             let mut acc = 0u64;
@@ -83,6 +99,10 @@ pub fn drive_traverse<L: TraversalList>(
             while !stop.is_set() {
                 l.churn(next);
                 next += 1;
+                if let Writer::Paced(pause) = writer {
+                    // Pacing of the update rate, not synchronization.
+                    std::thread::sleep(pause);
+                }
             }
         },
         |_, _| {},
@@ -209,7 +229,7 @@ impl TraversalList for PlainList {
     fn churn(&self, _next: u64) {
         panic!(
             "PlainList is the unsynchronized single-threaded baseline: it cannot be churned; \
-             benchmark it with `writer = false` only"
+             benchmark it with `Writer::None` only"
         );
     }
 }
@@ -218,21 +238,23 @@ impl TraversalList for PlainList {
 mod tests {
     use super::*;
 
-    fn exercise<L: TraversalList>(writer: bool) {
+    fn exercise<L: TraversalList>(writer: Writer) {
         let list: L = new_list();
         let expected: u64 = (0..LIST_LEN as u64).sum();
         assert_eq!(list.sum(), expected);
         assert!(drive_traverse(&list, 2, writer, 50) > Duration::ZERO);
-        if !writer {
+        if writer == Writer::None {
             assert_eq!(list.sum(), expected);
         }
     }
 
     #[test]
     fn contenders_traverse_with_and_without_a_writer() {
-        exercise::<RcuQueue>(true);
-        exercise::<StdRwLockVec>(true);
-        exercise::<PlainList>(false);
+        for writer in [Writer::Churn, Writer::Paced(WRITER_PAUSE)] {
+            exercise::<RcuQueue>(writer);
+            exercise::<StdRwLockVec>(writer);
+        }
+        exercise::<PlainList>(Writer::None);
     }
 
     #[test]

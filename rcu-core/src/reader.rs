@@ -13,7 +13,11 @@ use crate::sync::{AtomicBool, AtomicUsize, Event, Ordering, fence};
 /// `ctr` is 0 outside a read-side critical section and otherwise the value of the domain's grace
 /// period counter when the outermost section began. `nest` counts nested sections and is touched
 /// only by the owning thread.
+///
+/// Aligned to its own cache lines: its owner writes `ctr` twice per section, so a neighbour on the
+/// same line (another thread's record) would turn every section into cache-line ping-pong.
 #[derive(Debug)]
+#[repr(align(128))]
 pub(crate) struct Reader {
     /// Counter snapshot: written by the owner, read by grace-period leaders.
     pub(crate) ctr: AtomicUsize,

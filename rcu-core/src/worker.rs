@@ -163,7 +163,12 @@ impl Callbacks {
         if self
             .pending
             .value
-            .compare_exchange(expected, expected | flag, Ordering::Relaxed, Ordering::Relaxed)
+            .compare_exchange(
+                expected,
+                expected | flag,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
             .is_ok()
         {
             #[cfg(not(loom))]
@@ -181,7 +186,8 @@ impl Callbacks {
 
     /// Tells the callback thread to exit once the queue is empty.
     pub(crate) fn stop(&self) {
-        if self.pending.value.fetch_or(STOPPING, Ordering::Relaxed) & (SLEEPING | BATCHING_BIT) != 0 {
+        if self.pending.value.fetch_or(STOPPING, Ordering::Relaxed) & (SLEEPING | BATCHING_BIT) != 0
+        {
             self.pending.wake_all();
         }
     }

@@ -125,6 +125,16 @@ pub const SPECS: &[Spec] = &[
         baseline: "rcu-queue RcuTailq",
     },
     Spec {
+        group: "list_traversal_paced_writer",
+        title: "5c. 64-element list traversal with a paced writer (read-mostly)",
+        what: "Same traversals while one writer makes one update (remove the oldest, append a new \
+               element) and then pauses 50 µs outside any lock: the same update rate for every contender. \
+               Aggregate traversals/s; higher is better.",
+        param: "{} readers + 1 writer",
+        metric: Metric::Rate,
+        baseline: "rcu-queue RcuTailq",
+    },
+    Spec {
         group: "qdev_lookup",
         title: "6a. qdev-demo requests, no hot-plug",
         what: "I/O threads send virtio-scsi requests (decode, find the disk on the bus under the mode's reader \
