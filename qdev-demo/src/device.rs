@@ -1,0 +1,395 @@
+//! `DeviceState`: a qdev device, reference counted with `Arc`, with a realized flag that lock-free
+//! readers may trust.
+//!
+//! Realize publishes `realized = true` with a store-release as its very last step; lock-free
+//! readers acquire-load it (QEMU commit a23151e8cc8c, `qdev_is_realized`). Everything realize set
+//! up before (here: the opened backend) is therefore visible to a reader that saw `true`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::{Arc, Mutex, Weak};
+
+use crate::bql::BqlGuard;
+use crate::bus::BusState;
+use crate::context::{Liveness, QdevContext, spin_for};
+use crate::drive::Drive;
+use crate::error::QdevError;
+use crate::events::QmpEvent;
+use crate::scsi::bus::ScsiAddress;
+use crate::walk::bus_set_realized;
+
+/// A device (QEMU `DeviceState`). Shared as `Arc<DeviceState>`: the bus child holds one
+/// reference, `scsi_device_get` callers hold their own, and the device is freed (emitting
+/// DEVICE_DELETED if it was unplugged) when the last one goes.
+///
+/// ```
+/// use qdev_demo::context::QdevContext;
+/// use qdev_demo::device::DeviceState;
+/// use qdev_demo::sync_mode::SyncMode;
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// let ctx = Arc::new(QdevContext::new(SyncMode::Rcu, Duration::ZERO));
+/// let dev = DeviceState::new(&ctx, "virtio-scsi-pci", Some("scsi0".into()));
+/// assert_eq!(dev.id(), Some("scsi0"));
+/// assert!(!dev.is_realized());
+/// ```
+#[derive(Debug)]
+pub struct DeviceState {
+    type_name: &'static str,
+    id: Option<String>,
+    canonical_path: String,
+    scsi: Option<ScsiAddress>,
+    drive: Option<Arc<Drive>>,
+    child_buses: Vec<Arc<BusState>>,
+    /// Written under the BQL; read by lock-free readers with acquire.
+    realized: AtomicBool,
+    /// The opened backend (0 = not open). Set by realize before `realized` is published.
+    backend: AtomicU64,
+    pending_deleted_event: AtomicBool,
+    finalized: AtomicBool,
+    hotplugged: AtomicBool,
+    parent_bus: Mutex<Option<Weak<BusState>>>,
+    liveness: Liveness,
+    resets: AtomicU64,
+    requests: AtomicU64,
+    ctx: Arc<QdevContext>,
+}
+
+impl DeviceState {
+    /// A new, unrealized device with no bus. The canonical path is `/machine/peripheral/<id>`, or
+    /// `/machine/peripheral-anon/<type>` without an id.
+    pub fn new(ctx: &Arc<QdevContext>, type_name: &'static str, id: Option<String>) -> Self {
+        let canonical_path = match &id {
+            Some(id) => format!("/machine/peripheral/{id}"),
+            None => format!("/machine/peripheral-anon/{type_name}"),
+        };
+        Self {
+            type_name,
+            id,
+            canonical_path,
+            scsi: None,
+            drive: None,
+            child_buses: Vec::new(),
+            realized: AtomicBool::new(false),
+            backend: AtomicU64::new(0),
+            pending_deleted_event: AtomicBool::new(false),
+            finalized: AtomicBool::new(false),
+            hotplugged: AtomicBool::new(false),
+            parent_bus: Mutex::new(None),
+            liveness: Liveness::new(),
+            resets: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            ctx: Arc::clone(ctx),
+        }
+    }
+
+    /// Sets the canonical path (e.g. for anonymous devices numbered by the machine).
+    pub fn with_canonical_path(mut self, path: String) -> Self {
+        self.canonical_path = path;
+        self
+    }
+
+    /// Gives the device a SCSI address (`channel`, `scsi-id`, `lun` properties).
+    pub fn with_scsi_address(mut self, addr: ScsiAddress) -> Self {
+        self.scsi = Some(addr);
+        self
+    }
+
+    /// Attaches a drive (the `drive` property); the caller must have claimed it with
+    /// [`Drive::try_attach`]. The device detaches it when it is freed.
+    pub fn with_drive(mut self, drive: Arc<Drive>) -> Self {
+        self.drive = Some(drive);
+        self
+    }
+
+    /// Adds a child bus (a controller's SCSI bus). Child buses are fixed for the device's life, so
+    /// lock-free readers may follow them without the QLIST-under-BQL caveat QEMU has.
+    pub fn with_child_bus(mut self, bus: Arc<BusState>) -> Self {
+        self.child_buses.push(bus);
+        self
+    }
+
+    /// QOM type name.
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    /// The `id` property.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// QOM canonical path (reported by DEVICE_DELETED).
+    pub fn canonical_path(&self) -> &str {
+        &self.canonical_path
+    }
+
+    /// SCSI address, for SCSI devices.
+    pub fn scsi_address(&self) -> Option<ScsiAddress> {
+        self.scsi
+    }
+
+    /// The attached drive.
+    pub fn drive(&self) -> Option<&Arc<Drive>> {
+        self.drive.as_ref()
+    }
+
+    /// Child buses.
+    pub fn child_buses(&self) -> &[Arc<BusState>] {
+        &self.child_buses
+    }
+
+    /// `qdev_is_realized`: safe without the BQL. Acquire pairs with the Release store at the end
+    /// of [`device_set_realized`], so a `true` result also shows everything realize set up.
+    pub fn is_realized(&self) -> bool {
+        self.realized.load(Ordering::Acquire)
+    }
+
+    /// The backend token realize opened (0 if realize never completed).
+    pub fn backend_token(&self) -> u64 {
+        self.backend.load(Ordering::Relaxed)
+    }
+
+    /// Whether `device_del`/unrealize marked the device for DEVICE_DELETED.
+    pub fn pending_deleted_event(&self) -> bool {
+        self.pending_deleted_event.load(Ordering::Relaxed)
+    }
+
+    /// Whether the device was added by `device_add` (hot-plugged).
+    pub fn is_hotplugged(&self) -> bool {
+        self.hotplugged.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_hotplugged(&self) {
+        self.hotplugged.store(true, Ordering::Relaxed);
+    }
+
+    /// The bus the device is on.
+    pub fn parent_bus(&self) -> Option<Arc<BusState>> {
+        self.parent_bus
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .and_then(Weak::upgrade)
+    }
+
+    pub(crate) fn set_parent_bus(&self, bus: Option<&Arc<BusState>>) {
+        *self.parent_bus.lock().unwrap_or_else(|e| e.into_inner()) = bus.map(Arc::downgrade);
+    }
+
+    /// The poison word readers check.
+    pub fn liveness(&self) -> &Liveness {
+        &self.liveness
+    }
+
+    /// Whether the device has not been freed (always true unless a grace period was broken).
+    pub fn is_live(&self) -> bool {
+        self.liveness.is_live()
+    }
+
+    /// How many times the device was reset.
+    pub fn resets(&self) -> u64 {
+        self.resets.load(Ordering::Relaxed)
+    }
+
+    /// Device reset (`device_cold_reset` of one device; see `walk::qdev_reset_all` for a subtree).
+    pub fn reset(&self) {
+        self.resets.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many SCSI commands the device executed.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn ctx(&self) -> &Arc<QdevContext> {
+        &self.ctx
+    }
+}
+
+/// `device_set_realized`: realize (`true`) or unrealize (`false`) a device, with the BQL held.
+///
+/// Realize opens the drive (spending the context's realize cost busy, under the BQL) and realizes
+/// child buses; its last step is the Release store of `realized`. It fails, leaving the device
+/// unrealized, if the drive cannot be opened. Unrealize first clears `realized` (then a release
+/// fence, QEMU's `smp_wmb`), unrealizes child buses and their devices, and marks the device for
+/// DEVICE_DELETED. Realizing a realized device, or unrealizing an unrealized one, does nothing.
+///
+/// ```
+/// use qdev_demo::machine::Machine;
+/// use qdev_demo::device::device_set_realized;
+/// let m = Machine::builder().build();
+/// let disk = m.device_add_str("scsi-hd,id=d0,drive=d0").unwrap();
+/// assert!(disk.is_realized());
+/// let bql = m.bql().lock();
+/// device_set_realized(&bql, &disk, false).unwrap();
+/// assert!(!disk.is_realized() && disk.pending_deleted_event());
+/// ```
+pub fn device_set_realized(
+    bql: &BqlGuard<'_>,
+    dev: &DeviceState,
+    value: bool,
+) -> Result<(), QdevError> {
+    let currently = dev.realized.load(Ordering::Relaxed); // writers hold the BQL
+    if value == currently {
+        return Ok(());
+    }
+    if value {
+        if let Some(drive) = &dev.drive {
+            spin_for(dev.ctx.realize_cost());
+            if drive.is_broken() {
+                return Err(QdevError::Realize(format!(
+                    "Could not open '{}': backend reports I/O error",
+                    drive.name()
+                )));
+            }
+            let token = 0x8000_0000_0000_0000 | (Arc::as_ptr(drive) as u64 >> 3);
+            dev.backend.store(token, Ordering::Relaxed);
+        }
+        for bus in &dev.child_buses {
+            bus_set_realized(bql, bus, true);
+        }
+        // Release pairs with the Acquire in `is_realized`: a lock-free reader that sees `true`
+        // also sees the backend opened above.
+        dev.realized.store(true, Ordering::Release);
+    } else {
+        dev.realized.store(false, Ordering::Relaxed);
+        // QEMU's smp_wmb(): the cleared flag is ordered before the teardown stores below.
+        fence(Ordering::Release);
+        for bus in &dev.child_buses {
+            bus_set_realized(bql, bus, false);
+        }
+        dev.pending_deleted_event.store(true, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+impl DeviceState {
+    /// `device_finalize`: poisons the device, releases the drive and emits DEVICE_DELETED if the
+    /// device was unplugged. Runs once: from `Drop`, or, in a negative control, from
+    /// [`crate::bus::BusChild::poison_as_freed`].
+    pub(crate) fn finalize(&self) {
+        if self.finalized.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        self.liveness.mark_freed();
+        self.ctx
+            .counters()
+            .devices_freed
+            .fetch_add(1, Ordering::Relaxed);
+        if let Some(drive) = &self.drive {
+            drive.detach();
+        }
+        if self.pending_deleted_event.load(Ordering::Relaxed) {
+            self.ctx.events().emit(QmpEvent::DeviceDeleted {
+                device: self.id.clone(),
+                path: self.canonical_path.clone(),
+            });
+        }
+    }
+}
+
+impl Drop for DeviceState {
+    /// Runs when the last reference goes, normally on rcu-core's callback thread a grace period
+    /// after `device_del`.
+    fn drop(&mut self) {
+        self.finalize();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bql::Bql;
+    use crate::sync_mode::SyncMode;
+    use std::time::Duration;
+
+    fn ctx() -> Arc<QdevContext> {
+        Arc::new(QdevContext::new(SyncMode::Rcu, Duration::ZERO).with_event_queue())
+    }
+
+    #[test]
+    fn realize_opens_backend_before_publishing() {
+        let ctx = ctx();
+        let drive = Arc::new(Drive::new("d", 8));
+        assert!(drive.try_attach());
+        let dev = DeviceState::new(&ctx, "scsi-hd", Some("x".into())).with_drive(drive.clone());
+        assert_eq!(dev.backend_token(), 0);
+        let bql = Bql::new();
+        let g = bql.lock();
+        device_set_realized(&g, &dev, true).unwrap();
+        assert!(dev.is_realized());
+        assert_ne!(dev.backend_token(), 0);
+        // idempotent
+        device_set_realized(&g, &dev, true).unwrap();
+        device_set_realized(&g, &dev, false).unwrap();
+        assert!(!dev.is_realized());
+        assert!(dev.pending_deleted_event());
+        assert_ne!(
+            dev.backend_token(),
+            0,
+            "unrealize keeps the backend until finalize"
+        );
+        drop(g);
+        drop(dev);
+        assert!(!drive.is_attached(), "finalize detaches the drive");
+        match ctx.events().try_next().map(|r| r.event) {
+            Some(QmpEvent::DeviceDeleted { device, path }) => {
+                assert_eq!(device.as_deref(), Some("x"));
+                assert_eq!(path, "/machine/peripheral/x");
+            }
+            other => panic!("expected DEVICE_DELETED, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn broken_drive_fails_realize() {
+        let ctx = ctx();
+        let dev = DeviceState::new(&ctx, "scsi-hd", None).with_drive(Arc::new(Drive::broken("b")));
+        let bql = Bql::new();
+        let err = device_set_realized(&bql.lock(), &dev, true).unwrap_err();
+        assert!(err.to_string().contains("Could not open 'b'"));
+        assert!(!dev.is_realized());
+        assert_eq!(dev.canonical_path(), "/machine/peripheral-anon/scsi-hd");
+        drop(dev);
+        assert!(
+            ctx.events().try_next().is_none(),
+            "never realized: no DEVICE_DELETED"
+        );
+        assert_eq!(ctx.counters().devices_freed.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn accessors() {
+        let ctx = ctx();
+        let dev = DeviceState::new(&ctx, "t", None)
+            .with_canonical_path("/p".into())
+            .with_scsi_address(ScsiAddress {
+                channel: 0,
+                id: 1,
+                lun: 2,
+            });
+        assert_eq!(dev.canonical_path(), "/p");
+        assert_eq!(
+            dev.scsi_address(),
+            Some(ScsiAddress {
+                channel: 0,
+                id: 1,
+                lun: 2
+            })
+        );
+        assert!(
+            dev.drive().is_none() && dev.child_buses().is_empty() && dev.parent_bus().is_none()
+        );
+        assert!(!dev.is_hotplugged());
+        dev.set_hotplugged();
+        assert!(dev.is_hotplugged());
+        dev.reset();
+        dev.count_request();
+        assert_eq!((dev.resets(), dev.requests(), dev.type_name()), (1, 1, "t"));
+        assert!(dev.is_live() && dev.liveness().is_live());
+    }
+}
