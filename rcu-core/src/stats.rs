@@ -5,10 +5,9 @@ use std::time::Duration;
 /// A snapshot of a domain's counters, from [`stats`](crate::stats) or
 /// [`Domain::stats`](crate::Domain::stats).
 ///
-/// The fields are read one by one, not atomically together: under load they are approximate. The
-/// callback counters are updated per batch, so right after [`rcu_barrier`](crate::rcu_barrier)
-/// returns, `callbacks_pending()` may still count the batch that ran the barrier's own marker for a
-/// moment.
+/// The fields are read one by one, not atomically together: under load they are approximate. A
+/// callback is counted as invoked just before it runs, so once [`rcu_barrier`](crate::rcu_barrier)
+/// returns, every callback queued before it is counted in `callbacks_invoked`.
 ///
 /// # Example
 ///

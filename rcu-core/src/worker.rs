@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 use crate::callback::{CallbackQueue, RcuCallback, RcuHead, invoke};
 use crate::domain::{DomainInner, DomainRef};
 use crate::sync::{
-    Arc, AtomicBool, AtomicU64, AtomicUsize, CachePadded, Event, FutexWord, Mutex, Ordering, lock,
-    maybe_const_fn, thread,
+    Arc, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, CachePadded, Event, FutexWord, Mutex,
+    Ordering, lock, maybe_const_fn, thread,
 };
 
 /// The callback thread sleeps until the next enqueue.
@@ -63,7 +63,12 @@ pub(crate) const BATCH_DELAY: Duration = Duration::from_millis(1);
 pub(crate) struct Callbacks {
     queue: CachePadded<CallbackQueue>,
     pending: CachePadded<FutexWord>,
+    /// Callbacks invoked so far; counted just before each runs, so that a callback (such as
+    /// `rcu_barrier`'s marker) sees itself and everything before it counted.
     pub(crate) invoked: AtomicU64,
+    /// Callbacks of the current batch already counted in `invoked` but not yet subtracted from
+    /// `pending` (which happens once per batch). Callback thread only writes it.
+    pub(crate) batch_done: AtomicU32,
     pub(crate) panics: AtomicU64,
     barrier_waiters: AtomicUsize,
     /// Held while a batch runs (grace period plus callbacks); taken across `fork()`.
@@ -95,6 +100,7 @@ impl Callbacks {
                 queue: CachePadded(CallbackQueue::new()),
                 pending: CachePadded(FutexWord::new(0)),
                 invoked: AtomicU64::new(0),
+                batch_done: AtomicU32::new(0),
                 panics: AtomicU64::new(0),
                 barrier_waiters: AtomicUsize::new(0),
                 batch_lock: Mutex::new(()),
@@ -308,9 +314,13 @@ fn worker_main(domain: DomainRef) {
         // Everything counted now was queued before the grace period below begins.
         n = cbs.pending_count();
         domain.gp.synchronize();
-        for _ in 0..n {
+        for done in 1..=n {
             // SAFETY: this is the domain's only consumer (Q1), and `n` callbacks were counted.
             let node = unsafe { cbs.queue.pop_blocking() };
+            // Count before running (single writer: no read-modify-write on a shared line needed
+            // beyond these uncontended ones).
+            cbs.invoked.fetch_add(1, Ordering::Relaxed);
+            cbs.batch_done.store(done, Ordering::Relaxed);
             // SAFETY: popped nodes carry the callback their producer set under call_rcu1's contract.
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe { invoke(node) })) {
                 cbs.panics.fetch_add(1, Ordering::Relaxed);
@@ -325,9 +335,8 @@ fn worker_main(domain: DomainRef) {
                 );
             }
         }
-        // `invoked` first: `stats()` reads `pending` first, so it never under-counts `queued`.
-        cbs.invoked.fetch_add(u64::from(n), Ordering::Relaxed);
         cbs.pending.value.fetch_sub(n, Ordering::Relaxed);
+        cbs.batch_done.store(0, Ordering::Relaxed);
     }
 }
 

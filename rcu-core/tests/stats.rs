@@ -6,7 +6,7 @@
 #[path = "common/reader.rs"]
 mod reader;
 
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Barrier, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -120,6 +120,20 @@ fn concurrent_synchronize_calls_are_counted() {
     const THREADS: usize = 4;
     const CALLS: u64 = 2000;
     let start = Arc::new(Barrier::new(THREADS));
+    // A reader in short sections, as in a real read-mostly program: grace periods have to wait for
+    // it now and then, so callers overlap.
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let stop = Arc::clone(&stop);
+        thread::spawn(move || {
+            while !stop.load(SeqCst) {
+                let _guard = rcu_core::read_lock();
+                for _ in 0..64 {
+                    std::hint::spin_loop();
+                }
+            }
+        })
+    };
     let before = stats();
     let threads: Vec<_> = (0..THREADS)
         .map(|_| {
@@ -139,6 +153,8 @@ fn concurrent_synchronize_calls_are_counted() {
         t.join().unwrap();
     }
     let after = stats();
+    stop.store(true, SeqCst);
+    reader.join().unwrap();
     let calls = after.synchronize_calls - before.synchronize_calls;
     let grace_periods = after.grace_periods - before.grace_periods;
     println!(
