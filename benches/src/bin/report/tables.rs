@@ -148,8 +148,9 @@ pub const SPECS: &[Spec] = &[
     Spec {
         group: "qdev_lookup_hotplug",
         title: "6b. qdev-demo requests during hot-plug (the demo's defaults)",
-        what: "Same requests while the main loop unplugs or plugs a disk every 1 ms, holding the BQL for a \
-               200 µs realize per plug. Aggregate requests/s; higher is better.",
+        what: "Same requests while the main loop hot-plugs continuously like QEMU's main loop: it holds the \
+               BQL except around a zero-timeout poll between commands, each plug spending a 200 µs realize \
+               under it. Aggregate requests/s; higher is better.",
         param: "{} I/O thr",
         metric: Metric::Rate,
         baseline: "rcu",

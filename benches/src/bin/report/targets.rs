@@ -336,8 +336,7 @@ pub fn evaluate(r: &Results, extra: &Extra) -> Vec<Target> {
             _ => missing(5, target, "qdev_lookup_hotplug not run"),
         },
     );
-    let target =
-        "qdev-demo: RCU p99 lookup latency during hot-plug within 2× of its p99 without hot-plug";
+    let target = "qdev-demo: RCU p99 lookup latency (raw) during hot-plug within 2× of its p99 without hot-plug";
     out.push(match (extra.qdev("rcu", true), extra.qdev("rcu", false)) {
         (Some(hot), Some(cold)) => {
             let (h, c) = (
@@ -361,13 +360,14 @@ pub fn evaluate(r: &Results, extra: &Extra) -> Vec<Target> {
     let target = "qdev-demo: the BQL mode's p99 lookup latency during hot-plug shows the 200 µs realize cost";
     out.push(match extra.qdev("bql", true) {
         Some(run) => {
-            let p99 = run.lookups.percentile_ns(99.0) as f64;
+            let p99 = run.lookups_corrected.percentile_ns(99.0) as f64;
             Target {
                 issue: 5,
                 target,
                 measured: format!(
-                    "p99 {} (max {})",
+                    "corrected p99 {} (raw p99 {}, max {})",
                     format_time(p99),
+                    format_time(run.lookups.percentile_ns(99.0) as f64),
                     format_time(run.lookups.max_ns() as f64)
                 ),
                 status: Status::of(p99 >= 100_000.0),
