@@ -4,17 +4,17 @@
 //!
 //! Each element's payload is a loom `UnsafeCell`, so loom reports any access not ordered by
 //! happens-before: a reader seeing a half-initialized element (publication not Release/Acquire), or a
-//! reclaimer writing an element a reader may still use. The grace period is modelled by the writer
-//! waiting for the reader's "critical section ended" flag (rcu-core's own loom models cover the real
-//! grace period). The last model is the negative control: a reclaimer that does not wait must be
-//! caught.
+//! reclaimer writing an element a reader may still use. The removal models use rcu-core's real
+//! grace period (`Domain::synchronize`, built with loom's primitives too), so they check the list
+//! and the grace period together. The last model is the negative control: a reclaimer that does not
+//! wait for a grace period must be caught.
 #![cfg(loom)]
 
 use core::ptr::NonNull;
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
-use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
+use rcu_core::Domain;
 use rcu_queue::raw::{
     QListHead, QListLink, QSListHead, QSListLink, QSimpleqHead, QSimpleqLink, QTailqHead,
     QTailqLink,
@@ -166,11 +166,13 @@ fn publish<H: Fam>() {
     });
 }
 
-/// Removal and reclamation: the writer unlinks the middle element while a reader walks, waits for the
-/// reader's critical section to end (the grace period), then the reclaimer overwrites the element.
-/// With `wait_for_reader = false` the reclaimer races the reader and loom must report it.
-fn remove_then_reclaim<H: Fam>(wait_for_reader: bool) {
+/// Removal and reclamation with rcu-core's real grace period (its loom build): a reader walks the
+/// list inside a read-side critical section of a `Domain` while the writer unlinks the middle
+/// element, waits for a grace period with `Domain::synchronize`, then the reclaimer overwrites the
+/// element. With `grace_period = false` the reclaimer races the reader and loom must report it.
+fn remove_then_reclaim<H: Fam>(grace_period: bool) {
     loom::model(move || {
+        let domain = Arc::new(Domain::new());
         let head = Arc::new(H::new());
         let (a, b, c) = (alloc(1), alloc(2), alloc(3));
         // SAFETY: single writer; fresh elements; `a` and `b` are on the list when used as positions.
@@ -179,24 +181,22 @@ fn remove_then_reclaim<H: Fam>(wait_for_reader: bool) {
             head.push_back_or_after(a, b);
             head.push_back_or_after(b, c);
         }
-        let done = Arc::new(AtomicBool::new(false));
         let reader = {
-            let (head, done) = (head.clone(), done.clone());
+            let (domain, head) = (domain.clone(), head.clone());
             thread::spawn(move || {
-                // SAFETY: the writer waits for `done` before reclaiming (in the positive model).
+                let handle = domain.register();
+                let guard = handle.read_lock();
+                // SAFETY: inside a read-side critical section; the writer reclaims only after a
+                // grace period (in the positive model).
                 let seen = unsafe { head.walk() };
                 assert!(seen == [1, 2, 3] || seen == [1, 3], "reader saw {seen:?}");
-                // End of the critical section. Release pairs with the writer's Acquire load below.
-                done.store(true, Ordering::Release);
+                drop(guard);
             })
         };
         // SAFETY: single writer; `b` is on the list, preceded by `a`.
         unsafe { head.remove(Some(a), b) };
-        if wait_for_reader {
-            // The grace period. Acquire pairs with the reader's Release store of `done`.
-            while !done.load(Ordering::Acquire) {
-                thread::yield_now();
-            }
+        if grace_period {
+            domain.synchronize();
         }
         // The reclaimer poisons `b`.
         // SAFETY: loom checks that no reader access can race with this write.
