@@ -46,10 +46,11 @@ const COUNT_MASK: u32 = (1 << 29) - 1;
 #[cfg(not(loom))]
 const BATCHING_BIT: u32 = BATCHING;
 #[cfg(loom)]
-const BATCHING_BIT: u32 = 0;
+const BATCHING_BIT: u32 = SLEEPING;
 
 /// Batches start at most once per [`BATCH_DELAY`], except that this many pending callbacks start one
 /// at once, which bounds the backlog (and memory) under a `call_rcu` flood.
+#[cfg(not(loom))]
 pub(crate) const BATCH_MAX: u32 = 1 << 16;
 /// Shortest time between the starts of two batches (liburcu's worker sleeps 10 ms after each batch;
 /// QEMU waits up to 50 ms for 30 callbacks). Batching amortizes the grace period over many callbacks
@@ -57,6 +58,18 @@ pub(crate) const BATCH_MAX: u32 = 1 << 16;
 /// An `rcu_barrier` never waits for it.
 #[cfg(not(loom))]
 pub(crate) const BATCH_DELAY: Duration = Duration::from_millis(1);
+
+/// Whether an enqueue that found the word at `old` fills the batch the callback thread waits for.
+#[cfg(not(loom))]
+fn fills_batch(old: u32) -> bool {
+    old & BATCHING != 0 && old & COUNT_MASK == BATCH_MAX - 1
+}
+
+/// Under loom the callback thread never waits for a batch (no clock).
+#[cfg(loom)]
+fn fills_batch(_old: u32) -> bool {
+    false
+}
 
 /// The callback half of a domain.
 #[derive(Debug)]
@@ -128,7 +141,7 @@ impl Callbacks {
             old & COUNT_MASK < COUNT_MASK - 1,
             "rcu-core: more than 2^29 callbacks pending; the callback thread cannot keep up"
         );
-        if old & SLEEPING != 0 || (old & BATCHING_BIT != 0 && old & COUNT_MASK == BATCH_MAX - 1) {
+        if old & SLEEPING != 0 || fills_batch(old) {
             self.pending.wake_all();
         }
     }
