@@ -1,7 +1,8 @@
 //! Workload 5: traversal of a 64-element list under churn.
 //!
 //! rcu-queue `RcuTailq<u64>` (one read guard per traversal) vs a `Vec<u64>` behind
-//! `std::sync::RwLock` and `parking_lot::RwLock` (one read lock per traversal), with 1
+//! `std::sync::RwLock` and `parking_lot::RwLock` (one read lock per traversal) and the same
+//! `Vec<u64>` in an rcu-core `RcuCell` (copy-update-publish writer), with 1
 //! and 2 reader threads, without a writer (`list_traversal`), with a background writer
 //! that removes the oldest element and appends a new one in a tight loop
 //! (`list_traversal_writer`), and with the same writer pausing 50 µs between updates
@@ -19,8 +20,8 @@ use criterion::{
 };
 
 use benches::list::{
-    PlainList, RcuQueue, StdRwLockVec, TraversalList, WRITER_PAUSE, Writer, drive_traverse,
-    new_list,
+    PlainList, RcuCellVec, RcuQueue, StdRwLockVec, TraversalList, WRITER_PAUSE, Writer,
+    drive_traverse, new_list,
 };
 
 /// A `Vec<u64>` behind `parking_lot::RwLock`.
@@ -66,6 +67,7 @@ fn sweep<L: TraversalList>(group: &mut BenchmarkGroup<'_, WallTime>, writer: Wri
 fn list_traversal(c: &mut Criterion) {
     let mut group = common::group(c, "list_traversal");
     sweep::<RcuQueue>(&mut group, Writer::None);
+    sweep::<RcuCellVec>(&mut group, Writer::None);
     sweep::<StdRwLockVec>(&mut group, Writer::None);
     sweep::<ParkingLotRwLockVec>(&mut group, Writer::None);
     sweep::<PlainList>(&mut group, Writer::None);
@@ -77,6 +79,7 @@ fn list_traversal(c: &mut Criterion) {
     ] {
         let mut group = common::group(c, name);
         sweep::<RcuQueue>(&mut group, writer);
+        sweep::<RcuCellVec>(&mut group, writer);
         sweep::<StdRwLockVec>(&mut group, writer);
         sweep::<ParkingLotRwLockVec>(&mut group, writer);
         group.finish();

@@ -4,8 +4,9 @@
 //! the optional background writer removes the oldest element and appends a new one
 //! in a loop, so the length stays [`LIST_LEN`]. The contenders are rcu-queue's
 //! `RcuTailq`, a `Vec` behind `std::sync::RwLock` (parking_lot's `RwLock` lives next
-//! to the criterion target) and, as the single-threaded floor, a plain `Box`-linked
-//! list walked with no synchronization at all.
+//! to the criterion target), the same `Vec` behind an rcu-core `RcuCell` (same data layout
+//! as the locks, RCU synchronization) and, as the single-threaded floor, a plain
+//! `Box`-linked list walked with no synchronization at all.
 
 use std::hint::black_box;
 use std::sync::{PoisonError, RwLock};
@@ -179,6 +180,46 @@ impl TraversalList for StdRwLockVec {
     }
 }
 
+/// The same `Vec<u64>` published through an `rcu_core::RcuCell`: readers sum it under a read
+/// guard, the writer copies it, updates the copy and publishes it (`RcuCell::update`; the old
+/// vector is dropped after a grace period). Same data layout as the `RwLock<Vec>` contenders,
+/// so it isolates the cost of the synchronization from that of the data structure.
+#[derive(Debug)]
+pub struct RcuCellVec(rcu_core::RcuCell<Vec<u64>>);
+
+impl TraversalList for RcuCellVec {
+    const NAME: &'static str = "rcu-core RcuCell<Vec>";
+
+    fn from_values(values: impl Iterator<Item = u64>) -> Self {
+        Self(rcu_core::RcuCell::new(values.collect()))
+    }
+
+    fn register(&self) {
+        rcu_core::register_thread();
+    }
+
+    #[inline]
+    fn sum(&self) -> u64 {
+        let guard = rcu_core::read_lock();
+        black_box(self.0.read(&guard))
+            .iter()
+            .fold(0u64, |acc, v| acc.wrapping_add(*v))
+    }
+
+    fn churn(&self, next: u64) {
+        self.0.update(|old| {
+            let mut new = Vec::with_capacity(old.len());
+            new.extend_from_slice(&old[1..]);
+            new.push(next);
+            new
+        });
+    }
+
+    fn quiesce(&self) {
+        rcu_core::rcu_barrier();
+    }
+}
+
 /// One node of [`PlainList`].
 #[derive(Debug)]
 struct PlainNode {
@@ -252,6 +293,7 @@ mod tests {
     fn contenders_traverse_with_and_without_a_writer() {
         for writer in [Writer::Churn, Writer::Paced(WRITER_PAUSE)] {
             exercise::<RcuQueue>(writer);
+            exercise::<RcuCellVec>(writer);
             exercise::<StdRwLockVec>(writer);
         }
         exercise::<PlainList>(Writer::None);
@@ -265,6 +307,9 @@ mod tests {
         let vec: StdRwLockVec = new_list();
         vec.churn(100);
         assert_eq!(vec.sum(), (1..LIST_LEN as u64).sum::<u64>() + 100);
+        let cell: RcuCellVec = new_list();
+        cell.churn(100);
+        assert_eq!(cell.sum(), (1..LIST_LEN as u64).sum::<u64>() + 100);
     }
 
     #[test]

@@ -45,6 +45,8 @@ const INTRUSIVE: &str = "rcu-core call_rcu1 (intrusive)";
 const LIBURCU: &str = "liburcu memb";
 const LIBURCU_CALL_RCU: &str = "liburcu memb call_rcu";
 const TAILQ: &str = "rcu-queue RcuTailq";
+/// The same `Vec` as the `RwLock` contenders, published through an rcu-core `RcuCell`.
+const CELL_VEC: &str = "rcu-core RcuCell<Vec>";
 
 fn missing(issue: u32, target: &'static str, why: &str) -> Target {
     Target {
@@ -255,30 +257,46 @@ pub fn evaluate(r: &Results, extra: &Extra) -> Vec<Target> {
     });
 
     // Issue 3: lists.
-    for (group, contender, target) in [
+    for (group, ours, contender, target) in [
         (
             "list_traversal_writer",
+            TAILQ,
             "std RwLock<Vec>",
             "2 readers + churning writer: RCU traversal ≥ 5× std RwLock<Vec>",
         ),
         (
             "list_traversal_writer",
+            TAILQ,
             "parking_lot RwLock<Vec>",
             "2 readers + churning writer: RCU traversal ≥ 5× parking_lot RwLock<Vec>",
         ),
         (
             "list_traversal_paced_writer",
+            TAILQ,
             "std RwLock<Vec>",
             "2 readers + paced writer: RCU traversal ≥ 5× std RwLock<Vec>",
         ),
         (
             "list_traversal_paced_writer",
+            TAILQ,
             "parking_lot RwLock<Vec>",
             "2 readers + paced writer: RCU traversal ≥ 5× parking_lot RwLock<Vec>",
         ),
+        (
+            "list_traversal_writer",
+            CELL_VEC,
+            "std RwLock<Vec>",
+            "(same data layout) 2 readers + churning writer: RcuCell<Vec> ≥ 5× std RwLock<Vec>",
+        ),
+        (
+            "list_traversal_paced_writer",
+            CELL_VEC,
+            "std RwLock<Vec>",
+            "(same data layout) 2 readers + paced writer: RcuCell<Vec> ≥ 5× std RwLock<Vec>",
+        ),
     ] {
         out.push(
-            match (rate(group, TAILQ, "2"), rate(group, contender, "2")) {
+            match (rate(group, ours, "2"), rate(group, contender, "2")) {
                 (Some(ours), Some(theirs)) => Target {
                     issue: 3,
                     target,
