@@ -6,6 +6,9 @@
 //! [`QSimpleqHead`], [`QSListHead`]) holds the list. Heads and links never own memory: allocating and
 //! freeing elements (normally with `rcu_core::call_rcu1` after removal) is the caller's job.
 //!
+//! Thin macros named after the C ones (`qtailq_insert_head_rcu!(head, elm)`, ...) expand to these
+//! methods; they hide no unsafety (see [`qtailq_insert_head_rcu!`](crate::qtailq_insert_head_rcu)).
+//!
 //! # The RCU list rules (the same as QEMU's)
 //!
 //! 1. **Writers are serialized** by the caller (QEMU uses the BQL). Every writer operation is an
@@ -80,6 +83,7 @@
 //! ```
 
 mod iter;
+mod macros;
 mod qlist;
 mod qsimpleq;
 mod qslist;
