@@ -43,10 +43,11 @@ const STOPPING: u32 = 1 << 30;
 #[cfg(not(loom))]
 const BATCHING: u32 = 1 << 29;
 const COUNT_MASK: u32 = (1 << 29) - 1;
+/// The bits that mean "the callback thread waits in a futex and needs a wake-up to see news".
 #[cfg(not(loom))]
-const BATCHING_BIT: u32 = BATCHING;
+const WAITING_BITS: u32 = SLEEPING | BATCHING;
 #[cfg(loom)]
-const BATCHING_BIT: u32 = SLEEPING;
+const WAITING_BITS: u32 = SLEEPING;
 
 /// Batches start at most once per [`BATCH_DELAY`], except that this many pending callbacks start one
 /// at once, which bounds the backlog (and memory) under a `call_rcu` flood.
@@ -149,7 +150,7 @@ impl Callbacks {
     /// Wakes the callback thread if it sleeps or waits for a batch (used by `rcu_barrier` after
     /// queueing its marker, so the barrier adds no batching delay).
     fn kick(&self) {
-        if self.pending.value.load(Ordering::Relaxed) & (SLEEPING | BATCHING_BIT) != 0 {
+        if self.pending.value.load(Ordering::Relaxed) & WAITING_BITS != 0 {
             self.pending.wake_all();
         }
     }
@@ -205,8 +206,7 @@ impl Callbacks {
 
     /// Tells the callback thread to exit once the queue is empty.
     pub(crate) fn stop(&self) {
-        if self.pending.value.fetch_or(STOPPING, Ordering::Relaxed) & (SLEEPING | BATCHING_BIT) != 0
-        {
+        if self.pending.value.fetch_or(STOPPING, Ordering::Relaxed) & WAITING_BITS != 0 {
             self.pending.wake_all();
         }
     }
