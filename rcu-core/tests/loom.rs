@@ -27,18 +27,59 @@ impl Node {
     }
 }
 
-/// Builds two nodes and a slot publishing the first.
-fn two_nodes() -> (Arc<[Node; 2]>, Arc<AtomicPtr<Node>>) {
-    let nodes = Arc::new([
-        Node {
-            value: UnsafeCell::new(1),
-        },
-        Node {
-            value: UnsafeCell::new(2),
-        },
-    ]);
-    let first = (&nodes[0] as *const Node).cast_mut();
-    (nodes, Arc::new(AtomicPtr::new(first)))
+/// One model's shared state: a domain, two nodes and a slot publishing the first.
+#[derive(Clone)]
+struct Setup {
+    domain: Arc<Domain>,
+    nodes: Arc<[Node; 2]>,
+    slot: Arc<AtomicPtr<Node>>,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let nodes = Arc::new([
+            Node {
+                value: UnsafeCell::new(1),
+            },
+            Node {
+                value: UnsafeCell::new(2),
+            },
+        ]);
+        let first = (&nodes[0] as *const Node).cast_mut();
+        Setup {
+            domain: Arc::new(Domain::new()),
+            nodes,
+            slot: Arc::new(AtomicPtr::new(first)),
+        }
+    }
+
+    /// A reader thread: registers, loads the published node inside a section (with an inner
+    /// nested section first if `nested`, so that only the outermost unlock ends it) and reads it.
+    fn spawn_reader(&self, nested: bool) -> thread::JoinHandle<()> {
+        let this = self.clone();
+        thread::spawn(move || {
+            let handle = this.domain.register();
+            let guard = handle.read_lock();
+            let p = this.slot.load(Ordering::Acquire);
+            if nested {
+                drop(handle.read_lock());
+            }
+            // SAFETY: `p` is one of the two live nodes; loom checks the access.
+            let v = unsafe { (*p).value.with(|v| *v) };
+            assert!(v == 1 || v == 2, "reader saw a reclaimed node");
+            drop(guard);
+        })
+    }
+
+    /// The updater: unpublish the first node, wait for a grace period, reclaim it.
+    fn unpublish_wait_reclaim(&self) {
+        self.slot.store(
+            (&self.nodes[1] as *const Node).cast_mut(),
+            Ordering::Release,
+        );
+        self.domain.synchronize();
+        self.nodes[0].reclaim();
+    }
 }
 
 /// Reader loads the published node inside a section and reads it; the writer unpublishes it,
@@ -47,27 +88,9 @@ fn two_nodes() -> (Arc<[Node; 2]>, Arc<AtomicPtr<Node>>) {
 #[test]
 fn synchronize_protects_reader() {
     loom::model(|| {
-        let domain = Arc::new(Domain::new());
-        let (nodes, slot) = two_nodes();
-
-        let reader = {
-            let (domain, nodes, slot) = (domain.clone(), nodes.clone(), slot.clone());
-            thread::spawn(move || {
-                let handle = domain.register();
-                let guard = handle.read_lock();
-                let p = slot.load(Ordering::Acquire);
-                // SAFETY: `p` is one of the two live nodes; loom checks the access.
-                let v = unsafe { (*p).value.with(|v| *v) };
-                assert!(v == 1 || v == 2);
-                drop(guard);
-                drop(nodes);
-            })
-        };
-
-        let second = (&nodes[1] as *const Node).cast_mut();
-        slot.store(second, Ordering::Release);
-        domain.synchronize();
-        nodes[0].reclaim();
+        let setup = Setup::new();
+        let reader = setup.spawn_reader(false);
+        setup.unpublish_wait_reclaim();
         reader.join().unwrap();
     });
 }
@@ -76,26 +99,9 @@ fn synchronize_protects_reader() {
 #[test]
 fn nested_sections_protect_reader() {
     loom::model(|| {
-        let domain = Arc::new(Domain::new());
-        let (nodes, slot) = two_nodes();
-
-        let reader = {
-            let (domain, nodes, slot) = (domain.clone(), nodes.clone(), slot.clone());
-            thread::spawn(move || {
-                let handle = domain.register();
-                let outer = handle.read_lock();
-                let p = slot.load(Ordering::Acquire);
-                drop(handle.read_lock());
-                // SAFETY: live node; loom checks the access.
-                let _ = unsafe { (*p).value.with(|v| *v) };
-                drop(outer);
-                drop(nodes);
-            })
-        };
-
-        slot.store((&nodes[1] as *const Node).cast_mut(), Ordering::Release);
-        domain.synchronize();
-        nodes[0].reclaim();
+        let setup = Setup::new();
+        let reader = setup.spawn_reader(true);
+        setup.unpublish_wait_reclaim();
         reader.join().unwrap();
     });
 }
@@ -107,29 +113,13 @@ fn concurrent_synchronize_callers() {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(1);
     builder.check(|| {
-        let domain = Arc::new(Domain::new());
-        let (nodes, slot) = two_nodes();
-
-        let reader = {
-            let (domain, nodes, slot) = (domain.clone(), nodes.clone(), slot.clone());
-            thread::spawn(move || {
-                let handle = domain.register();
-                let guard = handle.read_lock();
-                let p = slot.load(Ordering::Acquire);
-                // SAFETY: live node; loom checks the access.
-                let _ = unsafe { (*p).value.with(|v| *v) };
-                drop(guard);
-                drop(nodes);
-            })
-        };
+        let setup = Setup::new();
+        let reader = setup.spawn_reader(false);
         let other = {
-            let domain = domain.clone();
+            let domain = setup.domain.clone();
             thread::spawn(move || domain.synchronize())
         };
-
-        slot.store((&nodes[1] as *const Node).cast_mut(), Ordering::Release);
-        domain.synchronize();
-        nodes[0].reclaim();
+        setup.unpublish_wait_reclaim();
         other.join().unwrap();
         reader.join().unwrap();
     });
