@@ -9,8 +9,8 @@ command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind
 cargo build --release -p qdev-demo
 bin="$CARGO_TARGET_DIR/release/qdev-demo"
 
-# valgrind disables membarrier; rcu-core falls back to fences by itself. Keep runs short: valgrind
-# serializes threads and slows them ~50x.
+# rcu-core uses membarrier under valgrind when valgrind supports it (3.19 does) and falls back to
+# fences by itself otherwise. Keep runs short: valgrind serializes threads and slows them ~50x.
 vg=(valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --quiet)
 for mode in rcu bql rwlock; do
     echo "== valgrind: qdev-demo --sync $mode"

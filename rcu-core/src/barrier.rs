@@ -10,8 +10,8 @@
 //! - **membarrier** (Linux 4.14+): `light()` is only a compiler fence, so the read side has no
 //!   fence instruction at all; `heavy()` is `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, which
 //!   runs a full barrier on every CPU currently running one of our threads.
-//! - **fallback** (older kernels, seccomp sandboxes, valgrind, or `RCU_CORE_FORCE_FALLBACK=1` in the
-//!   environment at start-up): a `SeqCst` fence on both sides.
+//! - **fallback** (older kernels, seccomp sandboxes, tools that do not emulate membarrier, or
+//!   `RCU_CORE_FORCE_FALLBACK=1` in the environment at start-up): a `SeqCst` fence on both sides.
 //!
 //! Under loom both are `SeqCst` fences: loom models the fallback, which has the same contract.
 

@@ -25,7 +25,7 @@ fn membarrier(cmd: libc::c_int) -> libc::c_long {
 }
 
 /// Queries `MEMBARRIER_CMD_PRIVATE_EXPEDITED` support and registers the process for it.
-/// Returns `false` (use the fence fallback) when the kernel, a seccomp filter or valgrind says no.
+/// Returns `false` (use the fence fallback) when the kernel, a seccomp filter or an emulator says no.
 pub(crate) fn membarrier_register() -> bool {
     let mask = membarrier(MEMBARRIER_CMD_QUERY);
     if mask < 0 || mask & libc::c_long::from(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0 {
