@@ -57,6 +57,30 @@ fn missing(issue: u32, target: &'static str, why: &str) -> Target {
     }
 }
 
+/// A throughput target "ours ≥ `min_ratio` × theirs", from two rates (per second) of this run.
+fn rate_ratio(
+    issue: u32,
+    target: &'static str,
+    rates: (Option<f64>, Option<f64>),
+    min_ratio: f64,
+    not_run: &str,
+) -> Target {
+    match rates {
+        (Some(ours), Some(theirs)) => Target {
+            issue,
+            target,
+            measured: format!(
+                "{:.2}× ({} vs {})",
+                ours / theirs,
+                format_rate(ours),
+                format_rate(theirs)
+            ),
+            status: Status::of(ours / theirs >= min_ratio),
+        },
+        _ => missing(issue, target, not_run),
+    }
+}
+
 /// Evaluates every target.
 pub fn evaluate(r: &Results, extra: &Extra) -> Vec<Target> {
     let mut out = Vec::new();
@@ -127,25 +151,16 @@ pub fn evaluate(r: &Results, extra: &Extra) -> Vec<Target> {
         ),
         ("arc-swap", "2 readers + 1 writer: reads/s ≥ 4× arc-swap"),
     ] {
-        out.push(
-            match (
+        out.push(rate_ratio(
+            4,
+            target,
+            (
                 rate("read_mostly_reads_writer", RCU, "2"),
                 rate("read_mostly_reads_writer", contender, "2"),
-            ) {
-                (Some(ours), Some(theirs)) => Target {
-                    issue: 4,
-                    target,
-                    measured: format!(
-                        "{:.2}× ({} vs {})",
-                        ours / theirs,
-                        format_rate(ours),
-                        format_rate(theirs)
-                    ),
-                    status: Status::of(ours / theirs >= 4.0),
-                },
-                _ => missing(4, target, "read_mostly_reads_writer not run"),
-            },
-        );
+            ),
+            4.0,
+            "read_mostly_reads_writer not run",
+        ));
     }
 
     // Issue 2 / 4: grace periods.
@@ -192,35 +207,23 @@ pub fn evaluate(r: &Results, extra: &Extra) -> Vec<Target> {
 
     // Issue 4: call_rcu.
     let target = "`call_rcu` enqueue ≥ 1.5× liburcu's rate (intrusive head, 1 thread)";
-    out.push(
-        match (
-            rate("call_rcu_enqueue", INTRUSIVE, "1"),
-            rate("call_rcu_enqueue", LIBURCU_CALL_RCU, "1"),
-        ) {
-            (Some(ours), Some(theirs)) => Target {
-                issue: 4,
-                target,
-                measured: format!(
-                    "{:.2}× ({} vs {})",
-                    ours / theirs,
-                    format_rate(ours),
-                    format_rate(theirs)
-                ),
-                status: Status::of(ours / theirs >= 1.5),
-            },
-            (Some(ours), None) => Target {
-                issue: 4,
-                target,
-                measured: format!(
-                    "{:.2}× the 9.2 M/s anchor ({}; liburcu not run here)",
-                    ours / ANCHOR_LIBURCU_ENQUEUE,
-                    format_rate(ours)
-                ),
-                status: Status::of(ours / ANCHOR_LIBURCU_ENQUEUE >= 1.5),
-            },
-            _ => missing(4, target, "call_rcu_enqueue not run"),
-        },
+    let enqueue = (
+        rate("call_rcu_enqueue", INTRUSIVE, "1"),
+        rate("call_rcu_enqueue", LIBURCU_CALL_RCU, "1"),
     );
+    out.push(match enqueue {
+        (Some(ours), None) => Target {
+            issue: 4,
+            target,
+            measured: format!(
+                "{:.2}× the 9.2 M/s anchor ({}; liburcu not run here)",
+                ours / ANCHOR_LIBURCU_ENQUEUE,
+                format_rate(ours)
+            ),
+            status: Status::of(ours / ANCHOR_LIBURCU_ENQUEUE >= 1.5),
+        },
+        rates => rate_ratio(4, target, rates, 1.5, "call_rcu_enqueue not run"),
+    });
     let target = "`rcu_barrier` ≤ 1 ms with a small queue";
     out.push(match ns("rcu_barrier", INTRUSIVE, "16 queued") {
         Some(t) => Target {
@@ -295,22 +298,13 @@ pub fn evaluate(r: &Results, extra: &Extra) -> Vec<Target> {
             "(same data layout) 2 readers + paced writer: RcuCell<Vec> ≥ 5× std RwLock<Vec>",
         ),
     ] {
-        out.push(
-            match (rate(group, ours, "2"), rate(group, contender, "2")) {
-                (Some(ours), Some(theirs)) => Target {
-                    issue: 3,
-                    target,
-                    measured: format!(
-                        "{:.2}× ({} vs {})",
-                        ours / theirs,
-                        format_rate(ours),
-                        format_rate(theirs)
-                    ),
-                    status: Status::of(ours / theirs >= 5.0),
-                },
-                _ => missing(3, target, "list traversal with a writer not run"),
-            },
-        );
+        out.push(rate_ratio(
+            3,
+            target,
+            (rate(group, ours, "2"), rate(group, contender, "2")),
+            5.0,
+            "list traversal with a writer not run",
+        ));
     }
     let target = "single-threaded traversal within 1.5× of a plain linked-list walk";
     out.push(
@@ -335,25 +329,16 @@ pub fn evaluate(r: &Results, extra: &Extra) -> Vec<Target> {
 
     // Issue 5: qdev-demo.
     let target = "qdev-demo: RCU ≥ 3× the BQL mode's request throughput at 2 I/O threads (defaults: hot-plug on)";
-    out.push(
-        match (
+    out.push(rate_ratio(
+        5,
+        target,
+        (
             rate("qdev_lookup_hotplug", "rcu", "2"),
             rate("qdev_lookup_hotplug", "bql", "2"),
-        ) {
-            (Some(ours), Some(bql)) => Target {
-                issue: 5,
-                target,
-                measured: format!(
-                    "{:.2}× ({} vs {})",
-                    ours / bql,
-                    format_rate(ours),
-                    format_rate(bql)
-                ),
-                status: Status::of(ours / bql >= 3.0),
-            },
-            _ => missing(5, target, "qdev_lookup_hotplug not run"),
-        },
-    );
+        ),
+        3.0,
+        "qdev_lookup_hotplug not run",
+    ));
     let target = "qdev-demo: RCU p99 lookup latency (raw) during hot-plug within 2× of its p99 without hot-plug";
     out.push(match (extra.qdev("rcu", true), extra.qdev("rcu", false)) {
         (Some(hot), Some(cold)) => {
