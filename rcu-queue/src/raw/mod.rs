@@ -82,6 +82,63 @@
 //! drop(unsafe { Box::from_raw(kid.as_ptr()) });
 //! ```
 
+/// The reader half of every family's head (first, next, FOREACH, FOREACH_SAFE): the same four
+/// `Acquire`-load walks for all four families, which differ only in where the first pointer lives.
+/// `$C` is the C family prefix for the docs (`"QTAILQ"`), `$first` the path of the head's first
+/// pointer field.
+macro_rules! forward_readers {
+    ($Head:ident, $Link:ident, $C:literal, $($first:ident).+) => {
+        impl<A: Adapter<Link = $Link>> $Head<A> {
+            #[doc = concat!("`", $C, "_FIRST_RCU`: `Acquire`-loads the first element.")]
+            ///
+            /// # Safety
+            ///
+            /// Reader rule R1 of the [module docs](crate::raw#safety-contracts): the returned pointer
+            /// may be dereferenced only inside the caller's read-side critical section (or by the
+            /// serialized writer while the element is linked).
+            pub unsafe fn first(&self) -> Option<NonNull<A::Object>> {
+                // SAFETY: non-null first pointers are links of live elements (writer rule W2).
+                unsafe { load_object::<A>(&self.$($first).+) }
+            }
+
+            #[doc = concat!("`", $C, "_NEXT_RCU`: `Acquire`-loads the successor of `elm`.")]
+            ///
+            /// # Safety
+            ///
+            /// R1, and `elm` was reached from this head within the same critical section (it may
+            /// have been removed since: its `next` is kept).
+            pub unsafe fn next(elm: NonNull<A::Object>) -> Option<NonNull<A::Object>> {
+                // SAFETY: `elm` is still allocated (R1); its `next` only holds links of live
+                // elements.
+                unsafe { load_object::<A>(&link_of::<A>(elm).as_ref().next) }
+            }
+
+            #[doc = concat!("`", $C, "_FOREACH_RCU`: iterates forward; each step is one `Acquire` load.")]
+            ///
+            /// # Safety
+            ///
+            /// R1 for the iterator's whole life and for every yielded pointer.
+            pub unsafe fn iter(&self) -> Iter<'_, A> {
+                // SAFETY: forwarded to our caller.
+                unsafe { Iter::new(&self.$($first).+) }
+            }
+
+            #[doc = concat!(
+                "`", $C, "_FOREACH_SAFE_RCU`: like [`iter`](Self::iter) but reads each successor \
+                 before yielding, so a writer's loop body may remove the yielded element."
+            )]
+            ///
+            /// # Safety
+            ///
+            /// As for [`iter`](Self::iter).
+            pub unsafe fn iter_safe(&self) -> IterSafe<'_, A> {
+                // SAFETY: forwarded to our caller.
+                unsafe { IterSafe::new(&self.$($first).+) }
+            }
+        }
+    };
+}
+
 mod iter;
 mod macros;
 mod qlist;

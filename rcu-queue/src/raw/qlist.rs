@@ -120,48 +120,9 @@ impl<A> fmt::Debug for QListHead<A> {
     }
 }
 
+forward_readers!(QListHead, QListLink, "QLIST", first);
+
 impl<A: Adapter<Link = QListLink>> QListHead<A> {
-    /// `QLIST_FIRST_RCU`: `Acquire`-loads the first element.
-    ///
-    /// # Safety
-    ///
-    /// Reader rule R1 of the [module docs](crate::raw#safety-contracts).
-    pub unsafe fn first(&self) -> Option<NonNull<A::Object>> {
-        // SAFETY: non-null first pointers are links of live elements (W2).
-        unsafe { load_object::<A>(&self.first) }
-    }
-
-    /// `QLIST_NEXT_RCU`: `Acquire`-loads the successor of `elm`.
-    ///
-    /// # Safety
-    ///
-    /// R1, and `elm` was reached from this head within the same critical section.
-    pub unsafe fn next(elm: NonNull<A::Object>) -> Option<NonNull<A::Object>> {
-        // SAFETY: `elm` is still allocated (R1); its `next` only holds links of live elements.
-        unsafe { load_object::<A>(&link_of::<A>(elm).as_ref().next) }
-    }
-
-    /// `QLIST_FOREACH_RCU`: iterates forward; each step is one `Acquire` load.
-    ///
-    /// # Safety
-    ///
-    /// R1 for the iterator's whole life and for every yielded pointer.
-    pub unsafe fn iter(&self) -> Iter<'_, A> {
-        // SAFETY: forwarded to our caller.
-        unsafe { Iter::new(&self.first) }
-    }
-
-    /// `QLIST_FOREACH_SAFE_RCU`: reads each successor before yielding, so a writer's loop body may
-    /// remove the yielded element.
-    ///
-    /// # Safety
-    ///
-    /// As for [`iter`](Self::iter).
-    pub unsafe fn iter_safe(&self) -> IterSafe<'_, A> {
-        // SAFETY: forwarded to our caller.
-        unsafe { IterSafe::new(&self.first) }
-    }
-
     /// `QLIST_INSERT_HEAD_RCU`: links `elm` first.
     ///
     /// Publishing store: the `Release` store of the head's first pointer.
