@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::bql::Bql;
 use crate::bus::BusState;
+use crate::device::DeviceState;
 use crate::histogram::LatencyHistogram;
 use crate::pacing::RequestPacing;
 use crate::scsi::bus::{scsi_device_find, scsi_device_get, scsi_target_emulate_report_luns};
@@ -225,6 +226,17 @@ pub struct VirtioScsi {
 }
 
 impl VirtioScsi {
+    /// `virtio_scsi_device_get`'s lookup: `scsi_device_get` on channel 0 inside the sync mode's
+    /// reader section (RCU guard, BQL or read lock), timed into `stats` as one lookup.
+    fn device_get(&self, target: u32, lun: u32, stats: &mut IoStats) -> Option<Arc<DeviceState>> {
+        let start = Instant::now();
+        let section = self.bus.ctx().sync().reader(&self.bql);
+        let dev = scsi_device_get(&self.bus, 0, target, lun);
+        drop(section);
+        stats.record_lookup(start);
+        dev
+    }
+
     pub(crate) fn new(bql: Arc<Bql>, bus: Arc<BusState>) -> Self {
         Self {
             bql,
@@ -309,12 +321,7 @@ impl VirtioScsi {
             return resp;
         }
 
-        let start = Instant::now();
-        let section = sync.reader(&self.bql);
-        let dev = scsi_device_get(&self.bus, 0, target, lun);
-        drop(section);
-        stats.record_lookup(start);
-        let Some(dev) = dev else {
+        let Some(dev) = self.device_get(target, lun, stats) else {
             stats.not_found += 1;
             resp.response = response::BAD_TARGET;
             return resp;
@@ -400,12 +407,7 @@ impl VirtioScsi {
             return response::BAD_TARGET;
         };
         let (target, lun) = (u32::from(target), u32::from(lun));
-        let start = Instant::now();
-        let section = sync.reader(&self.bql);
-        let dev = scsi_device_get(&self.bus, 0, target, lun);
-        drop(section);
-        stats.record_lookup(start);
-        let Some(dev) = dev else {
+        let Some(dev) = self.device_get(target, lun, stats) else {
             stats.not_found += 1;
             return response::BAD_TARGET;
         };
