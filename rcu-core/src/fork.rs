@@ -77,9 +77,9 @@ extern "C" fn parent() {
 #[cfg(unix)]
 extern "C" fn child() {
     if let Some(mut guards) = HELD.with(|h| h.borrow_mut().take()) {
-        guards.registry.retain(|r| r.owner.is_current());
-        DEFAULT.gp.set_registered(guards.registry.len());
-        guards.batch.leader = false;
+        DEFAULT
+            .gp
+            .after_fork_child(&mut guards.registry, &mut guards.batch);
         drop(guards);
     }
     #[cfg(target_os = "linux")]

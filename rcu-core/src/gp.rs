@@ -224,10 +224,23 @@ impl GpCore {
         self.readers.store(registry.len(), Ordering::Relaxed);
     }
 
-    /// After `fork()`: the registry was edited in place (under its lock).
+    /// In the child after `fork()`, with the registry and batching locks inherited held: keeps only
+    /// the forking thread's reader record and returns to a consistent, completed state.
+    ///
+    /// The parent may have forked while a leader had started a grace period (`seq` odd) but not run
+    /// it: the atfork handler takes `run_lock` before `batch`, and a leader makes `seq` odd under
+    /// `batch` before it takes `run_lock`. No leader exists in the child, so an odd `seq` would stay
+    /// inverted for the child's whole life: every "running" value would read as "idle" and a snapshot
+    /// taken while a grace period runs would be satisfied at the *start* of the next one. The start
+    /// is rolled back instead: `seq` returns to the last completed value, which is conservative
+    /// whether or not the parent's grace period had finished (snapshots only ever wait longer).
     #[cfg(not(loom))]
-    pub(crate) fn set_registered(&self, n: usize) {
-        self.readers.store(n, Ordering::Relaxed);
+    pub(crate) fn after_fork_child(&self, registry: &mut Vec<Arc<Reader>>, batch: &mut BatchState) {
+        registry.retain(|r| r.owner.is_current());
+        self.readers.store(registry.len(), Ordering::Relaxed);
+        batch.leader = false;
+        batch.seq &= !1;
+        self.seq.store(batch.seq, Ordering::Relaxed);
     }
 
     /// Number of registered readers.

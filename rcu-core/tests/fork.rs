@@ -9,20 +9,18 @@
 
 #![cfg(unix)]
 
+#[path = "common/fork.rs"]
+mod fork;
 #[path = "common/reader.rs"]
 mod reader;
 
-use std::panic;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, mpsc};
 use std::thread;
-use std::time::{Duration, Instant};
 
+use fork::{describe, exited_ok, fork_with};
 use rcu_core::{call_rcu, rcu_barrier, read_lock, read_ongoing, synchronize_rcu};
 use reader::HeldReader;
-
-/// Seconds after which a hung child is killed (by its own `alarm`, or by the parent).
-const CHILD_TIMEOUT_SECS: u32 = 30;
 
 /// Everything a child checks; panics on failure.
 fn child_checks() {
@@ -48,74 +46,14 @@ fn child_checks() {
 /// Forks; the child runs `child_checks`, forks `depth - 1` levels further, and exits 0 on success.
 /// Returns the child's wait status in the parent.
 fn fork_and_check(depth: u32) -> libc::c_int {
-    // SAFETY: fork has no memory-safety preconditions; the child only runs Rust code that is safe after
-    // fork in practice (glibc's malloc has fork handlers, rcu-core has its own), and never returns.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        // SAFETY: alarm only arms a timer for this process.
-        unsafe { libc::alarm(CHILD_TIMEOUT_SECS) };
-        let ok = panic::catch_unwind(|| {
-            child_checks();
-            if depth > 1 {
-                let status = fork_and_check(depth - 1);
-                assert!(exited_ok(status), "grandchild failed: {}", describe(status));
-            }
-        })
-        .is_ok();
-        // SAFETY: _exit ends the child at once, without running the parent's atexit handlers or
-        // returning into the test harness.
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    wait_bounded(pid)
-}
-
-/// Waits for child `pid`, killing it if it has not exited after `CHILD_TIMEOUT_SECS` (a child can
-/// hang inside `fork()` itself, in an atfork handler, before its `alarm` is armed). The 1 ms polling
-/// interval only sets how soon the exit is noticed.
-fn wait_bounded(pid: libc::pid_t) -> libc::c_int {
-    let deadline = Instant::now() + Duration::from_secs(CHILD_TIMEOUT_SECS.into());
-    let mut status = 0;
-    loop {
-        // SAFETY: `pid` is our child and `status` is a valid out-pointer.
-        let waited = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if waited == pid {
-            return status;
+    fork_with(|| {
+        child_checks();
+        if depth > 1 {
+            let status = fork_and_check(depth - 1);
+            assert!(exited_ok(status), "grandchild failed: {}", describe(status));
         }
-        assert_eq!(
-            waited,
-            0,
-            "waitpid failed: {}",
-            std::io::Error::last_os_error()
-        );
-        if Instant::now() >= deadline {
-            // SAFETY: kill and waitpid on our own, still unreaped child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
-            return status;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn exited_ok(status: libc::c_int) -> bool {
-    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
-}
-
-fn describe(status: libc::c_int) -> String {
-    if libc::WIFEXITED(status) {
-        format!("exit status {}", libc::WEXITSTATUS(status))
-    } else if libc::WIFSIGNALED(status)
-        && matches!(libc::WTERMSIG(status), libc::SIGALRM | libc::SIGKILL)
-    {
-        format!("hung, killed after {CHILD_TIMEOUT_SECS} s")
-    } else if libc::WIFSIGNALED(status) {
-        format!("killed by signal {}", libc::WTERMSIG(status))
-    } else {
-        format!("wait status {status:#x}")
-    }
+        0
+    })
 }
 
 #[test]
