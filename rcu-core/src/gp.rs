@@ -9,9 +9,9 @@
 //! - The domain has a counter `gp_ctr`, always odd (bit 0 set), advanced by 2 per grace period.
 //!   Only one phase is needed (no liburcu-style parity flip): once a reader has stored a snapshot,
 //!   the counter advances at most once before the reader leaves (the next grace period waits for
-//!   it), so a stale snapshot can only look current after wrap-around if 2^63 grace periods (2^31
-//!   with a 32-bit `usize`) pass while one reader is stopped between the counter load and the
-//!   snapshot store, two adjacent instructions of `read_lock`.
+//!   it), so a stale snapshot can only look current after wrap-around if 2^63 grace periods pass
+//!   while one reader is stopped between the counter load and the snapshot store, two adjacent
+//!   instructions of `read_lock`. 64-bit targets only (see "Counter width" below).
 //! - Each registered thread has a record with `ctr`: 0 outside a read-side critical section, else
 //!   the value `gp_ctr` had when its outermost section began; and `nest`, the nesting depth. Only the
 //!   outermost `read_lock`/unlock touch `ctr` (see `reader.rs`).
@@ -56,7 +56,9 @@
 //! | O8 | leader: `heavy()` after advancing `gp_ctr`, before reading any `ctr` | O2 | see O2 |
 //! | O9 | leader: `heavy()` after setting `waiting` flags, before re-reading `ctr` | O4 | see O4 |
 //! | O10 | leader: `waiting.store(true, Release)` after `event.reset()` | O5 | see O5 |
-//! | O11 | leader: `seq.store(Release)` at grace-period end; pollers `seq.load(Acquire)` | each other | a poller that sees the grace period done also sees the readers' exits (O3/O6 chain) |
+//! | O11 | leader: `seq.store(Release)` at grace-period start *and* end; pollers `seq.load(Acquire)` | each other | a poller that sees the grace period done also sees the readers' exits (O3/O6 chain). The start store is Release too: a poller that reads an odd (running) value treats every earlier grace period as complete, so reading it must synchronize with the previous completion, which the leader's batching mutex orders before the start |
+//! | O12 | reader: `ctr.store(snapshot, Release)` on outermost lock | O6 | a leader whose scan reads a *newer* section's snapshot (equal to the current counter) does not wait; the Release makes the reader's earlier sections, already ended, happen-before that load, so they still happen-before reclamation (see below) |
+//! | O13 | poller: `fence(SeqCst)` before `seq.load` in `start_poll` (`get_state_synchronize_rcu`) | O8 | the caller's unpublish precedes the snapshot; the grace period that satisfies it may be led by another thread that never synchronized with the caller, so only the fence pair orders the unpublish before that grace period's counter update (Linux has a full barrier here; liburcu takes a mutex) |
 //!
 //! With membarrier there is exactly one `heavy()` per grace period when the blocking readers leave
 //! within the spin window, and one more per sleep round otherwise; the read side has no fence and no
@@ -67,6 +69,20 @@
 //! O8, the leader's scan sees its `ctr`: either the old value (it blocks, and the leader waits for
 //! O3) or the new one, which it could only have read through O1, after W1, so it cannot load *p*.
 //! If O2 is ordered after O8, its loads come after W1 and cannot see *p*.
+//!
+//! Why a leader may skip a reader whose `ctr` equals the current counter (O3, O6, O12): the value was
+//! stored by the reader's *next* outermost `read_lock`, after the counter update (it was loaded through
+//! O1), so the section it belongs to began after the grace period did, and only its own loads could
+//! still see the unpublished pointer, which O1 and O2 exclude as above. Every earlier section of that
+//! reader ended with O3, sequenced before that `read_lock`; the leader's Acquire load (O6) reads the
+//! Release store O12 and so synchronizes with it, which makes those earlier sections happen-before the
+//! end of the grace period exactly as if the leader had read the 0 of O3 (in the fence fallback, the
+//! `SeqCst` fence of O4 would give the same edge). Without O12 the chain from the earlier section to
+//! the reclaimer would rest on the relaxed store alone, which synchronizes with nothing.
+//!
+//! Counter width: the single-phase argument needs a counter that cannot wrap while one reader is
+//! stopped between two instructions, so the crate refuses to build where `usize` is narrower than 64
+//! bits (QEMU switches to two phases there; see the `compile_error!` in `lib.rs`).
 //!
 //! References: QEMU `util/rcu.c` and `include/qemu/rcu.h`; liburcu `src/urcu.c`,
 //! `include/urcu/static/urcu-memb.h` and `src/urcu-wait.h`; the TPDS 2012 paper above; Linux
@@ -81,7 +97,7 @@ use std::time::Instant;
 use crate::barrier;
 use crate::reader::Reader;
 use crate::sync::{
-    Arc, AtomicU64, AtomicUsize, CachePadded, Condvar, Event, Mutex, Ordering, lock,
+    Arc, AtomicU64, AtomicUsize, CachePadded, Condvar, Event, Mutex, Ordering, fence, lock,
     maybe_const_fn, spin, yield_now,
 };
 
@@ -261,8 +277,11 @@ impl GpCore {
         }
     }
 
-    /// Snapshot for the polling API.
+    /// Snapshot for the polling API (Linux's `get_state_synchronize_rcu`).
     pub(crate) fn poll_snapshot(&self) -> u64 {
+        // O13: orders the caller's earlier stores (the unpublish) before the `seq` load, pairing with
+        // the heavy barrier (O8) of the grace period that will satisfy the snapshot, whoever leads it.
+        fence(Ordering::SeqCst);
         // O11.
         seq_snap(self.seq.load(Ordering::Acquire))
     }
@@ -318,7 +337,9 @@ impl GpCore {
             let arrivals = state.arrivals;
             let other_caller = std::mem::take(&mut state.other_caller);
             state.seq += 1;
-            self.seq.store(state.seq, Ordering::Relaxed);
+            // O11: Release, like the store at the end: a poller that reads this odd value treats the
+            // previous grace period as complete, so it must synchronize with that completion.
+            self.seq.store(state.seq, Ordering::Release);
             drop(state);
             {
                 let _run = lock(&self.run_lock);

@@ -79,6 +79,15 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+// The grace-period counter has one phase (QEMU's 64-bit scheme, see `gp.rs`): sound only when it
+// cannot wrap while a reader is preempted between two instructions. QEMU uses two phases for 32-bit
+// counters; rather than ship a weaker variant, refuse to build.
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!(
+    "rcu-core needs a 64-bit target: its single-phase grace-period counter is a usize and is only \
+     wrap-safe with 64 bits (QEMU uses a two-phase counter on 32-bit hosts; rcu-core does not)"
+);
+
 mod barrier;
 mod callback;
 #[cfg(not(loom))]

@@ -104,7 +104,10 @@ impl Reader {
         if nest == 0 {
             // O1: Acquire pairs with the leader's Release store of a new counter value.
             let ctr = gp_ctr.load(Ordering::Acquire);
-            self.ctr.store(ctr, Ordering::Relaxed);
+            // O12: Release pairs with the leader's Acquire load (O6) when it reads this newer
+            // snapshot: the sections this thread already ended happen-before that load. A plain
+            // store on x86-64.
+            self.ctr.store(ctr, Ordering::Release);
             // O2: orders the `ctr` store before the section's loads (pairs with the leader's heavy
             // barrier after the counter update).
             barrier::light();

@@ -125,6 +125,40 @@ fn concurrent_synchronize_callers() {
     });
 }
 
+/// The polling API: the updater unpublishes the node, takes a poll state, spins until the state is
+/// complete and then reclaims, while a third thread runs grace periods of its own that may be the
+/// ones completing the state. Neither the poll snapshot nor a grace period that another thread
+/// starts may let the reclaim overlap the reader (Linux's `get_state_synchronize_rcu` has a full
+/// barrier for this; see O11 and O12 in `gp.rs`).
+///
+/// Four threads (the updater, the reader, the other caller and the callback thread that
+/// `start_poll` starts): pinned at preemption bound 2, which finds the missing fence of O13 in well
+/// under a second and explores the fixed code exhaustively in a few minutes.
+#[test]
+fn poll_state_protects_reader() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let setup = Setup::new();
+        let reader = setup.spawn_reader(false);
+        let other = {
+            let domain = setup.domain.clone();
+            thread::spawn(move || domain.synchronize())
+        };
+        setup.slot.store(
+            (&setup.nodes[1] as *const Node).cast_mut(),
+            Ordering::Release,
+        );
+        let state = setup.domain.start_poll();
+        while !setup.domain.poll_state(state) {
+            thread::yield_now();
+        }
+        setup.nodes[0].reclaim();
+        other.join().unwrap();
+        reader.join().unwrap();
+    });
+}
+
 #[repr(C)]
 struct Item {
     head: RcuHead,
