@@ -324,6 +324,9 @@ impl GpCore {
         }
         // We lead. Our snapshot asked for a grace period that starts after our call; if another
         // leader's grace period was running then, it did not count, so loop until ours is done.
+        // `batch` is never held across anything that can panic here; `run_grace_period` (stall
+        // warnings, locks) runs without it, and `leadership` cleans up if it unwinds.
+        let leadership = Leadership { core: self };
         while !seq_done(state.seq, snap) {
             if state.contended && self.readers.load(Ordering::Relaxed) > 0 {
                 // Other callers are active and grace periods cost a barrier: give callers that are
@@ -354,11 +357,15 @@ impl GpCore {
         }
         state.leader = false;
         drop(state);
-        self.batch_cond.notify_all();
+        leadership.completed();
     }
 
     /// One grace period. Called by the leader with `run_lock` held.
     fn run_grace_period(&self) {
+        #[cfg(test)]
+        if tests::PANIC_IN_GRACE_PERIOD.with(std::cell::Cell::get) {
+            panic!("injected panic in a grace period (unit test)");
+        }
         #[cfg(feature = "broken-gp")]
         if crate::testing::broken() {
             return;
@@ -461,7 +468,39 @@ impl GpCore {
         msg.push_str(
             "\n  A read-side critical section must not block or loop for long; drop the guard first.",
         );
-        eprintln!("{msg}");
+        crate::diag::report(&msg);
+    }
+}
+
+/// The leadership of the batching protocol (`BatchState::leader`). If the leader unwinds out of a
+/// grace period, dropping this gives leadership up: the started grace period's `seq` step is rolled
+/// back (it never completed; rolling back only makes snapshots wait longer, as after `fork`) and the
+/// waiting callers are woken, so one of them leads next. Without it the flag would stay set and
+/// every later `synchronize` would sleep forever.
+struct Leadership<'a> {
+    core: &'a GpCore,
+}
+
+impl Leadership<'_> {
+    /// The normal end: the caller has cleared `leader` itself; wake the waiting callers.
+    fn completed(self) {
+        let core = self.core;
+        std::mem::forget(self);
+        core.batch_cond.notify_all();
+    }
+}
+
+impl Drop for Leadership<'_> {
+    fn drop(&mut self) {
+        let mut state = lock(&self.core.batch);
+        if state.seq & 1 != 0 {
+            state.seq -= 1;
+            // O11.
+            self.core.seq.store(state.seq, Ordering::Release);
+        }
+        state.leader = false;
+        drop(state);
+        self.core.batch_cond.notify_all();
     }
 }
 
@@ -478,6 +517,38 @@ pub(crate) fn panic_in_section(what: &str) -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Makes `run_grace_period` panic on this thread (a unit-test hook for unwind safety).
+        pub(super) static PANIC_IN_GRACE_PERIOD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// A leader that unwinds out of a grace period must give up leadership, leave the sequence in a
+    /// completed state and wake waiting callers; otherwise every later `synchronize` hangs.
+    #[test]
+    fn leader_state_survives_a_panicking_grace_period() {
+        let core = Arc::new(GpCore::new());
+        let _reader = core.register();
+        PANIC_IN_GRACE_PERIOD.with(|p| p.set(true));
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| core.synchronize()));
+        PANIC_IN_GRACE_PERIOD.with(|p| p.set(false));
+        assert!(caught.is_err(), "the injected panic did not happen");
+        let state = lock(&core.batch);
+        assert!(
+            !state.leader,
+            "the leader flag stayed set after the leader unwound"
+        );
+        assert_eq!(state.seq % 2, 0, "the sequence was left in a running state");
+        drop(state);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let other = Arc::clone(&core);
+        std::thread::spawn(move || {
+            other.synchronize();
+            tx.send(()).unwrap();
+        });
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("synchronize hung after a leader unwound");
+    }
 
     #[test]
     fn seq_snapshots() {

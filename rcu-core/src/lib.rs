@@ -94,6 +94,7 @@ mod callback;
 mod cell;
 #[cfg(not(loom))]
 mod default;
+mod diag;
 mod domain;
 #[cfg(not(loom))]
 mod fork;

@@ -28,6 +28,7 @@ use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
 use crate::callback::{CallbackQueue, RcuCallback, RcuHead, invoke};
+use crate::diag;
 use crate::domain::{DomainInner, DomainRef};
 use crate::sync::{
     Arc, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, CachePadded, Event, FutexWord, Mutex,
@@ -337,15 +338,12 @@ fn worker_main(domain: DomainRef) {
             // SAFETY: popped nodes carry the callback their producer set under call_rcu1's contract.
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe { invoke(node) })) {
                 cbs.panics.fetch_add(1, Ordering::Relaxed);
-                let msg = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "non-string panic payload".to_owned());
-                eprintln!(
-                    "rcu-core: a call_rcu callback panicked ({msg}); the callback thread goes on \
-                     with the next callback"
-                );
+                diag::report(&format!(
+                    "rcu-core: a call_rcu callback panicked ({}); the callback thread goes on with \
+                     the next callback",
+                    diag::payload_message(&*payload)
+                ));
+                diag::drop_payload(payload);
             }
         }
         cbs.pending.value.fetch_sub(n, Ordering::Relaxed);
