@@ -251,6 +251,13 @@ pub fn synchronize_rcu() {
 /// callback that panics is reported on stderr and counted in [`Stats::callback_panics`]; later
 /// callbacks still run.
 ///
+/// # At process exit
+/// Exit does not wait for callbacks: those still pending when the process exits never run (as in
+/// liburcu and QEMU), so values they would drop are not dropped. Call [`rcu_barrier`] before
+/// leaving `main` when their effects matter (flushing, closing, `Drop` side effects). `call_rcu` and
+/// `rcu_barrier` keep working during exit, from `atexit` handlers and static destructors too: the
+/// idle callback thread is joined at exit and started again on demand.
+///
 /// # Example
 ///
 /// ```

@@ -75,6 +75,8 @@
 //! - The barrier mode (membarrier or `SeqCst` fences) is chosen once at start-up; set
 //!   `RCU_CORE_FORCE_FALLBACK=1` in the environment to force the fence fallback.
 //! - Fork: see the `fork` module docs; the default domain survives `fork()` in the child.
+//! - Exit: callbacks still pending when the process exits are not run; call [`rcu_barrier`] before
+//!   leaving `main` if their effects matter (see [`call_rcu`]).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]

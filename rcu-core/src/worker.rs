@@ -255,17 +255,23 @@ pub(crate) fn ensure_worker(domain: &DomainRef) {
 
 /// At process exit: if the callback thread is idle (nothing pending), stop and join it, so that it
 /// leaves nothing behind (valgrind reports no leak for it). A busy thread is left running: exit must
-/// not wait for callbacks.
+/// not wait for callbacks. After the join the domain is back to "no callback thread", so a
+/// `call_rcu` or `rcu_barrier` that runs later in the exit sequence (a later `atexit` handler, a
+/// static destructor) starts a new one instead of queueing callbacks that nobody runs.
 #[cfg(not(loom))]
 pub(crate) fn join_if_idle(domain: &DomainInner) {
-    if !domain.callbacks.started.load(Ordering::Acquire) || domain.callbacks.pending_count() != 0 {
+    let cbs = &domain.callbacks;
+    let mut handle = lock(&cbs.handle);
+    if !cbs.started.load(Ordering::Acquire) || cbs.pending_count() != 0 {
         return;
     }
-    domain.callbacks.stop();
-    let handle = lock(&domain.callbacks.handle).take();
-    if let Some(handle) = handle {
-        let _ = handle.join();
+    cbs.stop();
+    if let Some(thread) = handle.take() {
+        let _ = thread.join();
     }
+    cbs.pending.value.fetch_and(!STOPPING, Ordering::Relaxed);
+    // Release pairs with the Acquire load in `ensure_worker` (as the store that set it).
+    cbs.started.store(false, Ordering::Release);
 }
 
 #[cfg(not(loom))]
