@@ -5,6 +5,13 @@
 //! counter, two plain stores and a compiler fence (lock); one store, a compiler fence and one load
 //! (unlock). Registration is automatic on the first `read_lock`; a second thread-local with a
 //! destructor unregisters the thread when it exits.
+//!
+//! Late sections: thread-local destructors run in reverse order of registration, so a destructor
+//! can run after the registration's and still call `read_lock`. The record is then *late*
+//! (`Reader::mark_late`): `LOCAL` keeps pointing at it (a `const` thread-local without destructor
+//! stays usable to the end), and the outermost unlock of its current section unregisters and frees
+//! it. A registration destroyed while a guard is alive hands its record over the same way. So a
+//! late thread never leaks records and `read_ongoing` stays exact.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -57,7 +64,8 @@ extern "C" fn join_worker_at_exit() {
 }
 
 thread_local! {
-    /// Fast-path pointer to this thread's record in the default domain; null when unregistered.
+    /// Fast-path pointer to this thread's record in the default domain; null when unregistered. A
+    /// late record (see the module docs) is owned through this pointer (`Arc::into_raw`).
     static LOCAL: Cell<*const Reader> = const { Cell::new(ptr::null()) };
     /// Owns the registration; its destructor unregisters the thread.
     static REGISTRATION: RefCell<Option<Registration>> = const { RefCell::new(None) };
@@ -69,16 +77,30 @@ struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let _ = LOCAL.try_with(|l| l.set(ptr::null()));
         if self.reader.nest() == 0 {
+            LOCAL.with(|l| l.set(ptr::null()));
             DEFAULT.gp.unregister(&self.reader);
         } else {
-            // A guard is still alive (leaked with mem::forget, or owned by a thread-local destroyed
-            // later). Keep the record registered and allocated so that guard stays valid; it blocks
-            // grace periods like a forgotten rcu_read_unlock in C, and the stall warning names it.
-            std::mem::forget(self.reader.clone());
+            // A guard is still alive (owned by a thread-local destroyed later, or leaked with
+            // mem::forget). Hand the record over to `LOCAL`, which already points at it: the
+            // outermost unlock unregisters and frees it. Until then it blocks grace periods like an
+            // open rcu_read_lock in C, and the stall warning names it.
+            self.reader.mark_late();
+            let _owned_by_local = Arc::into_raw(self.reader.clone());
         }
     }
+}
+
+/// Gives up a late record whose outermost section just ended (see the module docs).
+///
+/// # Safety
+/// `reader` is this thread's late record, owned through `LOCAL` (`Arc::into_raw`), in no section.
+#[cold]
+unsafe fn release_late(reader: *const Reader) {
+    LOCAL.with(|l| l.set(ptr::null()));
+    // SAFETY: per the contract, `LOCAL` owned one strong count, handed back here exactly once.
+    let reader = unsafe { Arc::from_raw(reader) };
+    DEFAULT.gp.unregister(&reader);
 }
 
 /// Registers the calling thread; returns its record.
@@ -95,18 +117,20 @@ fn register_slow() -> *const Reader {
         })
         .is_ok();
     if stored {
-        LOCAL.with(|l| l.set(raw));
+        drop(reader);
     } else {
-        // The thread is exiting and its thread-locals are gone: keep this late record alive for
-        // good. It leaves its sections normally, so it never blocks a grace period.
-        std::mem::forget(reader);
+        // The registration thread-local is already destroyed (we run in a later thread-local
+        // destructor): a late record, owned through `LOCAL` until its section ends.
+        reader.mark_late();
+        let _owned_by_local = Arc::into_raw(reader);
     }
+    LOCAL.with(|l| l.set(raw));
     raw
 }
 
 #[inline]
 fn current_reader() -> *const Reader {
-    let reader = LOCAL.try_with(Cell::get).unwrap_or(ptr::null());
+    let reader = LOCAL.get();
     if reader.is_null() {
         register_slow()
     } else {
@@ -134,10 +158,13 @@ impl fmt::Debug for ReadGuard {
 impl Drop for ReadGuard {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: the record outlives the guard: it is owned by this thread's registration, which
-        // leaks it instead of freeing it while a guard is alive (see `Registration::drop`), and the
+        // SAFETY: the record outlives the guard: it is owned by this thread's registration, or,
+        // once late, through `LOCAL` until the outermost unlock (see `Registration::drop`); the
         // guard is `!Send`, so this is the owner thread (Invariant R1 of `reader.rs`).
-        unsafe { (*self.reader).unlock(&DEFAULT.gp.event) };
+        if unsafe { (*self.reader).unlock(&DEFAULT.gp.event) } {
+            // SAFETY: `unlock` reported the end of a late record's outermost section.
+            unsafe { release_late(self.reader) };
+        }
     }
 }
 
@@ -178,7 +205,7 @@ pub fn read_lock() -> ReadGuard {
 /// assert!(rcu_core::read_ongoing());
 /// ```
 pub fn read_ongoing() -> bool {
-    let reader = LOCAL.try_with(Cell::get).unwrap_or(ptr::null());
+    let reader = LOCAL.get();
     // SAFETY: a non-null LOCAL is this thread's live record.
     !reader.is_null() && unsafe { (*reader).nest() } > 0
 }
@@ -211,8 +238,11 @@ pub fn unregister_thread() {
              ReadGuard on this thread first"
         );
     }
-    let registration = REGISTRATION.with(|r| r.borrow_mut().take());
-    drop(registration);
+    // Nothing to do once the registration is destroyed (thread exit): late records unregister
+    // themselves when their section ends.
+    if let Ok(registration) = REGISTRATION.try_with(|r| r.borrow_mut().take()) {
+        drop(registration);
+    }
 }
 
 /// Waits until every read-side critical section that was running when it was called has ended:

@@ -19,7 +19,7 @@
 //!   current `gp_ctr`: it entered before the counter advanced.
 //! - `synchronize_rcu` (the *leader*, see batching below): advance `gp_ctr`, issue the heavy barrier,
 //!   collect the blocking readers, spin briefly re-checking them, then sleep on the domain's event,
-//!   after setting each remaining reader's `waiting` flag, until the last of them wakes it from
+//!   after setting each remaining reader's `WAITING` flag, until the last of them wakes it from
 //!   `read_unlock`. The registry lock is held only while the readers are collected, never while
 //!   waiting, so threads can register and exit during a long grace period (blocking readers are
 //!   kept alive by `Arc` references the leader holds).
@@ -49,13 +49,13 @@
 //! | O1 | reader: `gp_ctr.load(Acquire)` on outermost lock | O7 | a reader that sees the new counter also sees everything the updater did before the grace period (the unpublishing store), so reporting it as not blocking is safe |
 //! | O2 | reader: `light()` after storing `ctr` | O8 | either the leader's scan sees the `ctr` store, or the section's loads see the updater's unpublish |
 //! | O3 | reader: `ctr.store(0, Release)` on outermost unlock | O6 | the section's loads happen-before the leader observing 0, hence before any reclamation |
-//! | O4 | reader: `light()` between the `ctr` store and the `waiting` load | O9 | Dekker: either the reader sees `waiting` and wakes the leader, or the leader's re-check sees `ctr` = 0; no lost wake-up |
-//! | O5 | reader: `fence(Acquire)` after seeing `waiting` | O10 | the reader's `set` of the event comes after the leader's `reset` |
+//! | O4 | reader: `light()` between the `ctr` store and the `flags` load | O9 | Dekker: either the reader sees `WAITING` and wakes the leader, or the leader's re-check sees `ctr` = 0; no lost wake-up |
+//! | O5 | reader: `fence(Acquire)` after seeing `WAITING` | O10 | the reader's `set` of the event comes after the leader's `reset` |
 //! | O6 | leader: `ctr.load(Acquire)` | O3 | see O3 |
 //! | O7 | leader: `gp_ctr.store(Release)` | O1 | see O1; the updater's stores happen-before the leader's via the batching mutex |
 //! | O8 | leader: `heavy()` after advancing `gp_ctr`, before reading any `ctr` | O2 | see O2 |
-//! | O9 | leader: `heavy()` after setting `waiting` flags, before re-reading `ctr` | O4 | see O4 |
-//! | O10 | leader: `waiting.store(true, Release)` after `event.reset()` | O5 | see O5 |
+//! | O9 | leader: `heavy()` after setting `WAITING` flags, before re-reading `ctr` | O4 | see O4 |
+//! | O10 | leader: sets `WAITING` in the reader's `flags` (`fetch_or`, Release) after `event.reset()` | O5 | see O5 |
 //! | O11 | leader: `seq.store(Release)` at grace-period start *and* end; pollers `seq.load(Acquire)` | each other | a poller that sees the grace period done also sees the readers' exits (O3/O6 chain). The start store is Release too: a poller that reads an odd (running) value treats every earlier grace period as complete, so reading it must synchronize with the previous completion, which the leader's batching mutex orders before the start |
 //! | O12 | reader: `ctr.store(snapshot, Release)` on outermost lock | O6 | a leader whose scan reads a *newer* section's snapshot (equal to the current counter) does not wait; the Release makes the reader's earlier sections, already ended, happen-before that load, so they still happen-before reclamation (see below) |
 //! | O13 | poller: `fence(SeqCst)` before `seq.load` in `start_poll` (`get_state_synchronize_rcu`) | O8 | the caller's unpublish precedes the snapshot; the grace period that satisfies it may be led by another thread that never synchronized with the caller, so only the fence pair orders the unpublish before that grace period's counter update (Linux has a full barrier here; liburcu takes a mutex) |
@@ -171,7 +171,7 @@ pub(crate) struct GpStats {
 pub(crate) struct GpCore {
     /// The counter readers copy (on its own cache line: every reader loads it).
     pub(crate) ctr: CachePadded<AtomicUsize>,
-    /// Event blocking readers set on unlock when `waiting` is set (QEMU's `rcu_gp_event`).
+    /// Event blocking readers set on unlock when `WAITING` is set (QEMU's `rcu_gp_event`).
     pub(crate) event: Event,
     /// Registered readers (QEMU's `registry` under `rcu_registry_lock`).
     pub(crate) registry: Mutex<Vec<Arc<Reader>>>,
@@ -404,14 +404,14 @@ impl GpCore {
             self.event.reset();
             for r in &blocking {
                 // O10: Release pairs with O5 (orders the `reset` above before the reader's `set`).
-                r.waiting.store(true, Ordering::Release);
+                r.set_waiting();
             }
             // O9: pairs with O4.
             barrier::heavy();
             blocking.retain(|r| {
                 let ongoing = r.ongoing(current);
                 if !ongoing {
-                    r.waiting.store(false, Ordering::Relaxed);
+                    r.clear_waiting();
                 }
                 ongoing
             });
@@ -438,7 +438,7 @@ impl GpCore {
             }
         }
         for r in &blocking {
-            r.waiting.store(false, Ordering::Relaxed);
+            r.clear_waiting();
         }
         #[cfg(not(loom))]
         {

@@ -6,7 +6,12 @@
 use std::cell::Cell;
 
 use crate::barrier;
-use crate::sync::{AtomicBool, AtomicUsize, Event, Ordering, fence};
+use crate::sync::{AtomicU8, AtomicUsize, Event, Ordering, fence};
+
+/// [`Reader::flags`] bit: a leader sleeps until this reader leaves its section.
+const WAITING: u8 = 1;
+/// [`Reader::flags`] bit: the record outlived its thread's registration.
+const LATE: u8 = 2;
 
 /// One thread's registration with one domain.
 ///
@@ -21,8 +26,11 @@ use crate::sync::{AtomicBool, AtomicUsize, Event, Ordering, fence};
 pub(crate) struct Reader {
     /// Counter snapshot: written by the owner, read by grace-period leaders.
     pub(crate) ctr: AtomicUsize,
-    /// Set by a leader that sleeps until this reader leaves its section.
-    pub(crate) waiting: AtomicBool,
+    /// [`WAITING`]: set by a leader that sleeps until this reader leaves its section. [`LATE`]: set
+    /// by the owner when the record outlives the thread's registration (thread-local destructors),
+    /// so that the outermost unlock gives the record up. One word, so that the outermost unlock
+    /// tests both with the single load it always did.
+    flags: AtomicU8,
     /// Nesting depth: owner thread only (Invariant R1 below).
     nest: Cell<usize>,
     /// The owning thread, for misuse detection and stall warnings.
@@ -31,7 +39,7 @@ pub(crate) struct Reader {
 
 // SAFETY: every field but `nest` is Sync. `nest` is only accessed by the thread that owns the record
 // (Invariant R1): records are reached by their owner through `ReadGuard`/`ReaderHandle`, which are
-// `!Send`, and by other threads only through `ctr`, `waiting` and `owner`.
+// `!Send`, and by other threads only through `ctr`, `flags` and `owner`.
 unsafe impl Sync for Reader {}
 
 /// Who owns a reader record.
@@ -84,7 +92,7 @@ impl Reader {
     pub(crate) fn new() -> Self {
         Reader {
             ctr: AtomicUsize::new(0),
-            waiting: AtomicBool::new(false),
+            flags: AtomicU8::new(0),
             nest: Cell::new(0),
             owner: OwnerInfo::current(),
         }
@@ -114,31 +122,55 @@ impl Reader {
         }
     }
 
-    /// `rcu_read_unlock`. Owner thread only, with a matching `lock` before it.
+    /// `rcu_read_unlock`. Owner thread only, with a matching `lock` before it. Returns `true` when
+    /// this ended the outermost section of a [`LATE`] record, which the caller then gives up.
     #[inline]
-    pub(crate) fn unlock(&self, gp_event: &Event) {
+    pub(crate) fn unlock(&self, gp_event: &Event) -> bool {
         let nest = self.nest.get();
         debug_assert!(nest > 0, "rcu-core: read unlock without a matching lock");
         self.nest.set(nest - 1);
         if nest == 1 {
             // O3: Release: the whole section happens-before a leader's Acquire load that sees 0.
             self.ctr.store(0, Ordering::Release);
-            // O4: orders the `ctr` store before the `waiting` load (Dekker with the leader's heavy
-            // barrier between its `waiting` store and its `ctr` load).
+            // O4: orders the `ctr` store before the `flags` load (Dekker with the leader's heavy
+            // barrier between its setting of `WAITING` and its `ctr` load).
             barrier::light();
-            if self.waiting.load(Ordering::Relaxed) {
-                self.wake_leader(gp_event);
+            let flags = self.flags.load(Ordering::Relaxed);
+            if flags != 0 {
+                return self.unlock_slow(flags, gp_event);
             }
         }
+        false
     }
 
+    /// The outermost unlock with a flag set: wakes a waiting leader; returns whether the record is
+    /// [`LATE`].
     #[cold]
-    fn wake_leader(&self, gp_event: &Event) {
-        // O5: Acquire pairs with the leader's Release store of `waiting = true`, which follows its
-        // `reset` of the event: our `set` below is ordered after that reset.
-        fence(Ordering::Acquire);
-        self.waiting.store(false, Ordering::Relaxed);
-        gp_event.set();
+    fn unlock_slow(&self, flags: u8, gp_event: &Event) -> bool {
+        if flags & WAITING != 0 {
+            // O5: Acquire pairs with the leader's Release setting of `WAITING`, which follows its
+            // `reset` of the event: our `set` below is ordered after that reset.
+            fence(Ordering::Acquire);
+            self.clear_waiting();
+            gp_event.set();
+        }
+        flags & LATE != 0
+    }
+
+    /// Leader: asks the owner to wake it when its section ends. O10: Release pairs with O5.
+    pub(crate) fn set_waiting(&self) {
+        self.flags.fetch_or(WAITING, Ordering::Release);
+    }
+
+    /// Leader or owner: the leader no longer waits for this reader.
+    pub(crate) fn clear_waiting(&self) {
+        self.flags.fetch_and(!WAITING, Ordering::Relaxed);
+    }
+
+    /// Owner thread only: the record outlives the thread's registration; the next outermost unlock
+    /// reports it (see [`unlock`](Self::unlock)).
+    pub(crate) fn mark_late(&self) {
+        self.flags.fetch_or(LATE, Ordering::Relaxed);
     }
 
     /// Whether this reader is in a section that began before counter value `current` was published.

@@ -13,7 +13,9 @@ pub(crate) use loom::{
     cell::UnsafeCell,
     sync::{
         Arc, Condvar, Mutex, MutexGuard,
-        atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence},
+        atomic::{
+            AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+        },
     },
     thread,
 };
@@ -23,7 +25,9 @@ pub(crate) use std::{
     hint::spin_loop,
     sync::{
         Arc, Condvar, Mutex, MutexGuard,
-        atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence},
+        atomic::{
+            AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
+        },
     },
     thread,
 };
@@ -195,7 +199,7 @@ impl Event {
     }
 
     /// Re-arms the event. Callers order it before the store that lets others call `set` (the
-    /// grace-period code does it with a Release store of the reader's `waiting` flag).
+    /// grace-period code does it with the Release setting of the reader's `WAITING` flag).
     pub(crate) fn reset(&self) {
         let _ =
             self.word
