@@ -87,7 +87,8 @@ pub struct GpState(pub(crate) u64);
 /// critical sections are [`ReaderHandle::read_lock`]. The process-wide default domain behind the free
 /// functions ([`read_lock`](crate::read_lock), [`synchronize_rcu`](crate::synchronize_rcu), ...) is a
 /// separate, faster path with the same algorithm. Dropping a `Domain` runs its pending callbacks
-/// (`rcu_barrier`) and joins its callback thread.
+/// (`rcu_barrier`) and joins its callback thread; dropping it inside one of its own callbacks is
+/// allowed too (the callback thread then finishes the queued callbacks and exits by itself).
 ///
 /// # Example
 ///
@@ -219,6 +220,14 @@ impl Domain {
 
 impl Drop for Domain {
     fn drop(&mut self) {
+        if worker::is_worker_of(&self.inner) {
+            // The last reference was dropped inside one of this domain's own callbacks: the callback
+            // thread cannot wait for itself. Ask it to exit once every callback queued so far has
+            // run, and detach it; it owns a reference to the domain, which is freed when it exits.
+            self.inner.callbacks.stop();
+            drop(crate::sync::lock(&self.inner.callbacks.handle).take());
+            return;
+        }
         if self.inner.callbacks.started.load(Ordering::Acquire) {
             let domain = self.as_ref();
             worker::barrier(&domain);
