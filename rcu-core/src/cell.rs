@@ -120,7 +120,13 @@ impl<T: Send + Sync + 'static> RcuCell<T> {
     ///
     /// # Panics
     /// Inside a read-side critical section, like [`synchronize_rcu`](crate::synchronize_rcu).
+    #[track_caller]
     pub fn replace_sync(&self, value: T) -> T {
+        // Check before publishing: panicking after the exchange would leave the new value
+        // published and the old one owned by nobody.
+        if crate::read_ongoing() {
+            crate::gp::panic_in_section("RcuCell::replace_sync");
+        }
         let old = rcu_xchg_pointer(&self.ptr, Node::boxed(value));
         crate::synchronize_rcu();
         // SAFETY: unpublished and a grace period has elapsed: no reader can hold it.

@@ -231,6 +231,7 @@ pub fn register_thread() {
 /// rcu_core::register_thread();
 /// rcu_core::unregister_thread();
 /// ```
+#[track_caller]
 pub fn unregister_thread() {
     if read_ongoing() {
         panic!(
@@ -267,6 +268,7 @@ pub fn unregister_thread() {
 /// drop(unsafe { Box::from_raw(old) });
 /// # drop(unsafe { Box::from_raw(slot.load(Ordering::Relaxed)) });
 /// ```
+#[track_caller]
 pub fn synchronize_rcu() {
     if read_ongoing() {
         panic_in_section("synchronize_rcu");
@@ -333,6 +335,7 @@ pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
 /// rcu_core::rcu_barrier();
 /// assert!(done.load(Ordering::SeqCst));
 /// ```
+#[track_caller]
 pub fn rcu_barrier() {
     if read_ongoing() {
         panic_in_section("rcu_barrier");
@@ -366,6 +369,7 @@ pub fn poll_state_synchronize_rcu(state: GpState) -> bool {
 ///
 /// # Panics
 /// As [`synchronize_rcu`], when it has to wait.
+#[track_caller]
 pub fn cond_synchronize_rcu(state: GpState) {
     if !poll_state_synchronize_rcu(state) {
         synchronize_rcu();

@@ -155,6 +155,7 @@ impl Domain {
     ///
     /// # Panics
     /// If the calling thread is inside a read-side critical section of this domain.
+    #[track_caller]
     pub fn synchronize(&self) {
         self.inner
             .gp
@@ -182,6 +183,7 @@ impl Domain {
     ///
     /// # Panics
     /// Inside a read-side critical section of this domain, or on its callback thread.
+    #[track_caller]
     pub fn barrier(&self) {
         self.inner.gp.assert_not_in_own_section("Domain::barrier");
         worker::barrier(&self.as_ref());
@@ -201,6 +203,7 @@ impl Domain {
     }
 
     /// Waits for a grace period unless one has elapsed since `state` (`cond_synchronize_rcu`).
+    #[track_caller]
     pub fn cond_synchronize(&self, state: GpState) {
         if !self.poll_state(state) {
             self.synchronize();

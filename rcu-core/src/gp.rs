@@ -266,6 +266,7 @@ impl GpCore {
 
     /// Panics if the calling thread is inside a read-side critical section of this domain (waiting
     /// for a grace period there would wait for itself forever).
+    #[track_caller]
     pub(crate) fn assert_not_in_own_section(&self, what: &str) {
         let registry = lock(&self.registry);
         if registry

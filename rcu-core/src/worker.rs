@@ -358,6 +358,7 @@ fn worker_main(domain: DomainRef) {
 }
 
 /// `rcu_barrier` / `drain_call_rcu`: waits until every callback queued before the call has run.
+#[track_caller]
 pub(crate) fn barrier(domain: &DomainRef) {
     assert!(
         !is_worker_of(domain),

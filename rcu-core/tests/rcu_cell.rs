@@ -125,3 +125,31 @@ fn get_mut_changes_the_value_in_place() {
     drop(cell);
     assert_eq!(drops.load(SeqCst), 1);
 }
+
+/// `replace_sync` inside a read-side section panics (it would wait for its own section) *before*
+/// publishing anything: the cell keeps its value, and nothing leaks.
+#[test]
+fn replace_sync_inside_a_section_panics_before_publishing() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let cell = RcuCell::new(Tracked::new(1, &drops));
+    {
+        let guard = read_lock();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cell.replace_sync(Tracked::new(2, &drops))
+        }));
+        assert!(
+            result.is_err(),
+            "replace_sync inside a section did not panic"
+        );
+        assert_eq!(
+            cell.read(&guard).value,
+            1,
+            "the panicking replace_sync published its value"
+        );
+    }
+    // The rejected value was dropped by the unwind; the cell's own value once, with the cell.
+    assert_eq!(drops.load(SeqCst), 1, "the rejected value was not dropped");
+    drop(cell);
+    rcu_barrier();
+    assert_eq!(drops.load(SeqCst), 2, "a value leaked or was dropped twice");
+}
