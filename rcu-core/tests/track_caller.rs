@@ -19,9 +19,11 @@ fn panic_file(f: impl FnOnce()) -> String {
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     panic::set_hook(previous);
     assert!(result.is_err(), "no panic");
-    let file = file.lock().unwrap().clone();
-    file
+    file.lock().unwrap().clone()
 }
+
+/// One misuse to check: its name and a call that must panic.
+type Case<'a> = (&'static str, Box<dyn FnOnce() + 'a>);
 
 #[test]
 fn misuse_panics_name_the_callers_line() {
@@ -29,7 +31,7 @@ fn misuse_panics_name_the_callers_line() {
     let cell = RcuCell::new(0u32);
     let domain = Domain::new();
     let handle = domain.register();
-    let cases: [(&str, Box<dyn FnOnce()>); 6] = [
+    let cases: [Case<'_>; 6] = [
         (
             "synchronize_rcu",
             Box::new(|| {
