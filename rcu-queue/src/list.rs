@@ -382,6 +382,8 @@ impl<'g, T: 'g, F: Family> Iterator for Iter<'g, T, F> {
     }
 }
 
+// Fused because `raw::Iter` is: after its first `None` it never loads a forward pointer again
+// (tests/fused.rs).
 impl<T, F: Family> core::iter::FusedIterator for Iter<'_, T, F> {}
 
 impl<T, F: Family> fmt::Debug for Iter<'_, T, F> {
