@@ -325,7 +325,7 @@ impl GpCore {
 
     /// One grace period. Called by the leader with `run_lock` held.
     fn run_grace_period(&self) {
-        #[cfg(feature = "broken-gp")]
+        #[cfg(rcu_broken_gp)]
         if crate::testing::broken() {
             return;
         }

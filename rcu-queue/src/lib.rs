@@ -59,7 +59,7 @@ mod list;
 mod lock;
 #[cfg(not(loom))]
 mod node;
-#[cfg(all(feature = "broken-gp", not(loom)))]
+#[cfg(all(rcu_broken_gp, not(loom)))]
 pub mod testing;
 
 #[cfg(not(loom))]

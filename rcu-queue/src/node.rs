@@ -73,12 +73,35 @@ pub(crate) unsafe fn retire<T: Send + 'static, F: FamilyOps>(node: NonNull<Node<
 /// `head` is the `rcu` field of a node retired by [`retire`], and a grace period has elapsed.
 unsafe fn reclaim<T: Send + 'static, F: FamilyOps>(head: NonNull<RcuHead>) {
     let node: *mut Node<T, F> = rcu_core::container_of!(head, Node<T, F>, rcu);
-    #[cfg(feature = "broken-gp")]
-    // SAFETY: forwarded; the node is retired and no longer linked.
-    if unsafe { crate::testing::quarantine(node) } {
-        return;
+    #[cfg(rcu_broken_gp)]
+    if let Some(divert) = DIVERT.get() {
+        // SAFETY: the node is retired and unlinked, still allocated, and `free::<T, F>` matches its
+        // type; readers may still hold `&T`, so only a shared reference to the value is passed.
+        if unsafe { divert(node.cast(), &(*node).value, free::<T, F>) } {
+            return;
+        }
     }
-    // SAFETY: the node came from `Box::into_raw` in `alloc`, and after the grace period no reader can
+    // SAFETY: the node came from `alloc` with this type, and after the grace period no reader can
     // still hold a reference into it.
-    drop(unsafe { Box::from_raw(node) });
+    unsafe { free::<T, F>(node.cast()) };
 }
+
+/// Frees a node of this type (dropping its value).
+///
+/// # Safety
+///
+/// `node` came from [`alloc::<T, F>`](alloc) (`Box::into_raw`), is not linked, and nothing refers to
+/// it any more.
+unsafe fn free<T, F: FamilyOps>(node: *mut u8) {
+    // SAFETY: by the contract, `node` is an unreferenced `Box<Node<T, F>>` leaked by `alloc`.
+    drop(unsafe { Box::from_raw(node.cast::<Node<T, F>>()) });
+}
+
+/// A reclamation detour for test builds: receives the (type-erased) node, its value and the
+/// function that frees it; returns true if it took ownership of the node.
+#[cfg(rcu_broken_gp)]
+pub(crate) type Divert = unsafe fn(*mut u8, &dyn core::any::Any, unsafe fn(*mut u8)) -> bool;
+
+/// Installed by `crate::testing` (only under `--cfg rcu_broken_gp`); normal builds have no detour.
+#[cfg(rcu_broken_gp)]
+pub(crate) static DIVERT: std::sync::OnceLock<Divert> = std::sync::OnceLock::new();

@@ -207,7 +207,11 @@ pub fn run_on<F: Family>(
                     },
                     value,
                 );
-                assert!(linked.is_ok(), "{}: index {after} < len {len} not found", F::NAME);
+                assert!(
+                    linked.is_ok(),
+                    "{}: index {after} < len {len} not found",
+                    F::NAME
+                );
             }
             inserted += 1;
             updates += 2;
