@@ -34,7 +34,7 @@
 //! assert_eq!(found.unwrap().id, "scsi-hd0");
 //!
 //! // Unplug: unlink now, drop the BusChild (and its reference) after a grace period.
-//! assert!(children.lock().remove_first(|kid| kid.index == 0));                  // bus_remove_child
+//! assert!(children.lock().remove_first(|kid| kid.index == 0).is_some());        // bus_remove_child
 //! rcu_core::rcu_barrier();                                                      // drain_call_rcu
 //! assert_eq!(Arc::strong_count(&disk), 1);
 //! ```
@@ -52,7 +52,11 @@ mod sync;
 pub mod raw;
 
 #[cfg(not(loom))]
+mod cursor;
+#[cfg(not(loom))]
 pub mod family;
+#[cfg(not(loom))]
+mod handle;
 #[cfg(not(loom))]
 mod list;
 #[cfg(not(loom))]
@@ -62,6 +66,10 @@ mod node;
 #[cfg(all(rcu_broken_gp, not(loom)))]
 pub mod testing;
 
+#[cfg(not(loom))]
+pub use cursor::CursorMut;
+#[cfg(not(loom))]
+pub use handle::Handle;
 #[cfg(not(loom))]
 pub use list::{Iter, ListWriter, RcuList, RcuQueue, RcuSimpleq, RcuSlist, RcuTailq};
 #[cfg(not(loom))]

@@ -10,15 +10,13 @@ use core::ptr::NonNull;
 ///
 /// The successor of an element is loaded when the iterator advances past it (after the loop body ran),
 /// as in C. Each step is one `Acquire` load. The iterator is fused: once it has returned `None` it
-/// never loads again, so an element a writer appends afterwards is not yielded. Created by `iter()` on any head, e.g. [`QTailqHead::iter`].
-///
-/// [`QTailqHead::iter`]: super::QTailqHead::iter
+/// never loads again, so an element a writer appends afterwards is not yielded. Created by [`Head::iter`](super::Head::iter).
 ///
 /// # Example
 ///
 /// ```
 /// use core::ptr::NonNull;
-/// use rcu_queue::raw::{QSListHead, QSListLink};
+/// use rcu_queue::raw::{Head, QSListHead, QSListLink};
 ///
 /// struct Item { v: u8, link: QSListLink }
 /// rcu_queue::adapter!(ByLink = Item { link: QSListLink });
@@ -85,15 +83,13 @@ impl<A: Adapter> fmt::Debug for Iter<'_, A> {
 /// `*_FOREACH_SAFE_RCU`: like [`Iter`], but loads the successor *before* yielding an element, so the
 /// loop body may remove (and `call_rcu1`) the element it was given.
 ///
-/// Created by `iter_safe()` on any head, e.g. [`QTailqHead::iter_safe`].
-///
-/// [`QTailqHead::iter_safe`]: super::QTailqHead::iter_safe
+/// Created by [`Head::iter_safe`](super::Head::iter_safe).
 ///
 /// # Example
 ///
 /// ```
 /// use core::ptr::NonNull;
-/// use rcu_queue::raw::{QListHead, QListLink};
+/// use rcu_queue::raw::{Head, QListHead, QListLink};
 ///
 /// struct Item { v: u8, link: QListLink }
 /// rcu_queue::adapter!(ByLink = Item { link: QListLink });

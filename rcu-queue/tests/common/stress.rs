@@ -189,7 +189,11 @@ pub fn run_on<F: Family>(
                     i += 1;
                     i - 1 == target
                 });
-                assert!(gone, "{}: index {target} < len {len} not found", F::NAME);
+                assert!(
+                    gone.is_some(),
+                    "{}: index {target} < len {len} not found",
+                    F::NAME
+                );
                 removed += 1;
             }
             let value = Elem::new(next_id, counters);
