@@ -57,7 +57,7 @@
 //! # Differences from QEMU
 //!
 //! See [`raw`](raw#differences-from-qemu): unlinks are `Release` stores, empty heads hold no
-//! self-pointers, and O(1) `remove_after` exists for the singly linked families. The safe lists add
+//! self-pointers, and O(1) `remove_after`/`unlink` exist for every family. The safe lists add
 //! ownership, lifetimes, a writer lock and checked handles that C leaves to convention.
 //!
 //! # Test builds

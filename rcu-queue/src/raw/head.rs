@@ -189,7 +189,18 @@ pub trait Head: sealed::SealedHead + Default {
     /// # Safety
     ///
     /// W1, W2, W4, W6; `elm` is on this list and `prev` is its predecessor.
-    unsafe fn unlink(&self, prev: Option<NonNull<Self::Object>>, elm: NonNull<Self::Object>);
+    unsafe fn unlink(&self, prev: Option<NonNull<Self::Object>>, elm: NonNull<Self::Object>) {
+        // The singly linked families implement `remove_head` and `remove_after` and take this; the
+        // doubly linked ones implement `unlink` and take those two (each head overrides one side).
+        // SAFETY: forwarded; `prev` is `elm`'s predecessor, so this unlinks exactly `elm`.
+        let removed = unsafe {
+            match prev {
+                None => self.remove_head(),
+                Some(prev) => self.remove_after(prev),
+            }
+        };
+        debug_assert_eq!(removed, Some(elm));
+    }
 
     /// `*_REMOVE_RCU`: unlinks `elm`. O(1) for the doubly linked families; QSIMPLEQ and QSLIST walk to
     /// its predecessor, as QEMU does. Free `elm` only after a grace period.

@@ -160,15 +160,4 @@ impl<A: Adapter<Link = QSListLink>> Head for QSListHead<A> {
         // SAFETY: `elm` came from `link_of::<A>` when it was inserted (W2).
         Some(unsafe { object_of::<A>(elm) })
     }
-
-    unsafe fn unlink(&self, prev: Option<NonNull<A::Object>>, elm: NonNull<A::Object>) {
-        // SAFETY: forwarded; `prev` is `elm`'s predecessor, so this unlinks exactly `elm`.
-        let removed = unsafe {
-            match prev {
-                None => self.remove_head(),
-                Some(prev) => self.remove_after(prev),
-            }
-        };
-        debug_assert_eq!(removed, Some(elm));
-    }
 }
