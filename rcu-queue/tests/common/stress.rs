@@ -2,7 +2,8 @@
 //!
 //! 100 initial elements; `readers` threads walk the list under a read guard and check that every
 //! element they saw is still alive at the end of their critical section; one updater removes a random
-//! element, inserts a new one after a random element (so the list keeps 99 or 100 elements) and calls
+//! element (by index, or through a handle every other time), inserts a new one after a random element
+//! (so the list keeps 99 or 100 elements) and calls
 //! `synchronize_rcu`, until the deadline. At the end every element ever created must have been
 //! reclaimed exactly once, the list must still be populated and every reader must have visited at
 //! least half a list per traversal.
@@ -185,10 +186,18 @@ pub fn run_on<F: Family>(
             if len > 0 {
                 let target = rng.below(len);
                 let mut i = 0;
-                let gone = w.remove_first(|_| {
+                let nth = |_: &Elem| {
                     i += 1;
                     i - 1 == target
-                });
+                };
+                // Every other update removes through a handle (the O(1) `bus_remove_child` path, whose
+                // cursor does not know the predecessor), the others with `remove_first`.
+                let gone = if updates % 4 == 0 {
+                    let kid = w.find(nth).map(|c| c.handle());
+                    kid.and_then(|kid| w.cursor(&kid).map(|c| c.remove()))
+                } else {
+                    w.remove_first(nth)
+                };
                 assert!(
                     gone.is_some(),
                     "{}: index {target} < len {len} not found",
