@@ -249,6 +249,7 @@ pub fn bus_remove_child(bql: &mut BqlGuard<'_>, bus: &BusState, child: &DeviceSt
         bus.children
             .writer(bql.writer_guard())
             .remove_first(|kid| std::ptr::eq(Arc::as_ptr(&kid.child), child))
+            .is_some()
     };
     if removed {
         bus.num_children.fetch_sub(1, Ordering::Relaxed);

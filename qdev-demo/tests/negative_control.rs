@@ -3,6 +3,8 @@
 //! global. rcu-queue's test mode parks reclaimed list nodes in a quarantine instead of freeing them
 //! and calls our poison hook, which marks the BusChild (and, if it held the last reference, its
 //! device) as freed: readers see the poison, never freed memory.
+//! Compiled only with `RUSTFLAGS="--cfg rcu_broken_gp"` (see `.ci/run`).
+#![cfg(rcu_broken_gp)]
 
 use std::time::Duration;
 

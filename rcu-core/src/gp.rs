@@ -367,7 +367,7 @@ impl GpCore {
         if tests::PANIC_IN_GRACE_PERIOD.with(std::cell::Cell::get) {
             panic!("injected panic in a grace period (unit test)");
         }
-        #[cfg(feature = "broken-gp")]
+        #[cfg(rcu_broken_gp)]
         if crate::testing::broken() {
             return;
         }

@@ -108,7 +108,7 @@ mod stats;
 mod sync;
 #[cfg(all(target_os = "linux", not(loom)))]
 mod sys;
-#[cfg(feature = "broken-gp")]
+#[cfg(rcu_broken_gp)]
 pub mod testing;
 mod worker;
 

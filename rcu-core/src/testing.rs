@@ -1,5 +1,6 @@
-//! Test-only switches, compiled only with the `broken-gp` cargo feature. Never enable that feature
-//! outside tests.
+//! Test-only switches, compiled only with `RUSTFLAGS="--cfg rcu_broken_gp"` (a compiler flag, like
+//! crossbeam's `crossbeam_loom`, not a Cargo feature: no dependency can switch grace periods off in
+//! someone else's build). Never set it outside the negative-control test runs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -2,8 +2,8 @@
 //! of `tests/loom.rs` must find the reader/reclaimer race. Its own test binary (process), because the
 //! switch is process-wide.
 //!
-//! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p rcu-core --release --test loom_negative`.
-#![cfg(loom)]
+//! Run with `RUSTFLAGS="--cfg loom --cfg rcu_broken_gp" LOOM_MAX_PREEMPTIONS=2 cargo test -p rcu-core --release --test loom_negative`.
+#![cfg(all(loom, rcu_broken_gp))]
 
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;

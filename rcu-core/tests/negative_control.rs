@@ -4,6 +4,10 @@
 //!
 //! Runs in its own process (own test binary) because the toggle is process-wide. The torture never
 //! frees a slot, so the broken run is observed, not turned into undefined behaviour.
+//!
+//! Compiled only with the test-only cfg: `RUSTFLAGS="--cfg rcu_broken_gp" CARGO_TARGET_DIR=target/broken
+//! cargo test -p rcu-core --test negative_control` (as `.ci/run` does).
+#![cfg(rcu_broken_gp)]
 
 #[path = "common/torture.rs"]
 mod torture;

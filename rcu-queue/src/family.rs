@@ -1,55 +1,78 @@
 //! The four list families as type parameters of the safe [`RcuQueue`](crate::RcuQueue).
 //!
-//! [`Tailq`], [`List`], [`Simpleq`] and [`Slist`] pick the raw head and link behind a safe list. The
-//! family decides which writer operations exist: [`WithTail`] families have `push_back`, [`WithPrev`]
-//! families have `insert_before`. The traits are sealed.
+//! [`Tailq`], [`List`], [`Simpleq`] and [`Slist`] pick the raw head and link behind a safe list. Every
+//! writer operation exists for every family, so code generic over `F: Family` compiles; the
+//! capability traits say where an operation is O(1) rather than a walk, for code that needs the
+//! guarantee:
+//!
+//! | operation | [`Tailq`] | [`List`] | [`Simpleq`] | [`Slist`] | O(1) for |
+//! |---|---|---|---|---|---|
+//! | `push_front`, `insert_after`, cursor `remove` after a walk | O(1) | O(1) | O(1) | O(1) | [`Family`] |
+//! | `push_back` | O(1) | O(n) | O(1) | O(n) | [`WithTail`] |
+//! | `insert_before`; `remove` from a [`Handle`](crate::Handle) | O(1) | O(1) | O(n) | O(n) | [`WithPrev`] |
+//!
+//! The traits are sealed.
 
-use crate::node::{Node, NodeAdapter};
-use crate::raw::{self, Iter, IterSafe};
-use core::ptr::NonNull;
+use crate::node::NodeAdapter;
+use crate::raw;
 
 /// A list family: [`Tailq`], [`List`], [`Simpleq`] or [`Slist`]. Sealed.
 ///
 /// # Example
 ///
 /// ```
-/// use rcu_queue::family::{Family, Slist};
-/// fn name<F: Family>() -> &'static str { F::NAME }
-/// assert_eq!(name::<Slist>(), "QSLIST");
+/// use rcu_queue::{RcuQueue, family::{Family, Slist}};
+/// // Generic over all four families: every writer operation exists for each.
+/// fn fill<F: Family>(list: &RcuQueue<u32, F>) {
+///     let mut w = list.lock();
+///     w.push_back(2);
+///     w.push_front(1);
+/// }
+/// let list = RcuQueue::<u32, Slist>::new();
+/// fill(&list);
+/// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [1, 2]);
 /// ```
-pub trait Family: sealed::FamilyOps {
+pub trait Family: sealed::Sealed + Sized + 'static {
     /// The QEMU name of the family (`"QTAILQ"`, ...).
     const NAME: &'static str;
 }
 
-/// Families with a tail pointer, so `push_back` is O(1): [`Tailq`] and [`Simpleq`].
+/// Families with a tail pointer, whose `push_back` is O(1) (`*_INSERT_TAIL_RCU`): [`Tailq`] and
+/// [`Simpleq`].
 ///
 /// # Example
 ///
 /// ```
-/// use rcu_queue::{RcuSimpleq, family::WithTail};
-/// fn tail_capable<F: WithTail>() {}
-/// tail_capable::<rcu_queue::family::Simpleq>();
-/// let q = RcuSimpleq::new();
-/// q.lock().push_back(1);
+/// use rcu_queue::{RcuQueue, family::WithTail};
+/// // A FIFO that must not walk the list to append.
+/// fn enqueue<F: WithTail>(q: &RcuQueue<u32, F>, v: u32) {
+///     q.lock().push_back(v);
+/// }
+/// let q = rcu_queue::RcuSimpleq::new();
+/// enqueue(&q, 1);
 /// ```
-pub trait WithTail: Family + sealed::TailOps {}
+pub trait WithTail: Family {}
 
-/// Doubly linked families, which can insert before an element: [`Tailq`] and [`List`].
+/// Doubly linked families, whose `insert_before` and removal by [`Handle`](crate::Handle) are O(1)
+/// (`*_INSERT_BEFORE_RCU`, `*_REMOVE_RCU`): [`Tailq`] and [`List`].
 ///
 /// # Example
 ///
 /// ```
-/// use rcu_queue::RcuList;
-/// let list = RcuList::new();
-/// let mut w = list.lock();
-/// w.push_front(3);
-/// w.insert_before(|&v| v == 3, 2).unwrap();
-/// assert_eq!(w.iter().copied().collect::<Vec<_>>(), [2, 3]);
+/// use rcu_queue::{Handle, RcuQueue, family::WithPrev};
+/// // O(1) unplug given the handle kept at plug time (QEMU's bus_remove_child).
+/// fn unplug<F: WithPrev>(list: &RcuQueue<u32, F>, kid: &Handle<u32, F>) -> bool {
+///     let mut w = list.lock();
+///     w.cursor(kid).map(|c| c.remove()).is_some()
+/// }
+/// let list = rcu_queue::RcuList::new();
+/// let kid = list.lock().push_front(3).handle();
+/// assert!(unplug(&list, &kid));
+/// assert!(!unplug(&list, &kid));
 /// ```
-pub trait WithPrev: Family + sealed::BeforeOps {}
+pub trait WithPrev: Family {}
 
-/// QTAILQ: doubly linked with a tail ([`raw::QTailqHead`]). Every writer operation is available.
+/// QTAILQ: doubly linked with a tail ([`raw::QTailqHead`]). Every writer operation is O(1).
 ///
 /// # Example
 ///
@@ -61,7 +84,7 @@ pub trait WithPrev: Family + sealed::BeforeOps {}
 #[derive(Debug, Clone, Copy)]
 pub enum Tailq {}
 
-/// QLIST: doubly linked without a tail ([`raw::QListHead`]). No `push_back`.
+/// QLIST: doubly linked without a tail ([`raw::QListHead`]). `push_back` walks the list.
 ///
 /// # Example
 ///
@@ -73,7 +96,8 @@ pub enum Tailq {}
 #[derive(Debug, Clone, Copy)]
 pub enum List {}
 
-/// QSIMPLEQ: singly linked with a tail ([`raw::QSimpleqHead`]). No `insert_before`.
+/// QSIMPLEQ: singly linked with a tail ([`raw::QSimpleqHead`]). `insert_before` and removal by handle
+/// walk the list.
 ///
 /// # Example
 ///
@@ -85,7 +109,8 @@ pub enum List {}
 #[derive(Debug, Clone, Copy)]
 pub enum Simpleq {}
 
-/// QSLIST: singly linked ([`raw::QSListHead`]). No `push_back`, no `insert_before`.
+/// QSLIST: singly linked ([`raw::QSListHead`]). `push_back`, `insert_before` and removal by handle
+/// walk the list.
 ///
 /// # Example
 ///
@@ -100,197 +125,32 @@ pub enum Slist {}
 pub(crate) mod sealed {
     use super::*;
 
-    /// The raw operations a safe list needs, implemented once per family.
-    ///
-    /// Every `unsafe fn` here has the contract of the raw operation it forwards to (writer rules W1–W5
-    /// or reader rule R1 of [`crate::raw`]), with `node`/`at`/`prev` being nodes from
-    /// [`crate::node::alloc`].
-    pub trait FamilyOps: Sized + 'static {
-        type Link: raw::RcuLink + Send + Sync;
-        type Head<T>;
-        fn new_link() -> Self::Link;
-        fn new_head<T>() -> Self::Head<T>;
-        fn is_empty<T>(head: &Self::Head<T>) -> bool;
-        /// # Safety
-        /// R1 (or writer exclusivity) for the iterator's life.
-        unsafe fn iter<T>(head: &Self::Head<T>) -> Iter<'_, NodeAdapter<T, Self>>;
-        /// # Safety
-        /// R1 (or writer exclusivity) for the iterator's life.
-        unsafe fn iter_safe<T>(head: &Self::Head<T>) -> IterSafe<'_, NodeAdapter<T, Self>>;
-        /// # Safety
-        /// W1–W4.
-        unsafe fn push_front<T>(head: &Self::Head<T>, node: NonNull<Node<T, Self>>);
-        /// # Safety
-        /// W1–W5 (`at` is on the list).
-        unsafe fn insert_after<T>(
-            head: &Self::Head<T>,
-            at: NonNull<Node<T, Self>>,
-            node: NonNull<Node<T, Self>>,
-        );
-        /// Unlinks `node`, whose predecessor is `prev` (`None` if `node` is first).
-        ///
-        /// # Safety
-        /// W1, W2, W4; `node` is on the list and `prev` is its predecessor.
-        unsafe fn remove<T>(
-            head: &Self::Head<T>,
-            prev: Option<NonNull<Node<T, Self>>>,
-            node: NonNull<Node<T, Self>>,
-        );
-    }
-
-    /// `push_back` for families with a tail.
-    pub trait TailOps: FamilyOps {
-        /// # Safety
-        /// W1–W4.
-        unsafe fn push_back<T>(head: &Self::Head<T>, node: NonNull<Node<T, Self>>);
-    }
-
-    /// `insert_before` for doubly linked families.
-    pub trait BeforeOps: FamilyOps {
-        /// # Safety
-        /// W1–W5 (`at` is on the list).
-        unsafe fn insert_before<T>(
-            head: &Self::Head<T>,
-            at: NonNull<Node<T, Self>>,
-            node: NonNull<Node<T, Self>>,
-        );
+    /// The raw head and link behind a family; the safe list calls [`raw::Head`] on `Head<T>`
+    /// directly.
+    pub trait Sealed: Sized {
+        type Link: raw::RcuLink + Default + Send + Sync;
+        type Head<T>: raw::Head<Object = crate::node::Node<T, Self>, Adapter = NodeAdapter<T, Self>>;
     }
 }
 
-use sealed::{BeforeOps, FamilyOps, TailOps};
-
-/// Implements the common part of [`FamilyOps`] for one family.
-macro_rules! family_ops {
-    ($family:ty, $name:literal, $head:ident, $link:ident, |$h:ident, $prev:ident, $node:ident| $remove:block) => {
+/// Implements [`Family`] and its sealed half for one family.
+macro_rules! family {
+    ($family:ident, $name:literal, $head:ident, $link:ident) => {
         impl Family for $family {
             const NAME: &'static str = $name;
         }
-
-        impl FamilyOps for $family {
+        impl sealed::Sealed for $family {
             type Link = raw::$link;
             type Head<T> = raw::$head<NodeAdapter<T, Self>>;
-
-            fn new_link() -> Self::Link {
-                raw::$link::new()
-            }
-            fn new_head<T>() -> Self::Head<T> {
-                raw::$head::new()
-            }
-            fn is_empty<T>(head: &Self::Head<T>) -> bool {
-                head.is_empty()
-            }
-            unsafe fn iter<T>(head: &Self::Head<T>) -> Iter<'_, NodeAdapter<T, Self>> {
-                // SAFETY: same contract.
-                unsafe { head.iter() }
-            }
-            unsafe fn iter_safe<T>(head: &Self::Head<T>) -> IterSafe<'_, NodeAdapter<T, Self>> {
-                // SAFETY: same contract.
-                unsafe { head.iter_safe() }
-            }
-            unsafe fn push_front<T>(head: &Self::Head<T>, node: NonNull<Node<T, Self>>) {
-                // SAFETY: same contract.
-                unsafe { head.insert_head(node) }
-            }
-            unsafe fn insert_after<T>(
-                head: &Self::Head<T>,
-                at: NonNull<Node<T, Self>>,
-                node: NonNull<Node<T, Self>>,
-            ) {
-                // SAFETY: same contract.
-                unsafe { head.insert_after(at, node) }
-            }
-            unsafe fn remove<T>(
-                $h: &Self::Head<T>,
-                $prev: Option<NonNull<Node<T, Self>>>,
-                $node: NonNull<Node<T, Self>>,
-            ) {
-                $remove
-            }
         }
     };
 }
 
-family_ops!(
-    Tailq,
-    "QTAILQ",
-    QTailqHead,
-    QTailqLink,
-    |head, _prev, node| {
-        // SAFETY: same contract; a doubly linked list needs no predecessor.
-        unsafe { head.remove(node) }
-    }
-);
-family_ops!(List, "QLIST", QListHead, QListLink, |head, _prev, node| {
-    // SAFETY: same contract; a doubly linked list needs no predecessor.
-    unsafe { head.remove(node) }
-});
-family_ops!(
-    Simpleq,
-    "QSIMPLEQ",
-    QSimpleqHead,
-    QSimpleqLink,
-    |head, prev, node| {
-        // SAFETY: same contract; `prev` is `node`'s predecessor, so this unlinks exactly `node`.
-        let removed = unsafe {
-            match prev {
-                None => head.remove_head(),
-                Some(prev) => head.remove_after(prev),
-            }
-        };
-        debug_assert_eq!(removed, Some(node));
-    }
-);
-family_ops!(
-    Slist,
-    "QSLIST",
-    QSListHead,
-    QSListLink,
-    |head, prev, node| {
-        // SAFETY: same contract; `prev` is `node`'s predecessor, so this unlinks exactly `node`.
-        let removed = unsafe {
-            match prev {
-                None => head.remove_head(),
-                Some(prev) => head.remove_after(prev),
-            }
-        };
-        debug_assert_eq!(removed, Some(node));
-    }
-);
-
-impl TailOps for Tailq {
-    unsafe fn push_back<T>(head: &Self::Head<T>, node: NonNull<Node<T, Self>>) {
-        // SAFETY: same contract.
-        unsafe { head.insert_tail(node) }
-    }
-}
-impl TailOps for Simpleq {
-    unsafe fn push_back<T>(head: &Self::Head<T>, node: NonNull<Node<T, Self>>) {
-        // SAFETY: same contract.
-        unsafe { head.insert_tail(node) }
-    }
-}
+family!(Tailq, "QTAILQ", QTailqHead, QTailqLink);
+family!(List, "QLIST", QListHead, QListLink);
+family!(Simpleq, "QSIMPLEQ", QSimpleqHead, QSimpleqLink);
+family!(Slist, "QSLIST", QSListHead, QSListLink);
 impl WithTail for Tailq {}
 impl WithTail for Simpleq {}
-
-impl BeforeOps for Tailq {
-    unsafe fn insert_before<T>(
-        head: &Self::Head<T>,
-        at: NonNull<Node<T, Self>>,
-        node: NonNull<Node<T, Self>>,
-    ) {
-        // SAFETY: same contract.
-        unsafe { head.insert_before(at, node) }
-    }
-}
-impl BeforeOps for List {
-    unsafe fn insert_before<T>(
-        head: &Self::Head<T>,
-        at: NonNull<Node<T, Self>>,
-        node: NonNull<Node<T, Self>>,
-    ) {
-        // SAFETY: same contract.
-        unsafe { head.insert_before(at, node) }
-    }
-}
 impl WithPrev for Tailq {}
 impl WithPrev for List {}

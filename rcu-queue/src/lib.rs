@@ -5,13 +5,20 @@
 //!
 //! * [`raw`]: the intrusive, `unsafe` layer, for C programmers and for building data structures. A struct
 //!   embeds a link ([`raw::QTailqLink`], ...), an [`adapter!`] maps object ↔ link with
-//!   `core::mem::offset_of!`, and a head ([`raw::QTailqHead`], ...) offers every QEMU RCU list macro as a
-//!   method, each with its numbered `# Safety` contract and the single `Release` store that publishes.
+//!   `core::mem::offset_of!`, and the four heads ([`raw::QTailqHead`], ...) implement one sealed trait,
+//!   [`raw::Head`], whose methods are QEMU's RCU list macros (searchable by their C names), each with its
+//!   numbered `# Safety` contract and the single `Release` store that publishes. Lower-case C-named
+//!   macros (`qtailq_insert_head_rcu!`, ...) are thin sugar over them, listed in one
+//!   [table](raw#the-c-named-macros).
 //! * The safe, owning lists [`RcuTailq`], [`RcuList`], [`RcuSimpleq`] and [`RcuSlist`] (one generic
 //!   [`RcuQueue<T, F>`] over a [`family`]). Readers need `&self` and an [`rcu_core::ReadGuard`] and get
 //!   `&T` bounded by the guard; writers are serialized by a [`WriterLock`] (the list's own, or an external
 //!   one shared by many lists, like QEMU's BQL). Each node is one allocation holding link, `RcuHead` and
-//!   value, so removal defers the drop with `call_rcu1` and no extra allocation.
+//!   value, so removal defers the drop with `call_rcu1` and no extra allocation. A writer's
+//!   [`CursorMut`] sits on one element (from an insert, a search, or a [`Handle`] kept from earlier)
+//!   and removes or inserts next to it in O(1): QEMU's `bus_remove_child` without a scan. Every
+//!   operation exists for every [`family`]; the capability traits [`family::WithTail`] and
+//!   [`family::WithPrev`] mark where it is O(1) rather than a walk.
 //!
 //! # Example: QEMU's `bus->children`, the safe way
 //!
@@ -34,16 +41,30 @@
 //! assert_eq!(found.unwrap().id, "scsi-hd0");
 //!
 //! // Unplug: unlink now, drop the BusChild (and its reference) after a grace period.
-//! assert!(children.lock().remove_first(|kid| kid.index == 0));                  // bus_remove_child
+//! assert!(children.lock().remove_first(|kid| kid.index == 0).is_some());        // bus_remove_child
 //! rcu_core::rcu_barrier();                                                      // drain_call_rcu
+//! assert_eq!(Arc::strong_count(&disk), 1);
+//!
+//! // O(1) unplug: keep a handle when plugging, unlink through it later.
+//! let kid = children.lock().push_back(BusChild { index: 1, child: disk.clone() }).handle();
+//! let removed = children.lock().cursor(&kid).map(|c| c.remove());                // QTAILQ_REMOVE_RCU
+//! assert_eq!(removed.map(|k| k.index), Some(1));
+//! drop(kid);
+//! rcu_core::rcu_barrier();
 //! assert_eq!(Arc::strong_count(&disk), 1);
 //! ```
 //!
 //! # Differences from QEMU
 //!
 //! See [`raw`](raw#differences-from-qemu): unlinks are `Release` stores, empty heads hold no
-//! self-pointers, and O(1) `remove_after` exists for the singly linked families. The safe lists add
-//! ownership, lifetimes and a writer lock that C leaves to convention.
+//! self-pointers, and O(1) `remove_after`/`unlink` exist for every family. The safe lists add
+//! ownership, lifetimes, a writer lock and checked handles that C leaves to convention.
+//!
+//! # Test builds
+//!
+//! No Cargo feature of this crate or of `rcu-core` can switch grace periods off. The negative controls
+//! build with `RUSTFLAGS="--cfg rcu_broken_gp"`, which adds `rcu_queue::testing` (and
+//! `rcu_core::testing`): grace periods that do not wait, and a quarantine for reclaimed nodes.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
@@ -52,16 +73,24 @@ mod sync;
 pub mod raw;
 
 #[cfg(not(loom))]
+mod cursor;
+#[cfg(not(loom))]
 pub mod family;
+#[cfg(not(loom))]
+mod handle;
 #[cfg(not(loom))]
 mod list;
 #[cfg(not(loom))]
 mod lock;
 #[cfg(not(loom))]
 mod node;
-#[cfg(all(feature = "broken-gp", not(loom)))]
+#[cfg(all(rcu_broken_gp, not(loom)))]
 pub mod testing;
 
+#[cfg(not(loom))]
+pub use cursor::CursorMut;
+#[cfg(not(loom))]
+pub use handle::Handle;
 #[cfg(not(loom))]
 pub use list::{Iter, ListWriter, RcuList, RcuQueue, RcuSimpleq, RcuSlist, RcuTailq};
 #[cfg(not(loom))]

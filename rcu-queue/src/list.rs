@@ -9,11 +9,18 @@
 //! 3. A node leaves the list only by being unlinked and then [`node::retire`]d exactly once, so it is
 //!    freed only after a grace period (W2), and readers holding a [`ReadGuard`] can keep using it.
 //! 4. `head` is a heap allocation that never moves (W4) and is freed only when the list is dropped.
+//! 5. A node's owner id is this list's `id` exactly while the node is linked on this list; the list
+//!    holds one reference to each linked node (released by the `call_rcu1` callback), and each
+//!    [`Handle`] holds one more, so a node outlives both its removal's grace period and its handles.
+//! 6. Safe code never gets `&mut T` or `&mut Node` to a node that a reader may see (raw rule W6): values
+//!    are only ever shared.
 
-use crate::family::{Family, Tailq, WithPrev, WithTail};
+use crate::cursor::CursorMut;
+use crate::family::{Family, Tailq};
+use crate::handle::Handle;
 use crate::lock::{WriterGuard, WriterLock};
 use crate::node::{self, Node, NodeAdapter};
-use crate::raw;
+use crate::raw::{self, Head};
 use crate::sync::{AtomicUsize, Ordering::Relaxed};
 use core::{fmt, marker::PhantomData, ptr::NonNull};
 use rcu_core::ReadGuard;
@@ -54,7 +61,7 @@ pub type RcuList<T> = RcuQueue<T, crate::family::List>;
 /// let q = rcu_queue::RcuSimpleq::new();
 /// q.lock().push_back(1);                               // QSIMPLEQ_INSERT_TAIL_RCU
 /// q.lock().push_back(2);
-/// assert!(q.lock().remove_first(|&v| v == 1));         // QSIMPLEQ_REMOVE_HEAD_RCU + call_rcu1
+/// assert!(q.lock().remove_first(|&v| v == 1).is_some()); // QSIMPLEQ_REMOVE_HEAD_RCU + call_rcu1
 /// let g = rcu_core::read_lock();
 /// assert_eq!(q.first(&g), Some(&2));
 /// ```
@@ -141,6 +148,8 @@ enum Serializer {
 /// ```
 pub struct RcuQueue<T: Send + Sync + 'static, F: Family> {
     head: NonNull<F::Head<T>>,
+    /// This list's identity, recorded in the nodes it links (invariant 5); never 0.
+    id: u64,
     /// Number of linked nodes; only changed by writers (under the writer lock), so `Relaxed`.
     len: AtomicUsize,
     serializer: Serializer,
@@ -183,19 +192,30 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
     }
 
     fn with_serializer(serializer: Serializer) -> Self {
-        let head = Box::new(F::new_head::<T>());
+        let head = Box::new(F::Head::<T>::default());
         RcuQueue {
             // SAFETY: `Box::into_raw` never returns null.
             head: unsafe { NonNull::new_unchecked(Box::into_raw(head)) },
+            id: crate::lock::fresh_id(),
             len: AtomicUsize::new(0),
             serializer,
             _owns: PhantomData,
         }
     }
 
-    fn head(&self) -> &F::Head<T> {
+    pub(crate) fn head(&self) -> &F::Head<T> {
         // SAFETY: `head` is live until `drop` (invariant 4).
         unsafe { self.head.as_ref() }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Adds `delta` (+1 or -1) to the writer-maintained length.
+    pub(crate) fn add_len(&self, delta: isize) {
+        self.len
+            .store(self.len.load(Relaxed).wrapping_add_signed(delta), Relaxed);
     }
 
     /// Iterates front to back under `guard` (`*_FOREACH_RCU`). The references live as long as the guard.
@@ -217,7 +237,7 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
         // SAFETY: `guard` keeps this thread in a read-side critical section for `'g`, which bounds the
         // iterator and every reference it yields (R1); nodes are freed only after a grace period
         // (invariant 3).
-        let raw = unsafe { F::iter(self.head()) };
+        let raw = unsafe { self.head().iter() };
         Iter {
             raw,
             _values: PhantomData,
@@ -249,7 +269,7 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
     /// assert!(list.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        F::is_empty(self.head())
+        self.head().is_empty()
     }
 
     /// Locks the list's own writer lock and returns a writer.
@@ -343,7 +363,9 @@ impl<T: Send + Sync + 'static, F: Family> Drop for RcuQueue<T, F> {
         // period, on the callback thread, like removed ones.
         // SAFETY: exclusive access; `iter_safe` reads each successor before we retire the node, and we
         // never touch a node after retiring it (invariants 1 and 3).
-        for node in unsafe { F::iter_safe(self.head()) } {
+        for node in unsafe { self.head().iter_safe() } {
+            // SAFETY: the node is alive (the list's reference); handles now see it unlinked (inv. 5).
+            unsafe { node.as_ref() }.set_owner(0);
             // SAFETY: each node is owned by the list and retired once; its list is going away so no new
             // reader can reach it.
             unsafe { node::retire(node) };
@@ -382,6 +404,8 @@ impl<'g, T: 'g, F: Family> Iterator for Iter<'g, T, F> {
     }
 }
 
+// Fused because `raw::Iter` is: after its first `None` it never loads a forward pointer again
+// (tests/fused.rs).
 impl<T, F: Family> core::iter::FusedIterator for Iter<'_, T, F> {}
 
 impl<T, F: Family> fmt::Debug for Iter<'_, T, F> {
@@ -426,109 +450,176 @@ impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
     fn raw_iter(&self) -> raw::Iter<'_, NodeAdapter<T, F>> {
         // SAFETY: we hold the writer lock (invariant 2), so every node reached is linked and alive
         // while `self` is borrowed.
-        unsafe { F::iter(self.head()) }
+        unsafe { self.head().iter() }
     }
 
-    fn find(&self, mut pred: impl FnMut(&T) -> bool) -> Option<NonNull<Node<T, F>>> {
-        self.raw_iter().find(|node| {
-            // SAFETY: nodes yielded by `raw_iter` are alive while `self` is borrowed.
-            pred(unsafe { &node.as_ref().value })
-        })
+    /// A cursor on `node`, which is linked on this list; `prev` is its predecessor if known.
+    pub(crate) fn cursor_at(
+        &mut self,
+        node: NonNull<Node<T, F>>,
+        prev: Option<Option<NonNull<Node<T, F>>>>,
+    ) -> CursorMut<'_, T, F> {
+        // SAFETY: `node` is linked on this list and we lend the writer's exclusivity to the cursor.
+        unsafe { CursorMut::new(self.list, node, prev) }
     }
 
-    fn linked(&self) {
-        self.list
-            .len
-            .store(self.list.len.load(Relaxed) + 1, Relaxed);
-    }
-
-    /// Unlinks `node` (whose predecessor is `prev`) and retires it.
-    ///
-    /// # Safety
-    ///
-    /// `node` is on this list and `prev` is its predecessor.
-    unsafe fn unlink(&self, prev: Option<NonNull<Node<T, F>>>, node: NonNull<Node<T, F>>) {
-        // SAFETY: writer lock held (W1); nodes come from `alloc` (W2); the head never moves (W4); the
-        // caller vouches for `node` and `prev`.
-        unsafe { F::remove(self.head(), prev, node) };
-        self.list
-            .len
-            .store(self.list.len.load(Relaxed) - 1, Relaxed);
-        // SAFETY: just unlinked, retired once, not touched again.
-        unsafe { node::retire(node) };
-    }
-
-    /// Inserts `value` first (`*_INSERT_HEAD_RCU`).
+    /// Inserts `value` first (`*_INSERT_HEAD_RCU`) and returns a cursor on it (keep a
+    /// [`Handle`] with [`CursorMut::handle`]).
     ///
     /// # Example
     ///
     /// ```
     /// let list = rcu_queue::RcuSlist::new();
     /// list.lock().push_front(1);
-    /// list.lock().push_front(0);
+    /// let zero = list.lock().push_front(0).handle();
+    /// assert_eq!(*zero, 0);
     /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [0, 1]);
     /// ```
-    pub fn push_front(&mut self, value: T) {
+    pub fn push_front(&mut self, value: T) -> CursorMut<'_, T, F> {
+        let node = node::alloc(value);
         // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4).
-        unsafe { F::push_front(self.head(), node::alloc(value)) };
-        self.linked();
+        unsafe { self.head().insert_head(node) };
+        self.list.linked(node);
+        self.cursor_at(node, Some(None))
     }
 
-    /// Inserts `value` right after the first element matching `pred` (`*_INSERT_AFTER_RCU`), or gives
-    /// `value` back if none matches.
+    /// Inserts `value` last (`QTAILQ_INSERT_TAIL_RCU` / `QSIMPLEQ_INSERT_TAIL_RCU`) and returns a cursor
+    /// on it: O(1) for [`WithTail`](crate::family::WithTail) families, a walk for QLIST and QSLIST.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let q = rcu_queue::RcuTailq::new();
+    /// q.lock().push_back(1);
+    /// q.lock().push_back(2);
+    /// assert_eq!(q.lock().iter().copied().collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn push_back(&mut self, value: T) -> CursorMut<'_, T, F> {
+        let node = node::alloc(value);
+        // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4).
+        unsafe { self.head().insert_tail(node) };
+        self.list.linked(node);
+        self.cursor_at(node, None)
+    }
+
+    /// A cursor on the first element matching `pred` (a writer-side search, O(n)).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuSimpleq::new();
+    /// for i in 0..4 { list.lock().push_back(i); }
+    /// let mut w = list.lock();
+    /// let two = w.find(|&v| v == 2).unwrap().handle();
+    /// assert!(w.find(|&v| v == 9).is_none());
+    /// w.cursor(&two).unwrap().remove();
+    /// assert_eq!(w.iter().copied().collect::<Vec<_>>(), [0, 1, 3]);
+    /// ```
+    pub fn find(&mut self, mut pred: impl FnMut(&T) -> bool) -> Option<CursorMut<'_, T, F>> {
+        let mut prev = None;
+        let node = self.raw_iter().find(|node| {
+            // SAFETY: nodes yielded by `raw_iter` are alive while `self` is borrowed.
+            let hit = pred(unsafe { &node.as_ref().value });
+            if !hit {
+                prev = Some(*node);
+            }
+            hit
+        })?;
+        Some(self.cursor_at(node, Some(prev)))
+    }
+
+    /// A cursor on the element `handle` refers to, in O(1) (intrusive-rs's `cursor_mut_from_ptr`), or
+    /// `None` if that element is no longer (or never was) on this list.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let (a, b) = (rcu_queue::RcuTailq::new(), rcu_queue::RcuTailq::new());
+    /// let h = a.lock().push_back(1).handle();
+    /// assert!(b.lock().cursor(&h).is_none()); // another list's element
+    /// a.lock().cursor(&h).unwrap().remove();
+    /// assert!(a.lock().cursor(&h).is_none()); // removed: the handle still reads the value
+    /// assert_eq!(*h, 1);
+    /// ```
+    pub fn cursor(&mut self, handle: &Handle<T, F>) -> Option<CursorMut<'_, T, F>> {
+        let node = handle.node();
+        // SAFETY: the handle holds a reference, so the node is allocated; `owner` equals our id only
+        // while it is linked on this list, which only we (the writer) can change (invariant 5).
+        if !unsafe { node.as_ref() }.linked_on(self.list.id()) {
+            return None;
+        }
+        Some(self.cursor_at(node, None))
+    }
+
+    /// Inserts `value` right after the first element matching `pred` (`*_INSERT_AFTER_RCU`) and
+    /// returns a cursor on it, or gives `value` back if none matches.
     ///
     /// # Example
     ///
     /// ```
     /// let list = rcu_queue::RcuList::new();
-    /// assert_eq!(list.lock().insert_after(|_| true, 1), Err(1)); // empty: nothing matches
+    /// assert_eq!(list.lock().insert_after(|_| true, 1).err(), Some(1)); // empty: nothing matches
     /// list.lock().push_front(0);
-    /// list.lock().insert_after(|&v| v == 0, 1).unwrap();
+    /// assert!(list.lock().insert_after(|&v| v == 0, 1).is_ok());
     /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [0, 1]);
     /// ```
-    pub fn insert_after(&mut self, pred: impl FnMut(&T) -> bool, value: T) -> Result<(), T> {
-        let Some(at) = self.find(pred) else {
-            return Err(value);
-        };
-        // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4); `at` was
-        // just found on this list (W5).
-        unsafe { F::insert_after(self.head(), at, node::alloc(value)) };
-        self.linked();
-        Ok(())
+    pub fn insert_after(
+        &mut self,
+        pred: impl FnMut(&T) -> bool,
+        value: T,
+    ) -> Result<CursorMut<'_, T, F>, T> {
+        match self.find(pred) {
+            Some(at) => Ok(at.insert_after(value)),
+            None => Err(value),
+        }
     }
 
-    /// Unlinks the first element matching `pred` and drops it after a grace period (`*_REMOVE_RCU` +
-    /// `call_rcu1`). Returns whether an element was removed.
-    ///
-    /// Readers already standing on the element keep a valid reference and walk on into the list.
+    /// Inserts `value` right before the first element matching `pred` (`QTAILQ_INSERT_BEFORE_RCU` /
+    /// `QLIST_INSERT_BEFORE_RCU`) and returns a cursor on it, or gives `value` back if none matches.
     ///
     /// # Example
     ///
     /// ```
     /// let list = rcu_queue::RcuTailq::new();
-    /// list.lock().push_back(1);
-    /// assert!(list.lock().remove_first(|&v| v == 1));
-    /// assert!(!list.lock().remove_first(|&v| v == 1));
+    /// list.lock().push_back(2);
+    /// assert!(list.lock().insert_before(|&v| v == 2, 1).is_ok());
+    /// assert_eq!(list.lock().insert_before(|&v| v == 9, 0).err(), Some(0));
+    /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [1, 2]);
     /// ```
-    pub fn remove_first(&mut self, mut pred: impl FnMut(&T) -> bool) -> bool {
-        let mut prev = None;
-        let found = self.raw_iter().find(|&node| {
-            // SAFETY: nodes yielded by `raw_iter` are alive while we hold the writer lock; the walk
-            // stops before we retire the node it found.
-            let hit = pred(unsafe { &node.as_ref().value });
-            if !hit {
-                prev = Some(node);
-            }
-            hit
-        });
-        let Some(node) = found else { return false };
-        // SAFETY: `node` is on the list and `prev` is its predecessor.
-        unsafe { self.unlink(prev, node) };
-        true
+    pub fn insert_before(
+        &mut self,
+        pred: impl FnMut(&T) -> bool,
+        value: T,
+    ) -> Result<CursorMut<'_, T, F>, T> {
+        match self.find(pred) {
+            Some(at) => Ok(at.insert_before(value)),
+            None => Err(value),
+        }
+    }
+
+    /// Unlinks the first element matching `pred` (`*_REMOVE_RCU` + `call_rcu1`) and returns a
+    /// [`Handle`] to it, or `None` if nothing matched.
+    ///
+    /// The handle still reads the removed value; the value is dropped once a grace period has
+    /// elapsed **and** the handle (with its clones) is gone: on rcu-core's callback thread if you drop
+    /// the handle at once, as `let _ = ...` or `.is_some()` do. Readers already standing on the
+    /// element keep a valid reference and walk on into the list.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuTailq::new();
+    /// list.lock().push_back(String::from("scsi-hd0"));
+    /// let gone = list.lock().remove_first(|v| v.starts_with("scsi")).unwrap();
+    /// assert_eq!(*gone, "scsi-hd0"); // e.g. send DEVICE_DELETED with its id
+    /// assert!(list.lock().remove_first(|v| v.starts_with("scsi")).is_none());
+    /// ```
+    pub fn remove_first(&mut self, pred: impl FnMut(&T) -> bool) -> Option<Handle<T, F>> {
+        self.find(pred).map(CursorMut::remove)
     }
 
     /// Keeps only the elements for which `pred` returns true (`*_FOREACH_SAFE_RCU` + `*_REMOVE_RCU`);
-    /// the others are dropped after a grace period.
+    /// the others are dropped after a grace period (or when their last handle goes).
     ///
     /// # Example
     ///
@@ -542,18 +633,18 @@ impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
         let mut prev = None;
         // SAFETY: writer lock held; `iter_safe` loads each successor before yielding, so retiring the
         // yielded node (which may then be freed at any time) does not affect the walk.
-        for node in unsafe { F::iter_safe(self.head()) } {
+        for node in unsafe { self.head().iter_safe() } {
             // SAFETY: `node` is linked and alive: only we unlink, and we have not retired it yet.
             if pred(unsafe { &node.as_ref().value }) {
                 prev = Some(node);
             } else {
                 // SAFETY: `node` is on the list; `prev` is the last node we kept, its predecessor.
-                unsafe { self.unlink(prev, node) };
+                unsafe { self.list.unlink(Some(prev), node) };
             }
         }
     }
 
-    /// Removes every element (each dropped after a grace period).
+    /// Removes every element (each dropped after a grace period, or when its last handle goes).
     ///
     /// # Example
     ///
@@ -609,46 +700,38 @@ impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
     }
 }
 
-impl<T: Send + Sync + 'static, F: WithTail> ListWriter<'_, T, F> {
-    /// Inserts `value` last (`QTAILQ_INSERT_TAIL_RCU` / `QSIMPLEQ_INSERT_TAIL_RCU`); O(1).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let q = rcu_queue::RcuTailq::new();
-    /// q.lock().push_back(1);
-    /// q.lock().push_back(2);
-    /// assert_eq!(q.lock().iter().copied().collect::<Vec<_>>(), [1, 2]);
-    /// ```
-    pub fn push_back(&mut self, value: T) {
-        // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4).
-        unsafe { F::push_back(self.head(), node::alloc(value)) };
-        self.linked();
+impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
+    /// Bookkeeping after `node` was linked: its owner id (invariant 5) and the length.
+    pub(crate) fn linked(&self, node: NonNull<Node<T, F>>) {
+        // SAFETY: `node` was just linked by the writer; the list's reference keeps it alive.
+        unsafe { node.as_ref() }.set_owner(self.id);
+        self.add_len(1);
     }
-}
 
-impl<T: Send + Sync + 'static, F: WithPrev> ListWriter<'_, T, F> {
-    /// Inserts `value` right before the first element matching `pred` (`QTAILQ_INSERT_BEFORE_RCU` /
-    /// `QLIST_INSERT_BEFORE_RCU`), or gives `value` back if none matches.
+    /// Unlinks `node` and retires the list's reference to it. `prev` is its predecessor if known
+    /// (`Some(None)`: it is first); unknown costs a walk in the singly linked families.
     ///
-    /// # Example
+    /// # Safety
     ///
-    /// ```
-    /// let list = rcu_queue::RcuTailq::new();
-    /// list.lock().push_back(2);
-    /// list.lock().insert_before(|&v| v == 2, 1).unwrap();
-    /// assert_eq!(list.lock().insert_before(|&v| v == 9, 0), Err(0));
-    /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [1, 2]);
-    /// ```
-    pub fn insert_before(&mut self, pred: impl FnMut(&T) -> bool, value: T) -> Result<(), T> {
-        let Some(at) = self.find(pred) else {
-            return Err(value);
-        };
-        // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4); `at` was
-        // just found on this list (W5).
-        unsafe { F::insert_before(self.head(), at, node::alloc(value)) };
-        self.linked();
-        Ok(())
+    /// The caller is this list's writer, `node` is linked on this list and `prev`, if given, is its
+    /// predecessor; the caller does not use `node` afterwards except through a reference it holds.
+    pub(crate) unsafe fn unlink(
+        &self,
+        prev: Option<Option<NonNull<Node<T, F>>>>,
+        node: NonNull<Node<T, F>>,
+    ) {
+        // SAFETY: writer lock held (W1); nodes come from `alloc` and are linked (W2); the head never
+        // moves (W4); no `&mut` is made (W6); `prev` is the predecessor (caller).
+        unsafe {
+            match prev {
+                Some(prev) => self.head().unlink(prev, node),
+                None => self.head().remove(node),
+            }
+            node.as_ref().set_owner(0);
+        }
+        self.add_len(-1);
+        // SAFETY: just unlinked, retired once; the list's reference is the one given up.
+        unsafe { node::retire(node) };
     }
 }
 

@@ -11,7 +11,7 @@ use std::{fmt, ops};
 /// Source of lock identities and per-thread tags; 0 is never handed out.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-fn fresh_id() -> u64 {
+pub(crate) fn fresh_id() -> u64 {
     NEXT_ID.fetch_add(1, Relaxed)
 }
 

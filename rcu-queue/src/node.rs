@@ -1,32 +1,54 @@
-//! The node of the safe lists: one allocation holding the link, an `RcuHead` and the value.
+//! The node of the safe lists: one allocation holding the link, an `RcuHead`, the owning list's id and
+//! the value, reference-counted so that [`Handle`](crate::Handle)s can outlive their element's removal.
 //!
-//! Removal hands the node to `rcu_core::call_rcu1` through its embedded `RcuHead`; the callback finds
-//! the node again with `container_of!` and frees it. This is QEMU's
-//! `call_rcu(kid, bus_free_bus_child, rcu)`: no allocation on the removal path.
+//! The list owns one reference to each node it links. Removal hands the node to
+//! `rcu_core::call_rcu1` through its embedded `RcuHead`; the callback finds the node again with
+//! `container_of!` and drops the list's reference. This is QEMU's
+//! `call_rcu(kid, bus_free_bus_child, rcu)`: no allocation on the removal path. The value is dropped
+//! when the last reference goes: at that callback, or later when the last handle is dropped.
 
-use crate::family::sealed::FamilyOps;
+use crate::family::sealed::Sealed;
 use crate::raw::Adapter;
 use core::ptr::NonNull;
 use rcu_core::RcuHead;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// One list element. `pub` only so the sealed family trait can name it; not reachable from outside.
-pub struct Node<T, F: FamilyOps> {
+pub struct Node<T, F: Sealed> {
     pub(crate) link: F::Link,
     rcu: RcuHead,
+    /// Id of the list the node is linked on, 0 once unlinked (and before). Written only by that
+    /// list's serialized writer (or its `Drop`), read by writers checking a handle: `Relaxed`, since a
+    /// node is only ever linked on one list, so another list's writer can only read 0 or that list's
+    /// id, never its own.
+    owner: AtomicU64,
     pub(crate) value: T,
+}
+
+impl<T, F: Sealed> Node<T, F> {
+    /// Whether the node is linked on the list with id `list`. Exact for that list's writer.
+    pub(crate) fn linked_on(&self, list: u64) -> bool {
+        self.owner.load(Relaxed) == list
+    }
+
+    /// Records that the node was linked on (`list`) or unlinked from (0) a list.
+    pub(crate) fn set_owner(&self, list: u64) {
+        self.owner.store(list, Relaxed);
+    }
 }
 
 /// Maps a [`Node`] to its link, so the safe lists reuse the raw heads unchanged.
 pub struct NodeAdapter<T, F>(core::marker::PhantomData<fn() -> (T, F)>);
 
 // SAFETY: the offset is computed by `offset_of!` on the `link` field, whose type is `F::Link`.
-unsafe impl<T, F: FamilyOps> Adapter for NodeAdapter<T, F> {
+unsafe impl<T, F: Sealed> Adapter for NodeAdapter<T, F> {
     type Object = Node<T, F>;
     type Link = F::Link;
     const LINK_OFFSET: usize = core::mem::offset_of!(Node<T, F>, link);
 }
 
-impl<T, F: FamilyOps> core::fmt::Debug for Node<T, F> {
+impl<T, F: Sealed> core::fmt::Debug for Node<T, F> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Node").finish_non_exhaustive()
     }
@@ -38,47 +60,91 @@ impl<T, F> core::fmt::Debug for NodeAdapter<T, F> {
     }
 }
 
-/// Allocates an unlinked node holding `value`.
-pub(crate) fn alloc<T, F: FamilyOps>(value: T) -> NonNull<Node<T, F>> {
-    let node = Box::new(Node {
-        link: F::new_link(),
+/// Allocates an unlinked node holding `value`; the returned pointer owns one reference.
+pub(crate) fn alloc<T, F: Sealed>(value: T) -> NonNull<Node<T, F>> {
+    let node = Arc::new(Node {
+        link: F::Link::default(),
         rcu: RcuHead::new(),
+        owner: AtomicU64::new(0),
         value,
     });
-    // SAFETY: `Box::into_raw` never returns null.
-    unsafe { NonNull::new_unchecked(Box::into_raw(node)) }
+    // SAFETY: `Arc::into_raw` never returns null.
+    unsafe { NonNull::new_unchecked(Arc::into_raw(node).cast_mut()) }
 }
 
-/// Queues `node` for reclamation after a grace period (`call_rcu1`); its value is dropped on
-/// rcu-core's callback thread.
+/// Takes one more reference to `node` (for a handle).
+///
+/// # Safety
+///
+/// `node` came from [`alloc`] and the caller holds a reference to it for the duration of the call.
+pub(crate) unsafe fn acquire<T, F: Sealed>(node: NonNull<Node<T, F>>) {
+    // SAFETY: `node` is an `Arc` pointer with a live reference (contract).
+    unsafe { Arc::increment_strong_count(node.as_ptr()) };
+}
+
+/// Drops one reference to `node`; the last one drops the value and frees the node.
+///
+/// # Safety
+///
+/// `node` came from [`alloc`], the caller owns the reference it gives up, and if that may be the
+/// last one, no reader can still reach the node (it was unlinked a grace period ago, or never linked).
+pub(crate) unsafe fn release<T, F: Sealed>(node: NonNull<Node<T, F>>) {
+    // SAFETY: by the contract, one reference is ours to give up.
+    drop(unsafe { Arc::from_raw(node.as_ptr()) });
+}
+
+/// Queues the list's reference to `node` for release after a grace period (`call_rcu1`); if it is
+/// the last reference, the value is dropped on rcu-core's callback thread.
 ///
 /// # Safety
 ///
 /// 1. `node` came from [`alloc`] and has been unlinked (or its list is being dropped, so no new reader
-///    can reach it).
-/// 2. `node` is retired only once, and the caller does not touch it afterwards (it may be freed as soon
-///    as a grace period elapses, even while this function returns).
-pub(crate) unsafe fn retire<T: Send + 'static, F: FamilyOps>(node: NonNull<Node<T, F>>) {
+///    can reach it); the list's reference is the one being given up.
+/// 2. `node` is retired only once, and the caller does not touch it afterwards through the list's
+///    reference (it may be freed as soon as a grace period elapses, even while this function returns).
+pub(crate) unsafe fn retire<T: Send + 'static, F: Sealed>(node: NonNull<Node<T, F>>) {
     // SAFETY: `node` is live (1); `&raw mut` keeps the node's provenance for `container_of!`.
     let rcu = unsafe { NonNull::new_unchecked(&raw mut (*node.as_ptr()).rcu) };
-    // SAFETY: the node stays allocated and unmoved until `reclaim` runs (it is leaked from its Box and
-    // only `reclaim` frees it), and its head is queued once (2).
+    // SAFETY: the node stays allocated and unmoved until `reclaim` runs (the list's reference keeps
+    // it), and its head is queued once (2).
     unsafe { rcu_core::call_rcu1(rcu, reclaim::<T, F>) };
 }
 
-/// The `call_rcu1` callback: recovers the node and frees it (dropping the value).
+/// The `call_rcu1` callback: recovers the node and drops the list's reference.
 ///
 /// # Safety
 ///
 /// `head` is the `rcu` field of a node retired by [`retire`], and a grace period has elapsed.
-unsafe fn reclaim<T: Send + 'static, F: FamilyOps>(head: NonNull<RcuHead>) {
+unsafe fn reclaim<T: Send + 'static, F: Sealed>(head: NonNull<RcuHead>) {
     let node: *mut Node<T, F> = rcu_core::container_of!(head, Node<T, F>, rcu);
-    #[cfg(feature = "broken-gp")]
-    // SAFETY: forwarded; the node is retired and no longer linked.
-    if unsafe { crate::testing::quarantine(node) } {
-        return;
+    #[cfg(rcu_broken_gp)]
+    if let Some(divert) = DIVERT.get() {
+        // SAFETY: the node is retired and unlinked, still allocated, and `free::<T, F>` matches its
+        // type; readers may still hold `&T`, so only a shared reference to the value is passed.
+        if unsafe { divert(node.cast(), &(*node).value, free::<T, F>) } {
+            return;
+        }
     }
-    // SAFETY: the node came from `Box::into_raw` in `alloc`, and after the grace period no reader can
-    // still hold a reference into it.
-    drop(unsafe { Box::from_raw(node) });
+    // SAFETY: the list's reference, given up after the grace period: no reader can still hold a
+    // reference into the node.
+    unsafe { free::<T, F>(node.cast()) };
 }
+
+/// Drops the list's reference to a node of this type.
+///
+/// # Safety
+///
+/// As for [`release`], with `node` a `*mut Node<T, F>` cast to bytes.
+unsafe fn free<T, F: Sealed>(node: *mut u8) {
+    // SAFETY: forwarded; `node` is non-null (it came from `alloc`).
+    unsafe { release(NonNull::new_unchecked(node.cast::<Node<T, F>>())) };
+}
+
+/// A reclamation detour for test builds: receives the (type-erased) node, its value and the
+/// function that drops the list's reference; returns true if it took over that reference.
+#[cfg(rcu_broken_gp)]
+pub(crate) type Divert = unsafe fn(*mut u8, &dyn core::any::Any, unsafe fn(*mut u8)) -> bool;
+
+/// Installed by `crate::testing` (only under `--cfg rcu_broken_gp`); normal builds have no detour.
+#[cfg(rcu_broken_gp)]
+pub(crate) static DIVERT: std::sync::OnceLock<Divert> = std::sync::OnceLock::new();

@@ -1,4 +1,5 @@
-//! Test support for negative controls (cargo feature `broken-gp`; never enable it in production).
+//! Test support for negative controls, compiled only with `RUSTFLAGS="--cfg rcu_broken_gp"` (a
+//! compiler flag, not a Cargo feature, so no dependency can turn it on in a production build).
 //!
 //! [`enable_broken_grace_periods`] turns on rcu-core's broken grace periods (`synchronize_rcu` and
 //! `call_rcu` stop waiting for readers) **and** switches the safe lists' reclamation to a quarantine:
@@ -42,6 +43,8 @@ unsafe impl Send for Parked {}
 /// ```
 pub fn enable_broken_grace_periods(poison: impl Fn(&dyn Any) + Send + Sync + 'static) {
     *HOOK.lock().unwrap_or_else(PoisonError::into_inner) = Some(Box::new(poison));
+    // Already installed by an earlier call: the same function, so the error is moot.
+    let _ = crate::node::DIVERT.set(quarantine);
     BROKEN.store(true, Relaxed);
     rcu_core::testing::set_broken_grace_periods(true);
 }
@@ -85,15 +88,14 @@ pub unsafe fn free_quarantine() -> usize {
     n
 }
 
-/// Called by the reclamation callback: in broken mode, poisons the value and parks the node, returning
-/// true; otherwise returns false and the caller frees the node normally.
+/// The reclamation detour ([`crate::node::DIVERT`]): in broken mode, poisons the value and parks the
+/// node, returning true; otherwise returns false and the caller frees the node normally.
 ///
 /// # Safety
 ///
-/// `node` is a retired node from [`crate::node::alloc`] whose reclamation callback is running.
-pub(crate) unsafe fn quarantine<T: Send + 'static, F: crate::family::sealed::FamilyOps>(
-    node: *mut crate::node::Node<T, F>,
-) -> bool {
+/// `node` is a retired node whose reclamation callback is running, `value` is its value, and `free`
+/// frees it.
+unsafe fn quarantine(node: *mut u8, value: &dyn Any, free: unsafe fn(*mut u8)) -> bool {
     if !BROKEN.load(Relaxed) {
         return false;
     }
@@ -101,21 +103,11 @@ pub(crate) unsafe fn quarantine<T: Send + 'static, F: crate::family::sealed::Fam
     let Some(poison) = hook.as_ref() else {
         return false;
     };
-    // SAFETY: the node is still allocated (we are its reclamation callback); readers may hold `&T` too,
-    // so only a shared reference is created.
-    poison(unsafe { &(*node).value } as &dyn Any);
+    poison(value);
     drop(hook);
-    /// Frees a parked node of this type.
-    unsafe fn free<T, F: crate::family::sealed::FamilyOps>(node: *mut u8) {
-        // SAFETY: `node` came from `Box::into_raw` in `alloc` with this exact type.
-        drop(unsafe { Box::from_raw(node.cast::<crate::node::Node<T, F>>()) });
-    }
     QUARANTINE
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .push(Parked {
-            node: node.cast(),
-            free: free::<T, F>,
-        });
+        .push(Parked { node, free });
     true
 }

@@ -1,6 +1,8 @@
-//! loom models of publication vs traversal for the intrusive layer (two threads, a few operations).
+//! loom models of publication vs traversal for the intrusive layer (two threads, a few operations),
+//! generic over `raw::Head`, so they run the very methods users call (QLIST's and QSLIST's
+//! `insert_tail` is the trait's walk-then-`insert_after`).
 //!
-//! Run with: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p rcu-queue --release --test loom`.
+//! Run with: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom cargo test -p rcu-queue --release --test loom`.
 //!
 //! Each element's payload is a loom `UnsafeCell`, so loom reports any access not ordered by
 //! happens-before: a reader seeing a half-initialized element (publication not Release/Acquire), or a
@@ -16,7 +18,7 @@ use loom::sync::Arc;
 use loom::thread;
 use rcu_core::Domain;
 use rcu_queue::raw::{
-    QListHead, QListLink, QSListHead, QSListLink, QSimpleqHead, QSimpleqLink, QTailqHead,
+    Head, QListHead, QListLink, QSListHead, QSListLink, QSimpleqHead, QSimpleqLink, QTailqHead,
     QTailqLink,
 };
 
@@ -72,82 +74,19 @@ fn read_all(it: impl Iterator<Item = NonNull<Elem>>) -> Vec<u32> {
         .collect()
 }
 
-/// One family's head with a uniform set of operations for the models.
-trait Fam: Send + Sync + 'static {
-    fn new() -> Self;
-    /// # Safety
-    /// Raw writer rules W1–W5.
-    unsafe fn push_front(&self, e: P);
-    /// Tail insert where the family has one, otherwise insert after `last`.
-    ///
-    /// # Safety
-    /// W1–W5.
-    unsafe fn push_back_or_after(&self, last: P, e: P);
-    /// # Safety
-    /// W1, W2; `e` is on the list and `prev` precedes it.
-    unsafe fn remove(&self, prev: Option<P>, e: P);
-    /// # Safety
-    /// Reader rule R1.
-    unsafe fn walk(&self) -> Vec<u32>;
-}
-
-macro_rules! fam {
-    ($head:ty, tail: $tail:ident, remove: |$s:ident, $prev:ident, $e:ident| $remove:expr) => {
-        impl Fam for $head {
-            fn new() -> Self {
-                <$head>::new()
-            }
-            unsafe fn push_front(&self, e: P) {
-                // SAFETY: forwarded.
-                unsafe { self.insert_head(e.0) }
-            }
-            unsafe fn push_back_or_after(&self, last: P, e: P) {
-                // SAFETY: forwarded.
-                unsafe { fam!(@tail $tail, self, last, e) }
-            }
-            unsafe fn remove(&self, $prev: Option<P>, $e: P) {
-                let $s = self;
-                // SAFETY: forwarded.
-                unsafe { $remove }
-            }
-            unsafe fn walk(&self) -> Vec<u32> {
-                // SAFETY: forwarded.
-                read_all(unsafe { self.iter() })
-            }
-        }
-    };
-    (@tail yes, $s:ident, $last:ident, $e:ident) => { { let _ = $last; $s.insert_tail($e.0) } };
-    (@tail no, $s:ident, $last:ident, $e:ident) => { $s.insert_after($last.0, $e.0) };
-}
-
-fam!(QTailqHead<Tq>, tail: yes, remove: |s, _prev, e| s.remove(e.0));
-fam!(QListHead<Li>, tail: no, remove: |s, _prev, e| s.remove(e.0));
-fam!(QSimpleqHead<Sq>, tail: yes, remove: |s, prev, e| {
-    match prev {
-        None => assert_eq!(s.remove_head(), Some(e.0)),
-        Some(p) => assert_eq!(s.remove_after(p.0), Some(e.0)),
-    }
-});
-fam!(QSListHead<Sl>, tail: no, remove: |s, prev, e| {
-    match prev {
-        None => assert_eq!(s.remove_head(), Some(e.0)),
-        Some(p) => assert_eq!(s.remove_after(p.0), Some(e.0)),
-    }
-});
-
 /// Publication: the writer initializes and inserts elements while a reader walks; the reader must see
 /// a prefix-consistent list of fully initialized elements.
-fn publish<H: Fam>() {
+fn publish<H: Head<Object = Elem> + Send + Sync + 'static>() {
     loom::model(|| {
-        let head = Arc::new(H::new());
+        let head = Arc::new(H::default());
         let a = alloc(1);
         // SAFETY: single writer (this thread), `a` is fresh.
-        unsafe { head.push_front(a) };
+        unsafe { head.insert_head(a.0) };
         let reader = {
             let head = head.clone();
             thread::spawn(move || {
                 // SAFETY: elements are freed only after join (the modelled grace period).
-                let seen = unsafe { head.walk() };
+                let seen = read_all(unsafe { head.iter() });
                 assert!(
                     [&[0u32, 1][..], &[1], &[1, 2], &[0, 1, 2]].contains(&seen.as_slice()),
                     "reader saw {seen:?}"
@@ -156,10 +95,10 @@ fn publish<H: Fam>() {
         };
         let b = alloc(2);
         let z = alloc(0);
-        // SAFETY: single writer; fresh elements; `a` is on the list.
+        // SAFETY: single writer; fresh elements.
         unsafe {
-            head.push_back_or_after(a, b);
-            head.push_front(z);
+            head.insert_tail(b.0);
+            head.insert_head(z.0);
         }
         reader.join().unwrap();
         free(&[a, b, z]);
@@ -170,16 +109,16 @@ fn publish<H: Fam>() {
 /// list inside a read-side critical section of a `Domain` while the writer unlinks the middle
 /// element, waits for a grace period with `Domain::synchronize`, then the reclaimer overwrites the
 /// element. With `grace_period = false` the reclaimer races the reader and loom must report it.
-fn remove_then_reclaim<H: Fam>(grace_period: bool) {
+fn remove_then_reclaim<H: Head<Object = Elem> + Send + Sync + 'static>(grace_period: bool) {
     loom::model(move || {
         let domain = Arc::new(Domain::new());
-        let head = Arc::new(H::new());
+        let head = Arc::new(H::default());
         let (a, b, c) = (alloc(1), alloc(2), alloc(3));
-        // SAFETY: single writer; fresh elements; `a` and `b` are on the list when used as positions.
+        // SAFETY: single writer; fresh elements.
         unsafe {
-            head.push_front(a);
-            head.push_back_or_after(a, b);
-            head.push_back_or_after(b, c);
+            head.insert_head(a.0);
+            head.insert_tail(b.0);
+            head.insert_tail(c.0);
         }
         let reader = {
             let (domain, head) = (domain.clone(), head.clone());
@@ -188,13 +127,13 @@ fn remove_then_reclaim<H: Fam>(grace_period: bool) {
                 let guard = handle.read_lock();
                 // SAFETY: inside a read-side critical section; the writer reclaims only after a
                 // grace period (in the positive model).
-                let seen = unsafe { head.walk() };
+                let seen = read_all(unsafe { head.iter() });
                 assert!(seen == [1, 2, 3] || seen == [1, 3], "reader saw {seen:?}");
                 drop(guard);
             })
         };
         // SAFETY: single writer; `b` is on the list, preceded by `a`.
-        unsafe { head.remove(Some(a), b) };
+        unsafe { head.unlink(Some(a.0), b.0) };
         if grace_period {
             domain.synchronize();
         }

@@ -12,7 +12,7 @@
 
 use core::ptr::NonNull;
 use rcu_queue::raw::{
-    QListHead, QListLink, QSListHead, QSListLink, QSimpleqHead, QSimpleqLink, QTailqHead,
+    Head, QListHead, QListLink, QSListHead, QSListLink, QSimpleqHead, QSimpleqLink, QTailqHead,
     QTailqLink,
 };
 use rcu_queue::{

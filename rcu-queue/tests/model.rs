@@ -1,18 +1,22 @@
 //! Model-based tests of the safe lists: random operation sequences on each family, checked against a
-//! `VecDeque` after every step (writer view, reader view under a guard, first, len, is_empty), and at
-//! the end every value ever created is dropped exactly once after the grace periods.
+//! `VecDeque` after every step (writer view, reader view under a guard, first, len, is_empty),
+//! including handles kept across writer sessions (O(1) cursors, removal, insert after/before, stale
+//! handles after removal and after the list is dropped), and at the end every value ever created is
+//! dropped exactly once after the grace periods and the last handle.
 #![cfg(not(loom))]
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use rcu_queue::family::{Family, List, Simpleq, Slist, Tailq};
-use rcu_queue::{ListWriter, RcuQueue, WriterLock};
+use rcu_queue::{Handle, ListWriter, RcuQueue, WriterLock};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 #[derive(Debug)]
 struct Tracked {
+    /// Unique per value: handles are checked against it.
+    id: usize,
     v: u32,
     drops: Arc<AtomicUsize>,
 }
@@ -33,6 +37,17 @@ enum Op {
     RemoveValue(u32),
     RetainMultiplesOf(u32),
     Clear,
+    /// Removes the element after position `n` through a cursor walk (`find` + `move_next`).
+    RemoveNextOf(usize),
+    /// Keeps a handle to the element at position `n` (through `find`).
+    KeepHandle(usize),
+    /// Through the `k`-th kept handle (if any): remove / insert after / insert before / read.
+    HandleRemove(usize),
+    HandleInsertAfter(usize, u32),
+    HandleInsertBefore(usize, u32),
+    HandleRead(usize),
+    /// Drops the `k`-th kept handle.
+    DropHandle(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -45,68 +60,14 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u32..16).prop_map(Op::RemoveValue),
         1 => (2u32..5).prop_map(Op::RetainMultiplesOf),
         1 => Just(Op::Clear),
+        2 => (0usize..12).prop_map(Op::RemoveNextOf),
+        3 => (0usize..12).prop_map(Op::KeepHandle),
+        3 => (0usize..8).prop_map(Op::HandleRemove),
+        2 => (0usize..8, any::<u32>()).prop_map(|(k, v)| Op::HandleInsertAfter(k, v % 16)),
+        2 => (0usize..8, any::<u32>()).prop_map(|(k, v)| Op::HandleInsertBefore(k, v % 16)),
+        1 => (0usize..8).prop_map(Op::HandleRead),
+        1 => (0usize..8).prop_map(Op::DropHandle),
     ]
-}
-
-/// Family-specific operations, `None` where the family lacks them.
-trait Caps: Family + Sized {
-    fn push_back(w: &mut ListWriter<'_, Tracked, Self>, t: Tracked) -> Option<()>;
-    fn insert_before(
-        w: &mut ListWriter<'_, Tracked, Self>,
-        p: impl FnMut(&Tracked) -> bool,
-        t: Tracked,
-    ) -> Option<Result<(), Tracked>>;
-}
-
-impl Caps for Tailq {
-    fn push_back(w: &mut ListWriter<'_, Tracked, Self>, t: Tracked) -> Option<()> {
-        w.push_back(t);
-        Some(())
-    }
-    fn insert_before(
-        w: &mut ListWriter<'_, Tracked, Self>,
-        p: impl FnMut(&Tracked) -> bool,
-        t: Tracked,
-    ) -> Option<Result<(), Tracked>> {
-        Some(w.insert_before(p, t))
-    }
-}
-impl Caps for List {
-    fn push_back(_: &mut ListWriter<'_, Tracked, Self>, _: Tracked) -> Option<()> {
-        None
-    }
-    fn insert_before(
-        w: &mut ListWriter<'_, Tracked, Self>,
-        p: impl FnMut(&Tracked) -> bool,
-        t: Tracked,
-    ) -> Option<Result<(), Tracked>> {
-        Some(w.insert_before(p, t))
-    }
-}
-impl Caps for Simpleq {
-    fn push_back(w: &mut ListWriter<'_, Tracked, Self>, t: Tracked) -> Option<()> {
-        w.push_back(t);
-        Some(())
-    }
-    fn insert_before(
-        _: &mut ListWriter<'_, Tracked, Self>,
-        _: impl FnMut(&Tracked) -> bool,
-        _: Tracked,
-    ) -> Option<Result<(), Tracked>> {
-        None
-    }
-}
-impl Caps for Slist {
-    fn push_back(_: &mut ListWriter<'_, Tracked, Self>, _: Tracked) -> Option<()> {
-        None
-    }
-    fn insert_before(
-        _: &mut ListWriter<'_, Tracked, Self>,
-        _: impl FnMut(&Tracked) -> bool,
-        _: Tracked,
-    ) -> Option<Result<(), Tracked>> {
-        None
-    }
 }
 
 /// A predicate true exactly at position `n` (0-based) of a walk.
@@ -118,81 +79,160 @@ fn nth(n: usize) -> impl FnMut(&Tracked) -> bool {
     }
 }
 
-fn check<F: Family>(
-    list: &RcuQueue<Tracked, F>,
-    w: &ListWriter<'_, Tracked, F>,
-    model: &VecDeque<u32>,
-) {
-    let expected: Vec<u32> = model.iter().copied().collect();
-    let writer_view: Vec<u32> = w.iter().map(|t| t.v).collect();
+/// The model: `(id, value)` per element, front to back.
+type Model = VecDeque<(usize, u32)>;
+
+fn check<F: Family>(list: &RcuQueue<Tracked, F>, w: &ListWriter<'_, Tracked, F>, model: &Model) {
+    let expected: Vec<(usize, u32)> = model.iter().copied().collect();
+    let writer_view: Vec<(usize, u32)> = w.iter().map(|t| (t.id, t.v)).collect();
     assert_eq!(writer_view, expected, "{} writer view", F::NAME);
     let guard = rcu_core::read_lock();
-    let reader_view: Vec<u32> = list.iter(&guard).map(|t| t.v).collect();
+    let reader_view: Vec<(usize, u32)> = list.iter(&guard).map(|t| (t.id, t.v)).collect();
     assert_eq!(reader_view, expected, "{} reader view", F::NAME);
-    assert_eq!(list.first(&guard).map(|t| t.v), model.front().copied());
+    assert_eq!(list.first(&guard).map(|t| t.id), model.front().map(|e| e.0));
     assert_eq!(w.len(), model.len());
     assert_eq!(w.is_empty(), model.is_empty());
     assert_eq!(list.is_empty(), model.is_empty());
 }
 
-fn apply<F: Caps>(
-    w: &mut ListWriter<'_, Tracked, F>,
-    model: &mut VecDeque<u32>,
-    op: &Op,
-    drops: &Arc<AtomicUsize>,
-    created: &std::cell::Cell<usize>,
-) {
-    let new = |v| {
-        created.set(created.get() + 1);
-        Tracked {
+/// Everything one test case carries between writer sessions.
+struct State<F: Family> {
+    model: Model,
+    handles: Vec<Handle<Tracked, F>>,
+    drops: Arc<AtomicUsize>,
+    created: usize,
+}
+
+impl<F: Family> State<F> {
+    fn new_value(&mut self, v: u32) -> (Tracked, (usize, u32)) {
+        self.created += 1;
+        let id = self.created;
+        let t = Tracked {
+            id,
             v,
-            drops: drops.clone(),
-        }
-    };
+            drops: self.drops.clone(),
+        };
+        (t, (id, v))
+    }
+
+    fn pos(&self, id: usize) -> Option<usize> {
+        self.model.iter().position(|e| e.0 == id)
+    }
+
+    fn handle(&self, k: usize) -> Option<&Handle<Tracked, F>> {
+        (!self.handles.is_empty()).then(|| &self.handles[k % self.handles.len()])
+    }
+}
+
+fn apply<F: Family>(w: &mut ListWriter<'_, Tracked, F>, st: &mut State<F>, op: &Op) {
     match *op {
         Op::PushFront(v) => {
-            w.push_front(new(v));
-            model.push_front(v);
+            let (t, e) = st.new_value(v);
+            assert_eq!(w.push_front(t).get().id, e.0);
+            st.model.push_front(e);
         }
         Op::PushBack(v) => {
-            if F::push_back(w, new(v)).is_some() {
-                model.push_back(v);
+            let (t, e) = st.new_value(v);
+            assert_eq!(w.push_back(t).get().id, e.0);
+            st.model.push_back(e);
+        }
+        Op::InsertAfter(i, v) => {
+            let (t, e) = st.new_value(v);
+            match w.insert_after(nth(i), t) {
+                Ok(c) => {
+                    assert_eq!(c.get().id, e.0);
+                    st.model.insert(i + 1, e);
+                }
+                Err(t) => assert!(i >= st.model.len() && t.id == e.0),
             }
         }
-        Op::InsertAfter(i, v) => match w.insert_after(nth(i), new(v)) {
-            Ok(()) => model.insert(i + 1, v),
-            Err(t) => assert!(i >= model.len() && t.v == v),
-        },
-        Op::InsertBefore(i, v) => match F::insert_before(w, nth(i), new(v)) {
-            Some(Ok(())) => model.insert(i, v),
-            Some(Err(t)) => assert!(i >= model.len() && t.v == v),
-            None => {}
-        },
-        Op::Remove(i) => {
-            assert_eq!(w.remove_first(nth(i)), i < model.len());
-            if i < model.len() {
-                model.remove(i);
+        Op::InsertBefore(i, v) => {
+            let (t, e) = st.new_value(v);
+            match w.insert_before(nth(i), t) {
+                Ok(c) => {
+                    assert_eq!(c.get().id, e.0);
+                    st.model.insert(i, e);
+                }
+                Err(t) => assert!(i >= st.model.len() && t.id == e.0),
             }
+        }
+        Op::Remove(i) => {
+            let removed = w.remove_first(nth(i)).map(|h| h.id);
+            assert_eq!(removed, st.model.remove(i).map(|e| e.0));
         }
         Op::RemoveValue(v) => {
-            let pos = model.iter().position(|&x| x == v);
-            assert_eq!(w.remove_first(|t| t.v == v), pos.is_some());
-            if let Some(pos) = pos {
-                model.remove(pos);
-            }
+            let pos = st.model.iter().position(|e| e.1 == v);
+            let removed = w.remove_first(|t| t.v == v).map(|h| h.id);
+            assert_eq!(removed, pos.map(|p| st.model.remove(p).unwrap().0));
         }
         Op::RetainMultiplesOf(m) => {
             w.retain(|t| t.v % m == 0);
-            model.retain(|&x| x % m == 0);
+            st.model.retain(|e| e.1 % m == 0);
         }
         Op::Clear => {
             w.clear();
-            model.clear();
+            st.model.clear();
+        }
+        Op::RemoveNextOf(i) => {
+            let removed = w
+                .find(nth(i))
+                .and_then(|c| c.move_next())
+                .map(|c| c.remove().id);
+            let expected = (i + 1 < st.model.len()).then(|| st.model.remove(i + 1).unwrap().0);
+            assert_eq!(removed, expected);
+        }
+        Op::KeepHandle(i) => {
+            let h = w.find(nth(i)).map(|c| c.handle());
+            assert_eq!(h.as_ref().map(|h| h.id), st.model.get(i).map(|e| e.0));
+            st.handles.extend(h);
+        }
+        Op::HandleRemove(k) => {
+            let Some(h) = st.handle(k) else { return };
+            let pos = st.pos(h.id);
+            let removed = w.cursor(h).map(|c| c.remove());
+            assert_eq!(removed.is_some(), pos.is_some(), "{} stale handle", F::NAME);
+            if let (Some(r), Some(p)) = (removed, pos) {
+                assert_eq!(r.id, h.id);
+                st.model.remove(p);
+            }
+        }
+        Op::HandleInsertAfter(k, v) | Op::HandleInsertBefore(k, v) => {
+            let Some(h) = st.handle(k) else { return };
+            let (id, pos) = (h.id, st.pos(h.id));
+            let after = matches!(op, Op::HandleInsertAfter(..));
+            let (t, e) = st.new_value(v);
+            let Some(h) = st.handle(k) else { return };
+            match (w.cursor(h), pos) {
+                (Some(c), Some(p)) => {
+                    assert_eq!(c.get().id, id);
+                    let c = if after {
+                        c.insert_after(t)
+                    } else {
+                        c.insert_before(t)
+                    };
+                    assert_eq!(c.get().id, e.0);
+                    st.model.insert(if after { p + 1 } else { p }, e);
+                }
+                (None, None) => drop(t),
+                (c, p) => panic!("{}: cursor {} but model {p:?}", F::NAME, c.is_some()),
+            }
+        }
+        Op::HandleRead(k) => {
+            if let Some(h) = st.handle(k) {
+                // Readable whether or not the element is still linked.
+                assert!(h.v < 16 && h.id <= st.created);
+            }
+        }
+        Op::DropHandle(k) => {
+            if !st.handles.is_empty() {
+                let n = st.handles.len();
+                st.handles.swap_remove(k % n);
+            }
         }
     }
 }
 
-fn model_test<F: Caps>(external_lock: bool) {
+fn model_test<F: Family>(external_lock: bool) {
     let drops = Arc::new(AtomicUsize::new(0));
     let created = std::cell::Cell::new(0);
     let mut runner = TestRunner::new(Config {
@@ -208,7 +248,12 @@ fn model_test<F: Caps>(external_lock: bool) {
             } else {
                 RcuQueue::new()
             };
-            let mut model = VecDeque::new();
+            let mut st = State {
+                model: VecDeque::new(),
+                handles: Vec::new(),
+                drops: drops.clone(),
+                created: 0,
+            };
             for op in &ops {
                 let mut guard = bql.lock();
                 let mut w = if external_lock {
@@ -216,9 +261,17 @@ fn model_test<F: Caps>(external_lock: bool) {
                 } else {
                     list.lock()
                 };
-                apply(&mut w, &mut model, op, &drops, &created);
-                check(&list, &w, &model);
+                apply(&mut w, &mut st, op);
+                check(&list, &w, &st.model);
             }
+            // Handles outlive the list: they still read their values, and find nothing to write.
+            drop(list);
+            let other: RcuQueue<Tracked, F> = RcuQueue::new();
+            for h in &st.handles {
+                assert!(h.id <= st.created);
+                assert!(other.lock().cursor(h).is_none());
+            }
+            created.set(created.get() + st.created);
             Ok(())
         })
         .unwrap();

@@ -1,7 +1,9 @@
 //! Negative control for tests/stress.rs: with rcu-core's broken grace periods, the readers' alive
 //! check must fire. Reclaimed nodes are quarantined (poisoned, never freed) until every reader has
-//! been joined, so the broken run has no real use-after-free. Runs in its own process.
-#![cfg(not(loom))]
+//! been joined, so the broken run has no real use-after-free. Runs in its own process, compiled only
+//! with the test-only cfg: `RUSTFLAGS="--cfg rcu_broken_gp" CARGO_TARGET_DIR=target/broken cargo test
+//! -p rcu-queue --test negative_control` (as `.ci/run` does).
+#![cfg(all(rcu_broken_gp, not(loom)))]
 
 mod common;
 

@@ -1,13 +1,13 @@
 //! Model-based tests of the intrusive layer: one arena of nodes, each embedding all four link types,
-//! is put on four raw heads at once; random operations are applied to every family that has them and
-//! each list is compared with a `VecDeque` of node indices after every step (`iter`, `iter_safe`,
+//! is put on four raw heads at once; random operations are applied to every family (each has every
+//! operation of `raw::Head`, some as walks) and each list is compared with a `VecDeque` of node indices after every step (`iter`, `iter_safe`,
 //! `first`/`next`, `is_empty`, and `QTAILQ_IN_USE` for every node).
 #![cfg(not(loom))]
 
 use core::ptr::NonNull;
 use proptest::prelude::*;
 use rcu_queue::raw::{
-    QListHead, QListLink, QSListHead, QSListLink, QSimpleqHead, QSimpleqLink, QTailqHead,
+    Head, QListHead, QListLink, QSListHead, QSListLink, QSimpleqHead, QSimpleqLink, QTailqHead,
     QTailqLink,
 };
 use std::collections::VecDeque;
@@ -36,6 +36,7 @@ enum Op {
     Remove(usize),
     RemoveHead,
     RemoveAfter(usize),
+    Unlink(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -47,27 +48,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0usize..NODES).prop_map(Op::Remove),
         1 => Just(Op::RemoveHead),
         1 => (0usize..NODES).prop_map(Op::RemoveAfter),
+        2 => (0usize..NODES).prop_map(Op::Unlink),
     ]
-}
-
-/// One family under test: its head, its model, and the operations it has (`false` = unsupported).
-/// Every method's safety argument is the same: this single thread is the only writer and reader, every
-/// node lives in the arena for the whole test, and the model guarantees each node is linked at most
-/// once and each position argument is on the list.
-trait Harness {
-    const NAME: &'static str;
-    fn order(&self) -> Vec<usize>;
-    fn order_safe(&self) -> Vec<usize>;
-    fn order_first_next(&self) -> Vec<usize>;
-    fn is_empty(&self) -> bool;
-    fn insert_head(&self, n: NonNull<TestNode>);
-    fn insert_tail(&self, n: NonNull<TestNode>) -> bool;
-    fn insert_after(&self, at: NonNull<TestNode>, n: NonNull<TestNode>);
-    fn insert_before(&self, at: NonNull<TestNode>, n: NonNull<TestNode>) -> bool;
-    fn remove(&self, n: NonNull<TestNode>);
-    /// `Some(removed)` if the family has remove_head.
-    fn remove_head(&self) -> Option<Option<NonNull<TestNode>>>;
-    fn remove_after(&self, at: NonNull<TestNode>) -> Option<Option<NonNull<TestNode>>>;
 }
 
 fn ids(it: impl Iterator<Item = NonNull<TestNode>>) -> Vec<usize> {
@@ -75,121 +57,13 @@ fn ids(it: impl Iterator<Item = NonNull<TestNode>>) -> Vec<usize> {
     it.map(|p| unsafe { p.as_ref() }.id).collect()
 }
 
-macro_rules! harness_common {
-    ($name:literal) => {
-        const NAME: &'static str = $name;
-        fn order(&self) -> Vec<usize> {
-            // SAFETY: see `Harness`.
-            ids(unsafe { self.iter() })
-        }
-        fn order_safe(&self) -> Vec<usize> {
-            // SAFETY: see `Harness`.
-            ids(unsafe { self.iter_safe() })
-        }
-        fn order_first_next(&self) -> Vec<usize> {
-            // SAFETY: see `Harness`.
-            let first = unsafe { self.first() };
-            ids(std::iter::successors(first, |&p| {
-                // SAFETY: see `Harness`.
-                unsafe { Self::next(p) }
-            }))
-        }
-        fn is_empty(&self) -> bool {
-            self.is_empty()
-        }
-        fn insert_head(&self, n: NonNull<TestNode>) {
-            // SAFETY: see `Harness`.
-            unsafe { self.insert_head(n) }
-        }
-        fn insert_after(&self, at: NonNull<TestNode>, n: NonNull<TestNode>) {
-            // SAFETY: see `Harness`.
-            unsafe { self.insert_after(at, n) }
-        }
-        fn remove(&self, n: NonNull<TestNode>) {
-            // SAFETY: see `Harness`.
-            unsafe { self.remove(n) }
-        }
-    };
-}
-
-impl Harness for QTailqHead<Tq> {
-    harness_common!("QTAILQ");
-    fn insert_tail(&self, n: NonNull<TestNode>) -> bool {
-        // SAFETY: see `Harness`.
-        unsafe { self.insert_tail(n) };
-        true
-    }
-    fn insert_before(&self, at: NonNull<TestNode>, n: NonNull<TestNode>) -> bool {
-        // SAFETY: see `Harness`.
-        unsafe { self.insert_before(at, n) };
-        true
-    }
-    fn remove_head(&self) -> Option<Option<NonNull<TestNode>>> {
-        None
-    }
-    fn remove_after(&self, _: NonNull<TestNode>) -> Option<Option<NonNull<TestNode>>> {
-        None
-    }
-}
-
-impl Harness for QListHead<Li> {
-    harness_common!("QLIST");
-    fn insert_tail(&self, _: NonNull<TestNode>) -> bool {
-        false
-    }
-    fn insert_before(&self, at: NonNull<TestNode>, n: NonNull<TestNode>) -> bool {
-        // SAFETY: see `Harness`.
-        unsafe { self.insert_before(at, n) };
-        true
-    }
-    fn remove_head(&self) -> Option<Option<NonNull<TestNode>>> {
-        None
-    }
-    fn remove_after(&self, _: NonNull<TestNode>) -> Option<Option<NonNull<TestNode>>> {
-        None
-    }
-}
-
-impl Harness for QSimpleqHead<Sq> {
-    harness_common!("QSIMPLEQ");
-    fn insert_tail(&self, n: NonNull<TestNode>) -> bool {
-        // SAFETY: see `Harness`.
-        unsafe { self.insert_tail(n) };
-        true
-    }
-    fn insert_before(&self, _: NonNull<TestNode>, _: NonNull<TestNode>) -> bool {
-        false
-    }
-    fn remove_head(&self) -> Option<Option<NonNull<TestNode>>> {
-        // SAFETY: see `Harness`.
-        Some(unsafe { self.remove_head() })
-    }
-    fn remove_after(&self, at: NonNull<TestNode>) -> Option<Option<NonNull<TestNode>>> {
-        // SAFETY: see `Harness`.
-        Some(unsafe { self.remove_after(at) })
-    }
-}
-
-impl Harness for QSListHead<Sl> {
-    harness_common!("QSLIST");
-    fn insert_tail(&self, _: NonNull<TestNode>) -> bool {
-        false
-    }
-    fn insert_before(&self, _: NonNull<TestNode>, _: NonNull<TestNode>) -> bool {
-        false
-    }
-    fn remove_head(&self) -> Option<Option<NonNull<TestNode>>> {
-        // SAFETY: see `Harness`.
-        Some(unsafe { self.remove_head() })
-    }
-    fn remove_after(&self, at: NonNull<TestNode>) -> Option<Option<NonNull<TestNode>>> {
-        // SAFETY: see `Harness`.
-        Some(unsafe { self.remove_after(at) })
-    }
-}
-
-/// Applies `op` to `head` and `model`; `node(i)` maps an arena index to its pointer.
-fn step<H: Harness>(
+/// Applies `op` to `head` and `model`; `node(i)` maps an arena index to its pointer. Every family has
+/// every operation ([`Head`]), so one generic function drives all four.
+///
+/// Every `unsafe` call has the same argument: this single thread is the only writer and reader, every
+/// node lives in the arena for the whole test, and the model guarantees each node is linked at most
+/// once and each position argument is on the list.
+fn step<H: Head<Object = TestNode>>(
     head: &H,
     model: &mut VecDeque<usize>,
     op: &Op,
@@ -197,63 +71,74 @@ fn step<H: Harness>(
 ) {
     let free: Vec<usize> = (0..NODES).filter(|i| !model.contains(i)).collect();
     let pick = |k: usize| (!free.is_empty()).then(|| free[k % free.len()]);
-    match *op {
-        Op::InsertHead(k) => {
-            if let Some(n) = pick(k) {
-                head.insert_head(node(n));
-                model.push_front(n);
+    // SAFETY: see above.
+    unsafe {
+        match *op {
+            Op::InsertHead(k) => {
+                if let Some(n) = pick(k) {
+                    head.insert_head(node(n));
+                    model.push_front(n);
+                }
             }
-        }
-        Op::InsertTail(k) => {
-            if let Some(n) = pick(k) {
-                if head.insert_tail(node(n)) {
+            Op::InsertTail(k) => {
+                if let Some(n) = pick(k) {
+                    head.insert_tail(node(n));
                     model.push_back(n);
                 }
             }
-        }
-        Op::InsertAfter(p, k) => {
-            if let (Some(&at), Some(n)) = (model.get(p), pick(k)) {
-                head.insert_after(node(at), node(n));
-                model.insert(p + 1, n);
+            Op::InsertAfter(p, k) => {
+                if let (Some(&at), Some(n)) = (model.get(p), pick(k)) {
+                    head.insert_after(node(at), node(n));
+                    model.insert(p + 1, n);
+                }
             }
-        }
-        Op::InsertBefore(p, k) => {
-            if let (Some(&at), Some(n)) = (model.get(p), pick(k)) {
-                if head.insert_before(node(at), node(n)) {
+            Op::InsertBefore(p, k) => {
+                if let (Some(&at), Some(n)) = (model.get(p), pick(k)) {
+                    head.insert_before(node(at), node(n));
                     model.insert(p, n);
                 }
             }
-        }
-        Op::Remove(p) => {
-            if let Some(&n) = model.get(p) {
-                head.remove(node(n));
-                model.remove(p);
+            Op::Remove(p) => {
+                if let Some(&n) = model.get(p) {
+                    head.remove(node(n));
+                    model.remove(p);
+                }
             }
-        }
-        Op::RemoveHead => {
-            if let Some(removed) = head.remove_head() {
-                assert_eq!(
-                    removed,
-                    model.pop_front().map(node),
-                    "{} remove_head",
-                    H::NAME
-                );
+            Op::RemoveHead => {
+                let expected = model.pop_front().map(node);
+                assert_eq!(head.remove_head(), expected, "{} remove_head", H::FAMILY);
             }
-        }
-        Op::RemoveAfter(p) => {
-            if let Some(&at) = model.get(p) {
-                if let Some(removed) = head.remove_after(node(at)) {
+            Op::RemoveAfter(p) => {
+                if let Some(&at) = model.get(p) {
                     let expected = (p + 1 < model.len()).then(|| model.remove(p + 1).unwrap());
-                    assert_eq!(removed, expected.map(node), "{} remove_after", H::NAME);
+                    let removed = head.remove_after(node(at));
+                    assert_eq!(removed, expected.map(node), "{} remove_after", H::FAMILY);
+                }
+            }
+            Op::Unlink(p) => {
+                if let Some(&n) = model.get(p) {
+                    let prev = p.checked_sub(1).map(|q| node(model[q]));
+                    head.unlink(prev, node(n));
+                    model.remove(p);
                 }
             }
         }
     }
     let expected: Vec<usize> = model.iter().copied().collect();
-    assert_eq!(head.order(), expected, "{} iter after {op:?}", H::NAME);
-    assert_eq!(head.order_safe(), expected, "{} iter_safe", H::NAME);
-    assert_eq!(head.order_first_next(), expected, "{} first/next", H::NAME);
-    assert_eq!(head.is_empty(), expected.is_empty(), "{} is_empty", H::NAME);
+    // SAFETY: see above.
+    let (order, order_safe, first) =
+        unsafe { (ids(head.iter()), ids(head.iter_safe()), head.first()) };
+    assert_eq!(order, expected, "{} iter after {op:?}", H::FAMILY);
+    assert_eq!(order_safe, expected, "{} iter_safe", H::FAMILY);
+    // SAFETY: see above.
+    let first_next = ids(std::iter::successors(first, |&p| unsafe { H::next(p) }));
+    assert_eq!(first_next, expected, "{} first/next", H::FAMILY);
+    assert_eq!(
+        head.is_empty(),
+        expected.is_empty(),
+        "{} is_empty",
+        H::FAMILY
+    );
 }
 
 proptest! {

@@ -9,15 +9,14 @@ use core::ptr::NonNull;
 /// `*_FOREACH_RCU`: walks a list forward, yielding element pointers.
 ///
 /// The successor of an element is loaded when the iterator advances past it (after the loop body ran),
-/// as in C. Each step is one `Acquire` load. Created by `iter()` on any head, e.g. [`QTailqHead::iter`].
-///
-/// [`QTailqHead::iter`]: super::QTailqHead::iter
+/// as in C. Each step is one `Acquire` load. The iterator is fused: once it has returned `None` it
+/// never loads again, so an element a writer appends afterwards is not yielded. Created by [`Head::iter`](super::Head::iter).
 ///
 /// # Example
 ///
 /// ```
 /// use core::ptr::NonNull;
-/// use rcu_queue::raw::{QSListHead, QSListLink};
+/// use rcu_queue::raw::{Head, QSListHead, QSListLink};
 ///
 /// struct Item { v: u8, link: QSListLink }
 /// rcu_queue::adapter!(ByLink = Item { link: QSListLink });
@@ -33,7 +32,8 @@ use core::ptr::NonNull;
 /// assert_eq!(seen, [2, 1]);
 /// ```
 pub struct Iter<'a, A: Adapter> {
-    /// The forward pointer to load next: the head's first pointer, then each yielded element's `next`.
+    /// The forward pointer to load next: the head's first pointer, then each yielded element's `next`;
+    /// null once the walk has ended (fused).
     next: *const AtomicPtr<A::Link>,
     _head: PhantomData<&'a ()>,
 }
@@ -56,15 +56,23 @@ impl<A: Adapter> Iterator for Iter<'_, A> {
 
     #[inline]
     fn next(&mut self) -> Option<NonNull<A::Object>> {
+        if self.next.is_null() {
+            return None;
+        }
         // SAFETY: `self.next` is the head's first pointer or the `next` of an element this iterator
         // yielded; by the contract of the `iter()` that built us, that element is still allocated (it
         // can only be reclaimed after the caller's critical section), and so is everything it links to.
-        let obj = unsafe { load_object::<A>(&*self.next) }?;
+        let Some(obj) = (unsafe { load_object::<A>(&*self.next) }) else {
+            self.next = core::ptr::null();
+            return None;
+        };
         // SAFETY: `obj` is a live element (see above).
         self.next = unsafe { link_of::<A>(obj).as_ref() }.next_field();
         Some(obj)
     }
 }
+
+impl<A: Adapter> core::iter::FusedIterator for Iter<'_, A> {}
 
 impl<A: Adapter> fmt::Debug for Iter<'_, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -75,15 +83,13 @@ impl<A: Adapter> fmt::Debug for Iter<'_, A> {
 /// `*_FOREACH_SAFE_RCU`: like [`Iter`], but loads the successor *before* yielding an element, so the
 /// loop body may remove (and `call_rcu1`) the element it was given.
 ///
-/// Created by `iter_safe()` on any head, e.g. [`QTailqHead::iter_safe`].
-///
-/// [`QTailqHead::iter_safe`]: super::QTailqHead::iter_safe
+/// Created by [`Head::iter_safe`](super::Head::iter_safe).
 ///
 /// # Example
 ///
 /// ```
 /// use core::ptr::NonNull;
-/// use rcu_queue::raw::{QListHead, QListLink};
+/// use rcu_queue::raw::{Head, QListHead, QListLink};
 ///
 /// struct Item { v: u8, link: QListLink }
 /// rcu_queue::adapter!(ByLink = Item { link: QListLink });
@@ -134,6 +140,9 @@ impl<A: Adapter> Iterator for IterSafe<'_, A> {
         Some(obj)
     }
 }
+
+// Once `self.next` is `None` it stays `None`.
+impl<A: Adapter> core::iter::FusedIterator for IterSafe<'_, A> {}
 
 impl<A: Adapter> fmt::Debug for IterSafe<'_, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -6,8 +6,12 @@
 //! [`QSimpleqHead`], [`QSListHead`]) holds the list. Heads and links never own memory: allocating and
 //! freeing elements (normally with `rcu_core::call_rcu1` after removal) is the caller's job.
 //!
-//! Thin macros named after the C ones (`qtailq_insert_head_rcu!(head, elm)`, ...) expand to these
-//! methods; they hide no unsafety (see [`qtailq_insert_head_rcu!`](crate::qtailq_insert_head_rcu)).
+//! Every operation is a method of one sealed trait, [`Head`], which the four heads implement; code
+//! generic over the families is generic over `H: Head`. Each operation exists for every family
+//! (QEMU lacks some: see the table at [`Head`] for which ones are O(n) where), is defined once per
+//! family, and carries `#[doc(alias)]`es for its QEMU names, so rustdoc search finds
+//! `QTAILQ_INSERT_HEAD_RCU`. The C-named macros are thin sugar over these methods, listed once in the
+//! [table below](#the-c-named-macros).
 //!
 //! # The RCU list rules (the same as QEMU's)
 //!
@@ -29,8 +33,10 @@
 //! * An empty [`QTailqHead`] or [`QSimpleqHead`] stores a null `last` instead of pointing at itself, so a
 //!   head can be moved while it is empty. A non-empty [`QTailqHead`] or [`QListHead`] must not move (its
 //!   first element's back link points into it), exactly as in C.
-//! * [`QSimpleqHead::remove_after`] and [`QSListHead::remove_after`] are O(1) removals given the
-//!   predecessor (BSD's `SLIST_REMOVE_AFTER`); QEMU only has the O(n) `*_REMOVE_RCU`.
+//! * [`Head::remove_after`] (BSD's `SLIST_REMOVE_AFTER`) and [`Head::unlink`] remove in O(1) given
+//!   the predecessor, for every family; QEMU only has the O(n) `QSIMPLEQ_REMOVE_RCU`/`QSLIST_REMOVE_RCU`.
+//! * Every operation exists for every family (QLIST's `insert_tail` walks the list, for example), so
+//!   code generic over [`Head`] compiles; the table at [`Head`] gives each one's cost.
 //!
 //! # Safety contracts
 //!
@@ -54,12 +60,17 @@
 //! * **W4.** (QTAILQ, QLIST) The head is not moved or dropped while it is non-empty: the first
 //!   element's back link points into it.
 //! * **W5.** The position argument (`listelm`) is on this list.
+//! * **W6.** No `&mut` to an element, or to anything inside it, is created while it is linked, nor
+//!   after its removal until a grace period has elapsed: readers may be reading it at any time, and a
+//!   `&mut` asserts that nobody else is (the hazard tokio's intrusive list documents too). Mutate a
+//!   linked element only through interior mutability (atomics, locks), and take `&mut` or ownership
+//!   back only when `W2` lets you free it.
 //!
 //! # Example: QEMU's `BusChild` list
 //!
 //! ```
 //! use core::ptr::NonNull;
-//! use rcu_queue::raw::{QTailqHead, QTailqLink};
+//! use rcu_queue::raw::{Head, QTailqHead, QTailqLink};
 //!
 //! struct BusChild { id: u32, sibling: QTailqLink }
 //! rcu_queue::adapter!(Sibling = BusChild { sibling: QTailqLink });
@@ -81,64 +92,73 @@
 //! // SAFETY: unlinked, and a grace period has passed.
 //! drop(unsafe { Box::from_raw(kid.as_ptr()) });
 //! ```
+//!
+//! # The C-named macros
+//!
+//! For code ported from C, each QEMU macro has a lower-case `macro_rules!` twin, exported at the
+//! crate root (`rcu_queue::qtailq_insert_head_rcu!`). Each expands to exactly one call of the [`Head`]
+//! method in the last column on the family's head type (so a `QLIST` head given to a `qtailq_` macro
+//! does not compile), **without** an `unsafe` block: you write `unsafe { ... }` and its `// SAFETY:`
+//! comment yourself, discharging that method's contract. Only `*_empty_rcu!` is safe. C's `field`
+//! argument is the head's [`Adapter`] type parameter, so it is dropped except in `*_next_rcu!`, which
+//! has no head to take it from; the head comes first also where C omits it, and
+//! `*_foreach_safe_rcu!` needs no `next_var`. `f` is one of `qtailq`, `qlist`, `qsimpleq`, `qslist`.
+//!
+//! | QEMU (`F` = `QTAILQ`, `QLIST`, `QSIMPLEQ`, `QSLIST`) | Rust sugar | expands to | families |
+//! |---|---|---|---|
+//! | `F_INSERT_HEAD_RCU(head, elm, field)` | `f_insert_head_rcu!(head, elm)` | [`Head::insert_head`] | all |
+//! | `F_INSERT_TAIL_RCU(head, elm, field)` | `f_insert_tail_rcu!(head, elm)` | [`Head::insert_tail`] | QTAILQ, QSIMPLEQ |
+//! | `F_INSERT_AFTER_RCU([head,] listelm, elm, field)` | `f_insert_after_rcu!(head, listelm, elm)` | [`Head::insert_after`] | all |
+//! | `F_INSERT_BEFORE_RCU(listelm, elm, field)` | `f_insert_before_rcu!(head, listelm, elm)` | [`Head::insert_before`] | QTAILQ, QLIST |
+//! | `F_REMOVE_RCU([head,] elm, field)` | `f_remove_rcu!(head, elm)` | [`Head::remove`] | all |
+//! | `F_REMOVE_HEAD_RCU(head, field)` | `f_remove_head_rcu!(head)` | [`Head::remove_head`] | QSIMPLEQ, QSLIST |
+//! | `F_FIRST_RCU(head)` | `f_first_rcu!(head)` | [`Head::first`] | all |
+//! | `F_NEXT_RCU(elm, field)` | `f_next_rcu!(elm, Adapter)` | [`Head::next`] | all |
+//! | `F_EMPTY_RCU(head)` | `f_empty_rcu!(head)` (safe) | [`Head::is_empty`] | all |
+//! | `F_FOREACH_RCU(var, head, field) { ... }` | `f_foreach_rcu!(var in head => { ... })` | `for var in` [`Head::iter`] | all |
+//! | `F_FOREACH_SAFE_RCU(var, head, field, next_var) { ... }` | `f_foreach_safe_rcu!(var in head => { ... })` | `for var in` [`Head::iter_safe`] | all |
+//!
+//! Operations without a QEMU macro ([`Head::unlink`], [`Head::remove_after`]) have no sugar.
+//! `tests/macros.rs` checks every macro against the method it names.
+//!
+//! ```
+//! use core::ptr::NonNull;
+//! use rcu_queue::raw::{QSListHead, QSListLink};
+//! use rcu_queue::{qslist_empty_rcu, qslist_foreach_rcu, qslist_insert_head_rcu, qslist_remove_head_rcu};
+//!
+//! struct Timer { id: u32, link: QSListLink }
+//! rcu_queue::adapter!(Timers = Timer { link: QSListLink });
+//! let mut timers = [1, 2].map(|id| Timer { id, link: QSListLink::new() });
+//! let [a, b] = timers.each_mut().map(NonNull::from);
+//! let head = QSListHead::<Timers>::new();
+//! // SAFETY: single writer (W1); `timers` outlives the list and each is linked once (W2, W3).
+//! unsafe {
+//!     qslist_insert_head_rcu!(head, a);
+//!     qslist_insert_head_rcu!(head, b);
+//! }
+//! let mut ids = Vec::new();
+//! let guard = rcu_core::read_lock();
+//! // SAFETY: inside a read-side critical section (R1).
+//! unsafe { qslist_foreach_rcu!(t in head => { ids.push(t.as_ref().id); }) };
+//! drop(guard);
+//! assert_eq!(ids, [2, 1]);
+//! // SAFETY: single writer; nothing is freed.
+//! assert_eq!(unsafe { qslist_remove_head_rcu!(head) }, Some(b));
+//! assert!(!qslist_empty_rcu!(head));
+//! ```
+//!
+//! The sugar hides no unsafety: without an `unsafe` block it does not compile.
+//!
+//! ```compile_fail,E0133
+//! use rcu_queue::raw::{QTailqHead, QTailqLink};
+//! struct Item { link: QTailqLink }
+//! rcu_queue::adapter!(ByLink = Item { link: QTailqLink });
+//! let mut item = Item { link: QTailqLink::new() };
+//! let head = QTailqHead::<ByLink>::new();
+//! rcu_queue::qtailq_insert_head_rcu!(head, core::ptr::NonNull::from(&mut item));
+//! ```
 
-/// The reader half of every family's head (first, next, FOREACH, FOREACH_SAFE): the same four
-/// `Acquire`-load walks for all four families, which differ only in where the first pointer lives.
-/// `$C` is the C family prefix for the docs (`"QTAILQ"`), `$first` the path of the head's first
-/// pointer field.
-macro_rules! forward_readers {
-    ($Head:ident, $Link:ident, $C:literal, $($first:ident).+) => {
-        impl<A: Adapter<Link = $Link>> $Head<A> {
-            #[doc = concat!("`", $C, "_FIRST_RCU`: `Acquire`-loads the first element.")]
-            ///
-            /// # Safety
-            ///
-            /// Reader rule R1 of the [module docs](crate::raw#safety-contracts): the returned pointer
-            /// may be dereferenced only inside the caller's read-side critical section (or by the
-            /// serialized writer while the element is linked).
-            pub unsafe fn first(&self) -> Option<NonNull<A::Object>> {
-                // SAFETY: non-null first pointers are links of live elements (writer rule W2).
-                unsafe { load_object::<A>(&self.$($first).+) }
-            }
-
-            #[doc = concat!("`", $C, "_NEXT_RCU`: `Acquire`-loads the successor of `elm`.")]
-            ///
-            /// # Safety
-            ///
-            /// R1, and `elm` was reached from this head within the same critical section (it may
-            /// have been removed since: its `next` is kept).
-            pub unsafe fn next(elm: NonNull<A::Object>) -> Option<NonNull<A::Object>> {
-                // SAFETY: `elm` is still allocated (R1); its `next` only holds links of live
-                // elements.
-                unsafe { load_object::<A>(&link_of::<A>(elm).as_ref().next) }
-            }
-
-            #[doc = concat!("`", $C, "_FOREACH_RCU`: iterates forward; each step is one `Acquire` load.")]
-            ///
-            /// # Safety
-            ///
-            /// R1 for the iterator's whole life and for every yielded pointer.
-            pub unsafe fn iter(&self) -> Iter<'_, A> {
-                // SAFETY: forwarded to our caller.
-                unsafe { Iter::new(&self.$($first).+) }
-            }
-
-            #[doc = concat!(
-                "`", $C, "_FOREACH_SAFE_RCU`: like [`iter`](Self::iter) but reads each successor \
-                 before yielding, so a writer's loop body may remove the yielded element."
-            )]
-            ///
-            /// # Safety
-            ///
-            /// As for [`iter`](Self::iter).
-            pub unsafe fn iter_safe(&self) -> IterSafe<'_, A> {
-                // SAFETY: forwarded to our caller.
-                unsafe { IterSafe::new(&self.$($first).+) }
-            }
-        }
-    };
-}
-
+mod head;
 mod iter;
 mod macros;
 mod qlist;
@@ -146,6 +166,7 @@ mod qsimpleq;
 mod qslist;
 mod qtailq;
 
+pub use head::Head;
 pub use iter::{Iter, IterSafe};
 pub use qlist::{QListHead, QListLink};
 pub use qsimpleq::{QSimpleqHead, QSimpleqLink};
@@ -204,6 +225,14 @@ pub trait RcuLink: sealed::Sealed + Sized {}
 
 pub(crate) mod sealed {
     use crate::sync::AtomicPtr;
+
+    /// Gives [`Head`](super::Head)'s provided methods the head's first pointer.
+    pub trait SealedHead {
+        /// The family's link type.
+        type Link: super::RcuLink;
+        /// The head's first pointer (`tqh_first`, `lh_first`, ...).
+        fn first_field(&self) -> &AtomicPtr<Self::Link>;
+    }
 
     /// Gives the generic iterators access to a link's forward pointer.
     pub trait Sealed {

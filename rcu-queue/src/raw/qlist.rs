@@ -4,7 +4,7 @@
 //! predecessor, or at the head's first pointer (C's `le_prev`, a pointer to a pointer). Readers only
 //! ever load `next`.
 
-use super::{Adapter, Iter, IterSafe, link_of, load_object, sealed::Sealed};
+use super::{Adapter, Head, link_of, sealed::Sealed, sealed::SealedHead};
 use crate::sync::{AtomicPtr, Ordering::Relaxed, Ordering::Release, loom_const_fn};
 use core::{fmt, marker::PhantomData, ptr, ptr::NonNull};
 
@@ -58,16 +58,16 @@ impl fmt::Debug for QListLink {
 
 /// Head of an RCU-safe doubly linked list (C: `QLIST_HEAD(, T)`), typed by its [`Adapter`].
 ///
-/// Readers: [`first`](Self::first), [`next`](Self::next), [`iter`](Self::iter),
-/// [`iter_safe`](Self::iter_safe), [`is_empty`](Self::is_empty). Writers: `insert_*` and
-/// [`remove`](Self::remove), under the writer rules of the [module docs](crate::raw#safety-contracts).
+/// Every operation is a method of [`Head`]: readers [`first`](Head::first), [`next`](Head::next),
+/// [`iter`](Head::iter), [`iter_safe`](Head::iter_safe), [`is_empty`](Head::is_empty); writers `insert_*` and
+/// [`remove`](Head::remove), under the writer rules of the [module docs](crate::raw#safety-contracts).
 /// There is no tail insert.
 ///
 /// # Example
 ///
 /// ```
 /// use core::ptr::NonNull;
-/// use rcu_queue::raw::{QListHead, QListLink};
+/// use rcu_queue::raw::{Head, QListHead, QListLink};
 ///
 /// struct Bh { id: u32, link: QListLink }
 /// rcu_queue::adapter!(Bhs = Bh { link: QListLink });
@@ -99,11 +99,6 @@ impl<A> QListHead<A> {
             QListHead { first: AtomicPtr::new(ptr::null_mut()), _adapter: PhantomData }
         }
     }
-
-    /// `QLIST_EMPTY_RCU`: a `Relaxed` check, only a hint to concurrent readers.
-    pub fn is_empty(&self) -> bool {
-        self.first.load(Relaxed).is_null()
-    }
 }
 
 impl<A> Default for QListHead<A> {
@@ -120,17 +115,19 @@ impl<A> fmt::Debug for QListHead<A> {
     }
 }
 
-forward_readers!(QListHead, QListLink, "QLIST", first);
+impl<A> SealedHead for QListHead<A> {
+    type Link = QListLink;
+    fn first_field(&self) -> &AtomicPtr<QListLink> {
+        &self.first
+    }
+}
 
-impl<A: Adapter<Link = QListLink>> QListHead<A> {
-    /// `QLIST_INSERT_HEAD_RCU`: links `elm` first.
-    ///
-    /// Publishing store: the `Release` store of the head's first pointer.
-    ///
-    /// # Safety
-    ///
-    /// Writer rules W1–W4 of the [module docs](crate::raw#safety-contracts).
-    pub unsafe fn insert_head(&self, elm: NonNull<A::Object>) {
+impl<A: Adapter<Link = QListLink>> Head for QListHead<A> {
+    type Object = A::Object;
+    type Adapter = A;
+    const FAMILY: &'static str = "QLIST";
+
+    unsafe fn insert_head(&self, elm: NonNull<A::Object>) {
         // SAFETY: `elm` is live (W2) and not yet visible to readers (W3).
         let link = unsafe { link_of::<A>(elm) };
         // SAFETY: as above.
@@ -150,14 +147,7 @@ impl<A: Adapter<Link = QListLink>> QListHead<A> {
         }
     }
 
-    /// `QLIST_INSERT_AFTER_RCU`: links `elm` right after `listelm`.
-    ///
-    /// Publishing store: the `Release` store of `listelm`'s `next`.
-    ///
-    /// # Safety
-    ///
-    /// W1–W4, and W5: `listelm` is on this list.
-    pub unsafe fn insert_after(&self, listelm: NonNull<A::Object>, elm: NonNull<A::Object>) {
+    unsafe fn insert_after(&self, listelm: NonNull<A::Object>, elm: NonNull<A::Object>) {
         // SAFETY: both are live (W2, W5).
         let (le, link) = unsafe { (link_of::<A>(listelm), link_of::<A>(elm)) };
         // SAFETY: as above.
@@ -177,15 +167,7 @@ impl<A: Adapter<Link = QListLink>> QListHead<A> {
         }
     }
 
-    /// `QLIST_INSERT_BEFORE_RCU`: links `elm` right before `listelm`.
-    ///
-    /// Publishing store: the `Release` store through `listelm`'s `prev` (the predecessor's `next` or the
-    /// head's first pointer).
-    ///
-    /// # Safety
-    ///
-    /// W1–W5.
-    pub unsafe fn insert_before(&self, listelm: NonNull<A::Object>, elm: NonNull<A::Object>) {
+    unsafe fn insert_before(&self, listelm: NonNull<A::Object>, elm: NonNull<A::Object>) {
         // SAFETY: both are live (W2, W5).
         let (le, link) = unsafe { (link_of::<A>(listelm), link_of::<A>(elm)) };
         // SAFETY: as above.
@@ -203,17 +185,12 @@ impl<A: Adapter<Link = QListLink>> QListHead<A> {
         le.prev.store(ptr::from_ref(&l.next).cast_mut(), Relaxed);
     }
 
-    /// `QLIST_REMOVE_RCU`: unlinks `elm`, leaving its own links unchanged (as C does) so readers standing
-    /// on it go on. Free `elm` only after a grace period. C's macro takes no head; this one takes it only
-    /// for typing.
-    ///
-    /// Unlinking store: a `Release` store through `elm`'s `prev` (QEMU: relaxed; see the
-    /// [module docs](crate::raw#differences-from-qemu)).
-    ///
-    /// # Safety
-    ///
-    /// W1, W2, W4, and `elm` is on this list.
-    pub unsafe fn remove(&self, elm: NonNull<A::Object>) {
+    unsafe fn remove(&self, elm: NonNull<A::Object>) {
+        // SAFETY: forwarded; a doubly linked element knows its predecessor.
+        unsafe { self.unlink(None, elm) }
+    }
+
+    unsafe fn unlink(&self, _prev: Option<NonNull<A::Object>>, elm: NonNull<A::Object>) {
         // SAFETY: `elm` is live and linked (caller).
         let l = unsafe { link_of::<A>(elm).as_ref() };
         let next = l.next.load(Relaxed);

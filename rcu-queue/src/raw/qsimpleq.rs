@@ -3,7 +3,7 @@
 //! Layout: the head holds the first pointer and the last element's link (null when empty; C points
 //! `sqh_last` at the head's own first pointer). Elements have only `next`.
 
-use super::{Adapter, Iter, IterSafe, link_of, load_object, sealed::Sealed};
+use super::{Adapter, Head, link_of, sealed::Sealed, sealed::SealedHead};
 use crate::sync::{AtomicPtr, Ordering::Relaxed, Ordering::Release, loom_const_fn};
 use core::{fmt, marker::PhantomData, ptr, ptr::NonNull};
 
@@ -60,7 +60,7 @@ impl fmt::Debug for QSimpleqLink {
 ///
 /// ```
 /// use core::ptr::NonNull;
-/// use rcu_queue::raw::{QSimpleqHead, QSimpleqLink};
+/// use rcu_queue::raw::{Head, QSimpleqHead, QSimpleqLink};
 ///
 /// struct Job { id: u32, link: QSimpleqLink }
 /// rcu_queue::adapter!(Jobs = Job { link: QSimpleqLink });
@@ -101,11 +101,6 @@ impl<A> QSimpleqHead<A> {
         }
     }
 
-    /// `QSIMPLEQ_EMPTY_RCU`: a `Relaxed` check, only a hint to concurrent readers.
-    pub fn is_empty(&self) -> bool {
-        self.first.load(Relaxed).is_null()
-    }
-
     /// The `next` field a tail insert stores into: the last element's, or the head's first pointer.
     fn tail_field(&self) -> &AtomicPtr<QSimpleqLink> {
         let last = self.last.load(Relaxed);
@@ -133,17 +128,19 @@ impl<A> fmt::Debug for QSimpleqHead<A> {
     }
 }
 
-forward_readers!(QSimpleqHead, QSimpleqLink, "QSIMPLEQ", first);
+impl<A> SealedHead for QSimpleqHead<A> {
+    type Link = QSimpleqLink;
+    fn first_field(&self) -> &AtomicPtr<QSimpleqLink> {
+        &self.first
+    }
+}
 
-impl<A: Adapter<Link = QSimpleqLink>> QSimpleqHead<A> {
-    /// `QSIMPLEQ_INSERT_HEAD_RCU`: links `elm` first.
-    ///
-    /// Publishing store: the `Release` store of the head's first pointer.
-    ///
-    /// # Safety
-    ///
-    /// Writer rules W1–W3 of the [module docs](crate::raw#safety-contracts).
-    pub unsafe fn insert_head(&self, elm: NonNull<A::Object>) {
+impl<A: Adapter<Link = QSimpleqLink>> Head for QSimpleqHead<A> {
+    type Object = A::Object;
+    type Adapter = A;
+    const FAMILY: &'static str = "QSIMPLEQ";
+
+    unsafe fn insert_head(&self, elm: NonNull<A::Object>) {
         // SAFETY: `elm` is live (W2) and not yet visible to readers (W3).
         let link = unsafe { link_of::<A>(elm) };
         let old_first = self.first.load(Relaxed);
@@ -156,15 +153,7 @@ impl<A: Adapter<Link = QSimpleqLink>> QSimpleqHead<A> {
         self.first.store(link.as_ptr(), Release);
     }
 
-    /// `QSIMPLEQ_INSERT_TAIL_RCU`: links `elm` last.
-    ///
-    /// Publishing store: the `Release` store of the old last element's `next` (of the head's first
-    /// pointer if the list was empty).
-    ///
-    /// # Safety
-    ///
-    /// W1–W3.
-    pub unsafe fn insert_tail(&self, elm: NonNull<A::Object>) {
+    unsafe fn insert_tail(&self, elm: NonNull<A::Object>) {
         // SAFETY: `elm` is live (W2) and not yet visible to readers (W3).
         let link = unsafe { link_of::<A>(elm) };
         // SAFETY: as above.
@@ -176,14 +165,7 @@ impl<A: Adapter<Link = QSimpleqLink>> QSimpleqHead<A> {
         self.last.store(link.as_ptr(), Relaxed);
     }
 
-    /// `QSIMPLEQ_INSERT_AFTER_RCU`: links `elm` right after `listelm`.
-    ///
-    /// Publishing store: the `Release` store of `listelm`'s `next`.
-    ///
-    /// # Safety
-    ///
-    /// W1–W3, and W5: `listelm` is on this list.
-    pub unsafe fn insert_after(&self, listelm: NonNull<A::Object>, elm: NonNull<A::Object>) {
+    unsafe fn insert_after(&self, listelm: NonNull<A::Object>, elm: NonNull<A::Object>) {
         // SAFETY: both are live (W2, W5).
         let (le, link) = unsafe { (link_of::<A>(listelm), link_of::<A>(elm)) };
         // SAFETY: as above.
@@ -198,15 +180,7 @@ impl<A: Adapter<Link = QSimpleqLink>> QSimpleqHead<A> {
         le.next.store(link.as_ptr(), Release);
     }
 
-    /// `QSIMPLEQ_REMOVE_HEAD_RCU`: unlinks the first element and returns it (`None` if empty). Its `next`
-    /// is kept; free it only after a grace period.
-    ///
-    /// Unlinking store: a `Release` store of the head's first pointer.
-    ///
-    /// # Safety
-    ///
-    /// W1, W2.
-    pub unsafe fn remove_head(&self) -> Option<NonNull<A::Object>> {
+    unsafe fn remove_head(&self) -> Option<NonNull<A::Object>> {
         let first = NonNull::new(self.first.load(Relaxed))?;
         // SAFETY: `first` is a linked, live element (W2).
         let next = unsafe { first.as_ref() }.next.load(Relaxed);
@@ -219,13 +193,7 @@ impl<A: Adapter<Link = QSimpleqLink>> QSimpleqHead<A> {
         Some(unsafe { super::object_of::<A>(first) })
     }
 
-    /// Unlinks the element after `listelm` and returns it (`None` if `listelm` is last): O(1), BSD's
-    /// `SIMPLEQ_REMOVE_AFTER`. Same publication rules as [`remove`](Self::remove).
-    ///
-    /// # Safety
-    ///
-    /// W1, W2, and `listelm` is on this list.
-    pub unsafe fn remove_after(&self, listelm: NonNull<A::Object>) -> Option<NonNull<A::Object>> {
+    unsafe fn remove_after(&self, listelm: NonNull<A::Object>) -> Option<NonNull<A::Object>> {
         // SAFETY: `listelm` is live and linked (caller).
         let le = unsafe { link_of::<A>(listelm).as_ref() };
         let elm = NonNull::new(le.next.load(Relaxed))?;
@@ -238,38 +206,5 @@ impl<A: Adapter<Link = QSimpleqLink>> QSimpleqHead<A> {
         }
         // SAFETY: `elm` came from `link_of::<A>` when it was inserted (W2).
         Some(unsafe { super::object_of::<A>(elm) })
-    }
-
-    /// `QSIMPLEQ_REMOVE_RCU`: unlinks `elm`, found by walking from the head (O(n)). Its `next` is kept;
-    /// free it only after a grace period.
-    ///
-    /// Unlinking store: a `Release` store of the predecessor's `next` (or the head's first pointer).
-    ///
-    /// # Panics
-    ///
-    /// If `elm` is not on this list.
-    ///
-    /// # Safety
-    ///
-    /// W1, W2.
-    pub unsafe fn remove(&self, elm: NonNull<A::Object>) {
-        // SAFETY: `elm` is live (W2); we only compare addresses.
-        let target = unsafe { link_of::<A>(elm) }.as_ptr();
-        if self.first.load(Relaxed) == target {
-            // SAFETY: forwarded (W1, W2).
-            unsafe { self.remove_head() };
-            return;
-        }
-        // SAFETY: writer walk (W1); every element reached is linked and live (W2).
-        for curr in unsafe { self.iter() } {
-            // SAFETY: as above.
-            let c = unsafe { link_of::<A>(curr).as_ref() };
-            if c.next.load(Relaxed) == target {
-                // SAFETY: `curr` is on this list (W1, W2).
-                unsafe { self.remove_after(curr) };
-                return;
-            }
-        }
-        panic!("QSimpleqHead::remove: the element is not on this list");
     }
 }

@@ -1,7 +1,7 @@
 //! QSLIST: singly linked list (QEMU `QSLIST_*_RCU`). The smallest family: one pointer per element, no
 //! tail, and a head that may be moved at any time.
 
-use super::{Adapter, Iter, IterSafe, link_of, load_object, object_of, sealed::Sealed};
+use super::{Adapter, Head, link_of, object_of, sealed::Sealed, sealed::SealedHead};
 use crate::sync::{AtomicPtr, Ordering::Relaxed, Ordering::Release, loom_const_fn};
 use core::{fmt, marker::PhantomData, ptr, ptr::NonNull};
 
@@ -56,7 +56,7 @@ impl fmt::Debug for QSListLink {
 ///
 /// ```
 /// use core::ptr::NonNull;
-/// use rcu_queue::raw::{QSListHead, QSListLink};
+/// use rcu_queue::raw::{Head, QSListHead, QSListLink};
 ///
 /// struct Timer { id: u32, link: QSListLink }
 /// rcu_queue::adapter!(Timers = Timer { link: QSListLink });
@@ -89,11 +89,6 @@ impl<A> QSListHead<A> {
             QSListHead { first: AtomicPtr::new(ptr::null_mut()), _adapter: PhantomData }
         }
     }
-
-    /// `QSLIST_EMPTY_RCU`: a `Relaxed` check, only a hint to concurrent readers.
-    pub fn is_empty(&self) -> bool {
-        self.first.load(Relaxed).is_null()
-    }
 }
 
 impl<A> Default for QSListHead<A> {
@@ -110,17 +105,19 @@ impl<A> fmt::Debug for QSListHead<A> {
     }
 }
 
-forward_readers!(QSListHead, QSListLink, "QSLIST", first);
+impl<A> SealedHead for QSListHead<A> {
+    type Link = QSListLink;
+    fn first_field(&self) -> &AtomicPtr<QSListLink> {
+        &self.first
+    }
+}
 
-impl<A: Adapter<Link = QSListLink>> QSListHead<A> {
-    /// `QSLIST_INSERT_HEAD_RCU`: links `elm` first.
-    ///
-    /// Publishing store: the `Release` store of the head's first pointer.
-    ///
-    /// # Safety
-    ///
-    /// Writer rules W1–W3 of the [module docs](crate::raw#safety-contracts).
-    pub unsafe fn insert_head(&self, elm: NonNull<A::Object>) {
+impl<A: Adapter<Link = QSListLink>> Head for QSListHead<A> {
+    type Object = A::Object;
+    type Adapter = A;
+    const FAMILY: &'static str = "QSLIST";
+
+    unsafe fn insert_head(&self, elm: NonNull<A::Object>) {
         // SAFETY: `elm` is live (W2) and not yet visible to readers (W3).
         let link = unsafe { link_of::<A>(elm) };
         // SAFETY: as above.
@@ -131,14 +128,7 @@ impl<A: Adapter<Link = QSListLink>> QSListHead<A> {
         self.first.store(link.as_ptr(), Release);
     }
 
-    /// `QSLIST_INSERT_AFTER_RCU`: links `elm` right after `listelm`.
-    ///
-    /// Publishing store: the `Release` store of `listelm`'s `next`.
-    ///
-    /// # Safety
-    ///
-    /// W1–W3, and W5: `listelm` is on this list.
-    pub unsafe fn insert_after(&self, listelm: NonNull<A::Object>, elm: NonNull<A::Object>) {
+    unsafe fn insert_after(&self, listelm: NonNull<A::Object>, elm: NonNull<A::Object>) {
         // SAFETY: both are live (W2, W5); `elm` is not yet visible to readers (W3).
         let (le, link) = unsafe { (link_of::<A>(listelm).as_ref(), link_of::<A>(elm)) };
         // SAFETY: as above.
@@ -149,15 +139,7 @@ impl<A: Adapter<Link = QSListLink>> QSListHead<A> {
         le.next.store(link.as_ptr(), Release);
     }
 
-    /// `QSLIST_REMOVE_HEAD_RCU`: unlinks the first element and returns it (`None` if empty). Its `next`
-    /// is kept; free it only after a grace period.
-    ///
-    /// Unlinking store: a `Release` store of the head's first pointer.
-    ///
-    /// # Safety
-    ///
-    /// W1, W2.
-    pub unsafe fn remove_head(&self) -> Option<NonNull<A::Object>> {
+    unsafe fn remove_head(&self) -> Option<NonNull<A::Object>> {
         let first = NonNull::new(self.first.load(Relaxed))?;
         // SAFETY: `first` is a linked, live element (W2).
         let next = unsafe { first.as_ref() }.next.load(Relaxed);
@@ -167,15 +149,7 @@ impl<A: Adapter<Link = QSListLink>> QSListHead<A> {
         Some(unsafe { object_of::<A>(first) })
     }
 
-    /// Unlinks the element after `listelm` and returns it (`None` if `listelm` is last): O(1), BSD's
-    /// `SLIST_REMOVE_AFTER`.
-    ///
-    /// Unlinking store: a `Release` store of `listelm`'s `next`.
-    ///
-    /// # Safety
-    ///
-    /// W1, W2, and `listelm` is on this list.
-    pub unsafe fn remove_after(&self, listelm: NonNull<A::Object>) -> Option<NonNull<A::Object>> {
+    unsafe fn remove_after(&self, listelm: NonNull<A::Object>) -> Option<NonNull<A::Object>> {
         // SAFETY: `listelm` is live and linked (caller).
         let le = unsafe { link_of::<A>(listelm).as_ref() };
         let elm = NonNull::new(le.next.load(Relaxed))?;
@@ -185,38 +159,5 @@ impl<A: Adapter<Link = QSListLink>> QSListHead<A> {
         le.next.store(next, Release);
         // SAFETY: `elm` came from `link_of::<A>` when it was inserted (W2).
         Some(unsafe { object_of::<A>(elm) })
-    }
-
-    /// `QSLIST_REMOVE_RCU`: unlinks `elm`, found by walking from the head (O(n)). Its `next` is kept;
-    /// free it only after a grace period.
-    ///
-    /// Unlinking store: a `Release` store of the predecessor's `next` (or the head's first pointer).
-    ///
-    /// # Panics
-    ///
-    /// If `elm` is not on this list.
-    ///
-    /// # Safety
-    ///
-    /// W1, W2.
-    pub unsafe fn remove(&self, elm: NonNull<A::Object>) {
-        // SAFETY: `elm` is live (W2); we only compare addresses.
-        let target = unsafe { link_of::<A>(elm) }.as_ptr();
-        if self.first.load(Relaxed) == target {
-            // SAFETY: forwarded (W1, W2).
-            unsafe { self.remove_head() };
-            return;
-        }
-        // SAFETY: writer walk (W1); every element reached is linked and live (W2).
-        for curr in unsafe { self.iter() } {
-            // SAFETY: as above.
-            let c = unsafe { link_of::<A>(curr).as_ref() };
-            if c.next.load(Relaxed) == target {
-                // SAFETY: `curr` is on this list (W1, W2).
-                unsafe { self.remove_after(curr) };
-                return;
-            }
-        }
-        panic!("QSListHead::remove: the element is not on this list");
     }
 }

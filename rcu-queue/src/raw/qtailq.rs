@@ -5,7 +5,7 @@
 //! points at its predecessor's link or at the head's `circ`, and is null while the element is not on a
 //! list (`QTAILQ_IN_USE`). Readers only ever load `next`.
 
-use super::{Adapter, Iter, IterSafe, link_of, load_object, sealed::Sealed};
+use super::{Adapter, Head, link_of, sealed::Sealed, sealed::SealedHead};
 use crate::sync::{AtomicPtr, Ordering::Relaxed, Ordering::Release, loom_const_fn};
 use core::{fmt, marker::PhantomData, ptr, ptr::NonNull};
 
@@ -64,15 +64,15 @@ impl fmt::Debug for QTailqLink {
 
 /// Head of an RCU-safe doubly linked tail queue (C: `QTAILQ_HEAD(, T)`), typed by its [`Adapter`].
 ///
-/// Readers: [`first`](Self::first), [`next`](Self::next), [`iter`](Self::iter),
-/// [`iter_safe`](Self::iter_safe), [`is_empty`](Self::is_empty). Writers: `insert_*` and
-/// [`remove`](Self::remove), under the writer rules of the [module docs](crate::raw#safety-contracts).
+/// Every operation is a method of [`Head`]: readers [`first`](Head::first), [`next`](Head::next),
+/// [`iter`](Head::iter), [`iter_safe`](Head::iter_safe), [`is_empty`](Head::is_empty); writers `insert_*` and
+/// [`remove`](Head::remove), under the writer rules of the [module docs](crate::raw#safety-contracts).
 ///
 /// # Example
 ///
 /// ```
 /// use core::ptr::NonNull;
-/// use rcu_queue::raw::{QTailqHead, QTailqLink};
+/// use rcu_queue::raw::{Head, QTailqHead, QTailqLink};
 ///
 /// struct Req { tag: u32, link: QTailqLink }
 /// rcu_queue::adapter!(Queue = Req { link: QTailqLink });
@@ -105,11 +105,6 @@ impl<A> QTailqHead<A> {
         pub fn new() -> Self {
             QTailqHead { circ: QTailqLink::new(), _adapter: PhantomData }
         }
-    }
-
-    /// `QTAILQ_EMPTY_RCU`: a `Relaxed` check, only a hint to concurrent readers.
-    pub fn is_empty(&self) -> bool {
-        self.circ.next.load(Relaxed).is_null()
     }
 
     fn circ_ptr(&self) -> *mut QTailqLink {
@@ -151,17 +146,19 @@ impl<A> fmt::Debug for QTailqHead<A> {
     }
 }
 
-forward_readers!(QTailqHead, QTailqLink, "QTAILQ", circ.next);
+impl<A> SealedHead for QTailqHead<A> {
+    type Link = QTailqLink;
+    fn first_field(&self) -> &AtomicPtr<QTailqLink> {
+        &self.circ.next
+    }
+}
 
-impl<A: Adapter<Link = QTailqLink>> QTailqHead<A> {
-    /// `QTAILQ_INSERT_HEAD_RCU`: links `elm` first.
-    ///
-    /// Publishing store: the `Release` store of the head's first pointer.
-    ///
-    /// # Safety
-    ///
-    /// Writer rules W1–W4 of the [module docs](crate::raw#safety-contracts).
-    pub unsafe fn insert_head(&self, elm: NonNull<A::Object>) {
+impl<A: Adapter<Link = QTailqLink>> Head for QTailqHead<A> {
+    type Object = A::Object;
+    type Adapter = A;
+    const FAMILY: &'static str = "QTAILQ";
+
+    unsafe fn insert_head(&self, elm: NonNull<A::Object>) {
         // SAFETY: `elm` is live (W2).
         let link = unsafe { link_of::<A>(elm) };
         // SAFETY: as above; not yet visible to readers (W3), so plain writes are unobserved.
@@ -180,15 +177,7 @@ impl<A: Adapter<Link = QTailqLink>> QTailqHead<A> {
         l.prev.store(self.circ_ptr(), Relaxed);
     }
 
-    /// `QTAILQ_INSERT_TAIL_RCU`: links `elm` last.
-    ///
-    /// Publishing store: the `Release` store of the old last element's `next` (of the head's first
-    /// pointer if the list was empty).
-    ///
-    /// # Safety
-    ///
-    /// W1–W4.
-    pub unsafe fn insert_tail(&self, elm: NonNull<A::Object>) {
+    unsafe fn insert_tail(&self, elm: NonNull<A::Object>) {
         // SAFETY: `elm` is live (W2) and not yet visible to readers (W3).
         let link = unsafe { link_of::<A>(elm) };
         // SAFETY: as above.
@@ -202,14 +191,7 @@ impl<A: Adapter<Link = QTailqLink>> QTailqHead<A> {
         self.set_last(link.as_ptr());
     }
 
-    /// `QTAILQ_INSERT_AFTER_RCU`: links `elm` right after `listelm`.
-    ///
-    /// Publishing store: the `Release` store of `listelm`'s `next`.
-    ///
-    /// # Safety
-    ///
-    /// W1–W4, and W5: `listelm` is on this list.
-    pub unsafe fn insert_after(&self, listelm: NonNull<A::Object>, elm: NonNull<A::Object>) {
+    unsafe fn insert_after(&self, listelm: NonNull<A::Object>, elm: NonNull<A::Object>) {
         // SAFETY: both are live (W2, W5).
         let (le, link) = unsafe { (link_of::<A>(listelm), link_of::<A>(elm)) };
         // SAFETY: as above.
@@ -227,15 +209,7 @@ impl<A: Adapter<Link = QTailqLink>> QTailqHead<A> {
         l.prev.store(ptr::from_ref(le).cast_mut(), Relaxed);
     }
 
-    /// `QTAILQ_INSERT_BEFORE_RCU`: links `elm` right before `listelm`.
-    ///
-    /// Publishing store: the `Release` store of the predecessor's `next` (of the head's first pointer if
-    /// `listelm` is first).
-    ///
-    /// # Safety
-    ///
-    /// W1–W5.
-    pub unsafe fn insert_before(&self, listelm: NonNull<A::Object>, elm: NonNull<A::Object>) {
+    unsafe fn insert_before(&self, listelm: NonNull<A::Object>, elm: NonNull<A::Object>) {
         // SAFETY: both are live (W2, W5).
         let (le, link) = unsafe { (link_of::<A>(listelm), link_of::<A>(elm)) };
         // SAFETY: as above.
@@ -253,16 +227,12 @@ impl<A: Adapter<Link = QTailqLink>> QTailqHead<A> {
         le.prev.store(link.as_ptr(), Relaxed);
     }
 
-    /// `QTAILQ_REMOVE_RCU`: unlinks `elm`, keeping its `next` for readers standing on it and clearing its
-    /// back link (so [`QTailqLink::in_use`] becomes false). Free `elm` only after a grace period.
-    ///
-    /// Unlinking store: a `Release` store of the predecessor's `next` (QEMU: relaxed; see the
-    /// [module docs](crate::raw#differences-from-qemu)).
-    ///
-    /// # Safety
-    ///
-    /// W1, W2, W4, and `elm` is on this list.
-    pub unsafe fn remove(&self, elm: NonNull<A::Object>) {
+    unsafe fn remove(&self, elm: NonNull<A::Object>) {
+        // SAFETY: forwarded; a doubly linked element knows its predecessor.
+        unsafe { self.unlink(None, elm) }
+    }
+
+    unsafe fn unlink(&self, _prev: Option<NonNull<A::Object>>, elm: NonNull<A::Object>) {
         // SAFETY: `elm` is live and linked (caller).
         let link = unsafe { link_of::<A>(elm) };
         // SAFETY: as above.

@@ -2,8 +2,11 @@
 //!
 //! 100 initial elements; `readers` threads walk the list under a read guard and check that every
 //! element they saw is still alive at the end of their critical section; one updater removes a random
-//! element, inserts after a random element and calls `synchronize_rcu`, until the deadline. At the end
-//! every element ever created must have been reclaimed exactly once.
+//! element (by index, or through a handle every other time), inserts a new one after a random element
+//! (so the list keeps 99 or 100 elements) and calls
+//! `synchronize_rcu`, until the deadline. At the end every element ever created must have been
+//! reclaimed exactly once, the list must still be populated and every reader must have visited at
+//! least half a list per traversal.
 //!
 //! Shared by tests/stress.rs, tests/negative_control.rs and examples/list_stress.rs.
 
@@ -86,6 +89,12 @@ pub struct Report {
     pub family: &'static str,
     pub nodes_read: u64,
     pub traversals: u64,
+    /// The fewest elements any one reader visited over the run.
+    pub min_reader_nodes: u64,
+    /// That reader's traversal count.
+    pub min_reader_traversals: u64,
+    /// List length when the updater stopped.
+    pub final_len: u64,
     pub removed: u64,
     pub inserted: u64,
     pub dead_seen: u64,
@@ -122,6 +131,7 @@ pub fn run_on<F: Family>(
     let nodes_read = AtomicU64::new(0);
     let traversals = AtomicU64::new(0);
     let dead_seen = AtomicU64::new(0);
+    let min_reader = std::sync::Mutex::new((u64::MAX, 0u64));
     let (mut removed, mut inserted, mut updates) = (0, 0, 0);
     std::thread::scope(|s| {
         for _ in 0..cfg.readers {
@@ -154,6 +164,10 @@ pub fn run_on<F: Family>(
                 }
                 nodes_read.fetch_add(reads, Relaxed);
                 traversals.fetch_add(walks, Relaxed);
+                let mut min = min_reader.lock().unwrap();
+                if reads < min.0 {
+                    *min = (reads, walks);
+                }
                 dead_seen.fetch_add(dead, Relaxed);
             });
         }
@@ -165,40 +179,68 @@ pub fn run_on<F: Family>(
         let mut rng = Rng::from_clock();
         let mut next_id = INITIAL;
         while Instant::now() < deadline {
-            let target = rng.below(INITIAL);
-            let mut i = 0;
-            if list.lock().remove_first(|_| {
-                i += 1;
-                i - 1 == target
-            }) {
+            // Balanced updates keep the list at INITIAL - 1 or INITIAL elements, so readers always walk
+            // a populated list (issue 8, item 11: the old random-index updater let it drain to empty).
+            let mut w = list.lock();
+            let len = w.len() as u64;
+            if len > 0 {
+                let target = rng.below(len);
+                let mut i = 0;
+                let nth = |_: &Elem| {
+                    i += 1;
+                    i - 1 == target
+                };
+                // Every other update removes through a handle (the O(1) `bus_remove_child` path, whose
+                // cursor does not know the predecessor), the others with `remove_first`.
+                let gone = if updates % 4 == 0 {
+                    let kid = w.find(nth).map(|c| c.handle());
+                    kid.and_then(|kid| w.cursor(&kid).map(|c| c.remove()))
+                } else {
+                    w.remove_first(nth)
+                };
+                assert!(
+                    gone.is_some(),
+                    "{}: index {target} < len {len} not found",
+                    F::NAME
+                );
                 removed += 1;
             }
-            let after = rng.below(INITIAL);
-            let mut j = 0;
             let value = Elem::new(next_id, counters);
             next_id += 1;
-            match list.lock().insert_after(
-                |_| {
-                    j += 1;
-                    j - 1 == after
-                },
-                value,
-            ) {
-                Ok(()) => inserted += 1,
-                Err(value) => {
-                    drop(value); // never linked: reclaimed right here
-                    removed += 1;
-                }
+            let len = w.len() as u64;
+            if len == 0 {
+                w.push_front(value);
+            } else {
+                let after = rng.below(len);
+                let mut j = 0;
+                let linked = w.insert_after(
+                    |_| {
+                        j += 1;
+                        j - 1 == after
+                    },
+                    value,
+                );
+                assert!(
+                    linked.is_ok(),
+                    "{}: index {after} < len {len} not found",
+                    F::NAME
+                );
             }
+            inserted += 1;
             updates += 2;
+            drop(w);
             rcu_core::synchronize_rcu();
         }
         stop.store(true, Relaxed);
     });
+    let (min_reader_nodes, min_reader_traversals) = min_reader.into_inner().unwrap();
     Report {
         family: F::NAME,
         nodes_read: nodes_read.into_inner(),
         traversals: traversals.into_inner(),
+        min_reader_nodes,
+        min_reader_traversals,
+        final_len: list.lock().len() as u64,
         removed,
         inserted,
         dead_seen: dead_seen.into_inner(),
@@ -247,9 +289,24 @@ pub fn stress<F: Family>(cfg: Config) -> Report {
     );
     assert_eq!(report.dead_seen, 0);
     assert!(
-        report.traversals > 0 && report.removed > INITIAL,
+        report.traversals > 0 && report.removed > INITIAL && report.inserted > 0,
         "{}: the run did no work: {report:?}",
         F::NAME
+    );
+    // Real work: the list stayed populated and every reader walked it (not an empty list in a loop).
+    assert!(
+        report.final_len >= INITIAL / 2,
+        "{}: the list drained to {} elements: {report:?}",
+        F::NAME,
+        report.final_len
+    );
+    assert!(
+        report.min_reader_nodes >= INITIAL
+            && report.min_reader_nodes >= report.min_reader_traversals * (INITIAL / 2),
+        "{}: a reader visited only {} elements in {} traversals: {report:?}",
+        F::NAME,
+        report.min_reader_nodes,
+        report.min_reader_traversals
     );
     report
 }
