@@ -288,6 +288,7 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
     /// w.push_back(1);
     /// assert_eq!(w.len(), 1);
     /// ```
+    #[track_caller]
     pub fn lock(&self) -> ListWriter<'_, T, F> {
         match &self.serializer {
             Serializer::Own(lock) => ListWriter {
@@ -322,6 +323,7 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
     /// a.writer(&mut guard).push_front(1);
     /// b.writer(&mut guard).push_front(2);
     /// ```
+    #[track_caller]
     pub fn writer<'a, S>(&'a self, guard: &'a mut WriterGuard<'_, S>) -> ListWriter<'a, T, F> {
         match self.serializer {
             Serializer::External(id) if id == guard.lock_id() => ListWriter {

@@ -88,6 +88,7 @@ impl<S> WriterLock<S> {
     /// *g += 1;
     /// assert_eq!(*g, 6);
     /// ```
+    #[track_caller]
     pub fn lock(&self) -> WriterGuard<'_, S> {
         let me = THREAD_TAG.with(|tag| *tag);
         assert!(
