@@ -321,6 +321,11 @@ pub struct MainLoopStats {
     /// CPU time the main-loop thread used (on a machine with few cores the I/O threads compete
     /// with it for the CPU).
     pub cpu_time: Duration,
+    /// Time the main-loop thread was runnable but waiting for a CPU while it had the BQL
+    /// released (polling or re-taking it), read with [`os::RunDelayClock`] just before each
+    /// release and just after each re-take; zero where the kernel does not report it. On a
+    /// machine with fewer cores than runnable threads the I/O threads run in this time.
+    pub cpu_wait_released: Duration,
 }
 
 /// Wait between status updates (and the poll timeout of an idle main loop).
@@ -420,6 +425,7 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
         let mut last_status = (start, 0u64);
         // The main loop owns the BQL from here on, except while it polls.
         let cpu_start = os::thread_cpu_time();
+        let mut run_delay = os::RunDelayClock::new();
         let mut bql = machine.bql().lock_main_loop();
         let mut acquired = Instant::now();
         loop {
@@ -477,6 +483,7 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
             } else {
                 STATUS_PERIOD.min(remaining)
             };
+            let wait_before = run_delay.read();
             let released = Instant::now();
             ml.bql_held += released - acquired;
             let poll_end = bql.unlocked(|| {
@@ -510,6 +517,9 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
                 Instant::now()
             });
             acquired = Instant::now();
+            if let (Some(before), Some(after)) = (wait_before, run_delay.read()) {
+                ml.cpu_wait_released += after.saturating_sub(before);
+            }
             let reacquire = acquired - poll_end;
             ml.bql_reacquire_total += reacquire;
             ml.bql_reacquire_max = ml.bql_reacquire_max.max(reacquire);

@@ -52,6 +52,19 @@ impl Summary {
         (self.main_loop.bql_held.as_secs_f64() / self.elapsed.as_secs_f64().max(1e-9)).min(1.0)
     }
 
+    /// Share of the run during which the main loop held the BQL, not counting the time it waited
+    /// for a CPU with the BQL released ([`MainLoopStats::cpu_wait_released`]) (0-1). With enough
+    /// cores this is [`Summary::main_loop_bql_held_fraction`]; with more runnable threads than
+    /// cores it discounts the CPU time the scheduler gives the other threads after each release,
+    /// which a main loop cannot control: it measures what the main loop did while it could run.
+    pub fn main_loop_bql_held_fraction_when_runnable(&self) -> f64 {
+        let runnable = self
+            .elapsed
+            .saturating_sub(self.main_loop.cpu_wait_released)
+            .as_secs_f64();
+        (self.main_loop.bql_held.as_secs_f64() / runnable.max(1e-9)).min(1.0)
+    }
+
     /// CPU time of the main-loop thread as a share of the run (0-1).
     pub fn main_loop_cpu_fraction(&self) -> f64 {
         self.main_loop.cpu_time.as_secs_f64() / self.elapsed.as_secs_f64().max(1e-9)
@@ -215,9 +228,10 @@ impl Summary {
         );
         let _ = writeln!(
             s,
-            "  main loop                  {} iterations, BQL held {:.1}% of the run, on CPU {:.1}%, longest wait to re-take the BQL {:?}",
+            "  main loop                  {} iterations, BQL held {:.1}% of the run ({:.1}% when runnable), on CPU {:.1}%, longest wait to re-take the BQL {:?}",
             self.main_loop.iterations,
             self.main_loop_bql_held_fraction() * 100.0,
+            self.main_loop_bql_held_fraction_when_runnable() * 100.0,
             self.main_loop_cpu_fraction() * 100.0,
             self.main_loop.bql_reacquire_max
         );
