@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::scenario::ScenarioConfig;
+use crate::config::ScenarioConfig;
 
 /// What the binary should do.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use qdev_demo::cli::{CliError, Command, USAGE, parse_args};
+use qdev_demo::config::ScenarioConfig;
 use qdev_demo::machine::drain_rcu_callbacks;
 use qdev_demo::monitor::{Monitor, MonitorCommand, parse_command};
-use qdev_demo::scenario::{ScenarioConfig, run_scenario};
+use qdev_demo::scenario::run_scenario;
 
 fn main() -> ExitCode {
     match parse_args(std::env::args().skip(1)) {

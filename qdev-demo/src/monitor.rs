@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::events::{EventRecord, QmpEvent};
 use crate::json::JsonObject;
 use crate::machine::{DeviceAddOptions, Machine};
+use crate::scsi::bus::ScsiDeviceExt;
 
 /// Help text of the monitor.
 pub const MONITOR_HELP: &str = "\

@@ -16,67 +16,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::config::ScenarioConfig;
 use crate::context::spin_for;
-use crate::device::DeviceState;
 use crate::drive::Drive;
 use crate::machine::{DeviceAddOptions, Machine, drain_rcu_callbacks};
 use crate::os;
+use crate::qdev::DeviceState;
 use crate::scsi::disk::read10_cdb;
 use crate::scsi::lun::virtio_scsi_lun;
 use crate::scsi::report_luns::{parse_report_luns, report_luns_cdb};
-use crate::summary::Summary;
-use crate::sync_mode::SyncMode;
+use crate::summary::{HotplugStats, MainLoopStats, Summary};
 use crate::virtio_scsi::{IoStats, TmfSubtype, encode_cmd_req, encode_tmf_req, response};
 use crate::walk::{QdevVisitor, Walk, qbus_walk_children};
 
 /// LUNs of the four slots of each target: 0 and 1 stay plugged, 2 and 300 (flat addressing) are
 /// hot-plugged.
 pub const SLOT_LUNS: [u16; 4] = [0, 1, 2, 300];
-
-/// Scenario parameters (the binary's flags).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioConfig {
-    /// Run time.
-    pub duration: Duration,
-    /// Number of I/O threads.
-    pub iothreads: usize,
-    /// Disk slots (4 per target, see [`SLOT_LUNS`]).
-    pub disks: usize,
-    /// Poll timeout of the main loop between hot-plug operations, spent with the BQL released;
-    /// zero (the default) is continuous hot-plug: release the BQL, poll with a zero timeout,
-    /// re-take it.
-    pub hotplug_interval: Duration,
-    /// Whether the main thread hot-plugs at all.
-    pub hotplug: bool,
-    /// Busy time of a disk's realize, under the BQL.
-    pub realize_cost: Duration,
-    /// Reader synchronization.
-    pub sync: SyncMode,
-    /// Pause between walks of the tree walker thread.
-    pub walker_interval: Duration,
-    /// Time the walker spends on each device inside its read-side critical section (a slow
-    /// reader; the negative control makes it long).
-    pub walker_dwell: Duration,
-    /// Seed of the request and hot-plug choices.
-    pub seed: u64,
-}
-
-impl Default for ScenarioConfig {
-    fn default() -> Self {
-        Self {
-            duration: Duration::from_secs(5),
-            iothreads: 2,
-            disks: 8,
-            hotplug_interval: Duration::ZERO,
-            hotplug: true,
-            realize_cost: Duration::from_micros(200),
-            sync: SyncMode::Rcu,
-            walker_interval: Duration::from_millis(10),
-            walker_dwell: Duration::from_micros(20),
-            seed: 0x2d24_a646_6154,
-        }
-    }
-}
 
 /// One disk slot of the scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,44 +245,6 @@ fn walker_thread(machine: &Machine, config: &ScenarioConfig, stop: &AtomicBool) 
     walks
 }
 
-/// Hot-plug bookkeeping of the main thread.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct HotplugStats {
-    /// Successful `device_add`s during the run.
-    pub adds: u64,
-    /// Successful `device_del`s during the run.
-    pub dels: u64,
-    /// Main-loop iterations that found no command to issue: every hot-plugged slot was unplugged
-    /// and every drive of its pool still held by a device awaiting its grace period
-    /// (DEVICE_DELETED not yet emitted). The main loop then sleeps in its poll, with the BQL
-    /// released, until the next DEVICE_DELETED.
-    pub deferred: u64,
-    /// `device_add`s that failed (should be 0).
-    pub add_failures: u64,
-}
-
-/// How the main loop used the BQL.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct MainLoopStats {
-    /// Main-loop iterations (one poll each).
-    pub iterations: u64,
-    /// Time the main loop held the BQL.
-    pub bql_held: Duration,
-    /// Longest wait to take the BQL back after a poll (how close the main loop came to being
-    /// starved by other BQL users).
-    pub bql_reacquire_max: Duration,
-    /// Total time spent taking the BQL back after polls.
-    pub bql_reacquire_total: Duration,
-    /// CPU time the main-loop thread used (on a machine with few cores the I/O threads compete
-    /// with it for the CPU).
-    pub cpu_time: Duration,
-    /// Time the main-loop thread was runnable but waiting for a CPU while it had the BQL
-    /// released (polling or re-taking it), read with [`os::RunDelayClock`] just before each
-    /// release and just after each re-take; zero where the kernel does not report it. On a
-    /// machine with fewer cores than runnable threads the I/O threads run in this time.
-    pub cpu_wait_released: Duration,
-}
-
 /// Wait between status updates (and the poll timeout of an idle main loop).
 const STATUS_PERIOD: Duration = Duration::from_millis(250);
 
@@ -346,7 +263,8 @@ fn device_opts(slot: &Slot, drive: &str) -> DeviceAddOptions {
 /// with the live status (the binary prints it on a terminal).
 ///
 /// ```
-/// use qdev_demo::scenario::{ScenarioConfig, run_scenario};
+/// use qdev_demo::config::ScenarioConfig;
+/// use qdev_demo::scenario::run_scenario;
 /// use std::time::Duration;
 /// let config = ScenarioConfig {
 ///     duration: Duration::from_millis(100),

@@ -3,11 +3,49 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::config::ScenarioConfig;
 use crate::context::SafetySnapshot;
 use crate::histogram::LatencyHistogram;
 use crate::json::JsonObject;
-use crate::scenario::{HotplugStats, MainLoopStats, ScenarioConfig};
 use crate::virtio_scsi::IoStats;
+
+/// Hot-plug bookkeeping of the main thread.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HotplugStats {
+    /// Successful `device_add`s during the run.
+    pub adds: u64,
+    /// Successful `device_del`s during the run.
+    pub dels: u64,
+    /// Main-loop iterations that found no command to issue: every hot-plugged slot was unplugged
+    /// and every drive of its pool still held by a device awaiting its grace period
+    /// (DEVICE_DELETED not yet emitted). The main loop then sleeps in its poll, with the BQL
+    /// released, until the next DEVICE_DELETED.
+    pub deferred: u64,
+    /// `device_add`s that failed (should be 0).
+    pub add_failures: u64,
+}
+
+/// How the main loop used the BQL.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MainLoopStats {
+    /// Main-loop iterations (one poll each).
+    pub iterations: u64,
+    /// Time the main loop held the BQL.
+    pub bql_held: Duration,
+    /// Longest wait to take the BQL back after a poll (how close the main loop came to being
+    /// starved by other BQL users).
+    pub bql_reacquire_max: Duration,
+    /// Total time spent taking the BQL back after polls.
+    pub bql_reacquire_total: Duration,
+    /// CPU time the main-loop thread used (on a machine with few cores the I/O threads compete
+    /// with it for the CPU).
+    pub cpu_time: Duration,
+    /// Time the main-loop thread was runnable but waiting for a CPU while it had the BQL
+    /// released (polling or re-taking it), read with [`crate::os::RunDelayClock`] just before each
+    /// release and just after each re-take; zero where the kernel does not report it. On a
+    /// machine with fewer cores than runnable threads the I/O threads run in this time.
+    pub cpu_wait_released: Duration,
+}
 
 /// What a scenario run measured.
 #[derive(Debug, Clone)]
@@ -85,7 +123,8 @@ impl Summary {
     /// The summary as one JSON object.
     ///
     /// ```
-    /// use qdev_demo::scenario::{ScenarioConfig, run_scenario};
+    /// use qdev_demo::config::ScenarioConfig;
+    /// use qdev_demo::scenario::run_scenario;
     /// use std::time::Duration;
     /// let config = ScenarioConfig { duration: Duration::from_millis(50), iothreads: 1, ..ScenarioConfig::default() };
     /// let json = run_scenario(&config, |_| {}).to_json();

@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::bql::Bql;
-use crate::bus::BusState;
-use crate::device::DeviceState;
 use crate::histogram::LatencyHistogram;
 use crate::pacing::RequestPacing;
-use crate::scsi::bus::{scsi_device_find, scsi_device_get, scsi_target_emulate_report_luns};
+use crate::qdev::{BusState, DeviceState};
+use crate::scsi::bus::{
+    ScsiDeviceExt, scsi_device_find, scsi_device_get, scsi_target_emulate_report_luns,
+};
 use crate::scsi::disk::{self, CommandStatus};
 use crate::scsi::lun::decode_virtio_scsi_lun;
 use crate::scsi::report_luns::REPORT_LUNS;

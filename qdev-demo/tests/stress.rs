@@ -8,7 +8,8 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use qdev_demo::scenario::{ScenarioConfig, run_scenario};
+use qdev_demo::config::ScenarioConfig;
+use qdev_demo::scenario::run_scenario;
 #[cfg(doc)]
 use qdev_demo::summary::Summary;
 use qdev_demo::sync_mode::SyncMode;
