@@ -50,6 +50,7 @@
 pub mod bql;
 pub mod bus;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod context;
 pub mod drive;
@@ -66,5 +67,6 @@ pub mod scenario;
 pub mod scsi;
 pub mod summary;
 pub mod sync_mode;
+pub mod units;
 pub mod virtio_scsi;
 pub mod walk;

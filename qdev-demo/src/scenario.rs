@@ -106,7 +106,22 @@ fn report_luns_consistent(data: &[u8], expect: &TargetExpect) -> bool {
         && expect.permanent.iter().all(|l| reply.luns.contains(l))
 }
 
-/// The live status line.
+/// What [`run_scenario`] reports while it runs (the binary draws a progress bar from it).
+#[derive(Debug, Clone, Copy)]
+pub enum Progress {
+    /// Plugging the initial disks before the timer starts: `done` of `total` realized (each
+    /// realize spends `--realize-cost`).
+    Realizing {
+        /// Disks plugged so far.
+        done: usize,
+        /// Disks to plug.
+        total: usize,
+    },
+    /// The timed run, about four times a second.
+    Running(LiveStatus),
+}
+
+/// The live status of a timed run.
 #[derive(Debug, Clone, Copy)]
 pub struct LiveStatus {
     /// Time since the start.
@@ -124,16 +139,14 @@ pub struct LiveStatus {
 }
 
 impl std::fmt::Display for LiveStatus {
+    /// At most 40 columns, e.g. `2.47M req/s · 1,234 hot-plugs · 567 GPs`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:6.2}s | {:>8.3} Mreq/s | {:>12} requests | hotplug ops {:>7} | grace periods {:>7} | callbacks pending {:>5}",
-            self.elapsed.as_secs_f64(),
-            self.requests_per_sec / 1e6,
-            self.requests,
-            self.hotplug_ops,
-            self.grace_periods,
-            self.callbacks_pending
+            "{} req/s · {} hot-plugs · {} GPs",
+            crate::units::si(self.requests_per_sec),
+            indicatif::HumanCount(self.hotplug_ops),
+            indicatif::HumanCount(self.grace_periods),
         )
     }
 }
@@ -259,8 +272,9 @@ fn device_opts(slot: &Slot, drive: &str) -> DeviceAddOptions {
     }
 }
 
-/// Runs the scenario and returns its summary; `on_status` is called about four times a second
-/// with the live status (the binary prints it on a terminal).
+/// Runs the scenario and returns its summary; `on_progress` is called for each disk realized
+/// before the timer starts and then about four times a second with the live status (the binary
+/// draws a progress bar from it on a terminal).
 ///
 /// ```
 /// use qdev_demo::config::ScenarioConfig;
@@ -276,7 +290,29 @@ fn device_opts(slot: &Slot, drive: &str) -> DeviceAddOptions {
 /// assert!(summary.safety.all_zero());
 /// assert!(summary.requests() > 0);
 /// ```
-pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStatus)) -> Summary {
+pub fn run_scenario(config: &ScenarioConfig, on_progress: impl FnMut(Progress)) -> Summary {
+    run_scenario_until(config, &AtomicBool::new(false), on_progress)
+}
+
+/// [`run_scenario`] that ends early, with [`Summary::interrupted`] set, once `interrupt` is true
+/// (the binary sets it on Ctrl-C). The main loop checks it every iteration (at most one
+/// command, i.e. one realize, late); if it is set while the initial disks are realized, the run
+/// ends before its timer starts and the summary counts nothing.
+///
+/// ```
+/// use qdev_demo::config::ScenarioConfig;
+/// use qdev_demo::scenario::run_scenario_until;
+/// use std::sync::atomic::AtomicBool;
+/// use std::time::Duration;
+/// let config = ScenarioConfig { duration: Duration::from_secs(3600), ..ScenarioConfig::default() };
+/// let summary = run_scenario_until(&config, &AtomicBool::new(true), |_| {});
+/// assert!(summary.interrupted && summary.elapsed < Duration::from_secs(60));
+/// ```
+pub fn run_scenario_until(
+    config: &ScenarioConfig,
+    interrupt: &AtomicBool,
+    mut on_progress: impl FnMut(Progress),
+) -> Summary {
     let slots = slots(config.disks);
     let machine = Machine::builder()
         .sync(config.sync)
@@ -298,13 +334,22 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
             e.permanent.push(s.lun);
         }
     }
-    for s in &slots {
+    for (i, s) in slots.iter().enumerate() {
+        if interrupt.load(Ordering::Relaxed) {
+            drop(machine);
+            drain_rcu_callbacks();
+            return Summary::not_started(config);
+        }
         for d in &s.drives {
             machine.drive_add(d, false).expect("drive names are unique");
         }
         machine
             .device_add(&device_opts(s, &s.drives[0]))
             .expect("initial disks plug into an empty bus");
+        on_progress(Progress::Realizing {
+            done: i + 1,
+            total: slots.len(),
+        });
     }
     let drives: Vec<Vec<Arc<Drive>>> = slots
         .iter()
@@ -326,6 +371,7 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
     let gp_start = rcu_core::stats().grace_periods;
     let mut hp = HotplugStats::default();
     let mut ml = MainLoopStats::default();
+    let mut interrupted = false;
 
     let (io, walks, elapsed) = std::thread::scope(|scope| {
         let io_handles: Vec<_> = (0..config.iothreads)
@@ -349,6 +395,10 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
         loop {
             let elapsed = start.elapsed();
             if elapsed >= config.duration {
+                break;
+            }
+            if interrupt.load(Ordering::Relaxed) {
+                interrupted = true;
                 break;
             }
             let hotplugging = config.hotplug && !hot.is_empty();
@@ -410,14 +460,14 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
                     let requests: u64 = published.iter().map(|p| p.0.load(Ordering::Relaxed)).sum();
                     let dt = (now - last_status.0).as_secs_f64();
                     let stats = rcu_core::stats();
-                    on_status(&LiveStatus {
+                    on_progress(Progress::Running(LiveStatus {
                         elapsed: now - start,
                         requests,
                         requests_per_sec: (requests - last_status.1) as f64 / dt,
                         hotplug_ops: hp.adds + hp.dels,
                         grace_periods: stats.grace_periods - gp_start,
                         callbacks_pending: stats.callbacks_pending(),
-                    });
+                    }));
                     last_status = (now, requests);
                 }
                 if idle {
@@ -463,6 +513,7 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
     let counters = ctx.counters();
     let summary = Summary {
         config: config.clone(),
+        interrupted,
         elapsed,
         io,
         walks,
@@ -543,9 +594,6 @@ mod tests {
             callbacks_pending: 5,
         };
         let line = s.to_string();
-        assert!(
-            line.contains("1.50s") && line.contains("2.500 Mreq/s"),
-            "{line}"
-        );
+        assert_eq!(line, "2.50M req/s · 3 hot-plugs · 4 GPs");
     }
 }

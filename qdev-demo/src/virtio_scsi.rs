@@ -152,9 +152,14 @@ pub struct IoStats {
     pub commands: u64,
     /// Task-management requests completed.
     pub tmfs: u64,
-    /// Lookups that found no device (BAD_TARGET): expected while disks are unplugged.
+    /// Lookups that returned no device (BAD_TARGET). Every target of the scenario keeps two
+    /// disks plugged, so there this counts only lookups that met their disk linked on the bus
+    /// but not yet realized (in the middle of a `device_add`) and skipped it, as QEMU's
+    /// `scsi_device_find` skips unrealized devices. Only lock-free (RCU) readers can see that
+    /// window: in the BQL and RwLock modes each command runs whole under the readers' lock.
     pub not_found: u64,
-    /// Commands answered by another LUN of the target (LOGICAL UNIT NOT SUPPORTED).
+    /// Lookups of an absent (unplugged) LUN answered by another disk of the target (LOGICAL
+    /// UNIT NOT SUPPORTED, or INCORRECT LUN for a task-management function).
     pub wrong_lun: u64,
     /// REPORT LUNS commands served.
     pub report_luns: u64,

@@ -78,9 +78,11 @@ fn stress_rwlock() {
 /// share of the CPU after each release, and the main loop held the BQL 19-33% of the run (it
 /// failed the former `> 30%` check 4 times in 12). The time the main loop waited for a CPU with
 /// the BQL released is subtracted ([`Summary::main_loop_bql_held_fraction_when_runnable`]):
-/// measured 92-100% on one core and on two; a 1 ms poll between commands brings it to about 10%
+/// measured 92-100% on one core and on two on an idle machine, 80-100% pinned to one core while
+/// other builds kept the 2-core machine's load average at 7 (a BQL holder preempted by them
+/// delays the main loop's re-take); a 1 ms poll between commands brings it to about 10%
 /// (`paced_main_loop_is_caught`).
-const MIN_BQL_HELD_WHEN_RUNNABLE: f64 = 0.7;
+const MIN_BQL_HELD_WHEN_RUNNABLE: f64 = 0.5;
 
 /// The defaults: continuous hot-plug with a 200 µs realize. The main loop holds the BQL except
 /// around its zero-timeout polls and is never kept from re-taking it for long; in the BQL and
@@ -118,6 +120,12 @@ fn continuous(sync: SyncMode) {
     let realize_ns = config.realize_cost.as_nanos() as u64;
     match sync {
         SyncMode::Bql | SyncMode::RwLock => {
+            // Each command runs whole under the writer's lock, so no reader can meet a disk
+            // between its plug and the end of its realize.
+            assert_eq!(
+                s.io.not_found, 0,
+                "{sync}: a lookup met a disk mid-plug under the lock"
+            );
             let p99 = s.io.lookups_corrected.percentile_ns(99.0);
             assert!(
                 p99 >= realize_ns,
@@ -125,6 +133,10 @@ fn continuous(sync: SyncMode) {
             );
         }
         SyncMode::Rcu => {
+            // Lock-free readers do meet disks linked but not yet realized, and skip them as
+            // QEMU's scsi_device_find does: never returned (that would be a safety failure).
+            assert!(s.io.not_found > 0, "rcu: no lookup met a disk mid-plug");
+            assert_eq!(s.safety.unrealized_returned, 0);
             let p99 = s.io.lookups.percentile_ns(99.0);
             assert!(
                 p99 < realize_ns / 10,
