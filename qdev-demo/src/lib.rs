@@ -57,7 +57,6 @@ pub mod drive;
 pub mod error;
 pub mod events;
 pub mod histogram;
-pub mod json;
 pub mod machine;
 pub mod monitor;
 pub mod os;
