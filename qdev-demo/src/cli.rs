@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use clap::error::ErrorKind;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::ScenarioConfig;
+use crate::glossary::TERMS;
 use crate::sync_mode::SyncMode;
 
 /// What the binary should do.
@@ -59,18 +60,8 @@ QEMU's device bus with its children under RCU (commit 2d24a6466154): SCSI disks 
 while I/O threads look them up. Without --sync, compares the three ways readers can synchronize \
 with hot-plug (rcu, bql, rwlock) and says which won.";
 
+/// What `--help` prints after the options, below the [`TERMS`].
 const AFTER_HELP: &str = "\
-Terms:
-  BQL             QEMU's big lock; the main loop holds it to change the devices
-  hot-plug        adding (device_add) or removing (device_del) a disk, live
-  realize         a device's set-up (opening its disk) before I/O may use it
-  LUN             logical unit number: a disk's address behind a SCSI target
-  REPORT LUNS     the SCSI command that lists the LUNs of a target
-  I_T nexus       the guest-to-target connection; a reset of it resets all LUNs
-  BusChild        an entry of a bus's device list, freed after a grace period
-  DEVICE_DELETED  the event QEMU sends when an unplugged device is finally freed
-  RCU             readers take no lock; writers free memory after a grace period
-
 Units: DUR is a number with a unit (ns, us or µs, ms, s, m, h), e.g. 200us,
 1.5s, 2h; a bare number is seconds. Latencies print in ns, µs, ms or s.
 
@@ -85,7 +76,6 @@ JSON (--json): one object with \"schema_version\" (see the crate README).";
     name = "qdev-demo",
     version,
     about = ABOUT,
-    after_help = AFTER_HELP,
     args_conflicts_with_subcommands = true,
     max_term_width = 80
 )]
@@ -223,7 +213,11 @@ fn sync_mode(text: &str) -> Result<SyncMode, String> {
 /// ```
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, CliError> {
     let argv = std::iter::once("qdev-demo".to_owned()).chain(args);
-    let cli = match Cli::try_parse_from(argv) {
+    let parsed = Cli::command()
+        .after_help(format!("{TERMS}\n{AFTER_HELP}"))
+        .try_get_matches_from(argv)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             return Ok(Command::Print(e.render().to_string()));

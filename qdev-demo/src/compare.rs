@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Serialize;
 
 use crate::config::ScenarioConfig;
+use crate::glossary::TERMS;
 use crate::scenario::{Progress, run_scenario_until};
 use crate::summary::{RunReport, SCHEMA_VERSION, Summary, workload};
 use crate::sync_mode::SyncMode;
@@ -228,11 +229,12 @@ impl Comparison {
         }
         let _ = writeln!(s);
         s.push_str(LEGEND);
+        s.push_str(TERMS);
         s
     }
 }
 
-/// What the table's modes, columns and QEMU terms mean, one line each.
+/// What the table's modes and columns mean (followed by [`TERMS`] in the output).
 pub const LEGEND: &str = "\
 Modes: how an I/O thread finds the disk for a request while disks come and go
   rcu      lock-free reads, as QEMU does since commit 2d24a6466154
@@ -241,15 +243,6 @@ Modes: how an I/O thread finds the disk for a request while disks come and go
 Columns: req/s served by all I/O threads; p50/p99/max time to find the disk,
   counting requests that queued behind a slow one (p99 raw counts each once);
   hot-plugs done; safety OK = no freed or half-built device was ever seen
-Terms:
-  BQL             QEMU's big lock; the main loop holds it to change the devices
-  hot-plug        adding (device_add) or removing (device_del) a disk, live
-  realize         a device's set-up (opening its disk) before I/O may use it
-  LUN             logical unit number: a disk's address behind a SCSI target
-  REPORT LUNS     the SCSI command that lists the LUNs of a target
-  I_T nexus       the guest-to-target connection; a reset of it resets all LUNs
-  BusChild        an entry of a bus's device list, freed after a grace period
-  DEVICE_DELETED  the event QEMU sends when an unplugged device is finally freed
 ";
 
 #[cfg(test)]

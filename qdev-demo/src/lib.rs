@@ -56,6 +56,7 @@ pub mod context;
 pub mod drive;
 pub mod error;
 pub mod events;
+pub mod glossary;
 pub mod histogram;
 pub mod machine;
 pub mod monitor;
