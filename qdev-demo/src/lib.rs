@@ -28,6 +28,10 @@
 //!   except around its poll ([`os::poll_timeout`]) and runs each hot-plug command whole under it.
 //! - [`histogram`], [`pacing`]: lookup latency, raw and corrected for coordinated omission
 //!   against each I/O thread's recent median request interval.
+//! - [`compare`]: the binary's default run, every mode back to back with a side-by-side table,
+//!   a verdict and the [`glossary`]; [`cli`]: its command line (clap); [`units`]: numbers in
+//!   human units for the text output (`--json` keeps raw numbers, versioned by
+//!   [`summary::SCHEMA_VERSION`]).
 //!
 //! ```
 //! use qdev_demo::machine::Machine;
