@@ -205,6 +205,14 @@ impl Comparison {
             "mode        req/s       p50       p99   p99 raw       max  hot-plugs  safety"
         );
         for r in &self.runs {
+            if r.elapsed.is_zero() {
+                let _ = writeln!(
+                    s,
+                    "{:<8}interrupted while its disks were realized",
+                    format!("{}*", r.config.sync)
+                );
+                continue;
+            }
             let (h, raw) = (&r.io.lookups_corrected, &r.io.lookups);
             let _ = writeln!(
                 s,
@@ -324,5 +332,16 @@ mod tests {
         c.runs[0].interrupted = true;
         assert!(c.verdict().starts_with("Interrupted"));
         assert!(c.to_text().contains("rcu*"));
+        c.runs[0] = Summary::not_started(&c.runs[0].config);
+        assert!(c.verdict().starts_with("Interrupted before RCU"));
+        assert!(
+            c.to_text()
+                .contains("rcu*    interrupted while its disks were realized")
+        );
+        c.runs.clear();
+        assert_eq!(
+            c.verdict(),
+            "Interrupted before any mode ran: nothing to compare"
+        );
     }
 }

@@ -301,13 +301,31 @@ fn ctrl_c_prints_the_comparison_so_far_and_exits_130() {
     assert_eq!(code, 130, "{out}");
     assert_fits_80_columns(&out);
     assert!(out.contains("; interrupted):"), "{out}");
+    // The signal may land while the disks are still being realized (then the row says so).
     assert!(
-        out.lines()
-            .any(|l| l.starts_with("rcu*") && l.ends_with("OK")),
+        out.lines().any(|l| l.starts_with("rcu*")
+            && (l.ends_with("OK") || l.ends_with("while its disks were realized"))),
         "{out}"
     );
     assert!(!out.lines().any(|l| l.starts_with("bql ")), "{out}");
     assert!(out.contains("no verdict; safety OK"), "{out}");
+}
+
+/// Ctrl-C while the initial disks are realized (1 s each, before the timer starts) ends the run
+/// after the current realize.
+#[test]
+fn ctrl_c_during_realize_stops_at_once() {
+    let started = std::time::Instant::now();
+    let (code, out) = interrupt(&["--realize-cost", "1s", "--duration", "1h", "--disks", "64"]);
+    assert_eq!(code, 130, "{out}");
+    assert!(
+        out.contains("rcu*    interrupted while its disks were realized"),
+        "{out}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "64 realizes of 1 s did not all run"
+    );
 }
 
 #[test]
