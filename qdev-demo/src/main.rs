@@ -19,6 +19,27 @@ use qdev_demo::scenario::{Progress, run_scenario_until};
 use qdev_demo::sync_mode::SyncMode;
 use qdev_demo::units::duration;
 
+/// `println!` that ignores write errors: a closed pipe (`qdev-demo | head -1`) must not panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` that ignores write errors.
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that ignores write errors (diagnostics never panic).
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Exit status after Ctrl-C (128 + SIGINT, as shells report it).
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -29,14 +50,14 @@ fn main() -> ExitCode {
         .map(|a| a.to_string_lossy().into_owned());
     match parse_args(args) {
         Ok(Command::Print(text)) => {
-            print!("{text}");
+            out_raw!("{text}");
             ExitCode::SUCCESS
         }
         Ok(Command::Run { config, json }) => run(&config, json),
         Ok(Command::Compare { config, json }) => compare(&config, json),
         Ok(Command::Monitor { realize_cost }) => monitor(realize_cost),
         Err(CliError(msg)) => {
-            eprintln!("qdev-demo: {msg}. Try 'qdev-demo --help'.");
+            err!("qdev-demo: {msg}. Try 'qdev-demo --help'.");
             ExitCode::from(2)
         }
     }
@@ -55,7 +76,7 @@ fn interrupt_flag() -> Arc<AtomicBool> {
     )
     .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&flag)));
     if let Err(e) = registered {
-        eprintln!("qdev-demo: cannot catch Ctrl-C ({e}); it will end the run without a summary");
+        err!("qdev-demo: cannot catch Ctrl-C ({e}); it will end the run without a summary");
     }
     flag
 }
@@ -122,7 +143,7 @@ fn style(template: &str) -> ProgressStyle {
 
 /// The marker a script (or the Ctrl-C test) can wait for before it interrupts the run.
 fn announce(config: &ScenarioConfig, sync: SyncMode) {
-    eprintln!(
+    err!(
         "qdev-demo: running --sync {sync} for {} (Ctrl-C stops and summarizes)",
         duration(config.duration)
     );
@@ -145,9 +166,9 @@ fn run(config: &ScenarioConfig, json: bool) -> ExitCode {
     let summary = run_scenario_until(config, &interrupt, |p| bar.update(config, p));
     drop(bar);
     if json {
-        println!("{}", summary.to_json());
+        out!("{}", summary.to_json());
     } else {
-        print!("{}", summary.to_text());
+        out_raw!("{}", summary.to_text());
     }
     exit_status(summary.interrupted, summary.passed())
 }
@@ -172,9 +193,9 @@ fn compare(config: &ScenarioConfig, json: bool) -> ExitCode {
     );
     bar.replace(None);
     if json {
-        println!("{}", comparison.to_json());
+        out!("{}", comparison.to_json());
     } else {
-        print!("{}", comparison.to_text());
+        out_raw!("{}", comparison.to_text());
     }
     exit_status(comparison.interrupted, comparison.passed())
 }
@@ -189,27 +210,27 @@ fn monitor(realize_cost: Duration) -> ExitCode {
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 if let Some(line) = printer.next_line(Duration::from_millis(100)) {
-                    println!("{line}");
+                    out!("{line}");
                 }
             }
         })
     };
     let interactive = std::io::stdin().is_terminal();
     if interactive {
-        println!("qdev-demo monitor: type 'help' for commands");
+        out!("qdev-demo monitor: type 'help' for commands");
     }
     let mut errors = 0u32;
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     loop {
         if interactive {
-            print!("(qdev) ");
+            out_raw!("(qdev) ");
             let _ = std::io::stdout().flush();
         }
         let line = match lines.next() {
             Some(Ok(line)) => line,
             Some(Err(e)) => {
-                eprintln!("error reading stdin: {e}");
+                err!("error reading stdin: {e}");
                 break;
             }
             None => break,
@@ -218,19 +239,19 @@ fn monitor(realize_cost: Duration) -> ExitCode {
             Ok(None) => {}
             Ok(Some(cmd)) => match mon.execute(&cmd) {
                 Ok(out) => {
-                    println!("{out}");
+                    out!("{out}");
                     if cmd == MonitorCommand::Quit {
                         break;
                     }
                 }
                 Err(e) => {
                     errors += 1;
-                    println!("Error: {e}");
+                    out!("Error: {e}");
                 }
             },
             Err(e) => {
                 errors += 1;
-                println!("Error: {e}");
+                out!("Error: {e}");
             }
         }
     }
@@ -239,7 +260,7 @@ fn monitor(realize_cost: Duration) -> ExitCode {
     stop.store(true, Ordering::Relaxed);
     let _ = events.join();
     while let Some(line) = printer.next_line(Duration::ZERO) {
-        println!("{line}");
+        out!("{line}");
     }
     drop(mon);
     drain_rcu_callbacks();

@@ -71,6 +71,33 @@ fn bad_flags_exit_2_with_one_line() {
     );
 }
 
+/// Output to a closed pipe (`qdev-demo | head -0`) and a non-UTF-8 argument must not panic.
+#[test]
+fn closed_stdout_and_odd_arguments_do_not_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qdev-demo"))
+        .args(["--sync", "bql", "--duration", "50ms", "--iothreads", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn qdev-demo");
+    drop(child.stdout.take()); // the reader goes away before anything is printed
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let out = Command::new(env!("CARGO_BIN_EXE_qdev-demo"))
+            .args(["--sync".as_ref(), std::ffi::OsStr::from_bytes(b"\xff")])
+            .output()
+            .expect("run qdev-demo");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
 #[test]
 fn help_and_version_exit_0() {
     let out = qdev_demo(&["--help"]);
