@@ -26,20 +26,32 @@ pub fn latency_ns(ns: u64) -> String {
     format!("{} {unit}", three_digits(value))
 }
 
-/// A duration the same way as [`latency_ns`] below a minute (`200 µs`, `1.00 s`), in whole
-/// seconds with `humantime`'s units above (`1m 30s`, `2h`).
+/// A duration the same way as [`latency_ns`] below a minute, without decimals when it is a
+/// whole number of its unit (`20 µs`, `1 s`, `1.25 s`), in whole seconds with `humantime`'s units
+/// above (`1m 30s`, `2h`).
 ///
 /// ```
 /// use std::time::Duration;
 /// use qdev_demo::units::duration;
-/// assert_eq!(duration(Duration::from_micros(200)), "200 µs");
+/// assert_eq!(duration(Duration::from_micros(20)), "20 µs");
+/// assert_eq!(duration(Duration::from_millis(1250)), "1.25 s");
 /// assert_eq!(duration(Duration::from_secs(7200)), "2h");
 /// ```
 pub fn duration(d: Duration) -> String {
     if d >= Duration::from_secs(60) {
-        humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+        return humantime::format_duration(Duration::from_secs(d.as_secs())).to_string();
+    }
+    let ns = d.as_nanos();
+    let (scale, unit) = match ns {
+        0..1_000 => (1, "ns"),
+        1_000..1_000_000 => (1_000, "µs"),
+        1_000_000..1_000_000_000 => (1_000_000, "ms"),
+        _ => (1_000_000_000, "s"),
+    };
+    if ns % scale == 0 {
+        format!("{} {unit}", ns / scale)
     } else {
-        latency_ns(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        latency_ns(u64::try_from(ns).unwrap_or(u64::MAX))
     }
 }
 
