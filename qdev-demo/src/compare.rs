@@ -137,8 +137,13 @@ impl Comparison {
             let raw = |s: &Summary| s.io.lookups.percentile_ns(99.0);
             (raw(rcu), raw(bql), "*")
         };
+        let lead = if self.config.hotplug {
+            "RCU never waited for hot-plug"
+        } else {
+            "No hot-plug (baseline), RCU"
+        };
         format!(
-            "RCU never waited for hot-plug: {ratio:.2}x the BQL's req/s; p99 {} vs {}{mark}",
+            "{lead}: {ratio:.2}x the BQL's req/s; p99 {} vs {}{mark}",
             latency_ns(a),
             latency_ns(b)
         )
@@ -287,7 +292,7 @@ mod tests {
 
     #[test]
     fn verdict_and_table_fit_80_columns() {
-        let c = comparison(vec![
+        let mut c = comparison(vec![
             summary(SyncMode::Rcu, 4_000_000, 400),
             summary(SyncMode::Bql, 300_000, 2_600_000),
             summary(SyncMode::RwLock, 350_000, 2_000_000),
@@ -307,6 +312,13 @@ mod tests {
             );
         }
         assert!(text.contains("rwlock") && text.contains("I_T nexus") && !text.contains('*'));
+        c.config.hotplug = false;
+        assert!(
+            c.verdict()
+                .starts_with("No hot-plug (baseline), RCU: 13.33x"),
+            "{}",
+            c.verdict()
+        );
     }
 
     #[test]
