@@ -11,7 +11,7 @@ use crate::glossary::TERMS;
 use crate::scenario::{Progress, run_scenario_until};
 use crate::summary::{RunReport, SCHEMA_VERSION, Summary, workload};
 use crate::sync_mode::SyncMode;
-use crate::units::{duration, latency_ns, si};
+use crate::units::{duration, latency_ns, si, times};
 
 /// The runs of a comparison, in [`SyncMode::ALL`] order; fewer than three if interrupted.
 #[derive(Debug, Clone)]
@@ -143,7 +143,8 @@ impl Comparison {
             "No hot-plug (baseline), RCU"
         };
         format!(
-            "{lead}: {ratio:.2}x the BQL's req/s; p99 {} vs {}{mark}",
+            "{lead}: {} the BQL's req/s; p99 {} vs {}{mark}",
+            times(ratio),
             latency_ns(a),
             latency_ns(b)
         )
@@ -299,7 +300,7 @@ mod tests {
         ]);
         let v = c.verdict();
         assert!(
-            v.starts_with("RCU never waited for hot-plug: 13.33x the BQL's req/s; p99"),
+            v.starts_with("RCU never waited for hot-plug: 13.3x the BQL's req/s; p99"),
             "{v}"
         );
         assert!(v.contains("vs 2.6"), "{v}");
@@ -315,7 +316,7 @@ mod tests {
         c.config.hotplug = false;
         assert!(
             c.verdict()
-                .starts_with("No hot-plug (baseline), RCU: 13.33x"),
+                .starts_with("No hot-plug (baseline), RCU: 13.3x"),
             "{}",
             c.verdict()
         );

@@ -76,6 +76,16 @@ pub fn si(value: f64) -> String {
     }
 }
 
+/// A ratio with three significant digits, e.g. `1.30x`, `14.8x`, `166x`.
+///
+/// ```
+/// use qdev_demo::units::times;
+/// assert_eq!((times(1.3), times(14.83), times(165.91)), ("1.30x".into(), "14.8x".into(), "166x".into()));
+/// ```
+pub fn times(ratio: f64) -> String {
+    format!("{}x", three_digits(ratio.max(0.0)))
+}
+
 /// A share as a whole percentage, e.g. `97%`.
 pub fn percent(fraction: f64) -> String {
     format!("{:.0}%", fraction * 100.0)
