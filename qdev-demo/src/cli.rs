@@ -66,7 +66,7 @@ Units: DUR is a number with a unit (ns, us or µs, ms, s, m, h), e.g. 200us,
 1.5s, 2h; a bare number is seconds. Latencies print in ns, µs, ms or s.
 
 Exit status: 0 on success, 1 if a safety check fired, 2 on bad arguments,
-130 when interrupted (Ctrl-C prints the summary of what ran).
+130 when interrupted (Ctrl-C prints the summary of what ran; twice: at once).
 
 JSON (--json): one object with \"schema_version\" (see the crate README).";
 

@@ -149,13 +149,15 @@ fn announce(config: &ScenarioConfig, sync: SyncMode) {
     );
 }
 
+/// 1 if a safety check fired (also in an interrupted run: it matters more), else 130 after
+/// Ctrl-C, else 0.
 fn exit_status(interrupted: bool, passed: bool) -> ExitCode {
-    if interrupted {
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else if passed {
-        ExitCode::SUCCESS
-    } else {
+    if !passed {
         ExitCode::from(1)
+    } else if interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
