@@ -2,7 +2,10 @@
 //!
 //! It is an [`rcu_queue::WriterLock`], so it is also the external writer lock of every bus's
 //! children list: list mutations demand a [`BqlGuard`], and rcu-queue panics if it is another
-//! machine's lock. The state it guards ([`BqlState`]) is what QEMU keeps in QOM containers.
+//! machine's lock. The lock guards no data of its own: the state it protects (QEMU's QOM
+//! containers) lives with its owner, which demands a [`BqlGuard`] to reach it (see
+//! `machine::Machine`). This module depends on no other module of the crate, as in QEMU, where
+//! the BQL knows nothing of devices.
 //!
 //! # The main loop gets the lock back after poll
 //!
@@ -21,27 +24,10 @@
 //! is the ordinary, barging acquisition, whose only extra work is one load of the "main loop
 //! waiting" counter. Between I/O threads the lock stays barging.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use rcu_queue::{WriterGuard, WriterLock};
-
-use crate::device::DeviceState;
-use crate::drive::Drive;
-
-/// Everything the BQL guards besides the children lists.
-#[derive(Debug, Default)]
-pub struct BqlState {
-    /// QEMU's `/machine/peripheral` container: user-created devices by id. An id is free again as
-    /// soon as `device_del` unparents the device, even though the device itself lives until its
-    /// last reference is dropped after a grace period.
-    pub peripheral: BTreeMap<String, Arc<DeviceState>>,
-    /// The block backends (`-drive id=...`) devices can attach to.
-    pub drives: BTreeMap<String, Arc<Drive>>,
-    /// Counter for `/machine/peripheral-anon/device[N]` paths of devices without an id.
-    pub anon_devices: u64,
-}
 
 /// The BQL (`bql_lock` / `qemu_mutex_lock_iothread`).
 ///
@@ -49,14 +35,13 @@ pub struct BqlState {
 /// use qdev_demo::bql::Bql;
 /// let bql = Bql::new();
 /// {
-///     let mut guard = bql.lock();
-///     guard.anon_devices += 1;
-///     assert!(bql.is_locked());
+///     let guard = bql.lock();
+///     assert!(bql.is_locked() && std::ptr::eq(guard.bql(), &bql));
 /// }
 /// assert!(!bql.is_locked());
 /// ```
 pub struct Bql {
-    lock: WriterLock<BqlState>,
+    lock: WriterLock<()>,
     locked: AtomicBool,
     /// Main-loop acquisitions in progress; ordinary acquisitions wait while it is non-zero.
     main_loop_waiting: AtomicUsize,
@@ -65,10 +50,10 @@ pub struct Bql {
     proceed: Condvar,
 }
 
-/// Proof that the BQL is held; derefs to the [`BqlState`]. Unlocks on drop.
+/// Proof that the BQL is held. Unlocks on drop.
 pub struct BqlGuard<'a> {
     /// `None` only inside [`BqlGuard::unlocked`] (or after a panic in its closure).
-    guard: Option<WriterGuard<'a, BqlState>>,
+    guard: Option<WriterGuard<'a, ()>>,
     bql: &'a Bql,
     main_loop: bool,
 }
@@ -88,7 +73,7 @@ impl std::fmt::Debug for Bql {
 impl std::fmt::Debug for BqlGuard<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BqlGuard")
-            .field("state", &self.guard.as_deref())
+            .field("held", &self.guard.is_some())
             .field("main_loop", &self.main_loop)
             .finish()
     }
@@ -119,7 +104,7 @@ impl Bql {
     /// A new, unlocked BQL with empty state.
     pub fn new() -> Self {
         Self {
-            lock: WriterLock::new(BqlState::default()),
+            lock: WriterLock::new(()),
             locked: AtomicBool::new(false),
             main_loop_waiting: AtomicUsize::new(0),
             handoff: Mutex::new(()),
@@ -158,7 +143,7 @@ impl Bql {
         }
     }
 
-    fn acquire(&self, main_loop: bool) -> WriterGuard<'_, BqlState> {
+    fn acquire(&self, main_loop: bool) -> WriterGuard<'_, ()> {
         let guard = if main_loop {
             self.main_loop_waiting.fetch_add(1, Ordering::SeqCst);
             let request = MainLoopRequest(self);
@@ -194,20 +179,14 @@ impl Bql {
 
     /// The underlying writer lock, for lists created with
     /// [`rcu_queue::RcuTailq::with_external_lock`].
-    pub fn writer_lock(&self) -> &WriterLock<BqlState> {
+    pub fn writer_lock(&self) -> &WriterLock<()> {
         &self.lock
     }
 }
 
 impl<'a> BqlGuard<'a> {
-    fn held(&self) -> &WriterGuard<'a, BqlState> {
-        self.guard
-            .as_ref()
-            .expect("BqlGuard used after a panic inside BqlGuard::unlocked: the BQL is not held")
-    }
-
     /// The rcu-queue guard, to pass to a list's `writer()`.
-    pub fn writer_guard(&mut self) -> &mut WriterGuard<'a, BqlState> {
+    pub fn writer_guard(&mut self) -> &mut WriterGuard<'a, ()> {
         self.guard
             .as_mut()
             .expect("BqlGuard used after a panic inside BqlGuard::unlocked: the BQL is not held")
@@ -234,7 +213,6 @@ impl<'a> BqlGuard<'a> {
     /// let mut guard = bql.lock();
     /// let was_locked = guard.unlocked(|| bql.is_locked());
     /// assert!(!was_locked && bql.is_locked());
-    /// guard.anon_devices += 1;
     /// ```
     pub fn unlocked<R>(&mut self, f: impl FnOnce() -> R) -> R {
         let held = self.guard.take();
@@ -247,20 +225,6 @@ impl<'a> BqlGuard<'a> {
         let result = f();
         self.guard = Some(self.bql.acquire(self.main_loop));
         result
-    }
-}
-
-impl std::ops::Deref for BqlGuard<'_> {
-    type Target = BqlState;
-
-    fn deref(&self) -> &BqlState {
-        self.held()
-    }
-}
-
-impl std::ops::DerefMut for BqlGuard<'_> {
-    fn deref_mut(&mut self) -> &mut BqlState {
-        self.writer_guard()
     }
 }
 
@@ -280,6 +244,14 @@ mod tests {
     use std::sync::atomic::AtomicU64;
     use std::time::{Duration, Instant};
 
+    /// Data the tests guard with the BQL: a non-atomic increment (load, then store) loses
+    /// updates if two holders ever overlap.
+    fn bump(counter: &AtomicU64) -> u64 {
+        let v = counter.load(Ordering::Relaxed) + 1;
+        counter.store(v, Ordering::Relaxed);
+        v
+    }
+
     #[test]
     fn lock_tracks_state_and_flag() {
         let bql = Bql::default();
@@ -287,34 +259,32 @@ mod tests {
         let mut g = bql.lock();
         assert!(bql.is_locked());
         assert!(!g.is_main_loop());
-        g.anon_devices = 7;
         assert!(std::ptr::eq(g.bql(), &bql));
         let _ = g.writer_guard();
-        assert!(format!("{g:?}").contains("anon_devices: 7"));
+        assert!(format!("{g:?}").contains("held: true"));
         drop(g);
         assert!(!bql.is_locked());
-        assert_eq!(bql.lock().anon_devices, 7);
         assert!(format!("{bql:?}").contains("main_loop_waiting: 0"));
     }
 
     #[test]
     fn unlocked_releases_and_retakes() {
         let bql = Bql::new();
+        let counter = AtomicU64::new(0);
         let mut g = bql.lock_main_loop();
         assert!(g.is_main_loop());
-        g.anon_devices = 1;
+        bump(&counter);
         let other = std::thread::scope(|s| {
             g.unlocked(|| {
                 s.spawn(|| {
-                    let mut o = bql.lock();
-                    o.anon_devices += 1;
-                    o.anon_devices
+                    let _o = bql.lock();
+                    bump(&counter)
                 })
                 .join()
                 .unwrap()
             })
         });
-        assert_eq!((other, g.anon_devices), (2, 2));
+        assert_eq!((other, bump(&counter)), (2, 3));
         assert!(bql.is_locked());
     }
 
@@ -362,13 +332,14 @@ mod tests {
         let bql = Bql::new();
         let stop = AtomicBool::new(false);
         let ordinary = AtomicU64::new(0);
+        let guarded = AtomicU64::new(0);
         let rounds = 500u32;
         let elapsed = std::thread::scope(|s| {
             for _ in 0..2 {
                 s.spawn(|| {
                     while !stop.load(Ordering::Relaxed) {
-                        let mut g = bql.lock();
-                        g.anon_devices += 1;
+                        let g = bql.lock();
+                        bump(&guarded);
                         drop(g);
                         ordinary.fetch_add(1, Ordering::Relaxed);
                     }
@@ -382,7 +353,7 @@ mod tests {
             let mut g = bql.lock_main_loop();
             for _ in 0..rounds {
                 g.unlocked(|| crate::os::poll_timeout(Duration::ZERO));
-                g.anon_devices += 1;
+                bump(&guarded);
             }
             drop(g);
             let elapsed = start.elapsed();
@@ -394,5 +365,10 @@ mod tests {
             "main loop took {elapsed:?} for {rounds} re-acquisitions"
         );
         assert!(ordinary.load(Ordering::Relaxed) > 1000);
+        assert_eq!(
+            guarded.load(Ordering::Relaxed),
+            ordinary.load(Ordering::Relaxed) + u64::from(rounds),
+            "holders overlapped"
+        );
     }
 }

@@ -1,18 +1,31 @@
-//! Command-line parsing for the `qdev-demo` binary: never panics, every error is a message for
-//! exit code 2.
+//! Command-line parsing for the `qdev-demo` binary (clap, derive API): never panics, every error
+//! is one line for exit code 2.
 
 use std::time::Duration;
 
-use crate::scenario::ScenarioConfig;
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::config::ScenarioConfig;
+use crate::glossary::TERMS;
+use crate::sync_mode::SyncMode;
 
 /// What the binary should do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Run the stress scenario.
+    /// Run the scenario once, in `config.sync` mode (`--sync MODE`).
     Run {
         /// Scenario parameters.
         config: ScenarioConfig,
         /// Print the summary as one JSON object instead of text.
+        json: bool,
+    },
+    /// The default: run the scenario in every mode back to back with `config` (its `sync` is
+    /// ignored) and print a side-by-side table and a verdict.
+    Compare {
+        /// Scenario parameters, `duration` per mode.
+        config: ScenarioConfig,
+        /// Print the comparison as one JSON object instead of text.
         json: bool,
     },
     /// The interactive monitor.
@@ -20,11 +33,11 @@ pub enum Command {
         /// Realize cost of hot-plugged disks.
         realize_cost: Duration,
     },
-    /// Print the usage text.
-    Help,
+    /// Print this text on stdout and exit 0 (`--help`, `--version`).
+    Print(String),
 }
 
-/// A command-line error (exit code 2).
+/// A command-line error (exit code 2): one line, without the program name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CliError(pub String);
 
@@ -36,95 +49,151 @@ impl std::fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-/// The usage text.
-pub const USAGE: &str = "\
-qdev-demo: QEMU's bus children as an RCU list (commit 2d24a6466154), under hot-plug and I/O load
+/// Default run time of each mode in the comparison (the default run).
+pub const COMPARE_DURATION: Duration = Duration::from_secs(1);
 
-USAGE:
-    qdev-demo [OPTIONS]          run the stress scenario and print a summary
-    qdev-demo monitor [--realize-cost DUR]
-                                 interactive monitor on stdin (device_add, device_del,
-                                 drive_add, info qtree, info stats, help, quit)
+/// Longest accepted `--duration`.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
-OPTIONS:
-    --duration DUR           how long to run (default 5s; at most 1h)
-    --iothreads N            I/O threads issuing requests (default 2; 1-64)
-    --disks N                disk slots on the controller, 4 per target; LUNs 0 and 1 stay
-                             plugged, LUNs 2 and 300 are hot-plugged (default 8; 1-256)
-    --hotplug-interval DUR   main-loop poll timeout between hot-plug operations, spent with
-                             the BQL released (default 0: continuous hot-plug, the next
-                             command is already queued; e.g. 1ms paces the operations)
-    --no-hotplug             never hot-plug (the baseline for lookup latency)
-    --realize-cost DUR       time a disk's realize spends busy under the BQL (default 200us)
-    --sync MODE              how readers synchronize: rcu (default), bql or rwlock
-    --json                   print the summary as one JSON object
-    -h, --help               print this text
+const ABOUT: &str = "\
+QEMU's device bus with its children under RCU (commit 2d24a6466154): SCSI disks are hot-plugged \
+while I/O threads look them up. Without --sync, compares the three ways readers can synchronize \
+with hot-plug (rcu, bql, rwlock) and says which won.";
 
-DUR is a number with an optional unit: ns, us, ms, s (bare numbers are seconds), e.g. 1.5s, 200us.
-Exit status: 0 on success, 1 if a safety check fired, 2 on bad arguments.
-";
+/// What `--help` prints after the options, below the [`TERMS`].
+const AFTER_HELP: &str = "\
+Units: DUR is a number with a unit (ns, us or µs, ms, s, m, h), e.g. 200us,
+1.5s, 2h; a bare number is seconds. Latencies print in ns, µs, ms or s.
 
-/// Parses a duration such as `5`, `1.5s`, `200us`, `10ms`, `500ns`.
+Exit status: 0 on success, 1 if a safety check fired, 2 on bad arguments,
+130 when interrupted (Ctrl-C prints the summary of what ran; twice: at once).
+
+JSON (--json): one object with \"schema_version\" (see the crate README).";
+
+/// `qdev-demo`'s command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "qdev-demo",
+    version,
+    about = ABOUT,
+    args_conflicts_with_subcommands = true,
+    max_term_width = 80
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// Interactive monitor on stdin: device_add, device_del, drive_add, info qtree, info stats,
+    /// help, quit.
+    Monitor {
+        /// Time a disk's realize spends busy under the BQL.
+        #[arg(long, value_name = "DUR", default_value = "200us", value_parser = realize_cost)]
+        realize_cost: Duration,
+    },
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// How readers synchronize with hot-plug: rcu (lock-free reads), bql (readers take the big
+    /// lock) or rwlock (a reader-writer lock). Without it, all three run back to back and are
+    /// compared.
+    #[arg(long, value_name = "MODE", value_parser = sync_mode)]
+    sync: Option<SyncMode>,
+    /// How long to run (each mode, when comparing) [default: 1s when comparing, 5s with --sync]
+    #[arg(long, value_name = "DUR", value_parser = run_duration)]
+    duration: Option<Duration>,
+    /// I/O threads issuing requests as fast as they can (1-64).
+    #[arg(long, value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    iothreads: u16,
+    /// Disk slots, 4 per SCSI target: LUNs 0 and 1 stay plugged, LUNs 2 and 300 are hot-plugged
+    /// (1-256).
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    disks: u16,
+    /// Main-loop poll timeout between hot-plug operations, with the BQL released (0:
+    /// continuous hot-plug, the next command is already queued; e.g. 1ms paces them; at most 10s).
+    #[arg(long, value_name = "DUR", default_value = "0", value_parser = hotplug_interval)]
+    hotplug_interval: Duration,
+    /// Never hot-plug (the baseline for lookup latency).
+    #[arg(long)]
+    no_hotplug: bool,
+    /// Time a disk's realize spends busy under the BQL, standing in for opening its backend (at
+    /// most 1s).
+    #[arg(long, value_name = "DUR", default_value = "200us", value_parser = realize_cost)]
+    realize_cost: Duration,
+    /// Print the result as one JSON object (raw numbers; schema in the README).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses a duration: a number with a unit (`humantime` syntax: `200us`, `1.5s`, `2h`,
+/// `1m 30s`), or a bare number of seconds (`5`, `0.5`).
 ///
 /// ```
 /// use qdev_demo::cli::parse_duration;
 /// use std::time::Duration;
 /// assert_eq!(parse_duration("200us"), Ok(Duration::from_micros(200)));
 /// assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+/// assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
 /// assert!(parse_duration("-1").is_err());
-/// assert!(parse_duration("fast").is_err());
+/// assert!(parse_duration("abc").unwrap_err().contains("e.g. 5s"));
 /// ```
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
+    let bad =
+        || format!("'{text}' is not a duration (e.g. 5s, 200ms, 2h; bare numbers are seconds)");
     if t.starts_with('-') {
         return Err(format!("'{text}' is negative; durations must be >= 0"));
     }
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let scale = match unit {
-        "" | "s" => 1.0,
-        "ms" => 1e-3,
-        "us" | "µs" => 1e-6,
-        "ns" => 1e-9,
-        _ => {
-            return Err(format!(
-                "'{text}' has an unknown unit (use ns, us, ms or s)"
-            ));
+    if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        let secs: f64 = t.parse().map_err(|_| bad())?;
+        return Duration::try_from_secs_f64(secs).map_err(|_| bad());
+    }
+    // humantime takes whole numbers only: scale a fraction by its unit here.
+    if let Some((whole, frac_unit)) = t.split_once('.') {
+        let digits = frac_unit.find(|c: char| !c.is_ascii_digit()).unwrap_or(0);
+        let (frac, unit) = frac_unit.split_at(digits);
+        if !whole.is_empty() && whole.chars().all(|c| c.is_ascii_digit()) && !frac.is_empty() {
+            let one = humantime::parse_duration(&format!("1{unit}")).map_err(|_| bad())?;
+            let value: f64 = format!("{whole}.{frac}").parse().map_err(|_| bad())?;
+            return Duration::try_from_secs_f64(value * one.as_secs_f64()).map_err(|_| bad());
         }
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration (e.g. 5, 1.5s, 200us)"))?;
-    let secs = value * scale;
-    if !secs.is_finite() || secs > 1e9 {
-        return Err(format!("'{text}' is too large"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    humantime::parse_duration(&t.replace('µ', "u")).map_err(|_| bad())
 }
 
-fn parse_count(flag: &str, text: &str, min: usize, max: usize) -> Result<usize, CliError> {
-    let n: i128 = text
-        .trim()
-        .parse()
-        .map_err(|_| CliError(format!("{flag}: '{text}' is not a whole number")))?;
-    if n < min as i128 || n > max as i128 {
-        return Err(CliError(format!(
-            "{flag}: {n} is out of range ({min}-{max})"
-        )));
-    }
-    Ok(n as usize)
-}
-
-fn bounded(flag: &str, text: &str, min: Duration, max: Duration) -> Result<Duration, CliError> {
-    let d = parse_duration(text).map_err(|e| CliError(format!("{flag}: {e}")))?;
+fn bounded(text: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
     if d < min || d > max {
-        return Err(CliError(format!(
-            "{flag}: {text} is out of range ({min:?} to {max:?})"
-        )));
+        return Err(format!(
+            "{text} is out of range ({} to {})",
+            humantime::format_duration(min),
+            humantime::format_duration(max)
+        ));
     }
     Ok(d)
+}
+
+fn run_duration(text: &str) -> Result<Duration, String> {
+    bounded(text, Duration::from_millis(1), MAX_DURATION)
+}
+
+fn hotplug_interval(text: &str) -> Result<Duration, String> {
+    bounded(text, Duration::ZERO, Duration::from_secs(10))
+}
+
+fn realize_cost(text: &str) -> Result<Duration, String> {
+    bounded(text, Duration::ZERO, Duration::from_secs(1))
+}
+
+fn sync_mode(text: &str) -> Result<SyncMode, String> {
+    text.parse()
 }
 
 /// Parses the arguments after the program name.
@@ -139,97 +208,70 @@ fn bounded(flag: &str, text: &str, min: Duration, max: Duration) -> Result<Durat
 ///     }
 ///     other => panic!("{other:?}"),
 /// }
+/// assert!(matches!(parse_args([]), Ok(Command::Compare { .. })));
 /// assert!(parse_args(["--iothreads", "0"].map(String::from)).is_err());
 /// ```
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, CliError> {
-    let mut args = args.into_iter().peekable();
-    let monitor = args.peek().is_some_and(|a| a == "monitor");
-    if monitor {
-        args.next();
-    }
-    let mut config = ScenarioConfig::default();
-    let mut json = false;
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
-            _ => (arg.clone(), None),
-        };
-        let takes_value = matches!(
-            flag.as_str(),
-            "--duration"
-                | "--iothreads"
-                | "--disks"
-                | "--hotplug-interval"
-                | "--realize-cost"
-                | "--sync"
-        );
-        let value = if takes_value {
-            match inline {
-                Some(v) => v,
-                None => args
-                    .next()
-                    .ok_or_else(|| CliError(format!("{flag} needs a value")))?,
-            }
-        } else {
-            if inline.is_some() {
-                return Err(CliError(format!("{flag} takes no value")));
-            }
-            String::new()
-        };
-        if monitor && !matches!(flag.as_str(), "--realize-cost" | "-h" | "--help") {
-            return Err(CliError(format!(
-                "'{flag}' is not an option of 'qdev-demo monitor'"
-            )));
+    let argv = std::iter::once("qdev-demo".to_owned()).chain(args);
+    let parsed = Cli::command()
+        .after_help(format!("{TERMS}\n{AFTER_HELP}"))
+        .try_get_matches_from(argv)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            return Ok(Command::Print(e.render().to_string()));
         }
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--duration" => {
-                config.duration = bounded(
-                    &flag,
-                    &value,
-                    Duration::from_millis(1),
-                    Duration::from_secs(3600),
-                )?;
-            }
-            "--iothreads" => config.iothreads = parse_count(&flag, &value, 1, 64)?,
-            "--disks" => config.disks = parse_count(&flag, &value, 1, 256)?,
-            "--hotplug-interval" => {
-                config.hotplug_interval =
-                    bounded(&flag, &value, Duration::ZERO, Duration::from_secs(10))?;
-            }
-            "--realize-cost" => {
-                config.realize_cost =
-                    bounded(&flag, &value, Duration::ZERO, Duration::from_secs(1))?;
-            }
-            "--sync" => {
-                config.sync = value
-                    .parse()
-                    .map_err(|e| CliError(format!("--sync: {e}")))?
-            }
-            "--no-hotplug" => config.hotplug = false,
-            "--json" => json = true,
-            other if other.starts_with('-') => {
-                return Err(CliError(format!("unknown option '{other}' (see --help)")));
-            }
-            other => {
-                return Err(CliError(format!(
-                    "unexpected argument '{other}' (see --help)"
-                )));
-            }
+        Err(e) => return Err(CliError(one_line(&e.render().to_string()))),
+    };
+    if let Some(Sub::Monitor { realize_cost }) = cli.command {
+        return Ok(Command::Monitor { realize_cost });
+    }
+    let a = cli.run;
+    let mut config = ScenarioConfig {
+        iothreads: usize::from(a.iothreads),
+        disks: usize::from(a.disks),
+        hotplug_interval: a.hotplug_interval,
+        hotplug: !a.no_hotplug,
+        realize_cost: a.realize_cost,
+        ..ScenarioConfig::default()
+    };
+    match a.sync {
+        Some(sync) => {
+            config.sync = sync;
+            config.duration = a.duration.unwrap_or(config.duration);
+            Ok(Command::Run {
+                config,
+                json: a.json,
+            })
+        }
+        None => {
+            config.duration = a.duration.unwrap_or(COMPARE_DURATION);
+            Ok(Command::Compare {
+                config,
+                json: a.json,
+            })
         }
     }
-    if monitor {
-        return Ok(Command::Monitor {
-            realize_cost: config.realize_cost,
-        });
-    }
-    Ok(Command::Run { config, json })
+}
+
+/// clap's message on one line: the first line, without its `error: ` prefix and clap's
+/// colouring, e.g. `invalid value 'abc' for '--duration <DUR>': 'abc' is not a duration ...`.
+fn one_line(rendered: &str) -> String {
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("bad arguments");
+    first
+        .strip_prefix("error: ")
+        .unwrap_or(first)
+        .trim()
+        .to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync_mode::SyncMode;
 
     fn parse(args: &[&str]) -> Result<Command, CliError> {
         parse_args(args.iter().map(|s| (*s).to_owned()))
@@ -244,7 +286,7 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let c = run(&[]);
+        let c = run(&["--sync", "rcu"]);
         assert_eq!(c, ScenarioConfig::default());
         assert_eq!(c.duration, Duration::from_secs(5));
         assert_eq!(
@@ -253,6 +295,13 @@ mod tests {
         );
         assert_eq!(c.realize_cost, Duration::from_micros(200));
         assert_eq!(c.hotplug_interval, Duration::ZERO, "continuous hot-plug");
+        match parse(&[]).unwrap() {
+            Command::Compare { config, json } => {
+                assert_eq!(config.duration, COMPARE_DURATION);
+                assert!(!json);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -280,8 +329,18 @@ mod tests {
             (c.hotplug_interval, c.realize_cost),
             (Duration::from_millis(1), Duration::from_micros(50))
         );
-        assert_eq!(parse(&["-h"]), Ok(Command::Help));
-        assert_eq!(parse(&["--json", "--help"]), Ok(Command::Help));
+        assert_eq!(
+            run(&["--sync", "bql", "--duration", "2h"]).duration,
+            Duration::from_secs(7200)
+        );
+        for help in [
+            &["-h"][..],
+            &["--json", "--help"],
+            &["--version"],
+            &["monitor", "--help"],
+        ] {
+            assert!(matches!(parse(help), Ok(Command::Print(_))), "{help:?}");
+        }
     }
 
     #[test]
@@ -296,8 +355,9 @@ mod tests {
             &["--duration", "-5"],
             &["--duration", "0"],
             &["--duration", "1e400"],
-            &["--duration", "100000"],
+            &["--duration", "9999999999"],
             &["--duration", "5 parsecs"],
+            &["--duration", "abc"],
             &["--duration", "NaN"],
             &["--duration"],
             &["--realize-cost", "2s"],
@@ -309,15 +369,15 @@ mod tests {
             &["extra"],
             &["monitor", "--iothreads", "2"],
             &["monitor", "x"],
+            &["--iothreads", "2", "monitor"],
         ] {
-            assert!(parse(bad).is_err(), "{bad:?} should be rejected");
+            let e = parse(bad).expect_err(&format!("{bad:?} should be rejected"));
+            assert!(!e.0.contains('\n') && !e.0.is_empty(), "{bad:?}: {e}");
         }
-        assert!(
-            parse(&["--sync", "x"])
-                .unwrap_err()
-                .to_string()
-                .contains("unknown sync mode")
-        );
+        let e = parse(&["--sync", "x"]).unwrap_err().to_string();
+        assert!(e.contains("unknown sync mode"), "{e}");
+        let e = parse(&["--duration", "abc"]).unwrap_err().to_string();
+        assert!(e.contains("'abc' is not a duration"), "{e}");
     }
 
     #[test]
@@ -341,8 +401,11 @@ mod tests {
         assert_eq!(parse_duration("500ns"), Ok(Duration::from_nanos(500)));
         assert_eq!(parse_duration("10ms"), Ok(Duration::from_millis(10)));
         assert_eq!(parse_duration("3µs"), Ok(Duration::from_micros(3)));
+        assert_eq!(parse_duration("0.25ms"), Ok(Duration::from_micros(250)));
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
         assert!(parse_duration("").is_err());
         assert!(parse_duration("1..2").is_err());
-        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
     }
 }

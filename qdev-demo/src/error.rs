@@ -1,7 +1,5 @@
 //! Errors of the qdev and hot-plug paths, worded like QEMU's.
 
-use crate::scsi::bus::ScsiAddressError;
-
 /// Why a qdev operation (`device_add`, `device_del`, realize, attaching to a bus) failed.
 ///
 /// ```
@@ -30,8 +28,9 @@ pub enum QdevError {
     DriveInUse(String),
     /// No bus of that name, or no bus of the right type.
     BusNotFound(String),
-    /// The bus's `check_address` hook, or SCSI address allocation, refused the device.
-    Address(ScsiAddressError),
+    /// The bus's `check_address` hook, or address allocation, refused the device (the bus
+    /// class's message, e.g. `lun already used by 'disk1'`).
+    Address(String),
     /// Realize failed (the device was already on the bus and has been unplugged again).
     Realize(String),
     /// `device_del` of an id no device has.
@@ -52,7 +51,7 @@ impl std::fmt::Display for QdevError {
             Self::DriveNotFound(d) => write!(f, "Drive '{d}' not found"),
             Self::DriveInUse(d) => write!(f, "Drive '{d}' is already in use"),
             Self::BusNotFound(b) => write!(f, "Bus '{b}' not found"),
-            Self::Address(e) => write!(f, "{e}"),
+            Self::Address(msg) => f.write_str(msg),
             Self::Realize(msg) => f.write_str(msg),
             Self::DeviceNotFound(id) => write!(f, "Device '{id}' not found"),
             Self::NotHotpluggable(bus) => write!(f, "Bus '{bus}' does not support hotplugging"),
@@ -61,12 +60,6 @@ impl std::fmt::Display for QdevError {
 }
 
 impl std::error::Error for QdevError {}
-
-impl From<ScsiAddressError> for QdevError {
-    fn from(e: ScsiAddressError) -> Self {
-        Self::Address(e)
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -79,12 +72,8 @@ mod tests {
             "Drive 'd0' is already in use"
         );
         assert_eq!(
-            QdevError::Address(ScsiAddressError::NoFreeTarget).to_string(),
+            QdevError::Address("no free target".into()).to_string(),
             "no free target"
-        );
-        assert_eq!(
-            QdevError::from(ScsiAddressError::NoFreeLun).to_string(),
-            "no free lun"
         );
         assert!(
             QdevError::NotHotpluggable("x".into())

@@ -1,17 +1,18 @@
 //! The machine: a system bus with a virtio-scsi controller and its SCSI bus, the BQL, drives, and
 //! the QMP-style hot-plug commands `device_add` / `device_del`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::bql::{Bql, BqlGuard};
-use crate::bus::{BusKind, BusState, qdev_realize, qdev_unparent};
+use crate::bus::{qdev_realize, qdev_unparent};
 use crate::context::QdevContext;
-use crate::device::DeviceState;
 use crate::drive::Drive;
 use crate::error::QdevError;
-use crate::scsi::bus::{ScsiAddress, ScsiBusInfo, scsi_bus_allocate_address};
+use crate::qdev::{BusState, DeviceState, SystemBus};
+use crate::scsi::bus::{ScsiAddress, ScsiBusInfo, ScsiDeviceExt, scsi_bus_allocate_address};
 use crate::sync_mode::SyncMode;
 use crate::virtio_scsi::VirtioScsi;
 use crate::walk::{QdevVisitor, Walk, qbus_walk_children};
@@ -122,35 +123,29 @@ impl MachineBuilder {
             ctx = ctx.with_event_queue();
         }
         let ctx = Arc::new(ctx);
-        let sysbus = BusState::new(&bql, &ctx, "main-system-bus", BusKind::System);
+        let sysbus = BusState::new(&bql, &ctx, "main-system-bus", SystemBus);
         sysbus.set_realized_flag(true);
-        let scsi_bus = BusState::new(
-            &bql,
-            &ctx,
-            "scsi0.0",
-            BusKind::Scsi(ScsiBusInfo::VIRTIO_SCSI),
-        );
+        let scsi_bus = BusState::new(&bql, &ctx, "scsi0.0", ScsiBusInfo::VIRTIO_SCSI);
         let controller = Arc::new(
             DeviceState::new(&ctx, "virtio-scsi-pci", Some("scsi0".to_owned()))
                 .with_child_bus(Arc::clone(&scsi_bus)),
         );
-        {
-            let mut guard = bql.lock();
-            qdev_realize(&mut guard, &controller, &sysbus)
-                .expect("realizing the virtio-scsi controller cannot fail");
-            guard
-                .peripheral
-                .insert("scsi0".to_owned(), Arc::clone(&controller));
-            for i in 0..self.drives {
-                let name = format!("d{i}");
-                guard
-                    .drives
-                    .insert(name.clone(), Arc::new(Drive::new(name, self.drive_blocks)));
-            }
+        let mut state = BqlState::default();
+        qdev_realize(&mut bql.lock(), &controller, &sysbus)
+            .expect("realizing the virtio-scsi controller cannot fail");
+        state
+            .peripheral
+            .insert("scsi0".to_owned(), Arc::clone(&controller));
+        for i in 0..self.drives {
+            let name = format!("d{i}");
+            state
+                .drives
+                .insert(name.clone(), Arc::new(Drive::new(name, self.drive_blocks)));
         }
         let virtio = VirtioScsi::new(Arc::clone(&bql), Arc::clone(&scsi_bus));
         Machine {
             bql,
+            state: Mutex::new(state),
             ctx,
             sysbus,
             controller,
@@ -176,11 +171,29 @@ impl MachineBuilder {
 #[derive(Debug)]
 pub struct Machine {
     bql: Arc<Bql>,
+    /// Guarded by the BQL: reached only through [`Machine::state`], which demands a guard. The
+    /// mutex is never contended (every holder holds the BQL); it is there because this crate
+    /// has no `unsafe` to express "guarded by another lock".
+    state: Mutex<BqlState>,
     ctx: Arc<QdevContext>,
     sysbus: Arc<BusState>,
     controller: Arc<DeviceState>,
     scsi_bus: Arc<BusState>,
     virtio: VirtioScsi,
+}
+
+/// Everything the BQL guards besides the children lists: what QEMU keeps in QOM containers.
+/// Reached with [`Machine::state`].
+#[derive(Debug, Default)]
+pub struct BqlState {
+    /// QEMU's `/machine/peripheral` container: user-created devices by id. An id is free again as
+    /// soon as `device_del` unparents the device, even though the device itself lives until its
+    /// last reference is dropped after a grace period.
+    pub peripheral: BTreeMap<String, Arc<DeviceState>>,
+    /// The block backends (`-drive id=...`) devices can attach to.
+    pub drives: BTreeMap<String, Arc<Drive>>,
+    /// Counter for `/machine/peripheral-anon/device[N]` paths of devices without an id.
+    pub anon_devices: u64,
 }
 
 /// The drive size the builder gives every drive (1 GiB of 512-byte blocks).
@@ -236,8 +249,9 @@ impl Machine {
     /// assert!(m.drive_add("bad", false).is_err());
     /// ```
     pub fn drive_add(&self, name: &str, broken: bool) -> Result<(), String> {
-        let mut bql = self.bql.lock();
-        if name.is_empty() || bql.drives.contains_key(name) {
+        let bql = self.bql.lock();
+        let mut state = self.state(&bql);
+        if name.is_empty() || state.drives.contains_key(name) {
             return Err(format!("Duplicate or empty drive name '{name}'"));
         }
         let drive = if broken {
@@ -245,13 +259,13 @@ impl Machine {
         } else {
             Drive::new(name, DEFAULT_DRIVE_BLOCKS)
         };
-        bql.drives.insert(name.to_owned(), Arc::new(drive));
+        state.drives.insert(name.to_owned(), Arc::new(drive));
         Ok(())
     }
 
     /// The drive called `name`.
     pub fn drive(&self, name: &str) -> Option<Arc<Drive>> {
-        self.bql.lock().drives.get(name).cloned()
+        self.state(&self.bql.lock()).drives.get(name).cloned()
     }
 
     /// Parses `opts` and runs [`Machine::device_add`].
@@ -289,7 +303,7 @@ impl Machine {
     /// let disk = m.device_add_locked(&mut bql, &"scsi-hd,id=a,drive=d0".parse().unwrap()).unwrap();
     /// assert!(disk.is_realized());
     /// m.device_del_locked(&mut bql, "a").unwrap();
-    /// assert!(bql.peripheral.get("a").is_none());
+    /// assert!(m.state(&bql).peripheral.get("a").is_none());
     /// ```
     ///
     /// # Panics
@@ -311,6 +325,25 @@ impl Machine {
         result
     }
 
+    /// What the BQL guards besides the children lists (QEMU's QOM containers), for the holder of
+    /// this machine's BQL.
+    ///
+    /// ```
+    /// let m = qdev_demo::machine::Machine::builder().build();
+    /// let bql = m.bql().lock();
+    /// assert!(m.state(&bql).peripheral.contains_key("scsi0"));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `bql` guards another machine's BQL.
+    #[track_caller]
+    pub fn state(&self, bql: &BqlGuard<'_>) -> MutexGuard<'_, BqlState> {
+        self.assert_own_bql(bql, "state");
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[track_caller]
     fn assert_own_bql(&self, bql: &BqlGuard<'_>, what: &str) {
         assert!(
             std::ptr::eq(bql.bql(), &*self.bql),
@@ -335,7 +368,7 @@ impl Machine {
             return Err(QdevError::UnknownDriver(opts.driver.clone()));
         }
         if let Some(id) = &opts.id {
-            if bql.peripheral.contains_key(id) {
+            if self.state(bql).peripheral.contains_key(id) {
                 return Err(QdevError::DuplicateId(id.clone()));
             }
         }
@@ -345,7 +378,7 @@ impl Machine {
                 .ok_or_else(|| QdevError::BusNotFound(name.clone()))?,
             None => Arc::clone(&self.scsi_bus),
         };
-        let BusKind::Scsi(info) = bus.kind() else {
+        let Some(info) = bus.class_as::<ScsiBusInfo>().copied() else {
             return Err(QdevError::BusNotFound(format!(
                 "{} (not a SCSI bus)",
                 bus.name()
@@ -355,7 +388,8 @@ impl Machine {
             .drive
             .as_deref()
             .ok_or(QdevError::MissingProperty("drive"))?;
-        let drive = bql
+        let drive = self
+            .state(bql)
             .drives
             .get(drive_name)
             .cloned()
@@ -374,10 +408,11 @@ impl Machine {
             .with_scsi_address(addr)
             .with_drive(drive);
         if opts.id.is_none() {
-            bql.anon_devices += 1;
+            let mut state = self.state(bql);
+            state.anon_devices += 1;
             dev = dev.with_canonical_path(format!(
                 "/machine/peripheral-anon/device[{}]",
-                bql.anon_devices - 1
+                state.anon_devices - 1
             ));
         }
         let dev = Arc::new(dev);
@@ -385,7 +420,9 @@ impl Machine {
             Ok(()) => {
                 dev.set_hotplugged();
                 if let Some(id) = &opts.id {
-                    bql.peripheral.insert(id.clone(), Arc::clone(&dev));
+                    self.state(bql)
+                        .peripheral
+                        .insert(id.clone(), Arc::clone(&dev));
                 }
                 Ok(dev)
             }
@@ -419,17 +456,18 @@ impl Machine {
     pub fn device_del_locked(&self, bql: &mut BqlGuard<'_>, id: &str) -> Result<(), QdevError> {
         self.assert_own_bql(bql, "device_del_locked");
         let _writer = self.ctx.sync().writer(bql);
-        let dev = bql
+        let dev = self
+            .state(bql)
             .peripheral
             .get(id)
             .cloned()
             .ok_or_else(|| QdevError::DeviceNotFound(id.to_owned()))?;
         let bus = dev.parent_bus();
-        if let Some(bus) = bus.filter(|b| b.kind() == BusKind::System) {
+        if let Some(bus) = bus.filter(|b| b.class_as::<SystemBus>().is_some()) {
             return Err(QdevError::NotHotpluggable(bus.name().to_owned()));
         }
         qdev_unparent(bql, &dev);
-        bql.peripheral.remove(id);
+        self.state(bql).peripheral.remove(id);
         Ok(())
     }
 
@@ -474,11 +512,7 @@ impl QdevVisitor for QtreePrinter {
 
     fn pre_bus(&mut self, bus: &BusState) -> Result<Walk, Self::Error> {
         self.line(0, format_args!("bus: {}", bus.name()));
-        let kind = match bus.kind() {
-            BusKind::System => "System",
-            BusKind::Scsi(_) => "SCSI",
-        };
-        self.line(1, format_args!("type {kind}"));
+        self.line(1, format_args!("type {}", bus.class().type_name()));
         self.depth += 1;
         Ok(Walk::Continue)
     }

@@ -7,9 +7,11 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+
 use crate::events::{EventRecord, QmpEvent};
-use crate::json::JsonObject;
 use crate::machine::{DeviceAddOptions, Machine};
+use crate::scsi::bus::ScsiDeviceExt;
 
 /// Help text of the monitor.
 pub const MONITOR_HELP: &str = "\
@@ -242,13 +244,6 @@ impl EventPrinter {
 
     fn format(&self, rec: &EventRecord) -> String {
         let QmpEvent::DeviceDeleted { device, path } = &rec.event;
-        let mut data = JsonObject::new();
-        if let Some(d) = device {
-            data.str("device", d);
-        }
-        data.str("path", path);
-        let mut o = JsonObject::new();
-        o.str("event", "DEVICE_DELETED").object("data", data);
         let since = device
             .as_ref()
             .and_then(|d| {
@@ -258,14 +253,34 @@ impl EventPrinter {
                     .remove(d)
             })
             .map(|t| rec.at.saturating_duration_since(t));
-        if let Some(d) = since {
-            o.f64(
-                "ms_after_device_del",
-                (d.as_secs_f64() * 1e5).round() / 100.0,
-            );
-        }
-        o.finish()
+        let line = QmpEventLine {
+            event: "DEVICE_DELETED",
+            data: DeviceDeletedData {
+                device: device.as_deref(),
+                path,
+            },
+            ms_after_device_del: since.map(|d| (d.as_secs_f64() * 1e5).round() / 100.0),
+        };
+        serde_json::to_string(&line).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
+}
+
+/// A QMP event as the monitor prints it, one JSON object per line.
+#[derive(Serialize)]
+struct QmpEventLine<'a> {
+    event: &'static str,
+    data: DeviceDeletedData<'a>,
+    /// Not QMP: how long after its `device_del` the event came (a grace period and more).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ms_after_device_del: Option<f64>,
+}
+
+/// `DEVICE_DELETED`'s data.
+#[derive(Serialize)]
+struct DeviceDeletedData<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device: Option<&'a str>,
+    path: &'a str,
 }
 
 #[cfg(test)]

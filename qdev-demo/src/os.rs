@@ -1,6 +1,6 @@
-//! The two system calls the scenario's main loop needs, behind safe functions: its poll (QEMU's
-//! `qemu_poll_ns`, a `ppoll`) and the calling thread's CPU time (a diagnostic of how much CPU the
-//! main loop got on a shared machine).
+//! The operating-system calls the scenario's main loop needs, behind safe functions: its poll
+//! (QEMU's `qemu_poll_ns`, a `ppoll`), the calling thread's CPU time, and the time it spent
+//! waiting for a CPU (diagnostics of how much CPU the main loop got on a shared machine).
 
 #![allow(unsafe_code)]
 
@@ -60,4 +60,59 @@ pub fn thread_cpu_time() -> Duration {
         u64::try_from(ts.tv_sec).unwrap_or(0),
         u32::try_from(ts.tv_nsec).unwrap_or(0),
     )
+}
+
+/// Reads how long the calling thread has been runnable but waiting for a CPU (on a run queue):
+/// the second field of Linux's `/proc/thread-self/schedstat` (`run_delay`), through a file kept
+/// open so that each reading is one `pread`. It reports `None` where the kernel does not provide
+/// it (another OS, or a kernel without `CONFIG_SCHED_INFO`).
+///
+/// On a machine with fewer cores than runnable threads this is where a thread's wall time goes
+/// when it is neither running nor sleeping by choice; the scenario subtracts it from the main
+/// loop's BQL-released time to judge the main loop by what it did while it could run.
+///
+/// A reader belongs to the thread that created it (the file names that thread).
+///
+/// ```
+/// let mut clock = qdev_demo::os::RunDelayClock::new();
+/// if let Some(waited) = clock.read() {
+///     assert!(waited < std::time::Duration::from_secs(3600));
+/// }
+/// ```
+#[derive(Debug)]
+pub struct RunDelayClock {
+    file: Option<std::fs::File>,
+    buf: [u8; 96],
+}
+
+impl RunDelayClock {
+    /// Opens the calling thread's schedstat file (no error if it is missing: readings are `None`).
+    pub fn new() -> Self {
+        Self {
+            file: std::fs::File::open("/proc/thread-self/schedstat").ok(),
+            buf: [0; 96],
+        }
+    }
+
+    /// The calling thread's total run-queue wait so far, or `None` if it is not available.
+    pub fn read(&mut self) -> Option<Duration> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            let n = self.file.as_ref()?.read_at(&mut self.buf, 0).ok()?;
+            let text = std::str::from_utf8(&self.buf[..n]).ok()?;
+            let ns: u64 = text.split_whitespace().nth(1)?.parse().ok()?;
+            Some(Duration::from_nanos(ns))
+        }
+        #[cfg(not(unix))]
+        {
+            None
+        }
+    }
+}
+
+impl Default for RunDelayClock {
+    fn default() -> Self {
+        Self::new()
+    }
 }

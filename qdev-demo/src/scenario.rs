@@ -16,67 +16,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::config::ScenarioConfig;
 use crate::context::spin_for;
-use crate::device::DeviceState;
 use crate::drive::Drive;
 use crate::machine::{DeviceAddOptions, Machine, drain_rcu_callbacks};
 use crate::os;
+use crate::qdev::DeviceState;
 use crate::scsi::disk::read10_cdb;
 use crate::scsi::lun::virtio_scsi_lun;
 use crate::scsi::report_luns::{parse_report_luns, report_luns_cdb};
-use crate::summary::Summary;
-use crate::sync_mode::SyncMode;
+use crate::summary::{HotplugStats, MainLoopStats, Summary};
 use crate::virtio_scsi::{IoStats, TmfSubtype, encode_cmd_req, encode_tmf_req, response};
 use crate::walk::{QdevVisitor, Walk, qbus_walk_children};
 
 /// LUNs of the four slots of each target: 0 and 1 stay plugged, 2 and 300 (flat addressing) are
 /// hot-plugged.
 pub const SLOT_LUNS: [u16; 4] = [0, 1, 2, 300];
-
-/// Scenario parameters (the binary's flags).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioConfig {
-    /// Run time.
-    pub duration: Duration,
-    /// Number of I/O threads.
-    pub iothreads: usize,
-    /// Disk slots (4 per target, see [`SLOT_LUNS`]).
-    pub disks: usize,
-    /// Poll timeout of the main loop between hot-plug operations, spent with the BQL released;
-    /// zero (the default) is continuous hot-plug: release the BQL, poll with a zero timeout,
-    /// re-take it.
-    pub hotplug_interval: Duration,
-    /// Whether the main thread hot-plugs at all.
-    pub hotplug: bool,
-    /// Busy time of a disk's realize, under the BQL.
-    pub realize_cost: Duration,
-    /// Reader synchronization.
-    pub sync: SyncMode,
-    /// Pause between walks of the tree walker thread.
-    pub walker_interval: Duration,
-    /// Time the walker spends on each device inside its read-side critical section (a slow
-    /// reader; the negative control makes it long).
-    pub walker_dwell: Duration,
-    /// Seed of the request and hot-plug choices.
-    pub seed: u64,
-}
-
-impl Default for ScenarioConfig {
-    fn default() -> Self {
-        Self {
-            duration: Duration::from_secs(5),
-            iothreads: 2,
-            disks: 8,
-            hotplug_interval: Duration::ZERO,
-            hotplug: true,
-            realize_cost: Duration::from_micros(200),
-            sync: SyncMode::Rcu,
-            walker_interval: Duration::from_millis(10),
-            walker_dwell: Duration::from_micros(20),
-            seed: 0x2d24_a646_6154,
-        }
-    }
-}
 
 /// One disk slot of the scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,7 +106,22 @@ fn report_luns_consistent(data: &[u8], expect: &TargetExpect) -> bool {
         && expect.permanent.iter().all(|l| reply.luns.contains(l))
 }
 
-/// The live status line.
+/// What [`run_scenario`] reports while it runs (the binary draws a progress bar from it).
+#[derive(Debug, Clone, Copy)]
+pub enum Progress {
+    /// Plugging the initial disks before the timer starts: `done` of `total` realized (each
+    /// realize spends `--realize-cost`).
+    Realizing {
+        /// Disks plugged so far.
+        done: usize,
+        /// Disks to plug.
+        total: usize,
+    },
+    /// The timed run, about four times a second.
+    Running(LiveStatus),
+}
+
+/// The live status of a timed run.
 #[derive(Debug, Clone, Copy)]
 pub struct LiveStatus {
     /// Time since the start.
@@ -169,16 +139,14 @@ pub struct LiveStatus {
 }
 
 impl std::fmt::Display for LiveStatus {
+    /// At most 40 columns, e.g. `2.47M req/s · 1,234 hot-plugs · 567 GPs`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:6.2}s | {:>8.3} Mreq/s | {:>12} requests | hotplug ops {:>7} | grace periods {:>7} | callbacks pending {:>5}",
-            self.elapsed.as_secs_f64(),
-            self.requests_per_sec / 1e6,
-            self.requests,
-            self.hotplug_ops,
-            self.grace_periods,
-            self.callbacks_pending
+            "{} req/s · {} hot-plugs · {} GPs",
+            crate::units::si(self.requests_per_sec),
+            indicatif::HumanCount(self.hotplug_ops),
+            indicatif::HumanCount(self.grace_periods),
         )
     }
 }
@@ -290,39 +258,6 @@ fn walker_thread(machine: &Machine, config: &ScenarioConfig, stop: &AtomicBool) 
     walks
 }
 
-/// Hot-plug bookkeeping of the main thread.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct HotplugStats {
-    /// Successful `device_add`s during the run.
-    pub adds: u64,
-    /// Successful `device_del`s during the run.
-    pub dels: u64,
-    /// Main-loop iterations that found no command to issue: every hot-plugged slot was unplugged
-    /// and every drive of its pool still held by a device awaiting its grace period
-    /// (DEVICE_DELETED not yet emitted). The main loop then sleeps in its poll, with the BQL
-    /// released, until the next DEVICE_DELETED.
-    pub deferred: u64,
-    /// `device_add`s that failed (should be 0).
-    pub add_failures: u64,
-}
-
-/// How the main loop used the BQL.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct MainLoopStats {
-    /// Main-loop iterations (one poll each).
-    pub iterations: u64,
-    /// Time the main loop held the BQL.
-    pub bql_held: Duration,
-    /// Longest wait to take the BQL back after a poll (how close the main loop came to being
-    /// starved by other BQL users).
-    pub bql_reacquire_max: Duration,
-    /// Total time spent taking the BQL back after polls.
-    pub bql_reacquire_total: Duration,
-    /// CPU time the main-loop thread used (on a machine with few cores the I/O threads compete
-    /// with it for the CPU).
-    pub cpu_time: Duration,
-}
-
 /// Wait between status updates (and the poll timeout of an idle main loop).
 const STATUS_PERIOD: Duration = Duration::from_millis(250);
 
@@ -337,11 +272,13 @@ fn device_opts(slot: &Slot, drive: &str) -> DeviceAddOptions {
     }
 }
 
-/// Runs the scenario and returns its summary; `on_status` is called about four times a second
-/// with the live status (the binary prints it on a terminal).
+/// Runs the scenario and returns its summary; `on_progress` is called for each disk realized
+/// before the timer starts and then about four times a second with the live status (the binary
+/// draws a progress bar from it on a terminal).
 ///
 /// ```
-/// use qdev_demo::scenario::{ScenarioConfig, run_scenario};
+/// use qdev_demo::config::ScenarioConfig;
+/// use qdev_demo::scenario::run_scenario;
 /// use std::time::Duration;
 /// let config = ScenarioConfig {
 ///     duration: Duration::from_millis(100),
@@ -353,7 +290,29 @@ fn device_opts(slot: &Slot, drive: &str) -> DeviceAddOptions {
 /// assert!(summary.safety.all_zero());
 /// assert!(summary.requests() > 0);
 /// ```
-pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStatus)) -> Summary {
+pub fn run_scenario(config: &ScenarioConfig, on_progress: impl FnMut(Progress)) -> Summary {
+    run_scenario_until(config, &AtomicBool::new(false), on_progress)
+}
+
+/// [`run_scenario`] that ends early, with [`Summary::interrupted`] set, once `interrupt` is true
+/// (the binary sets it on Ctrl-C). The main loop checks it every iteration (at most one
+/// command, i.e. one realize, late); if it is set while the initial disks are realized, the run
+/// ends before its timer starts and the summary counts nothing.
+///
+/// ```
+/// use qdev_demo::config::ScenarioConfig;
+/// use qdev_demo::scenario::run_scenario_until;
+/// use std::sync::atomic::AtomicBool;
+/// use std::time::Duration;
+/// let config = ScenarioConfig { duration: Duration::from_secs(3600), ..ScenarioConfig::default() };
+/// let summary = run_scenario_until(&config, &AtomicBool::new(true), |_| {});
+/// assert!(summary.interrupted && summary.elapsed < Duration::from_secs(60));
+/// ```
+pub fn run_scenario_until(
+    config: &ScenarioConfig,
+    interrupt: &AtomicBool,
+    mut on_progress: impl FnMut(Progress),
+) -> Summary {
     let slots = slots(config.disks);
     let machine = Machine::builder()
         .sync(config.sync)
@@ -375,13 +334,22 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
             e.permanent.push(s.lun);
         }
     }
-    for s in &slots {
+    for (i, s) in slots.iter().enumerate() {
+        if interrupt.load(Ordering::Relaxed) {
+            drop(machine);
+            drain_rcu_callbacks();
+            return Summary::not_started(config);
+        }
         for d in &s.drives {
             machine.drive_add(d, false).expect("drive names are unique");
         }
         machine
             .device_add(&device_opts(s, &s.drives[0]))
             .expect("initial disks plug into an empty bus");
+        on_progress(Progress::Realizing {
+            done: i + 1,
+            total: slots.len(),
+        });
     }
     let drives: Vec<Vec<Arc<Drive>>> = slots
         .iter()
@@ -403,6 +371,7 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
     let gp_start = rcu_core::stats().grace_periods;
     let mut hp = HotplugStats::default();
     let mut ml = MainLoopStats::default();
+    let mut interrupted = false;
 
     let (io, walks, elapsed) = std::thread::scope(|scope| {
         let io_handles: Vec<_> = (0..config.iothreads)
@@ -420,11 +389,16 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
         let mut last_status = (start, 0u64);
         // The main loop owns the BQL from here on, except while it polls.
         let cpu_start = os::thread_cpu_time();
+        let mut run_delay = os::RunDelayClock::new();
         let mut bql = machine.bql().lock_main_loop();
         let mut acquired = Instant::now();
         loop {
             let elapsed = start.elapsed();
             if elapsed >= config.duration {
+                break;
+            }
+            if interrupt.load(Ordering::Relaxed) {
+                interrupted = true;
                 break;
             }
             let hotplugging = config.hotplug && !hot.is_empty();
@@ -477,6 +451,7 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
             } else {
                 STATUS_PERIOD.min(remaining)
             };
+            let wait_before = run_delay.read();
             let released = Instant::now();
             ml.bql_held += released - acquired;
             let poll_end = bql.unlocked(|| {
@@ -485,14 +460,14 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
                     let requests: u64 = published.iter().map(|p| p.0.load(Ordering::Relaxed)).sum();
                     let dt = (now - last_status.0).as_secs_f64();
                     let stats = rcu_core::stats();
-                    on_status(&LiveStatus {
+                    on_progress(Progress::Running(LiveStatus {
                         elapsed: now - start,
                         requests,
                         requests_per_sec: (requests - last_status.1) as f64 / dt,
                         hotplug_ops: hp.adds + hp.dels,
                         grace_periods: stats.grace_periods - gp_start,
                         callbacks_pending: stats.callbacks_pending(),
-                    });
+                    }));
                     last_status = (now, requests);
                 }
                 if idle {
@@ -510,6 +485,9 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
                 Instant::now()
             });
             acquired = Instant::now();
+            if let (Some(before), Some(after)) = (wait_before, run_delay.read()) {
+                ml.cpu_wait_released += after.saturating_sub(before);
+            }
             let reacquire = acquired - poll_end;
             ml.bql_reacquire_total += reacquire;
             ml.bql_reacquire_max = ml.bql_reacquire_max.max(reacquire);
@@ -535,6 +513,7 @@ pub fn run_scenario(config: &ScenarioConfig, mut on_status: impl FnMut(&LiveStat
     let counters = ctx.counters();
     let summary = Summary {
         config: config.clone(),
+        interrupted,
         elapsed,
         io,
         walks,
@@ -615,9 +594,6 @@ mod tests {
             callbacks_pending: 5,
         };
         let line = s.to_string();
-        assert!(
-            line.contains("1.50s") && line.contains("2.500 Mreq/s"),
-            "{line}"
-        );
+        assert_eq!(line, "2.50M req/s · 3 hot-plugs · 4 GPs");
     }
 }

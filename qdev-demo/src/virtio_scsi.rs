@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::bql::Bql;
-use crate::bus::BusState;
-use crate::device::DeviceState;
 use crate::histogram::LatencyHistogram;
 use crate::pacing::RequestPacing;
-use crate::scsi::bus::{scsi_device_find, scsi_device_get, scsi_target_emulate_report_luns};
+use crate::qdev::{BusState, DeviceState};
+use crate::scsi::bus::{
+    ScsiDeviceExt, scsi_device_find, scsi_device_get, scsi_target_emulate_report_luns,
+};
 use crate::scsi::disk::{self, CommandStatus};
 use crate::scsi::lun::decode_virtio_scsi_lun;
 use crate::scsi::report_luns::REPORT_LUNS;
@@ -151,9 +152,14 @@ pub struct IoStats {
     pub commands: u64,
     /// Task-management requests completed.
     pub tmfs: u64,
-    /// Lookups that found no device (BAD_TARGET): expected while disks are unplugged.
+    /// Lookups that returned no device (BAD_TARGET). Every target of the scenario keeps two
+    /// disks plugged, so there this counts only lookups that met their disk linked on the bus
+    /// but not yet realized (in the middle of a `device_add`) and skipped it, as QEMU's
+    /// `scsi_device_find` skips unrealized devices. Only lock-free (RCU) readers can see that
+    /// window: in the BQL and RwLock modes each command runs whole under the readers' lock.
     pub not_found: u64,
-    /// Commands answered by another LUN of the target (LOGICAL UNIT NOT SUPPORTED).
+    /// Lookups of an absent (unplugged) LUN answered by another disk of the target (LOGICAL
+    /// UNIT NOT SUPPORTED, or INCORRECT LUN for a task-management function).
     pub wrong_lun: u64,
     /// REPORT LUNS commands served.
     pub report_luns: u64,

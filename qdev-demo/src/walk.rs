@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use rcu_core::ReadGuard;
 
-use crate::bql::BqlGuard;
-use crate::bus::BusState;
-use crate::device::{DeviceState, device_set_realized};
+use crate::qdev::{BusState, DeviceState};
 
 /// What a `pre_*` callback wants next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +50,7 @@ pub trait QdevVisitor {
 ///
 /// ```
 /// use qdev_demo::machine::Machine;
-/// use qdev_demo::device::DeviceState;
+/// use qdev_demo::qdev::DeviceState;
 /// use qdev_demo::walk::{QdevVisitor, Walk, qbus_walk_children};
 /// struct Ids(Vec<String>);
 /// impl QdevVisitor for Ids {
@@ -185,28 +183,11 @@ pub fn qdev_find_recursive<'g>(
     None
 }
 
-/// `bus_set_realized`: `true` only marks the bus realized (there is no recursive realization);
-/// `false` unrealizes every child device under a read guard (a long critical section), then marks
-/// the bus unrealized.
-pub fn bus_set_realized(bql: &BqlGuard<'_>, bus: &BusState, value: bool) {
-    if value {
-        bus.set_realized_flag(true);
-    } else if bus.is_realized() {
-        {
-            let guard = rcu_core::read_lock();
-            for kid in bus.children(&guard) {
-                // Unrealize cannot fail.
-                let _ = device_set_realized(bql, kid.device(), false);
-            }
-        }
-        bus.set_realized_flag(false);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::machine::Machine;
+    use crate::qdev::bus_set_realized;
 
     #[derive(Default)]
     struct Trace {

@@ -5,13 +5,12 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier, mpsc};
 
 use qdev_demo::bus::{
-    BusKind, BusState, bus_add_child, bus_remove_child, qdev_realize, qdev_set_parent_bus,
-    qdev_unparent,
+    bus_add_child, bus_remove_child, qdev_realize, qdev_set_parent_bus, qdev_unparent,
 };
-use qdev_demo::device::DeviceState;
 use qdev_demo::error::QdevError;
 use qdev_demo::events::QmpEvent;
 use qdev_demo::machine::{DeviceAddOptions, Machine};
+use qdev_demo::qdev::{BusState, DeviceState, SystemBus};
 use qdev_demo::scsi::bus::scsi_device_get;
 
 fn ids(bus: &BusState) -> Vec<String> {
@@ -24,7 +23,7 @@ fn ids(bus: &BusState) -> Vec<String> {
 #[test]
 fn bus_add_child_inserts_newest_first_with_increasing_index() {
     let m = Machine::builder().build();
-    let bus = BusState::new(m.bql(), m.ctx(), "test.0", BusKind::System);
+    let bus = BusState::new(m.bql(), m.ctx(), "test.0", SystemBus);
     for id in ["a", "b", "c"] {
         let dev = Arc::new(DeviceState::new(m.ctx(), "t", Some(id.into())));
         bus_add_child(&mut m.bql().lock(), &bus, &dev);
@@ -40,7 +39,7 @@ fn bus_add_child_inserts_newest_first_with_increasing_index() {
 #[test]
 fn bus_remove_child_defers_the_free_by_a_grace_period() {
     let m = Machine::builder().build();
-    let bus = BusState::new(m.bql(), m.ctx(), "test.0", BusKind::System);
+    let bus = BusState::new(m.bql(), m.ctx(), "test.0", SystemBus);
     let dev = Arc::new(DeviceState::new(m.ctx(), "t", Some("x".into())));
     bus_add_child(&mut m.bql().lock(), &bus, &dev);
     let freed = || m.ctx().counters().children_freed.load(Ordering::Relaxed);
@@ -81,8 +80,8 @@ fn bus_remove_child_defers_the_free_by_a_grace_period() {
 #[test]
 fn set_parent_bus_moves_between_buses() {
     let m = Machine::builder().build();
-    let a = BusState::new(m.bql(), m.ctx(), "a.0", BusKind::System);
-    let b = BusState::new(m.bql(), m.ctx(), "b.0", BusKind::System);
+    let a = BusState::new(m.bql(), m.ctx(), "a.0", SystemBus);
+    let b = BusState::new(m.bql(), m.ctx(), "b.0", SystemBus);
     let dev = Arc::new(DeviceState::new(m.ctx(), "t", Some("d".into())));
     qdev_set_parent_bus(&mut m.bql().lock(), &dev, &a).unwrap();
     assert_eq!(ids(&a), ["d"]);
@@ -250,14 +249,14 @@ fn locked_commands_run_under_the_callers_bql() {
     let disk = m
         .device_add_locked(&mut bql, &"scsi-hd,id=a,drive=d0".parse().unwrap())
         .unwrap();
-    assert!(disk.is_realized() && bql.peripheral.contains_key("a"));
+    assert!(disk.is_realized() && m.state(&bql).peripheral.contains_key("a"));
     let err = m
         .device_add_locked(&mut bql, &"scsi-hd,id=bad,drive=broken".parse().unwrap())
         .unwrap_err();
     assert!(matches!(err, QdevError::Realize(_)), "{err}");
     assert!(m.bql().is_locked(), "the BQL is held again after the drain");
     assert!(
-        !bql.drives["broken"].is_attached(),
+        !m.state(&bql).drives["broken"].is_attached(),
         "drained before returning"
     );
     m.device_del_locked(&mut bql, "a").unwrap();

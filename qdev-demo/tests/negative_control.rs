@@ -8,8 +8,9 @@
 
 use std::time::Duration;
 
-use qdev_demo::bus::BusChild;
-use qdev_demo::scenario::{ScenarioConfig, run_scenario};
+use qdev_demo::config::ScenarioConfig;
+use qdev_demo::qdev::BusChild;
+use qdev_demo::scenario::run_scenario;
 use qdev_demo::sync_mode::SyncMode;
 
 #[test]

@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use qdev_demo::bus::{BusKind, BusState, bus_add_child, qdev_set_parent_bus};
-use qdev_demo::device::{DeviceState, device_set_realized};
+use qdev_demo::bus::{bus_add_child, qdev_set_parent_bus};
 use qdev_demo::drive::Drive;
 use qdev_demo::machine::Machine;
+use qdev_demo::qdev::{BusState, DeviceState, device_set_realized};
 use qdev_demo::scsi::bus::{
-    ScsiAddress, ScsiAddressError, ScsiBusInfo, check_lookup_result, do_scsi_device_find,
-    scsi_bus_allocate_address, scsi_bus_check_address, scsi_bus_is_address_free, scsi_device_find,
-    scsi_device_get, scsi_target_emulate_report_luns,
+    ScsiAddress, ScsiAddressError, ScsiBusInfo, ScsiDeviceExt, check_lookup_result,
+    do_scsi_device_find, scsi_bus_allocate_address, scsi_bus_check_address,
+    scsi_bus_is_address_free, scsi_device_find, scsi_device_get, scsi_target_emulate_report_luns,
 };
 use qdev_demo::scsi::report_luns::{parse_report_luns, report_luns_cdb};
 use qdev_demo::scsi::sense::INVALID_FIELD;
@@ -187,7 +187,7 @@ fn address_allocation() {
         max_lun: 1,
     };
     let bql = m.bql();
-    let bus = BusState::new(bql, m.ctx(), "small.0", BusKind::Scsi(small));
+    let bus = BusState::new(bql, m.ctx(), "small.0", small);
     let alloc = |id, lun| scsi_bus_allocate_address(&bus, &small, 0, id, lun);
     assert_eq!(
         alloc(None, None),

@@ -8,8 +8,8 @@ use rcu_core::ReadGuard;
 use super::lun::MAX_FLAT_LUN;
 use super::report_luns::{build_report_luns, check_report_luns_cdb};
 use super::sense::ScsiSense;
-use crate::bus::BusState;
-use crate::device::DeviceState;
+use crate::error::QdevError;
+use crate::qdev::{BusClass, BusState, DeviceState};
 
 /// Limits of a SCSI bus (QEMU `SCSIBusInfo`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,65 @@ impl std::fmt::Display for ScsiAddressError {
 }
 
 impl std::error::Error for ScsiAddressError {}
+
+impl From<ScsiAddressError> for QdevError {
+    fn from(e: ScsiAddressError) -> Self {
+        Self::Address(e.to_string())
+    }
+}
+
+/// The SCSI bus class (QEMU `TYPE_SCSI_BUS`): its `check_address` hook is
+/// [`scsi_bus_check_address`].
+///
+/// ```
+/// use qdev_demo::qdev::BusClass;
+/// use qdev_demo::scsi::bus::ScsiBusInfo;
+/// assert_eq!(ScsiBusInfo::VIRTIO_SCSI.type_name(), "SCSI");
+/// ```
+impl BusClass for ScsiBusInfo {
+    fn type_name(&self) -> &'static str {
+        "SCSI"
+    }
+
+    fn check_address(&self, bus: &BusState, dev: &DeviceState) -> Result<(), QdevError> {
+        Ok(scsi_bus_check_address(bus, self, dev)?)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// A SCSI device's address properties (QEMU `SCSIDevice`'s `channel`, `scsi-id`, `lun`, reached
+/// with `SCSI_DEVICE(dev)`), stored as the device's bus address.
+///
+/// ```
+/// use qdev_demo::context::QdevContext;
+/// use qdev_demo::qdev::DeviceState;
+/// use qdev_demo::scsi::bus::{ScsiAddress, ScsiDeviceExt};
+/// use qdev_demo::sync_mode::SyncMode;
+/// use std::sync::Arc;
+/// let ctx = Arc::new(QdevContext::new(SyncMode::Rcu, std::time::Duration::ZERO));
+/// let addr = ScsiAddress { channel: 0, id: 1, lun: 2 };
+/// let dev = DeviceState::new(&ctx, "scsi-hd", None).with_scsi_address(addr);
+/// assert_eq!(dev.scsi_address(), Some(addr));
+/// ```
+pub trait ScsiDeviceExt {
+    /// Gives the device its SCSI address.
+    fn with_scsi_address(self, addr: ScsiAddress) -> Self;
+    /// The device's SCSI address, if it is a SCSI device.
+    fn scsi_address(&self) -> Option<ScsiAddress>;
+}
+
+impl ScsiDeviceExt for DeviceState {
+    fn with_scsi_address(self, addr: ScsiAddress) -> Self {
+        self.with_bus_address(addr)
+    }
+
+    fn scsi_address(&self) -> Option<ScsiAddress> {
+        self.bus_address::<ScsiAddress>().copied()
+    }
+}
 
 /// `do_scsi_device_find`: walks the list from the head (newest first) and returns the first
 /// device at exactly `channel`/`id`/`lun`; failing that, the first (newest) device on that

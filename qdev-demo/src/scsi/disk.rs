@@ -3,8 +3,8 @@
 use super::sense::{
     INVALID_OPCODE, LBA_OUT_OF_RANGE, STATUS_CHECK_CONDITION, STATUS_GOOD, ScsiSense,
 };
-use crate::device::DeviceState;
 use crate::drive::BLOCK_SIZE;
+use crate::qdev::DeviceState;
 
 /// TEST UNIT READY.
 pub const TEST_UNIT_READY: u8 = 0x00;

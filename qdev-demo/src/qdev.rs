@@ -1,21 +1,42 @@
-//! `DeviceState`: a qdev device, reference counted with `Arc`, with a realized flag that lock-free
-//! readers may trust.
+//! The qdev core objects (QEMU's `qdev-core.h`): `DeviceState`, a qdev device reference counted
+//! with `Arc`, with a realized flag that lock-free readers may trust; `BusState` with its children
+//! as an RCU list of `BusChild` (the seed commit); the `BusClass` trait through which bus types
+//! (the SCSI bus, under `scsi/`) plug in their address check; and realize/unrealize of devices
+//! and buses. Devices and buses refer to each other, so they are defined together, as in QEMU's
+//! header; the list writers are in [`crate::bus`], the lock-free tree walks in [`crate::walk`].
+//! Nothing here names a SCSI type: a bus class gives a device its address
+//! ([`DeviceState::with_bus_address`]).
 //!
 //! Realize publishes `realized = true` with a store-release as its very last step; lock-free
 //! readers acquire-load it (QEMU commit a23151e8cc8c, `qdev_is_realized`). Everything realize set
 //! up before (here: the opened backend) is therefore visible to a reader that saw `true`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::any::Any;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, Weak};
 
-use crate::bql::BqlGuard;
-use crate::bus::BusState;
+use rcu_core::ReadGuard;
+use rcu_queue::RcuTailq;
+
+use crate::bql::{Bql, BqlGuard};
 use crate::context::{Liveness, QdevContext, spin_for};
 use crate::drive::Drive;
 use crate::error::QdevError;
 use crate::events::QmpEvent;
-use crate::scsi::bus::ScsiAddress;
-use crate::walk::bus_set_realized;
+
+/// A device's address on its bus (for a SCSI disk: channel, target, LUN), typed by the bus
+/// class that gives it meaning. Any `Debug + Send + Sync` type is one.
+pub trait BusAddress: Any + Send + Sync + fmt::Debug {
+    /// The address as [`Any`], for [`DeviceState::bus_address`].
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: Any + Send + Sync + fmt::Debug> BusAddress for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
 
 /// A device (QEMU `DeviceState`). Shared as `Arc<DeviceState>`: the bus child holds one
 /// reference, `scsi_device_get` callers hold their own, and the device is freed (emitting
@@ -23,7 +44,7 @@ use crate::walk::bus_set_realized;
 ///
 /// ```
 /// use qdev_demo::context::QdevContext;
-/// use qdev_demo::device::DeviceState;
+/// use qdev_demo::qdev::DeviceState;
 /// use qdev_demo::sync_mode::SyncMode;
 /// use std::sync::Arc;
 /// use std::time::Duration;
@@ -37,7 +58,7 @@ pub struct DeviceState {
     type_name: &'static str,
     id: Option<String>,
     canonical_path: String,
-    scsi: Option<ScsiAddress>,
+    bus_address: Option<Box<dyn BusAddress>>,
     drive: Option<Arc<Drive>>,
     child_buses: Vec<Arc<BusState>>,
     /// Written under the BQL; read by lock-free readers with acquire.
@@ -66,7 +87,7 @@ impl DeviceState {
             type_name,
             id,
             canonical_path,
-            scsi: None,
+            bus_address: None,
             drive: None,
             child_buses: Vec::new(),
             realized: AtomicBool::new(false),
@@ -88,9 +109,21 @@ impl DeviceState {
         self
     }
 
-    /// Gives the device a SCSI address (`channel`, `scsi-id`, `lun` properties).
-    pub fn with_scsi_address(mut self, addr: ScsiAddress) -> Self {
-        self.scsi = Some(addr);
+    /// Gives the device its address on its bus, in the bus class's own type (for a SCSI disk,
+    /// the `channel`, `scsi-id` and `lun` properties: `scsi::bus::ScsiDeviceExt`).
+    ///
+    /// ```
+    /// use qdev_demo::context::QdevContext;
+    /// use qdev_demo::qdev::DeviceState;
+    /// use qdev_demo::sync_mode::SyncMode;
+    /// use std::sync::Arc;
+    /// let ctx = Arc::new(QdevContext::new(SyncMode::Rcu, std::time::Duration::ZERO));
+    /// let dev = DeviceState::new(&ctx, "isa-serial", None).with_bus_address(0x3f8_u16);
+    /// assert_eq!(dev.bus_address::<u16>(), Some(&0x3f8));
+    /// assert_eq!(dev.bus_address::<u32>(), None);
+    /// ```
+    pub fn with_bus_address<A: BusAddress>(mut self, addr: A) -> Self {
+        self.bus_address = Some(Box::new(addr));
         self
     }
 
@@ -123,9 +156,9 @@ impl DeviceState {
         &self.canonical_path
     }
 
-    /// SCSI address, for SCSI devices.
-    pub fn scsi_address(&self) -> Option<ScsiAddress> {
-        self.scsi
+    /// The device's address on its bus, if it has one of type `A`.
+    pub fn bus_address<A: BusAddress>(&self) -> Option<&A> {
+        BusAddress::as_any(self.bus_address.as_deref()?).downcast_ref::<A>()
     }
 
     /// The attached drive.
@@ -220,7 +253,7 @@ impl DeviceState {
 ///
 /// ```
 /// use qdev_demo::machine::Machine;
-/// use qdev_demo::device::device_set_realized;
+/// use qdev_demo::qdev::device_set_realized;
 /// let m = Machine::builder().build();
 /// let disk = m.device_add_str("scsi-hd,id=d0,drive=d0").unwrap();
 /// assert!(disk.is_realized());
@@ -270,7 +303,7 @@ pub fn device_set_realized(
 impl DeviceState {
     /// `device_finalize`: poisons the device, releases the drive and emits DEVICE_DELETED if the
     /// device was unplugged. Runs once: from `Drop`, or, in a negative control, from
-    /// [`crate::bus::BusChild::poison_as_freed`].
+    /// [`BusChild::poison_as_freed`].
     pub(crate) fn finalize(&self) {
         if self.finalized.swap(true, Ordering::Relaxed) {
             return;
@@ -300,10 +333,256 @@ impl Drop for DeviceState {
     }
 }
 
+/// A bus type (QEMU `BusClass`): its name and its `check_address` hook. The qdev core knows no
+/// bus type but [`SystemBus`]; the SCSI bus's class (`scsi::bus::ScsiBusInfo`) lives under
+/// `scsi/`, as `scsi_bus_check_address` does in QEMU's `hw/scsi/scsi-bus.c`.
+///
+/// ```
+/// use qdev_demo::qdev::{BusClass, SystemBus};
+/// assert_eq!(SystemBus.type_name(), "System");
+/// ```
+pub trait BusClass: Any + Send + Sync + fmt::Debug {
+    /// The bus type's name as `info qtree` prints it (`type System`, `type SCSI`).
+    fn type_name(&self) -> &'static str;
+
+    /// The `check_address` hook (QEMU `BusClass.check_address`, commit bb755ba47f37): refuses a
+    /// device whose address is invalid or taken, before it joins `bus`. The default accepts all.
+    fn check_address(&self, bus: &BusState, dev: &DeviceState) -> Result<(), QdevError> {
+        let _ = (bus, dev);
+        Ok(())
+    }
+
+    /// The class as [`Any`], for [`BusState::class_as`].
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// QEMU's `TYPE_SYSTEM_BUS` (`main-system-bus`): no address check, no hot-plug.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SystemBus;
+
+impl BusClass for SystemBus {
+    fn type_name(&self) -> &'static str {
+        "System"
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// One entry of a bus's children list (QEMU `BusChild`): a device reference and its index.
+/// Freed, and its device reference dropped, one grace period after it was unlinked.
+#[derive(Debug)]
+pub struct BusChild {
+    pub(crate) child: Arc<DeviceState>,
+    pub(crate) index: u32,
+    pub(crate) liveness: Liveness,
+    pub(crate) ctx: Arc<QdevContext>,
+}
+
+impl BusChild {
+    /// The device.
+    pub fn device(&self) -> &Arc<DeviceState> {
+        &self.child
+    }
+
+    /// The child's index (`child[N]` property name).
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Whether this BusChild has not been freed (readers check it).
+    pub fn is_live(&self) -> bool {
+        self.liveness.is_live()
+    }
+
+    /// Negative-control support (for `rcu_queue::testing::enable_broken_grace_periods`'s poison
+    /// hook, which parks reclaimed nodes instead of dropping them): poisons this BusChild as if it
+    /// had been freed, and finalizes its device (poison, drive release, DEVICE_DELETED) if the
+    /// BusChild holds its last reference, as the real unref would have freed it. Memory stays
+    /// allocated, so readers that see the poison commit no real use-after-free.
+    ///
+    /// ```
+    /// use qdev_demo::machine::Machine;
+    /// let m = Machine::builder().build();
+    /// m.device_add_str("scsi-hd,id=a,drive=d0").unwrap();
+    /// let guard = rcu_core::read_lock();
+    /// let kid = m.scsi_bus().children(&guard).next().unwrap();
+    /// kid.poison_as_freed();
+    /// assert!(!kid.is_live());
+    /// assert!(kid.device().is_live(), "the peripheral container still holds the device");
+    /// ```
+    pub fn poison_as_freed(&self) {
+        self.liveness.mark_freed();
+        if Arc::strong_count(&self.child) == 1 {
+            self.child.finalize();
+        }
+    }
+
+    /// Checks that this child and its device are live, counting a violation if not. Returns
+    /// whether both were live.
+    pub fn check_live(&self) -> bool {
+        let ok = self.liveness.is_live() && self.child.is_live();
+        if !ok {
+            self.ctx.safety().record_freed_seen();
+        }
+        ok
+    }
+}
+
+impl Drop for BusChild {
+    /// `bus_free_bus_child`: runs on rcu-core's callback thread after the grace period.
+    fn drop(&mut self) {
+        self.liveness.mark_freed();
+        self.ctx
+            .counters()
+            .children_freed
+            .fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A bus (QEMU `BusState`).
+///
+/// ```
+/// use qdev_demo::bql::Bql;
+/// use qdev_demo::qdev::{BusState, SystemBus};
+/// use qdev_demo::context::QdevContext;
+/// use qdev_demo::sync_mode::SyncMode;
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// let bql = Bql::new();
+/// let ctx = Arc::new(QdevContext::new(SyncMode::Rcu, Duration::ZERO));
+/// let bus = BusState::new(&bql, &ctx, "main-system-bus", SystemBus);
+/// assert_eq!(bus.num_children(), 0);
+/// let guard = rcu_core::read_lock();
+/// assert_eq!(bus.children(&guard).count(), 0);
+/// ```
+pub struct BusState {
+    name: String,
+    class: Box<dyn BusClass>,
+    /// RCU list: readers use a read guard, writers hold the BQL.
+    pub(crate) children: RcuTailq<BusChild>,
+    /// Written under the BQL only.
+    pub(crate) max_index: AtomicU32,
+    /// Written under the BQL only.
+    pub(crate) num_children: AtomicU32,
+    realized: AtomicBool,
+    pub(crate) ctx: Arc<QdevContext>,
+}
+
+impl std::fmt::Debug for BusState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BusState")
+            .field("name", &self.name)
+            .field("class", &self.class)
+            .field("num_children", &self.num_children())
+            .field("max_index", &self.max_index())
+            .field("realized", &self.is_realized())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BusState {
+    /// A new empty bus whose children list is written under `bql`.
+    pub fn new(
+        bql: &Bql,
+        ctx: &Arc<QdevContext>,
+        name: impl Into<String>,
+        class: impl BusClass,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            name: name.into(),
+            class: Box::new(class),
+            children: RcuTailq::with_external_lock(bql.writer_lock()),
+            max_index: AtomicU32::new(0),
+            num_children: AtomicU32::new(0),
+            realized: AtomicBool::new(false),
+            ctx: Arc::clone(ctx),
+        })
+    }
+
+    /// The bus name (e.g. `scsi0.0`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The bus's class (QEMU `BUS_GET_CLASS`).
+    pub fn class(&self) -> &dyn BusClass {
+        &*self.class
+    }
+
+    /// The bus's class as the concrete type `C`, or `None` if the bus is of another type
+    /// (QEMU's `object_dynamic_cast` on the bus).
+    ///
+    /// ```
+    /// use qdev_demo::qdev::SystemBus;
+    /// let m = qdev_demo::machine::Machine::builder().build();
+    /// assert!(m.sysbus().class_as::<SystemBus>().is_some());
+    /// assert!(m.scsi_bus().class_as::<SystemBus>().is_none());
+    /// ```
+    pub fn class_as<C: BusClass>(&self) -> Option<&C> {
+        BusClass::as_any(&*self.class).downcast_ref::<C>()
+    }
+
+    /// The children, newest first (`QTAILQ_FOREACH_RCU`). Not a snapshot: children added after
+    /// the walk passed the head are not seen, children removed meanwhile may still be.
+    pub fn children<'g>(&'g self, guard: &'g ReadGuard) -> impl Iterator<Item = &'g BusChild> + 'g {
+        self.children.iter(guard)
+    }
+
+    /// Number of children (QEMU reads it under the BQL).
+    pub fn num_children(&self) -> u32 {
+        self.num_children.load(Ordering::Relaxed)
+    }
+
+    /// The index the next child will get.
+    pub fn max_index(&self) -> u32 {
+        self.max_index.load(Ordering::Relaxed)
+    }
+
+    /// Whether the bus is realized.
+    pub fn is_realized(&self) -> bool {
+        self.realized.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_realized_flag(&self, value: bool) {
+        // Release pairs with the Acquire in `is_realized`.
+        self.realized.store(value, Ordering::Release);
+    }
+
+    /// The machine context.
+    pub fn ctx(&self) -> &Arc<QdevContext> {
+        &self.ctx
+    }
+
+    /// The `check_address` hook (QEMU `BusClass.check_address`, commit bb755ba47f37): refuses a
+    /// device whose address is invalid or taken, before it joins the list, with no side effects.
+    pub fn check_address(&self, dev: &DeviceState) -> Result<(), QdevError> {
+        self.class.check_address(self, dev)
+    }
+}
+
+/// `bus_set_realized`: `true` only marks the bus realized (there is no recursive realization);
+/// `false` unrealizes every child device under a read guard (a long critical section), then marks
+/// the bus unrealized.
+pub fn bus_set_realized(bql: &BqlGuard<'_>, bus: &BusState, value: bool) {
+    if value {
+        bus.set_realized_flag(true);
+    } else if bus.is_realized() {
+        {
+            let guard = rcu_core::read_lock();
+            for kid in bus.children(&guard) {
+                // Unrealize cannot fail.
+                let _ = device_set_realized(bql, kid.device(), false);
+            }
+        }
+        bus.set_realized_flag(false);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bql::Bql;
     use crate::sync_mode::SyncMode;
     use std::time::Duration;
 
@@ -367,20 +646,9 @@ mod tests {
         let ctx = ctx();
         let dev = DeviceState::new(&ctx, "t", None)
             .with_canonical_path("/p".into())
-            .with_scsi_address(ScsiAddress {
-                channel: 0,
-                id: 1,
-                lun: 2,
-            });
+            .with_bus_address((1_u8, 2_u16));
         assert_eq!(dev.canonical_path(), "/p");
-        assert_eq!(
-            dev.scsi_address(),
-            Some(ScsiAddress {
-                channel: 0,
-                id: 1,
-                lun: 2
-            })
-        );
+        assert_eq!(dev.bus_address::<(u8, u16)>(), Some(&(1, 2)));
         assert!(
             dev.drive().is_none() && dev.child_buses().is_empty() && dev.parent_bus().is_none()
         );
