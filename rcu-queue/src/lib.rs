@@ -62,7 +62,11 @@ mod node;
 #[cfg(all(feature = "broken-gp", not(loom)))]
 pub mod testing;
 
+pub mod map;
+
 #[cfg(not(loom))]
 pub use list::{Iter, ListWriter, RcuList, RcuQueue, RcuSimpleq, RcuSlist, RcuTailq};
 #[cfg(not(loom))]
 pub use lock::{WriterGuard, WriterLock};
+#[cfg(not(loom))]
+pub use map::RcuHashMap;
