@@ -23,6 +23,6 @@ RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR="${CARGO_TARGET_D
 
 echo "== rcu-queue: valgrind memcheck over the map stress binary"
 cargo build -p rcu-queue --release --example map_stress
-# 0.5 s of updates with forced resizes under valgrind; leaks of definite kind fail the run.
+# 1 s of updates with forced resizes under valgrind; leaks of definite kind fail the run.
 valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-    "${CARGO_TARGET_DIR}/release/examples/map_stress" 0.5 2
+    "${CARGO_TARGET_DIR}/release/examples/map_stress" 1.0 2
