@@ -137,7 +137,9 @@ fn run<S: BuildHasher + Default>(ops: &[Op]) {
                     assert!(map.insert(k, make(k)));
                     model.insert(k, k);
                 }
-                assert!(map.buckets() >= model.len(), "the map did not grow");
+                // Growth is checked on the inserting key's stripe, so the load may pass 1 for a
+                // while, but never 2 (see `after_insert`).
+                assert!(2 * map.buckets() >= model.len(), "the map did not grow");
                 for k in KEYS..KEYS + n {
                     assert!(map.remove(&k));
                     model.remove(&k);
@@ -207,7 +209,7 @@ fn grows_and_shrinks_by_itself() {
     for k in 0..10_000u64 {
         map.insert(k, k);
     }
-    assert!(map.buckets() >= 10_000, "buckets: {}", map.buckets());
+    assert!(2 * map.buckets() >= 10_000, "buckets: {}", map.buckets());
     for k in 0..10_000u64 {
         assert!(map.remove(&k));
     }

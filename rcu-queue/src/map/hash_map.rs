@@ -454,6 +454,9 @@ where
         let count = stripe.add_count(1);
         drop(stripe);
         // Cheap estimate first (this stripe's count times the stripes), the exact sum only if needed.
+        // While every stripe holds at most `buckets / STRIPES` keys the total is at most `buckets`;
+        // a stripe above that re-checks the total on each of its inserts, so the load stays below 2
+        // (below 1 up to the spread between stripes).
         let buckets = self.raw.nbuckets();
         if count * STRIPES > buckets && self.len() > buckets {
             self.auto_resize();

@@ -26,6 +26,11 @@ use rcu_core::RcuHead;
 
 /// One key/value pair: a single allocation holding both chain links, the hash, the pair and the
 /// `RcuHead` that retires it (QEMU's qht stores `(hash, pointer)` pairs in bucket arrays instead).
+///
+/// `repr(C)` with the fields a lookup reads first and the `RcuHead`, which only the reclaimer uses,
+/// last: with `u64` keys and values the hot 40 bytes stay within one cache line of a 16-byte aligned
+/// allocation, where the compiler's own order put the value on the next line.
+#[repr(C)]
 pub struct Node<K, V> {
     /// `next[t.slot]` links this node in the chains of table `t`. Two slots let a rebuild build the new
     /// table's chains while readers still walk the old table's (contract W2).
@@ -110,6 +115,7 @@ impl<K, V> Table<K, V> {
         NonNull::from(Box::leak(table))
     }
 
+    #[inline]
     fn bucket(&self, hash: u64) -> &AtomicPtr<Node<K, V>> {
         // Truncating the hash is intended: the low bits pick the bucket.
         &self.buckets[hash as usize & (self.buckets.len() - 1)]
@@ -176,6 +182,7 @@ impl<K, V> RawTable<K, V> {
         }
     }
 
+    #[inline]
     fn table(&self) -> &Table<K, V> {
         // Acquire: pairs with the Release store in `rebuild` (or the table's creation), so the table
         // and the chains it was published with are visible.
@@ -194,6 +201,7 @@ impl<K, V> RawTable<K, V> {
     /// # Safety
     ///
     /// R1: inside a read-side critical section; the node stays valid until that section ends.
+    #[inline]
     pub unsafe fn find(
         &self,
         hash: u64,
@@ -208,7 +216,7 @@ impl<K, V> RawTable<K, V> {
             if node.hash == hash && eq(&node.key) {
                 return Some(NonNull::from(node));
             }
-            cur = node.next[table.slot].load(Acquire);
+            cur = node.next[table.slot & 1].load(Acquire);
         }
         None
     }
