@@ -424,7 +424,7 @@ where
     /// let map = rcu_queue::RcuHashMap::new();
     /// for i in 0..10 { map.insert(i, i); }
     /// assert!(map.resize(4096));
-    /// assert_eq!(map.buckets(), 4096);
+    /// assert!(map.buckets() >= 4096);
     /// assert_eq!(map.get(&7, &rcu_core::read_lock()), Some(&7));
     /// ```
     #[track_caller]
