@@ -11,16 +11,15 @@
 #[allow(dead_code)]
 mod map_stress;
 
-use map_stress::{Config, Counters, Elem, OnDead, POISONED, initial_map, run_on};
+use map_stress::{Config, Counters, Elem, OnDead, initial_map, run_on};
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 #[test]
 fn broken_grace_periods_are_detected() {
     rcu_queue::map::testing::enable_broken_grace_periods(|value| {
         if let Some(e) = value.downcast_ref::<Elem>() {
-            e.state.store(POISONED, Relaxed);
+            e.poison();
         }
     });
     let counters = Arc::new(Counters::default());

@@ -7,39 +7,27 @@
 //! the end of their critical section; a fixed key that is not found is a false negative. At the end
 //! every value ever created must be reclaimed exactly once (`removed == reclaimed`).
 
+#[path = "../common/stress.rs"]
+mod list_stress;
+
+pub use list_stress::{Config, Counters, OnDead, POISONED, Rng};
+
 use rcu_queue::RcuHashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant};
-
-/// State of a value that has not been reclaimed.
-pub const ALIVE: u64 = 0xA11C_E000_A11C_E000;
-/// Written by `Drop` (the reclaimer).
-pub const DEAD: u64 = 0xDEAD_DEAD_DEAD_DEAD;
-/// Written by the negative control's poison hook when a node is quarantined.
-pub const POISONED: u64 = 0x9015_0000_9015_0000;
+use std::time::Instant;
 
 /// Keys `0..FIXED` are never removed.
 pub const FIXED: u64 = 64;
 /// Keys `FIXED..FIXED + CHURN` come and go.
 pub const CHURN: u64 = 448;
 
-/// Per-run counters, shared by every value of the run.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub created: AtomicU64,
-    pub reclaimed: AtomicU64,
-    pub double_drops: AtomicU64,
-}
-
-/// A map value: `state` is written only by the reclaimer (Drop) or the poison hook; `check` is a
-/// checksum of `id`, whose low 32 bits are the key.
+/// A map value: the list stress test's element (alive word written only by its `Drop` or the poison
+/// hook, reclamation counters) plus a checksum of its id, whose low 32 bits are the key.
 #[derive(Debug)]
 pub struct Elem {
-    pub state: AtomicU64,
-    pub id: u64,
+    pub elem: list_stress::Elem,
     pub check: u64,
-    pub counters: Arc<Counters>,
 }
 
 fn checksum(id: u64) -> u64 {
@@ -48,51 +36,26 @@ fn checksum(id: u64) -> u64 {
 
 impl Elem {
     pub fn new(key: u64, generation: u64, counters: &Arc<Counters>) -> Self {
-        counters.created.fetch_add(1, Relaxed);
         let id = (generation << 32) | key;
         Elem {
-            state: AtomicU64::new(ALIVE),
-            id,
+            elem: list_stress::Elem::new(id, counters),
             check: checksum(id),
-            counters: counters.clone(),
         }
     }
 
     pub fn alive(&self) -> bool {
-        self.state.load(Relaxed) == ALIVE
+        self.elem.alive()
     }
 
     /// Whether the value is intact and belongs to `key`.
     pub fn intact(&self, key: u64) -> bool {
-        self.check == checksum(self.id) && self.id & 0xFFFF_FFFF == key
+        self.check == checksum(self.elem.id) && self.elem.id & 0xFFFF_FFFF == key
     }
-}
 
-impl Drop for Elem {
-    fn drop(&mut self) {
-        if self.state.swap(DEAD, Relaxed) == DEAD {
-            self.counters.double_drops.fetch_add(1, Relaxed);
-        }
-        self.counters.reclaimed.fetch_add(1, Relaxed);
+    /// Marks the value as quarantined (the negative control's poison hook).
+    pub fn poison(&self) {
+        self.elem.state.store(POISONED, Relaxed);
     }
-}
-
-/// What readers do when they see a reclaimed value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnDead {
-    /// Panic (the normal stress test).
-    Panic,
-    /// Count it (the negative control).
-    Count,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct Config {
-    pub duration: Duration,
-    pub readers: usize,
-    pub on_dead: OnDead,
-    /// Busy-wait iterations per value a reader sees, to widen its critical section.
-    pub reader_spin: u32,
 }
 
 #[derive(Debug, Default)]
@@ -107,21 +70,6 @@ pub struct Report {
     pub removed: u64,
     pub inserted: u64,
     pub resizes: u64,
-}
-
-/// xorshift64*: a dependency-free RNG.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed | 1)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
 }
 
 /// A map holding every fixed key and half the churn keys.
@@ -140,11 +88,11 @@ pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config
     let totals = [(); 4].map(|()| AtomicU64::new(0)); // lookups, checked, misses, dead
     let mut report = Report::default();
     std::thread::scope(|s| {
-        for r in 0..cfg.readers {
+        for _ in 0..cfg.readers {
             let (stop, started, totals) = (&stop, &started, &totals);
             s.spawn(move || {
                 started.fetch_add(1, Relaxed);
-                let mut rng = Rng::new(0x1234_5678 + r as u64);
+                let mut rng = Rng::from_clock();
                 let (mut lookups, mut checked, mut misses, mut dead) = (0, 0, 0, 0);
                 while !stop.load(Relaxed) {
                     let guard = rcu_core::read_lock();
@@ -170,8 +118,8 @@ pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config
                             assert!(
                                 cfg.on_dead == OnDead::Count,
                                 "reader saw reclaimed value {:#x} (state {:#x}) inside its critical section",
-                                e.id,
-                                e.state.load(Relaxed)
+                                e.elem.id,
+                                e.elem.state.load(Relaxed)
                             );
                             dead += 1;
                         }
@@ -188,7 +136,7 @@ pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config
         }
         // The updater (this thread).
         let deadline = Instant::now() + cfg.duration;
-        let mut rng = Rng::new(0xC0FFEE);
+        let mut rng = Rng::from_clock();
         let mut generation = 1;
         let mut ops = 0u64;
         while Instant::now() < deadline {
