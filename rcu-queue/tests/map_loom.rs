@@ -1,5 +1,5 @@
 //! loom models of `RcuHashMap`'s table (`rcu_queue::map::raw`, the code the safe map calls): insert
-//! and remove against `get`, and a grow and a shrink against `get`.
+//! and remove against `get` and `iter`, and a grow and a shrink against `get`.
 //!
 //! Run with: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p rcu-queue --release --test map_loom`.
 //!
@@ -106,6 +106,14 @@ fn insert_remove_vs_get(grace_period: bool) {
                 assert!(a == Some(10) || a == Some(11), "key 0: {a:?}");
                 assert!(b == Some(20) || b.is_none(), "key 2: {b:?}");
                 assert!(c == Some(40) || c.is_none(), "key 4: {c:?}");
+                // `iter` (the safe map's `iter`) walks the same chains: every value it yields is
+                // initialized and not yet reclaimed.
+                // SAFETY: as above.
+                for n in unsafe { map.iter() } {
+                    // SAFETY: the node is live until the section ends; loom checks the access.
+                    let v = unsafe { n.as_ref() }.value.with(|v| unsafe { *v });
+                    assert!([10, 11, 20, 40].contains(&v), "iter saw {v}");
+                }
                 drop(guard);
             })
         };
