@@ -501,6 +501,7 @@ where
 
     /// Waits out the grace period since the last rebuild, locks every stripe, asks `size(len,
     /// buckets)` for the new bucket count and rebuilds. `last` is the held `resize` mutex's cookie.
+    #[track_caller]
     fn rebuild_with(
         &self,
         last: &mut Option<GpState>,
