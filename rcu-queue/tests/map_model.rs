@@ -305,3 +305,56 @@ fn send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<RcuHashMap<String, Vec<u8>>>();
 }
+
+/// A key whose comparison panics on demand; every key hashes alike, so inserts compare keys.
+#[derive(Debug)]
+struct Touchy(u32, bool);
+
+impl std::hash::Hash for Touchy {
+    fn hash<H: Hasher>(&self, _state: &mut H) {}
+}
+
+impl PartialEq for Touchy {
+    fn eq(&self, other: &Self) -> bool {
+        assert!(!(self.1 || other.1), "Touchy::eq panics");
+        self.0 == other.0
+    }
+}
+impl Eq for Touchy {}
+
+#[test]
+fn a_panicking_key_comparison_leaks_nothing_and_unlocks() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let map = RcuHashMap::with_hasher(BuildHasherDefault::<Colliding>::default());
+    map.insert(
+        Touchy(1, false),
+        Tracked {
+            v: 1,
+            drops: drops.clone(),
+        },
+    );
+    // Same hash, so `insert` compares keys and the comparison panics.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        map.insert(
+            Touchy(5, true),
+            Tracked {
+                v: 5,
+                drops: drops.clone(),
+            },
+        )
+    }));
+    assert!(result.is_err());
+    // The unpublished value was dropped at once, and its stripe is free again.
+    assert_eq!(drops.load(Relaxed), 1);
+    assert!(map.insert(
+        Touchy(2, false),
+        Tracked {
+            v: 2,
+            drops: drops.clone(),
+        }
+    ));
+    assert_eq!(map.len(), 2);
+    drop(map);
+    rcu_core::rcu_barrier();
+    assert_eq!(drops.load(Relaxed), 3);
+}

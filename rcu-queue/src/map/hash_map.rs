@@ -297,15 +297,27 @@ where
     /// ```
     #[track_caller]
     pub fn insert(&self, key: K, value: V) -> bool {
-        match self.entry(key) {
-            Entry::Occupied(entry) => {
-                entry.insert(value);
-                false
-            }
-            Entry::Vacant(entry) => {
-                entry.insert(value);
-                true
-            }
+        let hash = self.hash(&key);
+        // Allocated before the stripe is locked, to keep the critical section short; freed again if
+        // locking or the key comparison panics.
+        let node = Unpublished(Node::alloc(hash, key, value));
+        let stripe = self.lock_stripe(hash);
+        // SAFETY: the node is ours until published.
+        let key = unsafe { &node.0.as_ref().key };
+        // SAFETY: the key's stripe is held (raw W1).
+        let pos = unsafe { self.raw.locate(hash, |k| k == key) };
+        let node = node.publish();
+        if pos.found().is_some() {
+            // SAFETY: W1, the position holds a node, and `node` was never linked.
+            let old = unsafe { self.raw.replace_at(&pos, node) };
+            // SAFETY: `old` was just unlinked and is retired once.
+            unsafe { self.retire(old) };
+            false
+        } else {
+            // SAFETY: W1, the key is absent, and `node` was never linked.
+            unsafe { self.raw.insert_at(&pos, node) };
+            self.after_insert(stripe);
+            true
         }
     }
 
@@ -524,6 +536,25 @@ where
         // SAFETY: `old` was just replaced; it stays allocated until `Table::reclaim` runs, queued once.
         unsafe { domain::retire(Table::rcu_head(old), Table::<K, V>::reclaim) };
         true
+    }
+}
+
+/// A node not yet linked: freed (with its key and value) if dropped, e.g. while unwinding.
+struct Unpublished<K, V>(NonNull<Node<K, V>>);
+
+impl<K, V> Unpublished<K, V> {
+    /// Hands the node over for linking.
+    fn publish(self) -> NonNull<Node<K, V>> {
+        let node = self.0;
+        core::mem::forget(self);
+        node
+    }
+}
+
+impl<K, V> Drop for Unpublished<K, V> {
+    fn drop(&mut self) {
+        // SAFETY: the node came from `Node::alloc` and was never published.
+        unsafe { Node::<K, V>::reclaim(Node::rcu_head(self.0)) };
     }
 }
 
