@@ -19,9 +19,10 @@
 //!   **two** chain links, `next[0]` and `next[1]`; a table's chains all use one of the two slots.
 //! * **Readers** ([`get`](RcuHashMap::get), [`iter`](RcuHashMap::iter)) hash the key, load the table
 //!   (`Acquire`), the bucket head and each node's `next[slot]` (`Acquire`), and compare hashes before
-//!   keys. No lock, no atomic read-modify-write, no store to shared memory; the `&V` they return
-//!   borrows the [`ReadGuard`](rcu_core::ReadGuard).
-//! * **Writers** lock one of 64 *stripes* chosen by the low bits of the hash. A table never has fewer
+//!   keys. No lock, no atomic read-modify-write, no store (the guard only writes its own thread's
+//!   reader record); the `&V` they return borrows the [`ReadGuard`](rcu_core::ReadGuard).
+//! * **Writers** lock one of 64 *stripes* (a 4 KiB array of cache-line-sized mutexes and key counts)
+//!   chosen by the low bits of the hash. A table never has fewer
 //!   buckets than stripes, so a bucket's keys share a stripe, and writers to different stripes never
 //!   contend. Insertion publishes a fully built node with one `Release` store at the bucket head;
 //!   removal unlinks with one `Release` store and retires the node with `call_rcu1` through its
