@@ -27,19 +27,20 @@ use rcu_core::RcuHead;
 /// One key/value pair: a single allocation holding both chain links, the hash, the pair and the
 /// `RcuHead` that retires it (QEMU's qht stores `(hash, pointer)` pairs in bucket arrays instead).
 ///
-/// `repr(C)` with the fields a lookup reads first and the `RcuHead`, which only the reclaimer uses,
-/// last: with `u64` keys and values the hot 40 bytes stay within one cache line of a 16-byte aligned
-/// allocation, where the compiler's own order put the value on the next line.
+/// `repr(C)` in the order a lookup reads: the hash, then the key and (on a hit) the value, then the
+/// links (followed only past a non-matching node), and last the `RcuHead`, which only the reclaimer
+/// uses. With `u64` keys and values a hit reads bytes 0..24, which share a cache line for three of the
+/// four 16-byte alignments a 64-byte allocation can have.
 #[repr(C)]
 pub struct Node<K, V> {
-    /// `next[t.slot]` links this node in the chains of table `t`. Two slots let a rebuild build the new
-    /// table's chains while readers still walk the old table's (contract W2).
-    next: [AtomicPtr<Node<K, V>>; 2],
     hash: u64,
     /// The key.
     pub key: K,
     /// The value.
     pub value: V,
+    /// `next[t.slot]` links this node in the chains of table `t`. Two slots let a rebuild build the new
+    /// table's chains while readers still walk the old table's (contract W2).
+    next: [AtomicPtr<Node<K, V>>; 2],
     rcu: RcuHead,
 }
 
