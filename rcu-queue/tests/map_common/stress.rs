@@ -15,7 +15,14 @@ pub use list_stress::{Config, Counters, OnDead, POISONED, Rng};
 use rcu_queue::RcuHashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The updater goes on past the configured duration until it has forced this many resizes...
+const MIN_RESIZES: u64 = 4;
+/// ... and inserted this many values ...
+const MIN_INSERTS: u64 = 200;
+/// ... or until this much extra time has passed.
+const MAX_OVERTIME: Duration = Duration::from_secs(30);
 
 /// Keys `0..FIXED` are never removed.
 pub const FIXED: u64 = 64;
@@ -135,11 +142,19 @@ pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config
             std::thread::yield_now();
         }
         // The updater (this thread).
-        let deadline = Instant::now() + cfg.duration;
+        // Run for the configured time, and on until a minimum of work is done (a slow machine or
+        // valgrind stretches each forced resize's grace period), but never past a hard cap.
+        let start = Instant::now();
+        let (deadline, cap) = (start + cfg.duration, start + cfg.duration + MAX_OVERTIME);
         let mut rng = Rng::from_clock();
         let mut generation = 1;
         let mut ops = 0u64;
-        while Instant::now() < deadline {
+        loop {
+            let now = Instant::now();
+            let enough = report.resizes >= MIN_RESIZES && report.inserted >= MIN_INSERTS;
+            if now >= cap || (now >= deadline && enough) {
+                break;
+            }
             let key = FIXED + rng.below(CHURN);
             if rng.below(2) == 0 {
                 if !map.insert(key, Elem::new(key, generation, counters)) {
@@ -197,7 +212,9 @@ pub fn stress(cfg: Config) -> Report {
     );
     assert_eq!(report.dead_seen, 0);
     assert!(
-        report.values_checked > 0 && report.inserted >= 100 && report.resizes >= 2,
+        report.values_checked > 0
+            && report.inserted >= MIN_INSERTS
+            && report.resizes >= MIN_RESIZES,
         "the run did no work: {report:?}"
     );
     report
