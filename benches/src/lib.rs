@@ -10,6 +10,7 @@
 //! | `synchronize_rcu` latency | [`grace_period::GracePeriod`] | [`grace_period::drive_synchronize`], [`grace_period::drive_callers`] | `benches/grace_period.rs` |
 //! | `call_rcu` / `rcu_barrier` | [`reclaim::Reclaimer`] | [`reclaim::drive_enqueue`], [`reclaim::drive_reclaim`], [`reclaim::drive_barrier`], [`reclaim::flood`] | `benches/call_rcu.rs` |
 //! | list traversal under churn | [`list::TraversalList`] | [`list::drive_traverse`] | `benches/list_traversal.rs` |
+//! | hash-map get/write mixes | [`hash_map::BenchMap`] | [`hash_map::drive_mix`], [`hash_map::drive_single`], [`hash_map::drive_gets_during_resize`] | `benches/hash_map.rs` |
 //! | qdev-demo requests | the `--sync` mode ([`qdev::QdevBench`]) | [`qdev::drive_requests`], [`qdev::latency_run`] | `benches/qdev_lookup.rs` |
 //!
 //! The contenders that only need rcu-core, rcu-queue and `std` live here; those built
@@ -33,6 +34,7 @@
 
 pub mod driver;
 pub mod grace_period;
+pub mod hash_map;
 pub mod list;
 pub mod qdev;
 pub mod read_mostly;

@@ -87,6 +87,8 @@ mod node;
 #[cfg(all(rcu_broken_gp, not(loom)))]
 pub mod testing;
 
+pub mod map;
+
 #[cfg(not(loom))]
 pub use cursor::CursorMut;
 #[cfg(not(loom))]
@@ -95,3 +97,5 @@ pub use handle::Handle;
 pub use list::{Iter, ListWriter, RcuList, RcuQueue, RcuSimpleq, RcuSlist, RcuTailq};
 #[cfg(not(loom))]
 pub use lock::{WriterGuard, WriterLock};
+#[cfg(not(loom))]
+pub use map::RcuHashMap;

@@ -1,0 +1,340 @@
+//! Workload 7: concurrent hash-map lookups under a write mix, `u64 -> u64`.
+//!
+//! The map is prefilled with keys `0..keys`. Each measured thread runs `iters` operations: one in
+//! `write_every` is a write (insert of a fresh key followed by its removal, so the size stays put),
+//! the others are `get`s of uniformly random present keys, each under its own read-side section or
+//! lock. Every contender hashes with `std`'s `RandomState` (SipHash-1-3). The contenders that only need
+//! rcu-queue and `std` live here: rcu-queue's `RcuHashMap` and `std::sync::RwLock<HashMap>`; dashmap,
+//! papaya, scc and `parking_lot::RwLock<HashMap>` live next to the criterion target. Also here: the
+//! single-thread floor (an unsynchronized `std::collections::HashMap::get`), the hashing cost alone,
+//! and `RcuHashMap` lookups while another thread resizes the table in a loop.
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::hint::black_box;
+use std::sync::{PoisonError, RwLock};
+use std::time::Duration;
+
+use rcu_queue::RcuHashMap;
+
+use crate::driver::{time_once, timed_parallel};
+
+/// A concurrent `u64 -> u64` map under test.
+pub trait BenchMap: Sync + Send {
+    /// The contender's name in benchmark ids and in the report.
+    const NAME: &'static str;
+
+    /// An empty map sized for `capacity` keys, hashing with `hasher`.
+    fn with_capacity(capacity: usize, hasher: RandomState) -> Self
+    where
+        Self: Sized;
+
+    /// Per-thread set-up before the measured phase.
+    fn register(&self) {}
+
+    /// The value of `key` (one read-side section or read lock per call).
+    fn get(&self, key: u64) -> Option<u64>;
+
+    /// Inserts or replaces.
+    fn insert(&self, key: u64, value: u64);
+
+    /// Removes.
+    fn remove(&self, key: u64);
+
+    /// Reclaims what the writes left behind (after the clock stopped).
+    fn quiesce(&self) {}
+}
+
+/// A read/write mix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mix {
+    /// Group-name part: `read_heavy` or `read_mostly`.
+    pub name: &'static str,
+    /// One operation in this many is a write (an insert and a remove).
+    pub write_every: u64,
+}
+
+/// 99% `get`, 1% insert + remove.
+pub const READ_HEAVY: Mix = Mix {
+    name: "read_heavy",
+    write_every: 100,
+};
+
+/// 90% `get`, 10% insert + remove.
+pub const READ_MOSTLY: Mix = Mix {
+    name: "read_mostly",
+    write_every: 10,
+};
+
+/// Map sizes of the sweep, with their group-name suffix.
+pub const SIZES: [(u64, &str); 2] = [(1_000, "1k"), (100_000, "100k")];
+
+/// xorshift64 keys, mapped onto `0..n` by a multiply-shift (no division on the hot path).
+#[derive(Debug, Clone)]
+pub struct Keys(u64);
+
+impl Keys {
+    /// A key stream seeded by `seed`.
+    ///
+    /// ```
+    /// let mut keys = benches::hash_map::Keys::new(1);
+    /// assert!(keys.below(10) < 10);
+    /// ```
+    pub fn new(seed: u64) -> Self {
+        Keys(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// The next key in `0..n`.
+    #[inline]
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((u128::from(self.0) * u128::from(n)) >> 64) as u64
+    }
+}
+
+/// A map holding `key -> key` for `0..keys`.
+///
+/// ```
+/// use benches::hash_map::{BenchMap, Rcu, prefilled};
+/// let map: Rcu = prefilled(100);
+/// assert_eq!(map.get(7), Some(7));
+/// ```
+pub fn prefilled<M: BenchMap>(keys: u64) -> M {
+    let map = M::with_capacity(keys as usize, RandomState::new());
+    for k in 0..keys {
+        map.insert(k, k);
+    }
+    map
+}
+
+/// `threads` threads each run `iters` operations of `mix` over a map of `keys` keys; returns the wall
+/// time of the parallel phase.
+///
+/// ```
+/// use benches::hash_map::{READ_HEAVY, Rcu, drive_mix, prefilled};
+/// let map: Rcu = prefilled(1000);
+/// assert!(drive_mix(&map, 2, 1000, READ_HEAVY, 1000).as_nanos() > 0);
+/// ```
+pub fn drive_mix<M: BenchMap>(
+    map: &M,
+    threads: usize,
+    keys: u64,
+    mix: Mix,
+    iters: u64,
+) -> Duration {
+    let elapsed = timed_parallel(
+        map,
+        threads,
+        0,
+        |m, _| m.register(),
+        |m, index| {
+            let mut rng = Keys::new(index as u64 + 1);
+            // Fresh keys for this thread's writes, disjoint from the prefilled ones and from the
+            // other threads'.
+            let write_base = keys + ((index as u64 + 1) << 32);
+            let mut found = 0u64;
+            // A countdown rather than `i % write_every`: a division per operation would add the same
+            // ~10 ns to every contender and hide the differences between them.
+            let mut until_write = mix.write_every;
+            let mut writes = 0u64;
+            for _ in 0..iters {
+                until_write -= 1;
+                if until_write == 0 {
+                    until_write = mix.write_every;
+                    let k = write_base + (writes & 1023);
+                    writes += 1;
+                    m.insert(k, k);
+                    m.remove(k);
+                } else if let Some(v) = m.get(rng.below(keys)) {
+                    found = found.wrapping_add(v);
+                }
+            }
+            black_box(found);
+        },
+        |_, _, _| {},
+        |_, _| {},
+    );
+    map.quiesce();
+    elapsed
+}
+
+/// rcu-queue's `RcuHashMap` (`qht_lookup` under `rcu_read_lock`, one guard per `get`).
+#[derive(Debug)]
+pub struct Rcu(pub RcuHashMap<u64, u64>);
+
+impl BenchMap for Rcu {
+    const NAME: &'static str = "RcuHashMap";
+
+    fn with_capacity(capacity: usize, hasher: RandomState) -> Self {
+        Rcu(RcuHashMap::with_capacity_and_hasher(capacity, hasher))
+    }
+
+    fn register(&self) {
+        rcu_core::register_thread();
+    }
+
+    #[inline]
+    fn get(&self, key: u64) -> Option<u64> {
+        let guard = rcu_core::read_lock();
+        self.0.get(&key, &guard).copied()
+    }
+
+    fn insert(&self, key: u64, value: u64) {
+        self.0.insert(key, value);
+    }
+
+    fn remove(&self, key: u64) {
+        self.0.remove(&key);
+    }
+
+    fn quiesce(&self) {
+        rcu_core::rcu_barrier();
+    }
+}
+
+/// `std::sync::RwLock<std::collections::HashMap>`.
+#[derive(Debug)]
+pub struct StdRwLock(pub RwLock<HashMap<u64, u64>>);
+
+impl BenchMap for StdRwLock {
+    const NAME: &'static str = "std RwLock<HashMap>";
+
+    fn with_capacity(capacity: usize, hasher: RandomState) -> Self {
+        StdRwLock(RwLock::new(HashMap::with_capacity_and_hasher(
+            capacity, hasher,
+        )))
+    }
+
+    #[inline]
+    fn get(&self, key: u64) -> Option<u64> {
+        let map = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        map.get(&key).copied()
+    }
+
+    fn insert(&self, key: u64, value: u64) {
+        let mut map = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        map.insert(key, value);
+    }
+
+    fn remove(&self, key: u64) {
+        let mut map = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        map.remove(&key);
+    }
+}
+
+/// Single thread, `iters` `get`s of random keys of `0..keys` through `get`; returns the time. The
+/// floor and the contenders of the single-thread comparison all run through this loop.
+///
+/// ```
+/// use std::collections::HashMap;
+/// let map: HashMap<u64, u64> = (0..100).map(|k| (k, k)).collect();
+/// let d = benches::hash_map::drive_single(100, 1000, |k| map.get(&k).copied());
+/// assert!(d.as_nanos() > 0);
+/// ```
+pub fn drive_single(keys: u64, iters: u64, get: impl Fn(u64) -> Option<u64>) -> Duration {
+    let mut rng = Keys::new(7);
+    time_once(|| {
+        let mut found = 0u64;
+        for _ in 0..iters {
+            if let Some(v) = get(rng.below(keys)) {
+                found = found.wrapping_add(v);
+            }
+        }
+        found
+    })
+}
+
+/// An unsynchronized `std::collections::HashMap` of `0..keys` with `RandomState`: the
+/// single-thread floor.
+///
+/// ```
+/// assert_eq!(benches::hash_map::plain_map(10).len(), 10);
+/// ```
+pub fn plain_map(keys: u64) -> HashMap<u64, u64> {
+    let mut map = HashMap::with_capacity_and_hasher(keys as usize, RandomState::new());
+    map.extend((0..keys).map(|k| (k, k)));
+    map
+}
+
+/// The hashing cost alone: `RandomState::hash_one` of the same keys, through [`drive_single`].
+///
+/// ```
+/// assert!(benches::hash_map::drive_hash_only(1000, 1000).as_nanos() > 0);
+/// ```
+pub fn drive_hash_only(keys: u64, iters: u64) -> Duration {
+    let hasher = RandomState::new();
+    drive_single(keys, iters, |k| Some(hasher.hash_one(k)))
+}
+
+/// `readers` threads each do `iters` `get`s on an `RcuHashMap` of `keys` keys while, if `resizing`,
+/// a background thread resizes it in a loop between its smallest table and 16 times its size.
+///
+/// ```
+/// use benches::hash_map::{Rcu, drive_gets_during_resize, prefilled};
+/// let map: Rcu = prefilled(1000);
+/// assert!(drive_gets_during_resize(&map, 1, 1000, true, 1000).as_nanos() > 0);
+/// ```
+pub fn drive_gets_during_resize(
+    map: &Rcu,
+    readers: usize,
+    keys: u64,
+    resizing: bool,
+    iters: u64,
+) -> Duration {
+    timed_parallel(
+        map,
+        readers,
+        usize::from(resizing),
+        |m, _| m.register(),
+        |m, index| {
+            let mut rng = Keys::new(index as u64 + 1);
+            let mut found = 0u64;
+            for _ in 0..iters {
+                let v = m.get(rng.below(keys));
+                assert!(v.is_some(), "a present key was missed during a resize");
+                found = found.wrapping_add(v.unwrap_or_default());
+            }
+            black_box(found);
+        },
+        |m, _, stop| {
+            let mut grow = true;
+            while !stop.is_set() {
+                m.0.resize(if grow { keys as usize * 16 } else { 0 });
+                grow = !grow;
+            }
+        },
+        |_, _| {},
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_contender_agrees_with_the_model() {
+        fn check<M: BenchMap>() {
+            let map: M = prefilled(500);
+            drive_mix(&map, 2, 500, READ_MOSTLY, 2000);
+            for k in 0..500 {
+                assert_eq!(map.get(k), Some(k), "{}", M::NAME);
+            }
+            assert_eq!(map.get(10_000), None);
+        }
+        check::<Rcu>();
+        check::<StdRwLock>();
+    }
+
+    #[test]
+    fn keys_stay_in_range_and_spread() {
+        let mut keys = Keys::new(3);
+        let mut seen = [false; 16];
+        for _ in 0..1000 {
+            seen[keys.below(16) as usize] = true;
+        }
+        assert!(seen.iter().all(|&s| s));
+    }
+}

@@ -1,0 +1,37 @@
+//! The `RcuHashMap` stress run (tests/map_common/stress.rs) as a binary for valgrind.
+//!
+//! Usage: `map_stress [SECONDS] [READERS]` (defaults 1.0 and 2). Exits non-zero (panics) if a reader
+//! sees a torn or reclaimed value, misses a present key during a resize, or `removed != reclaimed`.
+//!
+//! ```text
+//! cargo build -p rcu-queue --release --example map_stress
+//! valgrind --error-exitcode=1 --leak-check=full target/release/examples/map_stress 0.5 2
+//! ```
+
+#[path = "../tests/map_common/stress.rs"]
+#[allow(dead_code)]
+mod map_stress;
+
+use map_stress::{Config, OnDead};
+use std::time::Duration;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let seconds: f64 = args
+        .next()
+        .map_or(1.0, |s| s.parse().expect("SECONDS must be a number"));
+    let readers: usize = args
+        .next()
+        .map_or(2, |s| s.parse().expect("READERS must be an integer"));
+    let r = map_stress::stress(Config {
+        duration: Duration::from_secs_f64(seconds),
+        readers,
+        on_dead: OnDead::Panic,
+        reader_spin: 0,
+    });
+    println!(
+        "RcuHashMap: {readers} readers; 1 updater; lookups: {}, values checked: {}, misses: {}, \
+         inserted: {}, removed: {}, forced resizes: {}",
+        r.lookups, r.values_checked, r.misses, r.inserted, r.removed, r.resizes
+    );
+}

@@ -1,0 +1,221 @@
+//! The `RcuHashMap` stress run shared by tests/map_stress.rs, tests/map_negative_control.rs and
+//! examples/map_stress.rs (included with `#[path]`).
+//!
+//! `FIXED` keys are inserted first and never removed; `CHURN` keys are replaced and removed at random
+//! by one updater, which also forces a grow or a shrink every few operations. Readers look keys up
+//! under a guard and check, for every value seen, its checksum and key, and that it is still alive at
+//! the end of their critical section; a fixed key that is not found is a false negative. At the end
+//! every value ever created must be reclaimed exactly once (`removed == reclaimed`).
+
+#[path = "../common/stress.rs"]
+mod list_stress;
+
+pub use list_stress::{Config, Counters, OnDead, POISONED, Rng};
+
+use rcu_queue::RcuHashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+/// The updater goes on past the configured duration until it has forced this many resizes...
+const MIN_RESIZES: u64 = 4;
+/// ... and inserted this many values ...
+const MIN_INSERTS: u64 = 200;
+/// ... or until this much extra time has passed.
+const MAX_OVERTIME: Duration = Duration::from_secs(30);
+
+/// Keys `0..FIXED` are never removed.
+pub const FIXED: u64 = 64;
+/// Keys `FIXED..FIXED + CHURN` come and go.
+pub const CHURN: u64 = 448;
+
+/// A map value: the list stress test's element (alive word written only by its `Drop` or the poison
+/// hook, reclamation counters) plus a checksum of its id, whose low 32 bits are the key.
+#[derive(Debug)]
+pub struct Elem {
+    pub elem: list_stress::Elem,
+    pub check: u64,
+}
+
+fn checksum(id: u64) -> u64 {
+    id.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ 0x5EED
+}
+
+impl Elem {
+    pub fn new(key: u64, generation: u64, counters: &Arc<Counters>) -> Self {
+        let id = (generation << 32) | key;
+        Elem {
+            elem: list_stress::Elem::new(id, counters),
+            check: checksum(id),
+        }
+    }
+
+    pub fn alive(&self) -> bool {
+        self.elem.alive()
+    }
+
+    /// Whether the value is intact and belongs to `key`.
+    pub fn intact(&self, key: u64) -> bool {
+        self.check == checksum(self.elem.id) && self.elem.id & 0xFFFF_FFFF == key
+    }
+
+    /// Marks the value as quarantined (the negative control's poison hook).
+    pub fn poison(&self) {
+        self.elem.state.store(POISONED, Relaxed);
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Lookups done by readers.
+    pub lookups: u64,
+    /// Values found and checked.
+    pub values_checked: u64,
+    /// Fixed keys not found (false negatives).
+    pub misses: u64,
+    pub dead_seen: u64,
+    pub removed: u64,
+    pub inserted: u64,
+    pub resizes: u64,
+}
+
+/// A map holding every fixed key and half the churn keys.
+pub fn initial_map(counters: &Arc<Counters>) -> RcuHashMap<u64, Elem> {
+    let map = RcuHashMap::new();
+    for key in (0..FIXED).chain((FIXED..FIXED + CHURN).step_by(2)) {
+        map.insert(key, Elem::new(key, 0, counters));
+    }
+    map
+}
+
+/// Runs the readers and the updater until the deadline; returns after joining every thread.
+pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config) -> Report {
+    let stop = AtomicBool::new(false);
+    let started = AtomicU64::new(0);
+    let totals = [(); 4].map(|()| AtomicU64::new(0)); // lookups, checked, misses, dead
+    let mut report = Report::default();
+    std::thread::scope(|s| {
+        for _ in 0..cfg.readers {
+            let (stop, started, totals) = (&stop, &started, &totals);
+            s.spawn(move || {
+                started.fetch_add(1, Relaxed);
+                let mut rng = Rng::from_clock();
+                let (mut lookups, mut checked, mut misses, mut dead) = (0, 0, 0, 0);
+                while !stop.load(Relaxed) {
+                    let guard = rcu_core::read_lock();
+                    let mut seen = Vec::with_capacity(32);
+                    for _ in 0..32 {
+                        let key = rng.below(FIXED + CHURN);
+                        lookups += 1;
+                        match map.get(&key, &guard) {
+                            Some(e) => {
+                                assert!(e.intact(key), "torn or misplaced value {e:?} for key {key}");
+                                for _ in 0..cfg.reader_spin {
+                                    std::hint::spin_loop();
+                                }
+                                seen.push(e);
+                            }
+                            None if key < FIXED => misses += 1,
+                            None => {}
+                        }
+                    }
+                    // Everything seen in this critical section must still be alive at its end.
+                    for e in &seen {
+                        if !e.alive() {
+                            assert!(
+                                cfg.on_dead == OnDead::Count,
+                                "reader saw reclaimed value {:#x} (state {:#x}) inside its critical section",
+                                e.elem.id,
+                                e.elem.state.load(Relaxed)
+                            );
+                            dead += 1;
+                        }
+                    }
+                    checked += seen.len() as u64;
+                }
+                for (total, n) in totals.iter().zip([lookups, checked, misses, dead]) {
+                    total.fetch_add(n, Relaxed);
+                }
+            });
+        }
+        while started.load(Relaxed) < cfg.readers as u64 {
+            std::thread::yield_now();
+        }
+        // The updater (this thread).
+        // Run for the configured time, and on until a minimum of work is done (a slow machine or
+        // valgrind stretches each forced resize's grace period), but never past a hard cap.
+        let start = Instant::now();
+        let (deadline, cap) = (start + cfg.duration, start + cfg.duration + MAX_OVERTIME);
+        let mut rng = Rng::from_clock();
+        let mut generation = 1;
+        let mut ops = 0u64;
+        loop {
+            let now = Instant::now();
+            let enough = report.resizes >= MIN_RESIZES && report.inserted >= MIN_INSERTS;
+            if now >= cap || (now >= deadline && enough) {
+                break;
+            }
+            let key = FIXED + rng.below(CHURN);
+            if rng.below(2) == 0 {
+                if !map.insert(key, Elem::new(key, generation, counters)) {
+                    report.removed += 1; // the replaced value
+                }
+                report.inserted += 1;
+                generation += 1;
+            } else if map.remove(&key) {
+                report.removed += 1;
+            }
+            ops += 1;
+            if ops % 128 == 0 {
+                // Force a grow, or a shrink if the table is still large (the map also shrinks
+                // itself after a forced grow, on the next removals).
+                let capacity = if map.buckets() >= 1 << 14 { 0 } else { 1 << 14 };
+                if map.resize(capacity) {
+                    report.resizes += 1;
+                }
+            }
+        }
+        stop.store(true, Relaxed);
+    });
+    let [lookups, checked, misses, dead] = totals.map(AtomicU64::into_inner);
+    report.lookups = lookups;
+    report.values_checked = checked;
+    report.misses = misses;
+    report.dead_seen = dead;
+    report
+}
+
+/// The positive stress test: runs, tears down, and checks `removed == reclaimed`, no false negative,
+/// no reclaimed value seen, and that the run did real work.
+pub fn stress(cfg: Config) -> Report {
+    let counters = Arc::new(Counters::default());
+    let map = initial_map(&counters);
+    let mut report = run_on(&map, &counters, cfg);
+    report.removed += map.len() as u64; // teardown removes the rest
+    drop(map);
+    rcu_core::rcu_barrier();
+    let created = counters.created.load(Relaxed);
+    let reclaimed = counters.reclaimed.load(Relaxed);
+    assert_eq!(
+        report.removed, reclaimed,
+        "removed != reclaimed ({report:?})"
+    );
+    assert_eq!(created, reclaimed, "created != reclaimed ({report:?})");
+    assert_eq!(
+        counters.double_drops.load(Relaxed),
+        0,
+        "a value was reclaimed twice"
+    );
+    assert_eq!(
+        report.misses, 0,
+        "readers missed present keys during resizes: {report:?}"
+    );
+    assert_eq!(report.dead_seen, 0);
+    assert!(
+        report.values_checked > 0
+            && report.inserted >= MIN_INSERTS
+            && report.resizes >= MIN_RESIZES,
+        "the run did no work: {report:?}"
+    );
+    report
+}
