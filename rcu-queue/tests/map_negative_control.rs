@@ -2,10 +2,9 @@
 //! check must fire. Reclaimed map nodes are quarantined (poisoned, never freed) until every reader has
 //! been joined, so the broken run has no real use-after-free. Runs in its own process.
 //!
-//! Depends on rcu-queue's `broken-gp` cargo feature (enabled for its own tests), through
-//! `rcu_queue::map::testing`, which breaks grace periods with `rcu_queue::testing` (the lists' hook)
-//! and quarantines map nodes the same way.
-#![cfg(not(loom))]
+//! Built only with `RUSTFLAGS="--cfg rcu_broken_gp"` (CI's negative-control step): it uses
+//! `rcu_queue::testing`, whose quarantine serves the map's nodes as well as the lists'.
+#![cfg(all(rcu_broken_gp, not(loom)))]
 
 #[path = "map_common/stress.rs"]
 #[allow(dead_code)]
@@ -17,7 +16,7 @@ use std::time::Duration;
 
 #[test]
 fn broken_grace_periods_are_detected() {
-    rcu_queue::map::testing::enable_broken_grace_periods(|value| {
+    rcu_queue::testing::enable_broken_grace_periods(|value| {
         if let Some(e) = value.downcast_ref::<Elem>() {
             e.poison();
         }
@@ -42,10 +41,10 @@ fn broken_grace_periods_are_detected() {
         }
     }
     drop(map);
-    rcu_queue::map::testing::disable_broken_grace_periods();
+    rcu_queue::testing::disable_broken_grace_periods();
     rcu_core::rcu_barrier();
     // SAFETY: every reader thread has been joined (`run_on` joins them before returning).
-    let freed = unsafe { rcu_queue::map::testing::free_quarantine() };
+    let freed = unsafe { rcu_queue::testing::free_quarantine() };
     eprintln!("dead values seen by readers: {dead_seen}; quarantined nodes freed: {freed}");
     assert!(
         dead_seen > 0,

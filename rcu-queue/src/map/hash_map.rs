@@ -572,19 +572,27 @@ fn buckets_for(keys: usize) -> usize {
 ///
 /// As [`Node::reclaim`].
 unsafe fn reclaim_node<K: Send + 'static, V: Send + 'static>(head: NonNull<RcuHead>) {
-    #[cfg(feature = "broken-gp")]
-    {
-        // SAFETY: the node came from `Box::leak` in `Node::alloc` and is unreachable (contract).
-        let node = unsafe { Box::from_raw(Node::<K, V>::from_rcu_head(head).as_ptr()) };
-        if let Err(node) = super::testing::quarantine(node) {
-            drop(node);
+    #[cfg(rcu_broken_gp)]
+    if let Some(divert) = crate::node::DIVERT.get() {
+        let node = Node::<K, V>::from_rcu_head(head).as_ptr();
+        // SAFETY: the node is unlinked and still allocated, `free_node::<K, V>` matches its type, and
+        // readers may still hold `&V`, so only a shared reference to the value is passed.
+        if unsafe { divert(node.cast(), &(*node).value, free_node::<K, V>) } {
+            return;
         }
     }
-    #[cfg(not(feature = "broken-gp"))]
     // SAFETY: forwarded contract.
-    unsafe {
-        Node::<K, V>::reclaim(head)
-    }
+    unsafe { Node::<K, V>::reclaim(head) }
+}
+
+/// Frees a node parked by the negative controls' quarantine.
+///
+/// # Safety
+/// `node` is an unreachable `Node<K, V>` leaked by `Node::alloc`, freed once.
+#[cfg(rcu_broken_gp)]
+unsafe fn free_node<K, V>(node: *mut u8) {
+    // SAFETY: per the contract.
+    drop(unsafe { Box::from_raw(node.cast::<Node<K, V>>()) });
 }
 
 impl<K, V, S: Default> Default for RcuHashMap<K, V, S> {

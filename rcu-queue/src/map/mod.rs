@@ -66,8 +66,6 @@ mod raw;
 pub mod raw;
 #[cfg(not(loom))]
 mod stripe;
-#[cfg(all(feature = "broken-gp", not(loom)))]
-pub mod testing;
 
 #[cfg(not(loom))]
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
