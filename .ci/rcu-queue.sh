@@ -16,10 +16,6 @@ cargo build -p rcu-queue --release --example list_stress
 valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
     "${CARGO_TARGET_DIR}/release/examples/list_stress" 0.25 2
 
-echo "== rcu-queue: RcuHashMap loom models (insert/remove vs get, resize vs get)"
-RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR="${CARGO_TARGET_DIR}/loom" \
-    cargo test -p rcu-queue --release --test map_loom
-
 echo "== rcu-queue: valgrind memcheck over the map stress binary"
 cargo build -p rcu-queue --release --example map_stress
 # 1 s of updates with forced resizes under valgrind; leaks of definite kind fail the run.
