@@ -47,7 +47,7 @@ pub trait TraversalList: Sync + Send {
 /// ```
 /// use benches::list::{new_list, RcuQueue, TraversalList, LIST_LEN};
 /// let list: RcuQueue = new_list();
-/// assert_eq!(list.sum(), (0..LIST_LEN as u64).sum());
+/// assert_eq!(list.sum(), (0..LIST_LEN as u64).sum::<u64>());
 /// ```
 pub fn new_list<L: TraversalList>() -> L {
     L::from_values(0..LIST_LEN as u64)
