@@ -38,23 +38,39 @@ pub fn bus_add_child(bql: &mut BqlGuard<'_>, bus: &BusState, child: &Arc<DeviceS
         ctx: Arc::clone(&bus.ctx),
     };
     let _list_lock = bus.ctx.sync().writer(bql);
-    bus.children.writer(bql.writer_guard()).push_front(kid);
+    let handle = bus
+        .children
+        .writer(bql.writer_guard())
+        .push_front(kid)
+        .handle();
+    // A device sits on one bus at a time (`qdev_set_parent_bus` moves it), as in QEMU.
+    *child.bus_child() = Some(handle);
     bus.ctx
         .counters()
         .children_added
         .fetch_add(1, Ordering::Relaxed);
 }
 
-/// `bus_remove_child`: unlinks `child`'s BusChild now; the BusChild is freed and its device
-/// reference dropped after a grace period (QEMU: `call_rcu(kid, bus_free_bus_child, rcu)`).
-/// Returns whether the device was on the bus.
+/// `bus_remove_child`: unlinks `child`'s BusChild now, in O(1) through the handle the device
+/// kept when it was added (QEMU's `QTAILQ_REMOVE_RCU(&bus->children, kid, sibling)`); the
+/// BusChild is freed and its device reference dropped after a grace period (QEMU:
+/// `call_rcu(kid, bus_free_bus_child, rcu)`). Returns whether the device was on the bus.
 pub fn bus_remove_child(bql: &mut BqlGuard<'_>, bus: &BusState, child: &DeviceState) -> bool {
     let removed = {
         let _list_lock = bus.ctx.sync().writer(bql);
-        bus.children
-            .writer(bql.writer_guard())
-            .remove_first(|kid| std::ptr::eq(Arc::as_ptr(&kid.child), child))
-            .is_some()
+        let mut slot = child.bus_child();
+        let removed = slot.as_ref().is_some_and(|handle| {
+            bus.children
+                .writer(bql.writer_guard())
+                .cursor(handle)
+                .map(|kid| kid.remove())
+                .is_some()
+        });
+        if removed {
+            // The last handle: the BusChild goes once the grace period has passed.
+            *slot = None;
+        }
+        removed
     };
     if removed {
         bus.num_children.fetch_sub(1, Ordering::Relaxed);

@@ -6,6 +6,9 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use rcu_core::ReadGuard;
+use rcu_queue::RcuHashMap;
+
 use crate::bql::{Bql, BqlGuard};
 use crate::bus::{qdev_realize, qdev_unparent};
 use crate::context::QdevContext;
@@ -133,9 +136,8 @@ impl MachineBuilder {
         let mut state = BqlState::default();
         qdev_realize(&mut bql.lock(), &controller, &sysbus)
             .expect("realizing the virtio-scsi controller cannot fail");
-        state
-            .peripheral
-            .insert("scsi0".to_owned(), Arc::clone(&controller));
+        let peripheral = RcuHashMap::new();
+        peripheral.insert("scsi0".to_owned(), Arc::clone(&controller));
         for i in 0..self.drives {
             let name = format!("d{i}");
             state
@@ -146,6 +148,7 @@ impl MachineBuilder {
         Machine {
             bql,
             state: Mutex::new(state),
+            peripheral,
             ctx,
             sysbus,
             controller,
@@ -175,6 +178,11 @@ pub struct Machine {
     /// mutex is never contended (every holder holds the BQL); it is there because this crate
     /// has no `unsafe` to express "guarded by another lock".
     state: Mutex<BqlState>,
+    /// QEMU's `/machine/peripheral` container: user-created devices by id, written under the BQL
+    /// and looked up lock-free (see [`Machine::find_peripheral`]). An id is free again as soon as
+    /// `device_del` unparents the device, even though the device itself lives until its last
+    /// reference is dropped after a grace period.
+    peripheral: RcuHashMap<String, Arc<DeviceState>>,
     ctx: Arc<QdevContext>,
     sysbus: Arc<BusState>,
     controller: Arc<DeviceState>,
@@ -186,10 +194,6 @@ pub struct Machine {
 /// Reached with [`Machine::state`].
 #[derive(Debug, Default)]
 pub struct BqlState {
-    /// QEMU's `/machine/peripheral` container: user-created devices by id. An id is free again as
-    /// soon as `device_del` unparents the device, even though the device itself lives until its
-    /// last reference is dropped after a grace period.
-    pub peripheral: BTreeMap<String, Arc<DeviceState>>,
     /// The block backends (`-drive id=...`) devices can attach to.
     pub drives: BTreeMap<String, Arc<Drive>>,
     /// Counter for `/machine/peripheral-anon/device[N]` paths of devices without an id.
@@ -303,7 +307,7 @@ impl Machine {
     /// let disk = m.device_add_locked(&mut bql, &"scsi-hd,id=a,drive=d0".parse().unwrap()).unwrap();
     /// assert!(disk.is_realized());
     /// m.device_del_locked(&mut bql, "a").unwrap();
-    /// assert!(m.state(&bql).peripheral.get("a").is_none());
+    /// assert!(m.find_peripheral("a", &rcu_core::read_lock()).is_none());
     /// ```
     ///
     /// # Panics
@@ -331,7 +335,7 @@ impl Machine {
     /// ```
     /// let m = qdev_demo::machine::Machine::builder().build();
     /// let bql = m.bql().lock();
-    /// assert!(m.state(&bql).peripheral.contains_key("scsi0"));
+    /// assert!(m.state(&bql).drives.contains_key("d0"));
     /// ```
     ///
     /// # Panics
@@ -368,7 +372,7 @@ impl Machine {
             return Err(QdevError::UnknownDriver(opts.driver.clone()));
         }
         if let Some(id) = &opts.id {
-            if self.state(bql).peripheral.contains_key(id) {
+            if self.peripheral.contains_key(id) {
                 return Err(QdevError::DuplicateId(id.clone()));
             }
         }
@@ -420,9 +424,7 @@ impl Machine {
             Ok(()) => {
                 dev.set_hotplugged();
                 if let Some(id) = &opts.id {
-                    self.state(bql)
-                        .peripheral
-                        .insert(id.clone(), Arc::clone(&dev));
+                    self.peripheral.insert(id.clone(), Arc::clone(&dev));
                 }
                 Ok(dev)
             }
@@ -457,9 +459,7 @@ impl Machine {
         self.assert_own_bql(bql, "device_del_locked");
         let _writer = self.ctx.sync().writer(bql);
         let dev = self
-            .state(bql)
-            .peripheral
-            .get(id)
+            .find_peripheral(id, &rcu_core::read_lock())
             .cloned()
             .ok_or_else(|| QdevError::DeviceNotFound(id.to_owned()))?;
         let bus = dev.parent_bus();
@@ -467,8 +467,27 @@ impl Machine {
             return Err(QdevError::NotHotpluggable(bus.name().to_owned()));
         }
         qdev_unparent(bql, &dev);
-        self.state(bql).peripheral.remove(id);
+        self.peripheral.remove(id);
         Ok(())
+    }
+
+    /// Resolves a user-created device by id, lock-free: QEMU's
+    /// `object_resolve_path_component(container_get(qdev_get_machine(), "/peripheral"), id)`, as
+    /// `device_del` and `qdev_find_recursive` do. The reference lives as long as the read-side
+    /// section; a device deleted meanwhile stays valid until the section ends.
+    ///
+    /// ```
+    /// let m = qdev_demo::machine::Machine::builder().build();
+    /// let guard = rcu_core::read_lock();
+    /// assert_eq!(m.find_peripheral("scsi0", &guard).unwrap().type_name(), "virtio-scsi-pci");
+    /// assert!(m.find_peripheral("disk9", &guard).is_none());
+    /// ```
+    pub fn find_peripheral<'g>(
+        &'g self,
+        id: &str,
+        guard: &'g ReadGuard,
+    ) -> Option<&'g Arc<DeviceState>> {
+        self.peripheral.get(id, guard)
     }
 
     /// `info qtree`: the device tree, walked under the BQL.

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, Weak};
 
 use rcu_core::ReadGuard;
-use rcu_queue::RcuTailq;
+use rcu_queue::{Handle, RcuTailq};
 
 use crate::bql::{Bql, BqlGuard};
 use crate::context::{Liveness, QdevContext, spin_for};
@@ -69,6 +69,10 @@ pub struct DeviceState {
     finalized: AtomicBool,
     hotplugged: AtomicBool,
     parent_bus: Mutex<Option<Weak<BusState>>>,
+    /// This device's BusChild on its parent bus (QEMU keeps the `BusChild *` in the bus walk;
+    /// here the device keeps a handle): `bus_remove_child` unlinks it in O(1) with it. Taken out
+    /// at removal, which also breaks the BusChild → device → handle → BusChild cycle.
+    bus_child: Mutex<Option<Handle<BusChild>>>,
     liveness: Liveness,
     resets: AtomicU64,
     requests: AtomicU64,
@@ -96,6 +100,7 @@ impl DeviceState {
             finalized: AtomicBool::new(false),
             hotplugged: AtomicBool::new(false),
             parent_bus: Mutex::new(None),
+            bus_child: Mutex::new(None),
             liveness: Liveness::new(),
             resets: AtomicU64::new(0),
             requests: AtomicU64::new(0),
@@ -203,6 +208,11 @@ impl DeviceState {
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
             .and_then(Weak::upgrade)
+    }
+
+    /// The handle slot of this device's BusChild (see the field); BQL holders only.
+    pub(crate) fn bus_child(&self) -> std::sync::MutexGuard<'_, Option<Handle<BusChild>>> {
+        self.bus_child.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn set_parent_bus(&self, bus: Option<&Arc<BusState>>) {
