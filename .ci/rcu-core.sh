@@ -40,3 +40,17 @@ RCU_CORE_FORCE_FALLBACK=1 valgrind --error-exitcode=1 --leak-check=full \
 
 echo "== rcu-core torture with RCU_CORE_FORCE_FALLBACK=1 (2 s)"
 RCU_CORE_FORCE_FALLBACK=1 "$torture" 2
+
+# 32-bit targets must be refused with a clear message (the single-phase counter needs 64 bits).
+echo "== rcu-core refuses to build for a 32-bit target"
+if rustup target add i686-unknown-linux-gnu >/dev/null 2>&1; then
+    log="$(mktemp)"
+    if cargo check -p rcu-core --lib --target i686-unknown-linux-gnu >"$log" 2>&1; then
+        echo "rcu-core built for i686: the 64-bit guard is gone" >&2
+        exit 1
+    fi
+    grep -q "rcu-core needs a 64-bit target" "$log" || { cat "$log" >&2; exit 1; }
+    rm -f "$log"
+else
+    echo "rcu-core: the i686 standard library cannot be installed here; skipping the 32-bit check"
+fi
