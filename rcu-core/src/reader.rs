@@ -169,6 +169,7 @@ impl Reader {
 
     /// Owner thread only: the record outlives the thread's registration; the next outermost unlock
     /// reports it (see [`unlock`](Self::unlock)).
+    #[cfg_attr(loom, allow(dead_code))] // the default domain's thread-locals are not built under loom
     pub(crate) fn mark_late(&self) {
         self.flags.fetch_or(LATE, Ordering::Relaxed);
     }
