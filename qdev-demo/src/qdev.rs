@@ -492,6 +492,18 @@ impl std::fmt::Debug for BusState {
     }
 }
 
+impl Drop for BusState {
+    /// A bus dropped with children still on it (the machine going away) lets go of the handles
+    /// its children's devices keep: each handle keeps its BusChild, which keeps the device, which
+    /// keeps the handle, so without this the cycle would outlive the bus.
+    fn drop(&mut self) {
+        let guard = rcu_core::read_lock();
+        for kid in self.children.iter(&guard) {
+            kid.child.bus_child().take();
+        }
+    }
+}
+
 impl BusState {
     /// A new empty bus whose children list is written under `bql`.
     pub fn new(
