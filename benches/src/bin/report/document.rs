@@ -70,8 +70,8 @@ pub fn targets(md: &mut String, outcomes: &[Outcome]) {
         md,
         "## Targets\n\n\
          From `benches/targets.toml`; {met} of {} met in this run. \"k× better\" = how many times faster \
-         (or smaller) ours is than theirs in the same run; \"k× the bound\" = the measurement divided by \
-         the bound.\n\n\
+         (or smaller) ours is than theirs in the same run; \"costs k× theirs\" = ours' time (or memory) \
+         divided by theirs; \"k× the bound\" = the measurement divided by the bound.\n\n\
          | target | measured | status |\n|---|---|---|",
         outcomes.len()
     );

@@ -270,9 +270,13 @@ impl<'a> Spec<'a> {
         specs
     }
 
-    /// The column header of parameter `p`.
+    /// The column header of parameter `p` ("1 reader", "2 readers").
     pub fn column(&self, p: &str) -> String {
-        self.param.replace("{}", p)
+        let header = self.param.replace("{}", p);
+        match header.strip_suffix('s') {
+            Some(singular) if p == "1" => singular.to_owned(),
+            _ => header,
+        }
     }
 }
 
@@ -461,5 +465,8 @@ mod tests {
             ],
         };
         assert_eq!(params(&results, "g"), ["0 readers", "4", "4 callers", "16"]);
+        let spec = Spec::of(&results, "read_mostly_reads");
+        assert_eq!(spec.column("1"), "1 reader");
+        assert_eq!(spec.column("2"), "2 readers");
     }
 }

@@ -23,6 +23,22 @@ fn err(e: impl std::fmt::Display) -> String {
     format!("plotting: {e}")
 }
 
+/// A markdown title as plain text (no code ticks).
+fn plain(title: &str) -> String {
+    title.replace('`', "")
+}
+
+/// Tick labels: whole numbers on axes that reach 10 or more, one decimal below.
+fn tick(max: f64) -> impl Fn(&f64) -> String {
+    move |v: &f64| {
+        if max >= 10.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.1}")
+        }
+    }
+}
+
 /// Axis scale, unit and description of `metric` for values up to `max` (ns or per second).
 fn axis(metric: Metric, max: f64) -> (f64, String) {
     match metric {
@@ -96,11 +112,11 @@ pub fn bar_chart(results: &Results, spec: &Spec<'_>) -> Result<Option<String>, S
         root.fill(&WHITE).map_err(err)?;
         let x_max = max / scale * 1.22;
         let mut chart = ChartBuilder::on(&root)
-            .caption(spec.title, (FONT, 20))
+            .caption(plain(spec.title), (FONT, 20))
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(label_w.min(WIDTH / 2))
-            .build_cartesian_2d(0.0..x_max, (0..n).into_segmented())
+            .build_cartesian_2d(0.0..x_max, (0..n - 1).into_segmented())
             .map_err(err)?;
         // Row i is drawn at position n - 1 - i, so that the first row is at the top.
         let at = |i: usize| n - 1 - i as i32;
@@ -110,11 +126,14 @@ pub fn bar_chart(results: &Results, spec: &Spec<'_>) -> Result<Option<String>, S
                 .map_or_else(String::new, |r| r.label.clone()),
             _ => String::new(),
         };
+        let x_ticks = tick(x_max);
         chart
             .configure_mesh()
             .disable_y_mesh()
+            .light_line_style(TRANSPARENT)
             .y_labels(rows.len())
             .y_label_formatter(&labels)
+            .x_label_formatter(&x_ticks)
             .x_desc(desc)
             .label_style((FONT, 13))
             .draw()
@@ -210,7 +229,7 @@ pub fn line_chart(
         let (left, legend) = root.split_horizontally(WIDTH - 250);
         let mut chart = ChartBuilder::on(&left)
             .caption(
-                format!("{}: throughput against threads", spec.title),
+                format!("{}: throughput against threads", plain(spec.title)),
                 (FONT, 18),
             )
             .margin(10)
@@ -229,9 +248,12 @@ pub fn line_chart(
             0 => String::new(),
             n => format!(" (+{n} busy writer)"),
         };
+        let y_ticks = tick(y_max);
         chart
             .configure_mesh()
+            .light_line_style(TRANSPARENT)
             .x_label_formatter(&x_labels)
+            .y_label_formatter(&y_ticks)
             .x_desc(format!("measured threads{writer}, linear scale"))
             .y_desc(format!(
                 "aggregate operations per second ({unit}), linear scale"

@@ -231,13 +231,16 @@ impl TargetSpec {
                 } else {
                     theirs.value / ours.value
                 };
-                let ok = match (self.better_by_at_least, self.worse_by_at_most) {
-                    (Some(k), _) => better >= k,
-                    (_, Some(k)) => 1.0 / better <= k,
+                let (measured, ok) = match (self.better_by_at_least, self.worse_by_at_most) {
+                    (Some(k), _) => (format!("{better:.2}× better"), better >= k),
+                    (_, Some(k)) => (
+                        format!("costs {:.2}× theirs", 1.0 / better),
+                        1.0 / better <= k,
+                    ),
                     _ => unreachable!("checked by TargetsFile::parse"),
                 };
                 outcome(
-                    format!("{better:.2}× better ({} vs {})", ours.text, theirs.text),
+                    format!("{measured} ({} vs {})", ours.text, theirs.text),
                     met(ok),
                 )
             }
@@ -331,6 +334,10 @@ mod tests {
         assert_eq!(out[1].measured, "7.00× better (1.00 ns vs 7.00 ns)");
         assert!(out[2].measured.contains("--features liburcu"));
         assert_eq!(out[3].measured, "2.00× better (40.00 M/s vs 20.00 M/s)");
+        let same = TargetsFile::parse(&FILE.replace("liburcu memb", "crossbeam-epoch")).unwrap();
+        let out = same.evaluate(&results(), &Extra::default(), false);
+        assert_eq!(out[2].measured, "costs 0.14× theirs (1.00 ns vs 7.00 ns)");
+        assert_eq!(out[2].status, Status::Met);
         assert_eq!(out[4].measured, "report run with --skip-extra");
     }
 
