@@ -176,6 +176,17 @@ pub mod tests {
         fs::write(new_dir.join("estimates.json"), estimates.to_string()).unwrap();
     }
 
+    /// A measurement as criterion would report it (a numeric parameter is the throughput).
+    pub fn fake(group: &str, function: &str, param: &str, ns: f64) -> Measurement {
+        Measurement {
+            group: group.into(),
+            function: function.into(),
+            param: param.into(),
+            ns,
+            elements: param.parse().ok(),
+        }
+    }
+
     /// A fresh, empty directory under the system temp dir.
     pub fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(

@@ -390,16 +390,7 @@ pub fn markdown(results: &Results, spec: &Spec<'_>, cores: usize) -> Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn m(group: &str, function: &str, param: &str, ns: f64) -> Measurement {
-        Measurement {
-            group: group.into(),
-            function: function.into(),
-            param: param.into(),
-            ns,
-            elements: param.parse().ok(),
-        }
-    }
+    use crate::criterion::tests::fake as m;
 
     #[test]
     fn table_puts_baseline_first_reports_ratios_and_marks_oversubscription() {

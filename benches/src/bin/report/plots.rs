@@ -318,16 +318,10 @@ pub fn line_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::criterion::Measurement;
+    use crate::criterion::tests::fake;
 
     fn results() -> Results {
-        let m = |function: &str, param: &str, ns: f64| Measurement {
-            group: "read_side".into(),
-            function: function.into(),
-            param: param.into(),
-            ns,
-            elements: param.parse().ok(),
-        };
+        let m = |function: &str, param: &str, ns: f64| fake("read_side", function, param, ns);
         Results {
             all: vec![
                 m("rcu-core", "1", 1.0),

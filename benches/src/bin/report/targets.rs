@@ -265,16 +265,9 @@ fn lookup_unit(source: &Source, results: &Results) -> Option<Unit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::criterion::Measurement;
+    use crate::criterion::tests::fake as m;
 
     fn results() -> Results {
-        let m = |group: &str, function: &str, param: &str, ns: f64| Measurement {
-            group: group.into(),
-            function: function.into(),
-            param: param.into(),
-            ns,
-            elements: param.parse().ok(),
-        };
         Results {
             all: vec![
                 m("read_side", "rcu-core", "1", 1.0),
@@ -342,44 +335,24 @@ mod tests {
     }
 
     #[test]
-    fn a_target_needs_exactly_one_fitting_bound() {
-        let two = r#"
-            [[target]]
-            says = "x"
-            ours = { extra = "grace_periods_per_round/busy_reader" }
-            at_most = 1.0
-            at_least = 0.5
-        "#;
-        assert!(TargetsFile::parse(two).unwrap_err().contains("exactly one"));
-        let relative_without_theirs = r#"
-            [[target]]
-            says = "x"
-            ours = { extra = "grace_periods_per_round/busy_reader" }
-            better_by_at_least = 1.0
-        "#;
-        assert!(
-            TargetsFile::parse(relative_without_theirs)
-                .unwrap_err()
-                .contains("theirs")
-        );
-        let unknown = r#"
-            [[target]]
-            says = "x"
-            ours = { extra = "no_such_measurement" }
-            at_most = 1.0
-        "#;
-        assert!(
-            TargetsFile::parse(unknown)
-                .unwrap_err()
-                .contains("unknown report measurement")
-        );
-        let typo = r#"
-            [[target]]
-            says = "x"
-            ours = { extra = "grace_periods_per_round/busy_reader" }
-            at_mots = 1.0
-        "#;
-        assert!(TargetsFile::parse(typo).is_err());
+    fn a_target_needs_exactly_one_fitting_bound_and_known_names() {
+        let gp = r#"ours = { extra = "grace_periods_per_round/busy_reader" }"#;
+        for (body, error) in [
+            (
+                format!("{gp}\nat_most = 1.0\nat_least = 0.5"),
+                "exactly one",
+            ),
+            (format!("{gp}\nbetter_by_at_least = 1.0"), "theirs"),
+            (
+                "ours = { extra = \"no_such_measurement\" }\nat_most = 1.0".to_owned(),
+                "unknown report measurement",
+            ),
+            (format!("{gp}\nat_mots = 1.0"), "unknown field"),
+        ] {
+            let text = format!("[[target]]\nsays = \"x\"\n{body}\n");
+            let e = TargetsFile::parse(&text).unwrap_err();
+            assert!(e.contains(error), "{text}: {e}");
+        }
     }
 
     #[test]
