@@ -39,6 +39,8 @@ impl Metric {
 pub struct Scaling {
     /// Busy threads running besides the measured ones (a writer looping without pause).
     pub busy_background: usize,
+    /// What those threads are ("writer").
+    pub background: &'static str,
 }
 
 impl Scaling {
@@ -62,8 +64,18 @@ pub struct Spec<'a> {
     pub scaling: Option<Scaling>,
 }
 
-const THREADS: Option<Scaling> = Some(Scaling { busy_background: 0 });
-const THREADS_AND_WRITER: Option<Scaling> = Some(Scaling { busy_background: 1 });
+const THREADS: Option<Scaling> = Some(Scaling {
+    busy_background: 0,
+    background: "",
+});
+const THREADS_AND_WRITER: Option<Scaling> = Some(Scaling {
+    busy_background: 1,
+    background: "writer",
+});
+const THREADS_AND_CALLBACKS: Option<Scaling> = Some(Scaling {
+    busy_background: 1,
+    background: "callback thread",
+});
 
 /// Every described group, in report order.
 pub const SPECS: &[Spec<'static>] = &[
@@ -141,7 +153,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} thr",
         metric: Metric::Rate,
         baseline: "rcu-core call_rcu1 (intrusive)",
-        scaling: THREADS_AND_WRITER,
+        scaling: THREADS_AND_CALLBACKS,
     },
     Spec {
         group: "call_rcu_reclaim",
@@ -328,10 +340,7 @@ pub fn markdown(results: &Results, spec: &Spec<'_>, cores: usize) -> Option<Stri
     if let Some(scaling) = spec.scaling {
         let busy = match scaling.busy_background {
             0 => String::new(),
-            n => format!(
-                " plus {n} busy background thread{}",
-                if n == 1 { "" } else { "s" }
-            ),
+            n => format!(" plus {n} busy {}", scaling.background),
         };
         let _ = writeln!(
             out,

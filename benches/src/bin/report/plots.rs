@@ -246,7 +246,7 @@ pub fn line_chart(
         };
         let writer = match scaling.busy_background {
             0 => String::new(),
-            n => format!(" (+{n} busy writer)"),
+            n => format!(" (+{n} busy {})", scaling.background),
         };
         let y_ticks = tick(y_max);
         chart
