@@ -30,11 +30,11 @@ pub fn heading(md: &mut String) {
 pub fn scaling_heading(md: &mut String, machine: &Machine) {
     let _ = writeln!(
         md,
-        "# Scaling sweep: {} cores, {}\n\n\
+        "# Scaling sweep: {}, {} cores, {}\n\n\
          The thread-scaling groups only, measured on the machine below by `benches/scaling-sweep.sh`. \
          These numbers come from a different machine than `BENCHMARKS.md`'s tables: compare ratios \
          within this file, never with those tables.\n",
-        machine.cores, machine.date
+        machine.cpu, machine.cores, machine.date
     );
 }
 
