@@ -41,6 +41,8 @@ pub struct Scaling {
     pub busy_background: usize,
     /// What those threads are ("writer").
     pub background: &'static str,
+    /// What the parameter counts ("measured threads").
+    pub threads: &'static str,
 }
 
 impl Scaling {
@@ -67,14 +69,22 @@ pub struct Spec<'a> {
 const THREADS: Option<Scaling> = Some(Scaling {
     busy_background: 0,
     background: "",
+    threads: "measured threads",
 });
 const THREADS_AND_WRITER: Option<Scaling> = Some(Scaling {
     busy_background: 1,
     background: "writer",
+    threads: "measured threads",
 });
 const THREADS_AND_CALLBACKS: Option<Scaling> = Some(Scaling {
     busy_background: 1,
     background: "callback thread",
+    threads: "measured threads",
+});
+const READERS_BESIDE_WRITER: Option<Scaling> = Some(Scaling {
+    busy_background: 1,
+    background: "writer (the measured thread)",
+    threads: "background readers",
 });
 
 /// Every described group, in report order.
@@ -119,7 +129,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} bg readers",
         metric: Metric::Rate,
         baseline: "rcu-core",
-        scaling: None,
+        scaling: READERS_BESIDE_WRITER,
     },
     Spec {
         group: "synchronize_rcu",
@@ -344,9 +354,10 @@ pub fn markdown(results: &Results, spec: &Spec<'_>, cores: usize) -> Option<Stri
         };
         let _ = writeln!(
             out,
-            "Measured on **{cores} cores**; columns are measured threads{busy}. Columns marked † are \
+            "Measured on **{cores} cores**; columns are {}{busy}. Columns marked † are \
              oversubscribed (more busy threads than cores): they show how each scheme degrades when \
-             threads are preempted, not parallel speed-up.\n"
+             threads are preempted, not parallel speed-up.\n",
+            scaling.threads
         );
     }
     let _ = write!(out, "| contender |");

@@ -304,7 +304,7 @@ mod tests {
         );
         assert!(md.ends_with("Hand-written.\n"));
         let line = fs::read_to_string(dir.join("benchmarks/read_side.svg")).unwrap();
-        assert!(line.contains("throughput against threads"));
+        assert!(line.contains("measured threads, linear scale"));
         let bars = fs::read_to_string(dir.join("benchmarks/rcu_barrier.svg")).unwrap();
         assert!(bars.contains("time per call (µs), linear scale"));
         assert!(dir.join("benchmarks/hash_map_lookup.svg").is_file());

@@ -228,10 +228,7 @@ pub fn line_chart(
         root.fill(&WHITE).map_err(err)?;
         let (left, legend) = root.split_horizontally(WIDTH - 250);
         let mut chart = ChartBuilder::on(&left)
-            .caption(
-                format!("{}: throughput against threads", plain(spec.title)),
-                (FONT, 18),
-            )
+            .caption(plain(spec.title), (FONT, 18))
             .margin(10)
             .x_label_area_size(45)
             .y_label_area_size(70)
@@ -254,7 +251,7 @@ pub fn line_chart(
             .light_line_style(TRANSPARENT)
             .x_label_formatter(&x_labels)
             .y_label_formatter(&y_ticks)
-            .x_desc(format!("measured threads{writer}, linear scale"))
+            .x_desc(format!("{}{writer}, linear scale", scaling.threads))
             .y_desc(format!(
                 "aggregate operations per second ({unit}), linear scale"
             ))
@@ -271,7 +268,7 @@ pub fn line_chart(
                 .map_err(err)?;
             chart
                 .draw_series(std::iter::once(Text::new(
-                    format!("oversubscribed (> {cores} busy threads on {cores} cores)"),
+                    format!("oversubscribed: > {cores} busy threads"),
                     (shade_from, y_max * 0.97),
                     (FONT, 13).into_font(),
                 )))
@@ -357,11 +354,8 @@ mod tests {
         let results = results();
         let spec = Spec::of(&results, "read_side");
         let svg = line_chart(&results, &spec, 2).unwrap().unwrap();
-        assert!(svg.contains("throughput against threads"));
-        assert!(
-            svg.contains("oversubscribed (&gt; 2 busy threads on 2 cores)"),
-            "{svg}"
-        );
+        assert!(svg.contains("measured threads, linear scale"));
+        assert!(svg.contains("oversubscribed: &gt; 2 busy threads"), "{svg}");
         assert!(svg.contains("aggregate operations per second (G/s), linear scale"));
         let wide = line_chart(&results, &spec, 8).unwrap().unwrap();
         assert!(!wide.contains("oversubscribed"));
