@@ -126,18 +126,7 @@ pub fn bar_chart(results: &Results, spec: &Spec<'_>) -> Result<Option<String>, S
                 .map_or_else(String::new, |r| r.label.clone()),
             _ => String::new(),
         };
-        let x_ticks = tick(x_max);
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .light_line_style(TRANSPARENT)
-            .y_labels(rows.len())
-            .y_label_formatter(&labels)
-            .x_label_formatter(&x_ticks)
-            .x_desc(desc)
-            .label_style((FONT, 13))
-            .draw()
-            .map_err(err)?;
+        // Bands first, so that the grid lines stay visible on them.
         chart
             .draw_series(
                 rows.iter()
@@ -153,6 +142,18 @@ pub fn bar_chart(results: &Results, spec: &Spec<'_>) -> Result<Option<String>, S
                         )
                     }),
             )
+            .map_err(err)?;
+        let x_ticks = tick(x_max);
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(TRANSPARENT)
+            .y_labels(rows.len())
+            .y_label_formatter(&labels)
+            .x_label_formatter(&x_ticks)
+            .x_desc(desc)
+            .label_style((FONT, 13))
+            .draw()
             .map_err(err)?;
         chart
             .draw_series(rows.iter().enumerate().map(|(i, r)| {
