@@ -63,8 +63,22 @@ pub struct Spec<'a> {
     pub metric: Metric,
     /// The contender every other row is compared to.
     pub baseline: &'a str,
+    /// Rows that come first, in this order, after the baseline (the others follow
+    /// alphabetically).
+    pub order: &'a [&'a str],
     pub scaling: Option<Scaling>,
 }
+
+/// The list groups' rows: the linked lists, then the vectors.
+const LIST_ORDER: &[&str] = &[
+    "std RwLock<linked list>",
+    "std Mutex<linked list>",
+    "plain linked list",
+    "rcu-core RcuCell<Vec>",
+    "std RwLock<Vec>",
+    "parking_lot RwLock<Vec>",
+    "std Mutex<Vec>",
+];
 
 const THREADS: Option<Scaling> = Some(Scaling {
     busy_background: 0,
@@ -99,6 +113,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} thr",
         metric: Metric::NsPerOp,
         baseline: "rcu-core",
+        order: &[],
         scaling: THREADS,
     },
     Spec {
@@ -109,6 +124,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} readers",
         metric: Metric::Rate,
         baseline: "rcu-core",
+        order: &[],
         scaling: THREADS,
     },
     Spec {
@@ -120,6 +136,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} readers",
         metric: Metric::Rate,
         baseline: "rcu-core",
+        order: &[],
         scaling: THREADS_AND_WRITER,
     },
     Spec {
@@ -129,6 +146,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} bg readers",
         metric: Metric::Rate,
         baseline: "rcu-core",
+        order: &[],
         scaling: READERS_BESIDE_WRITER,
     },
     Spec {
@@ -140,6 +158,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{}",
         metric: Metric::Latency,
         baseline: "rcu-core",
+        order: &[],
         scaling: None,
     },
     Spec {
@@ -152,6 +171,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{}",
         metric: Metric::Latency,
         baseline: "rcu-core",
+        order: &[],
         scaling: None,
     },
     Spec {
@@ -163,6 +183,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} thr",
         metric: Metric::Rate,
         baseline: "rcu-core call_rcu1 (intrusive)",
+        order: &[],
         scaling: THREADS_AND_CALLBACKS,
     },
     Spec {
@@ -173,6 +194,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} thr",
         metric: Metric::Rate,
         baseline: "rcu-core call_rcu1 (intrusive)",
+        order: &[],
         scaling: None,
     },
     Spec {
@@ -182,6 +204,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{}",
         metric: Metric::Latency,
         baseline: "rcu-core call_rcu1 (intrusive)",
+        order: &[],
         scaling: None,
     },
     Spec {
@@ -194,6 +217,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} readers",
         metric: Metric::Rate,
         baseline: "rcu-queue RcuTailq",
+        order: LIST_ORDER,
         scaling: THREADS,
     },
     Spec {
@@ -204,6 +228,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} readers",
         metric: Metric::Rate,
         baseline: "rcu-queue RcuTailq",
+        order: LIST_ORDER,
         scaling: THREADS_AND_WRITER,
     },
     Spec {
@@ -215,6 +240,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} readers",
         metric: Metric::Rate,
         baseline: "rcu-queue RcuTailq",
+        order: LIST_ORDER,
         scaling: THREADS,
     },
     Spec {
@@ -227,6 +253,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} I/O thr",
         metric: Metric::Rate,
         baseline: "rcu",
+        order: &[],
         scaling: None,
     },
     Spec {
@@ -238,6 +265,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} I/O thr",
         metric: Metric::Rate,
         baseline: "rcu",
+        order: &[],
         scaling: None,
     },
 ];
@@ -272,6 +300,7 @@ impl<'a> Spec<'a> {
             param: "{}",
             metric: if rate { Metric::Rate } else { Metric::Latency },
             baseline,
+            order: &[],
             scaling: None,
         }
     }
@@ -322,18 +351,24 @@ pub fn params(results: &Results, group: &str) -> Vec<String> {
     params
 }
 
-/// Contenders with the baseline first, then alphabetically.
+/// Contenders: the baseline, then the spec's `order`, then the others alphabetically.
 pub fn functions(results: &Results, spec: &Spec<'_>) -> Vec<String> {
     let mut functions: Vec<String> = results
         .group(spec.group)
         .map(|m| m.function.clone())
         .collect();
-    functions.sort();
+    let rank = |f: &str| {
+        if f == spec.baseline {
+            0
+        } else {
+            spec.order
+                .iter()
+                .position(|o| *o == f)
+                .map_or(usize::MAX, |i| i + 1)
+        }
+    };
+    functions.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
     functions.dedup();
-    if let Some(i) = functions.iter().position(|f| f == spec.baseline) {
-        let baseline = functions.remove(i);
-        functions.insert(0, baseline);
-    }
     functions
 }
 
@@ -441,6 +476,32 @@ mod tests {
         assert!(!writer.oversubscribed(1, 2));
         assert!(writer.oversubscribed(2, 2));
         assert!(!THREADS.unwrap().oversubscribed(2, 2));
+    }
+
+    #[test]
+    fn list_rows_come_by_layout() {
+        let results = Results {
+            all: [
+                "std Mutex<Vec>",
+                "rcu-core RcuCell<Vec>",
+                "std RwLock<linked list>",
+                "rcu-queue RcuTailq",
+                "a future contender",
+            ]
+            .into_iter()
+            .map(|f| m("list_traversal", f, "1", 1.0))
+            .collect(),
+        };
+        assert_eq!(
+            functions(&results, &Spec::of(&results, "list_traversal")),
+            [
+                "rcu-queue RcuTailq",
+                "std RwLock<linked list>",
+                "rcu-core RcuCell<Vec>",
+                "std Mutex<Vec>",
+                "a future contender"
+            ]
+        );
     }
 
     #[test]
