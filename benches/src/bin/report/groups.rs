@@ -63,21 +63,33 @@ pub struct Spec<'a> {
     pub metric: Metric,
     /// The contender every other row is compared to.
     pub baseline: &'a str,
-    /// Rows that come first, in this order, after the baseline (the others follow
-    /// alphabetically).
-    pub order: &'a [&'a str],
+    /// Panels of the scaling plot, each a title and its contenders (a contender named by no
+    /// panel joins the last); the tables list the contenders in this order after the
+    /// baseline, the others alphabetically. Empty: one chart.
+    pub panels: &'a [(&'a str, &'a [&'a str])],
     pub scaling: Option<Scaling>,
 }
 
-/// The list groups' rows: the linked lists, then the vectors.
-const LIST_ORDER: &[&str] = &[
-    "std RwLock<linked list>",
-    "std Mutex<linked list>",
-    "plain linked list",
-    "rcu-core RcuCell<Vec>",
-    "std RwLock<Vec>",
-    "parking_lot RwLock<Vec>",
-    "std Mutex<Vec>",
+/// The list groups' panels: the linked lists, then the vectors.
+const LIST_PANELS: &[(&str, &[&str])] = &[
+    (
+        "linked lists",
+        &[
+            "rcu-queue RcuTailq",
+            "std RwLock<linked list>",
+            "std Mutex<linked list>",
+            "plain linked list",
+        ],
+    ),
+    (
+        "vectors",
+        &[
+            "rcu-core RcuCell<Vec>",
+            "std RwLock<Vec>",
+            "parking_lot RwLock<Vec>",
+            "std Mutex<Vec>",
+        ],
+    ),
 ];
 
 const THREADS: Option<Scaling> = Some(Scaling {
@@ -113,7 +125,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} thr",
         metric: Metric::NsPerOp,
         baseline: "rcu-core",
-        order: &[],
+        panels: &[],
         scaling: THREADS,
     },
     Spec {
@@ -124,7 +136,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} readers",
         metric: Metric::Rate,
         baseline: "rcu-core",
-        order: &[],
+        panels: &[],
         scaling: THREADS,
     },
     Spec {
@@ -136,7 +148,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} readers",
         metric: Metric::Rate,
         baseline: "rcu-core",
-        order: &[],
+        panels: &[],
         scaling: THREADS_AND_WRITER,
     },
     Spec {
@@ -146,7 +158,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} bg readers",
         metric: Metric::Rate,
         baseline: "rcu-core",
-        order: &[],
+        panels: &[],
         scaling: READERS_BESIDE_WRITER,
     },
     Spec {
@@ -158,7 +170,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{}",
         metric: Metric::Latency,
         baseline: "rcu-core",
-        order: &[],
+        panels: &[],
         scaling: None,
     },
     Spec {
@@ -171,7 +183,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{}",
         metric: Metric::Latency,
         baseline: "rcu-core",
-        order: &[],
+        panels: &[],
         scaling: None,
     },
     Spec {
@@ -183,7 +195,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} thr",
         metric: Metric::Rate,
         baseline: "rcu-core call_rcu1 (intrusive)",
-        order: &[],
+        panels: &[],
         scaling: THREADS_AND_CALLBACKS,
     },
     Spec {
@@ -194,7 +206,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} thr",
         metric: Metric::Rate,
         baseline: "rcu-core call_rcu1 (intrusive)",
-        order: &[],
+        panels: &[],
         scaling: None,
     },
     Spec {
@@ -204,7 +216,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{}",
         metric: Metric::Latency,
         baseline: "rcu-core call_rcu1 (intrusive)",
-        order: &[],
+        panels: &[],
         scaling: None,
     },
     Spec {
@@ -217,7 +229,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} readers",
         metric: Metric::Rate,
         baseline: "rcu-queue RcuTailq",
-        order: LIST_ORDER,
+        panels: LIST_PANELS,
         scaling: THREADS,
     },
     Spec {
@@ -228,7 +240,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} readers",
         metric: Metric::Rate,
         baseline: "rcu-queue RcuTailq",
-        order: LIST_ORDER,
+        panels: LIST_PANELS,
         scaling: THREADS_AND_WRITER,
     },
     Spec {
@@ -240,7 +252,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} readers",
         metric: Metric::Rate,
         baseline: "rcu-queue RcuTailq",
-        order: LIST_ORDER,
+        panels: LIST_PANELS,
         scaling: THREADS,
     },
     Spec {
@@ -253,7 +265,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} I/O thr",
         metric: Metric::Rate,
         baseline: "rcu",
-        order: &[],
+        panels: &[],
         scaling: None,
     },
     Spec {
@@ -265,7 +277,7 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} I/O thr",
         metric: Metric::Rate,
         baseline: "rcu",
-        order: &[],
+        panels: &[],
         scaling: None,
     },
 ];
@@ -300,7 +312,7 @@ impl<'a> Spec<'a> {
             param: "{}",
             metric: if rate { Metric::Rate } else { Metric::Latency },
             baseline,
-            order: &[],
+            panels: &[],
             scaling: None,
         }
     }
@@ -351,7 +363,8 @@ pub fn params(results: &Results, group: &str) -> Vec<String> {
     params
 }
 
-/// Contenders: the baseline, then the spec's `order`, then the others alphabetically.
+/// Contenders: the baseline, then in the order of the spec's panels, then the others
+/// alphabetically.
 pub fn functions(results: &Results, spec: &Spec<'_>) -> Vec<String> {
     let mut functions: Vec<String> = results
         .group(spec.group)
@@ -361,8 +374,9 @@ pub fn functions(results: &Results, spec: &Spec<'_>) -> Vec<String> {
         if f == spec.baseline {
             0
         } else {
-            spec.order
+            spec.panels
                 .iter()
+                .flat_map(|(_, members)| members.iter())
                 .position(|o| *o == f)
                 .map_or(usize::MAX, |i| i + 1)
         }

@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::criterion::Results;
-use crate::groups::{Metric, Spec, functions, params};
+use crate::groups::{Metric, Scaling, Spec, functions, params};
 use crate::palette::colour;
 use crate::units::{rate_scale, time_scale};
 
@@ -182,8 +182,12 @@ pub fn bar_chart(results: &Results, spec: &Spec<'_>) -> Result<Option<String>, S
     Ok(Some(svg))
 }
 
+/// One contender's (threads, operations per second) points.
+type Series = (String, Vec<(f64, f64)>);
+
 /// Throughput against threads for a scaling group (`cores`: the machine's), or `None` if
-/// the group is not a scaling one or has no numeric parameters.
+/// the group is not a scaling one or has no numeric parameters. A group with panels gets
+/// one chart per panel, stacked, each with its own linear axis from zero.
 pub fn line_chart(
     results: &Results,
     spec: &Spec<'_>,
@@ -192,27 +196,75 @@ pub fn line_chart(
     let Some(scaling) = spec.scaling else {
         return Ok(None);
     };
-    let functions = functions(results, spec);
-    let series: Vec<(String, Vec<(f64, f64)>)> = functions
-        .iter()
+    let all: Vec<Series> = functions(results, spec)
+        .into_iter()
         .map(|f| {
             let mut points: Vec<(f64, f64)> = results
                 .group(spec.group)
-                .filter(|m| &m.function == f)
+                .filter(|m| m.function == f)
                 .filter_map(|m| Some((m.param.parse::<f64>().ok()?, m.rate())))
                 .collect();
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            (f.clone(), points)
+            (f, points)
         })
         .filter(|(_, points)| !points.is_empty())
         .collect();
-    if series.is_empty() {
+    if all.is_empty() {
         return Ok(None);
     }
-    let max_threads = series
+    // Contenders named by no panel join the last one.
+    let mut panels: Vec<(String, Vec<Series>)> = Vec::new();
+    for (i, (title, members)) in spec.panels.iter().enumerate() {
+        let last = i + 1 == spec.panels.len();
+        let series: Vec<Series> = all
+            .iter()
+            .filter(|(f, _)| {
+                members.contains(&f.as_str())
+                    || (last && !spec.panels.iter().any(|(_, m)| m.contains(&f.as_str())))
+            })
+            .cloned()
+            .collect();
+        if !series.is_empty() {
+            panels.push((format!("{}: {title}", plain(spec.title)), series));
+        }
+    }
+    if panels.is_empty() {
+        panels.push((plain(spec.title), all.clone()));
+    }
+    let max_threads = all
         .iter()
         .flat_map(|(_, p)| p.iter().map(|(t, _)| *t))
         .fold(1.0, f64::max);
+    let panel_h = 480;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, panel_h * panels.len() as u32))
+            .into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let areas = root.split_evenly((panels.len(), 1));
+        for (area, (title, series)) in areas.iter().zip(&panels) {
+            let own_axis = panels.len() > 1;
+            draw_panel(area, title, series, scaling, cores, max_threads, own_axis)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(Some(svg))
+}
+
+/// One throughput-against-threads chart with its legend on the right (`own_axis`: one of
+/// several panels, each with its own y axis, which its label says).
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    series: &[Series],
+    scaling: Scaling,
+    cores: usize,
+    max_threads: f64,
+    own_axis: bool,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
     let max_rate = series
         .iter()
         .flat_map(|(_, p)| p.iter().map(|(_, r)| *r))
@@ -222,95 +274,89 @@ pub fn line_chart(
     let x_max = max_threads * 1.05 + 0.2;
     // Threads beyond this many measured ones are oversubscribed.
     let boundary = cores.saturating_sub(scaling.busy_background) as f64;
-    let height = 520;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (left, legend) = root.split_horizontally(WIDTH - 250);
-        let mut chart = ChartBuilder::on(&left)
-            .caption(plain(spec.title), (FONT, 18))
-            .margin(10)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)
-            .map_err(err)?;
-        let x_labels = |x: &f64| {
-            if x.fract() == 0.0 {
-                format!("{x:.0}")
-            } else {
-                String::new()
-            }
-        };
-        let writer = match scaling.busy_background {
-            0 => String::new(),
-            n => format!(" (+{n} busy {})", scaling.background),
-        };
-        let y_ticks = tick(y_max);
+    let (left, legend) = area.split_horizontally(WIDTH - 250);
+    let mut chart = ChartBuilder::on(&left)
+        .caption(title, (FONT, 18))
+        .margin(10)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+        .map_err(err)?;
+    let x_labels = |x: &f64| {
+        if x.fract() == 0.0 {
+            format!("{x:.0}")
+        } else {
+            String::new()
+        }
+    };
+    let writer = match scaling.busy_background {
+        0 => String::new(),
+        n => format!(" (+{n} busy {})", scaling.background),
+    };
+    let y_ticks = tick(y_max);
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_label_formatter(&x_labels)
+        .y_label_formatter(&y_ticks)
+        .x_desc(format!("{}{writer}, linear scale", scaling.threads))
+        .y_desc(format!(
+            "aggregate operations per second ({unit}), linear scale{}",
+            if own_axis { ", this panel's own" } else { "" }
+        ))
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(err)?;
+    if boundary < max_threads {
+        let shade_from = boundary.max(0.0) + 0.5;
         chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_label_formatter(&x_labels)
-            .y_label_formatter(&y_ticks)
-            .x_desc(format!("{}{writer}, linear scale", scaling.threads))
-            .y_desc(format!(
-                "aggregate operations per second ({unit}), linear scale"
-            ))
-            .label_style((FONT, 13))
-            .draw()
+            .draw_series(std::iter::once(Rectangle::new(
+                [(shade_from, 0.0), (x_max, y_max)],
+                BLACK.mix(0.08).filled(),
+            )))
             .map_err(err)?;
-        if boundary < max_threads {
-            let shade_from = boundary.max(0.0) + 0.5;
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(shade_from, 0.0), (x_max, y_max)],
-                    BLACK.mix(0.08).filled(),
-                )))
-                .map_err(err)?;
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("oversubscribed: > {cores} busy threads"),
-                    (shade_from, y_max * 0.97),
-                    (FONT, 13).into_font(),
-                )))
-                .map_err(err)?;
-        }
-        for (name, points) in &series {
-            let c = colour(name);
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().map(|&(t, r)| (t, r / scale)),
-                    c.stroke_width(2),
-                ))
-                .map_err(err)?;
-            chart
-                .draw_series(
-                    points
-                        .iter()
-                        .map(|&(t, r)| Circle::new((t, r / scale), 4, c.filled())),
-                )
-                .map_err(err)?;
-        }
-        for (i, (name, _)) in series.iter().enumerate() {
-            let y = 60 + 24 * i as i32;
-            let c = colour(name);
-            legend
-                .draw(&PathElement::new([(10, y), (40, y)], c.stroke_width(3)))
-                .map_err(err)?;
-            legend
-                .draw(&Circle::new((25, y), 4, c.filled()))
-                .map_err(err)?;
-            legend
-                .draw(&Text::new(
-                    name.clone(),
-                    (48, y),
-                    TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
-                ))
-                .map_err(err)?;
-        }
-        root.present().map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("oversubscribed: > {cores} busy threads"),
+                (shade_from, y_max * 0.97),
+                (FONT, 13).into_font(),
+            )))
+            .map_err(err)?;
     }
-    Ok(Some(svg))
+    for (name, points) in series {
+        let c = colour(name);
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|&(t, r)| (t, r / scale)),
+                c.stroke_width(2),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|&(t, r)| Circle::new((t, r / scale), 4, c.filled())),
+            )
+            .map_err(err)?;
+    }
+    for (i, (name, _)) in series.iter().enumerate() {
+        let y = 60 + 24 * i as i32;
+        let c = colour(name);
+        legend
+            .draw(&PathElement::new([(10, y), (40, y)], c.stroke_width(3)))
+            .map_err(err)?;
+        legend
+            .draw(&Circle::new((25, y), 4, c.filled()))
+            .map_err(err)?;
+        legend
+            .draw(&Text::new(
+                name.clone(),
+                (48, y),
+                TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(err)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -347,6 +393,35 @@ mod tests {
             bar_chart(&results, &Spec::of(&results, "polling"))
                 .unwrap()
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn list_charts_have_one_panel_per_layout() {
+        let results = Results {
+            all: [
+                ("rcu-queue RcuTailq", 100.0),
+                ("std RwLock<linked list>", 120.0),
+                ("rcu-core RcuCell<Vec>", 10.0),
+                ("a future contender", 50.0),
+            ]
+            .into_iter()
+            .flat_map(|(f, ns)| ["1", "2"].map(|p| fake("list_traversal", f, p, ns)))
+            .collect(),
+        };
+        let spec = Spec::of(&results, "list_traversal");
+        let svg = line_chart(&results, &spec, 2).unwrap().unwrap();
+        assert!(svg.contains("5a. 64-element list traversal, no writer: linked lists"));
+        assert!(svg.contains("5a. 64-element list traversal, no writer: vectors"));
+        assert!(svg.contains("a future contender"));
+        // Each panel scales its own axis: the lists' is in M/s (20 M/s at most), the
+        // vectors' too (200 M/s at most), and both are labelled.
+        assert_eq!(
+            svg.matches(
+                "aggregate operations per second (M/s), linear scale, this panel&apos;s own"
+            )
+            .count(),
+            2
         );
     }
 
