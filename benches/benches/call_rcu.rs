@@ -1,6 +1,6 @@
 //! Workload 4: deferred reclamation.
 //!
-//! * `call_rcu_enqueue`: 1/2/4 threads queue callbacks that free a 48-byte object
+//! * `call_rcu_enqueue`: 1, 2, 4, ... threads (up to twice the cores) queue callbacks that free a 48-byte object
 //!   (rcu-core intrusive `call_rcu1`, rcu-core closure `call_rcu`, liburcu memb with
 //!   `--features liburcu`); throughput = enqueues/s.
 //! * `call_rcu_reclaim`: one thread queues callbacks then waits in `rcu_barrier`: the
@@ -19,14 +19,14 @@ use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
 
-use benches::driver::THREAD_COUNTS;
+use benches::driver::thread_counts;
 use benches::reclaim::{
     RcuClosure, RcuIntrusive, Reclaimer, drive_barrier, drive_enqueue, drive_reclaim, flood,
 };
 use benches::tuning::{BARRIER_QUEUE, MEASUREMENT_SLOW};
 
 fn enqueue<R: Reclaimer>(group: &mut BenchmarkGroup<'_, WallTime>, reclaimer: &R) {
-    for threads in THREAD_COUNTS {
+    for threads in thread_counts() {
         group.throughput(Throughput::Elements(threads as u64));
         group.bench_with_input(
             BenchmarkId::new(R::NAME, threads),

@@ -1,14 +1,18 @@
 //! Workload 5: traversal of a 64-element list under churn.
 //!
-//! rcu-queue `RcuTailq<u64>` (one read guard per traversal) vs a `Vec<u64>` behind
-//! `std::sync::RwLock` and `parking_lot::RwLock` (one read lock per traversal) and the same
-//! `Vec<u64>` in an rcu-core `RcuCell` (copy-update-publish writer), with 1
-//! and 2 reader threads, without a writer (`list_traversal`), with a background writer
-//! that removes the oldest element and appends a new one in a tight loop
-//! (`list_traversal_writer`), and with the same writer pausing 50 µs between updates
-//! (`list_traversal_paced_writer`, a read-mostly list). The plain
-//! `Box`-linked list walk is the unsynchronized floor (no writer). Throughput =
-//! traversals/s across the readers.
+//! Two data layouts, each with RCU and lock-based synchronization:
+//!
+//! * linked list of boxed nodes: rcu-queue `RcuTailq<u64>` (one read guard per traversal)
+//!   vs the same layout behind `std::sync::RwLock` and `std::sync::Mutex` (one lock per
+//!   traversal); the plain list walked with no synchronization is the floor (no writer);
+//! * contiguous `Vec<u64>`: in an rcu-core `RcuCell` (copy-update-publish writer) vs behind
+//!   `std::sync::RwLock`, `parking_lot::RwLock` and `std::sync::Mutex`.
+//!
+//! 1, 2, 4, ... reader threads up to twice the cores, without a writer (`list_traversal`),
+//! with a background writer that removes the oldest element and appends a new one in a
+//! tight loop (`list_traversal_writer`), and with the same writer pausing 50 µs between
+//! updates (`list_traversal_paced_writer`, a read-mostly list). Throughput = traversals/s
+//! across the readers.
 
 mod common;
 
@@ -19,9 +23,10 @@ use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
 
+use benches::driver::thread_counts;
 use benches::list::{
-    PlainList, RcuCellVec, RcuQueue, StdRwLockVec, TraversalList, WRITER_PAUSE, Writer,
-    drive_traverse, new_list,
+    PlainList, RcuCellVec, RcuQueue, StdMutexList, StdMutexVec, StdRwLockList, StdRwLockVec,
+    TraversalList, WRITER_PAUSE, Writer, drive_traverse, new_list,
 };
 
 /// A `Vec<u64>` behind `parking_lot::RwLock`.
@@ -48,11 +53,9 @@ impl TraversalList for ParkingLotRwLockVec {
     }
 }
 
-const READERS: [usize; 2] = [1, 2];
-
 fn sweep<L: TraversalList>(group: &mut BenchmarkGroup<'_, WallTime>, writer: Writer) {
     let list: L = new_list();
-    for readers in READERS {
+    for readers in thread_counts() {
         group.throughput(Throughput::Elements(readers as u64));
         group.bench_with_input(
             BenchmarkId::new(L::NAME, readers),
@@ -65,23 +68,24 @@ fn sweep<L: TraversalList>(group: &mut BenchmarkGroup<'_, WallTime>, writer: Wri
 }
 
 fn list_traversal(c: &mut Criterion) {
-    let mut group = common::group(c, "list_traversal");
-    sweep::<RcuQueue>(&mut group, Writer::None);
-    sweep::<RcuCellVec>(&mut group, Writer::None);
-    sweep::<StdRwLockVec>(&mut group, Writer::None);
-    sweep::<ParkingLotRwLockVec>(&mut group, Writer::None);
-    sweep::<PlainList>(&mut group, Writer::None);
-    group.finish();
-
     for (name, writer) in [
+        ("list_traversal", Writer::None),
         ("list_traversal_writer", Writer::Churn),
         ("list_traversal_paced_writer", Writer::Paced(WRITER_PAUSE)),
     ] {
         let mut group = common::group(c, name);
+        // Linked lists of boxed nodes.
         sweep::<RcuQueue>(&mut group, writer);
+        sweep::<StdRwLockList>(&mut group, writer);
+        sweep::<StdMutexList>(&mut group, writer);
+        if writer == Writer::None {
+            sweep::<PlainList>(&mut group, writer);
+        }
+        // Contiguous vectors.
         sweep::<RcuCellVec>(&mut group, writer);
         sweep::<StdRwLockVec>(&mut group, writer);
         sweep::<ParkingLotRwLockVec>(&mut group, writer);
+        sweep::<StdMutexVec>(&mut group, writer);
         group.finish();
     }
 }

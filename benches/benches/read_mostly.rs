@@ -4,9 +4,10 @@
 //! (rcu-core `RcuCell::replace` vs crossbeam-epoch `swap` + `defer_destroy` vs arc-swap
 //! `store` vs a lock's write guard), and a writer replaces it while readers run.
 //!
-//! Groups: `read_mostly_reads` (1/2/4 readers, no writer), `read_mostly_reads_writer`
-//! (1/2/4 readers + 1 writer; throughput = reads/s), `read_mostly_writes` (1 writer with
-//! 0/1/2 background readers; throughput = writes/s).
+//! Groups: `read_mostly_reads` (1, 2, 4, ... readers up to twice the cores, no writer),
+//! `read_mostly_reads_writer` (the same readers + 1 writer; throughput = reads/s),
+//! `read_mostly_writes` (1 writer with 0, 1, 2, 4, ... background readers, fewer than twice
+//! the cores in all; throughput = writes/s).
 
 mod common;
 
@@ -21,7 +22,7 @@ use criterion::{
 };
 use crossbeam_epoch::{self as epoch, Atomic, Owned};
 
-use benches::driver::THREAD_COUNTS;
+use benches::driver::{cores, thread_counts};
 use benches::read_mostly::{
     Payload, RcuCore, ReadMostly, StdMutex, StdRwLock, drive_reads, drive_writes,
 };
@@ -122,7 +123,7 @@ impl ReadMostly for ParkingLotRwLock {
 
 fn reads<C: ReadMostly>(group: &mut BenchmarkGroup<'_, WallTime>, writer: bool) {
     let cell = C::new(Payload::new(0));
-    for readers in THREAD_COUNTS {
+    for readers in thread_counts() {
         group.throughput(Throughput::Elements(readers as u64));
         group.bench_with_input(
             BenchmarkId::new(C::NAME, readers),
@@ -137,7 +138,9 @@ fn reads<C: ReadMostly>(group: &mut BenchmarkGroup<'_, WallTime>, writer: bool) 
 fn writes<C: ReadMostly>(group: &mut BenchmarkGroup<'_, WallTime>) {
     let cell = C::new(Payload::new(0));
     group.throughput(Throughput::Elements(1));
-    for readers in [0, 1, 2] {
+    let limit = 2 * cores();
+    let background = std::iter::once(0).chain(thread_counts().into_iter().filter(|&n| n < limit));
+    for readers in background {
         group.bench_with_input(
             BenchmarkId::new(C::NAME, readers),
             &readers,

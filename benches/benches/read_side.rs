@@ -1,4 +1,4 @@
-//! Workload 1: read-side enter/exit cost, 1, 2 and (oversubscribed) 4 threads.
+//! Workload 1: read-side enter/exit cost, 1, 2, 4, ... threads up to twice the cores.
 //!
 //! rcu-core `read_lock()` vs crossbeam-epoch `pin()`, arc-swap `load()`, std and
 //! parking_lot `RwLock::read()`, std `Mutex::lock()` (and liburcu memb with
@@ -15,7 +15,7 @@ use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
 
-use benches::driver::THREAD_COUNTS;
+use benches::driver::thread_counts;
 use benches::read_side::{RcuCore, RcuCoreNested, ReadSide, StdMutex, StdRwLock, drive};
 
 /// crossbeam-epoch: `pin()` and dropping the guard.
@@ -67,7 +67,7 @@ impl ReadSide for ParkingLotRwLock {
 }
 
 fn sweep<R: ReadSide>(group: &mut BenchmarkGroup<'_, WallTime>, contender: &R) {
-    for threads in THREAD_COUNTS {
+    for threads in thread_counts() {
         group.throughput(Throughput::Elements(threads as u64));
         group.bench_with_input(
             BenchmarkId::new(R::NAME, threads),

@@ -11,9 +11,46 @@ use std::sync::{Barrier, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Thread counts every parallel workload sweeps: 1, 2 and an oversubscribed 4 on the
-/// 2-core machines this suite is calibrated for.
-pub const THREAD_COUNTS: [usize; 3] = [1, 2, 4];
+/// The cores this process may run on (`std::thread::available_parallelism`, 1 if unknown).
+///
+/// ```
+/// assert!(benches::driver::cores() >= 1);
+/// ```
+pub fn cores() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The thread counts every scaling workload sweeps: 1, 2, 4, ... up to twice the
+/// machine's [`cores`], decided at run time (1, 2, 4 on a 2-core machine; 1 to 32 on
+/// 16 cores). Points above [`cores`] are oversubscribed: they show how a scheme degrades
+/// when threads are preempted, not parallel speed-up.
+///
+/// ```
+/// use benches::driver::{cores, sweep_up_to, thread_counts};
+/// assert_eq!(thread_counts(), sweep_up_to(cores()));
+/// ```
+pub fn thread_counts() -> Vec<usize> {
+    sweep_up_to(cores())
+}
+
+/// Powers of two from 1 up to `2 * cores`, plus `2 * cores` itself when that is not a
+/// power of two (so a 6-core machine sweeps 1, 2, 4, 8, 12).
+///
+/// ```
+/// use benches::driver::sweep_up_to;
+/// assert_eq!(sweep_up_to(2), [1, 2, 4]);
+/// assert_eq!(sweep_up_to(6), [1, 2, 4, 8, 12]);
+/// ```
+pub fn sweep_up_to(cores: usize) -> Vec<usize> {
+    let limit = 2 * cores.max(1);
+    let mut counts: Vec<usize> = std::iter::successors(Some(1usize), |n| n.checked_mul(2))
+        .take_while(|&n| n <= limit)
+        .collect();
+    if counts.last() != Some(&limit) {
+        counts.push(limit);
+    }
+    counts
+}
 
 /// The stop signal handed to background threads.
 ///

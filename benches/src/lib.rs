@@ -9,7 +9,8 @@
 //! | read-mostly pointer | [`read_mostly::ReadMostly`] | [`read_mostly::drive_reads`], [`read_mostly::drive_writes`] | `benches/read_mostly.rs` |
 //! | `synchronize_rcu` latency | [`grace_period::GracePeriod`] | [`grace_period::drive_synchronize`], [`grace_period::drive_callers`] | `benches/grace_period.rs` |
 //! | `call_rcu` / `rcu_barrier` | [`reclaim::Reclaimer`] | [`reclaim::drive_enqueue`], [`reclaim::drive_reclaim`], [`reclaim::drive_barrier`], [`reclaim::flood`] | `benches/call_rcu.rs` |
-//! | list traversal under churn | [`list::TraversalList`] | [`list::drive_traverse`] | `benches/list_traversal.rs` |
+//! | list traversal under churn | [`list::TraversalList`] (lists of [`slist::SList`] nodes and `Vec`s) | [`list::drive_traverse`] | `benches/list_traversal.rs` |
+//! | polling API cost | – | [`polling::drive_start_poll`], [`polling::drive_poll_state`] | `benches/polling.rs` |
 //! | hash-map get/write mixes | [`hash_map::BenchMap`] | [`hash_map::drive_mix`], [`hash_map::drive_single`], [`hash_map::drive_gets_during_resize`] | `benches/hash_map.rs` |
 //! | qdev-demo requests | the `--sync` mode ([`qdev::QdevBench`]) | [`qdev::drive_requests`], [`qdev::latency_run`] | `benches/qdev_lookup.rs` |
 //!
@@ -36,10 +37,12 @@ pub mod driver;
 pub mod grace_period;
 pub mod hash_map;
 pub mod list;
+pub mod polling;
 pub mod qdev;
 pub mod read_mostly;
 pub mod read_side;
 pub mod reclaim;
+pub mod slist;
 pub mod tuning;
 
 #[cfg(feature = "liburcu")]

@@ -2,19 +2,26 @@
 //!
 //! Readers sum every element under one read-side section (one guard, one read lock);
 //! the optional background writer removes the oldest element and appends a new one
-//! in a loop, so the length stays [`LIST_LEN`]. The contenders are rcu-queue's
-//! `RcuTailq`, a `Vec` behind `std::sync::RwLock` (parking_lot's `RwLock` lives next
-//! to the criterion target), the same `Vec` behind an rcu-core `RcuCell` (same data layout
-//! as the locks, RCU synchronization) and, as the single-threaded floor, a plain
-//! `Box`-linked list walked with no synchronization at all.
+//! in a loop, so the length stays [`LIST_LEN`]. The contenders come in two data layouts:
+//!
+//! * a linked list of boxed nodes: rcu-queue's `RcuTailq`, the plain [`SList`] behind
+//!   `std::sync::RwLock` and `std::sync::Mutex`, and, as the single-threaded floor, the
+//!   same plain list walked with no synchronization at all;
+//! * a contiguous `Vec<u64>`: behind `std::sync::RwLock` and `std::sync::Mutex`
+//!   (parking_lot's `RwLock` lives next to the criterion target) and behind an rcu-core
+//!   `RcuCell` (copy-update-publish writer).
+//!
+//! Comparing within a layout isolates the cost of the synchronization; comparing across
+//! layouts shows what the data structure itself costs.
 
 use std::hint::black_box;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use rcu_queue::RcuTailq;
 
 use crate::driver::timed_parallel;
+use crate::slist::SList;
 
 /// Elements in every list.
 pub const LIST_LEN: usize = 64;
@@ -220,51 +227,95 @@ impl TraversalList for RcuCellVec {
     }
 }
 
-/// One node of [`PlainList`].
+/// A `Vec<u64>` behind `std::sync::Mutex`: every reader excludes every other reader.
 #[derive(Debug)]
-struct PlainNode {
-    value: u64,
-    next: Option<Box<PlainNode>>,
-}
+pub struct StdMutexVec(Mutex<Vec<u64>>);
 
-/// The floor: a `Box`-linked singly linked list walked with no synchronization at all.
-/// It can only be read; [`TraversalList::churn`] panics.
-#[derive(Debug)]
-pub struct PlainList {
-    head: Option<Box<PlainNode>>,
-}
+impl TraversalList for StdMutexVec {
+    const NAME: &'static str = "std Mutex<Vec>";
 
-impl Drop for PlainList {
-    fn drop(&mut self) {
-        // Iterative drop: no recursion over the chain.
-        let mut next = self.head.take();
-        while let Some(mut node) = next {
-            next = node.next.take();
-        }
+    fn from_values(values: impl Iterator<Item = u64>) -> Self {
+        Self(Mutex::new(values.collect()))
+    }
+
+    #[inline]
+    fn sum(&self) -> u64 {
+        let vec = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        black_box(&*vec)
+            .iter()
+            .fold(0u64, |acc, v| acc.wrapping_add(*v))
+    }
+
+    fn churn(&self, next: u64) {
+        let mut vec = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        vec.remove(0);
+        vec.push(next);
     }
 }
+
+/// The RCU list's data layout (one boxed node per element) behind `std::sync::RwLock`:
+/// readers walk the chain under one read lock, the writer pops the head and appends a node
+/// under the write lock.
+#[derive(Debug)]
+pub struct StdRwLockList(RwLock<SList>);
+
+impl TraversalList for StdRwLockList {
+    const NAME: &'static str = "std RwLock<linked list>";
+
+    fn from_values(values: impl Iterator<Item = u64>) -> Self {
+        Self(RwLock::new(values.collect()))
+    }
+
+    #[inline]
+    fn sum(&self) -> u64 {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).sum()
+    }
+
+    fn churn(&self, next: u64) {
+        let mut list = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        list.pop_front();
+        list.push_back(next);
+    }
+}
+
+/// The same linked list behind `std::sync::Mutex`.
+#[derive(Debug)]
+pub struct StdMutexList(Mutex<SList>);
+
+impl TraversalList for StdMutexList {
+    const NAME: &'static str = "std Mutex<linked list>";
+
+    fn from_values(values: impl Iterator<Item = u64>) -> Self {
+        Self(Mutex::new(values.collect()))
+    }
+
+    #[inline]
+    fn sum(&self) -> u64 {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).sum()
+    }
+
+    fn churn(&self, next: u64) {
+        let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        list.pop_front();
+        list.push_back(next);
+    }
+}
+
+/// The floor: the same linked list walked with no synchronization at all.
+/// It can only be read; [`TraversalList::churn`] panics.
+#[derive(Debug)]
+pub struct PlainList(SList);
 
 impl TraversalList for PlainList {
     const NAME: &'static str = "plain linked list";
 
     fn from_values(values: impl Iterator<Item = u64>) -> Self {
-        let values: Vec<u64> = values.collect();
-        let mut head = None;
-        for value in values.into_iter().rev() {
-            head = Some(Box::new(PlainNode { value, next: head }));
-        }
-        Self { head }
+        Self(values.collect())
     }
 
     #[inline]
     fn sum(&self) -> u64 {
-        let mut acc = 0u64;
-        let mut cursor = black_box(self.head.as_deref());
-        while let Some(node) = cursor {
-            acc = acc.wrapping_add(node.value);
-            cursor = node.next.as_deref();
-        }
-        acc
+        self.0.sum()
     }
 
     fn churn(&self, _next: u64) {
@@ -295,6 +346,9 @@ mod tests {
             exercise::<RcuQueue>(writer);
             exercise::<RcuCellVec>(writer);
             exercise::<StdRwLockVec>(writer);
+            exercise::<StdMutexVec>(writer);
+            exercise::<StdRwLockList>(writer);
+            exercise::<StdMutexList>(writer);
         }
         exercise::<PlainList>(Writer::None);
     }
@@ -310,6 +364,12 @@ mod tests {
         let cell: RcuCellVec = new_list();
         cell.churn(100);
         assert_eq!(cell.sum(), (1..LIST_LEN as u64).sum::<u64>() + 100);
+        let locked: StdRwLockList = new_list();
+        locked.churn(100);
+        assert_eq!(locked.sum(), (1..LIST_LEN as u64).sum::<u64>() + 100);
+        let locked: StdMutexList = new_list();
+        locked.churn(100);
+        assert_eq!(locked.sum(), (1..LIST_LEN as u64).sum::<u64>() + 100);
     }
 
     #[test]

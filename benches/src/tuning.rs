@@ -1,9 +1,9 @@
 //! How long each criterion group runs, shared by every bench target so that the whole
 //! `cargo bench -p benches` stays well under 15 minutes on 2 cores.
 //!
-//! Each benchmark gets [`WARM_UP`] + [`MEASUREMENT`] with [`SAMPLES`] samples; the
-//! sweep has about 130 benchmarks (with liburcu), so the full run takes a few minutes
-//! plus compilation.
+//! Each benchmark gets [`WARM_UP`] + [`MEASUREMENT`] with [`SAMPLES`] samples; on 2 cores
+//! the suite has 182 benchmarks with liburcu (the thread sweeps grow with the cores: 1, 2,
+//! 4, ... up to twice the cores), so the full run takes a few minutes plus compilation.
 
 use std::time::Duration;
 

@@ -11,6 +11,8 @@ use benches::reclaim::{FloodStats, RcuIntrusive, Reclaimer, flood};
 use benches::tuning::CALLERS;
 use qdev_demo::sync_mode::SyncMode;
 
+use crate::units::{format_rate, format_time};
+
 /// Rounds of the grace-periods-per-round measurement.
 const ROUNDS: u64 = 2000;
 
@@ -102,6 +104,77 @@ impl Extra {
     pub fn flood(&self, name: &str) -> Option<&FloodReport> {
         self.floods.iter().find(|f| f.name == name)
     }
+
+    /// The unit of the measurement called `key`, or `None` if no measurement has that key.
+    /// The keys (what a targets file may name):
+    ///
+    /// * `grace_periods_per_round/busy_reader`, `grace_periods_per_round/no_reader`:
+    ///   grace periods per round of 4 concurrent `synchronize_rcu` callers;
+    /// * `flood_peak_rss_mib/rcu-core`, `flood_peak_rss_mib/liburcu`: peak RSS of a 2 s
+    ///   `call_rcu` flood in a fresh process;
+    /// * `qdev_p99_raw_ns/MODE/LOAD` and `qdev_p99_corrected_ns/MODE/LOAD`: qdev-demo's p99
+    ///   lookup latency, MODE one of `rcu`, `bql`, `rwlock`, LOAD `hotplug` or `quiet`.
+    pub fn unit_of(key: &str) -> Option<Unit> {
+        let (kind, rest) = key.split_once('/')?;
+        match kind {
+            "grace_periods_per_round" => {
+                matches!(rest, "busy_reader" | "no_reader").then_some(Unit::Count)
+            }
+            "flood_peak_rss_mib" => {
+                matches!(rest, "rcu-core" | "liburcu").then_some(Unit::Mebibytes)
+            }
+            "qdev_p99_raw_ns" | "qdev_p99_corrected_ns" => {
+                let (mode, load) = rest.split_once('/')?;
+                (SyncMode::ALL.iter().any(|m| m.as_str() == mode)
+                    && matches!(load, "hotplug" | "quiet"))
+                .then_some(Unit::Nanos)
+            }
+            _ => None,
+        }
+    }
+
+    /// The measurement called `key` (see [`Extra::unit_of`]) with its unit, if it was taken.
+    pub fn metric(&self, key: &str) -> Option<(f64, Unit)> {
+        let unit = Self::unit_of(key)?;
+        let (kind, rest) = key.split_once('/')?;
+        let value = match kind {
+            "grace_periods_per_round" if rest == "busy_reader" => self.gp_per_round_busy?,
+            "grace_periods_per_round" => self.gp_per_round?,
+            "flood_peak_rss_mib" => self.flood(rest)?.peak_rss_kib as f64 / 1024.0,
+            _ => {
+                let (mode, load) = rest.split_once('/')?;
+                let run = self.qdev(mode, load == "hotplug")?;
+                let histogram = if kind == "qdev_p99_raw_ns" {
+                    &run.lookups
+                } else {
+                    &run.lookups_corrected
+                };
+                histogram.percentile_ns(99.0) as f64
+            }
+        };
+        Some((value, unit))
+    }
+}
+
+/// The unit of a report measurement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Nanos,
+    PerSec,
+    Count,
+    Mebibytes,
+}
+
+impl Unit {
+    /// `value` in this unit as text.
+    pub fn format(self, value: f64) -> String {
+        match self {
+            Unit::Nanos => format_time(value),
+            Unit::PerSec => format_rate(value),
+            Unit::Count => format!("{value:.2}"),
+            Unit::Mebibytes => format!("{value:.1} MiB"),
+        }
+    }
 }
 
 fn spawn_flood(kind: &str) -> Result<FloodReport, String> {
@@ -175,4 +248,39 @@ fn status_kib(key: &str) -> Result<u64, String> {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| format!("/proc/self/status has no {key}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measurement_keys_are_checked() {
+        assert_eq!(
+            Extra::unit_of("grace_periods_per_round/busy_reader"),
+            Some(Unit::Count)
+        );
+        assert_eq!(
+            Extra::unit_of("flood_peak_rss_mib/liburcu"),
+            Some(Unit::Mebibytes)
+        );
+        assert_eq!(
+            Extra::unit_of("qdev_p99_corrected_ns/bql/hotplug"),
+            Some(Unit::Nanos)
+        );
+        assert_eq!(Extra::unit_of("qdev_p99_raw_ns/bql/sometimes"), None);
+        assert_eq!(Extra::unit_of("flood_peak_rss_mib"), None);
+        assert_eq!(
+            Extra::default().metric("grace_periods_per_round/no_reader"),
+            None
+        );
+        let extra = Extra {
+            gp_per_round_busy: Some(1.5),
+            ..Extra::default()
+        };
+        assert_eq!(
+            extra.metric("grace_periods_per_round/busy_reader"),
+            Some((1.5, Unit::Count))
+        );
+    }
 }

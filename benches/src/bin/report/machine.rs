@@ -1,4 +1,4 @@
-//! What the numbers were measured on: cores, CPU, kernel, rustc, date, load.
+//! What the numbers were measured on: host, cores, CPU, kernel, rustc, date, load.
 
 use std::fs;
 use std::process::Command;
@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A description of the machine at report time.
 #[derive(Debug)]
 pub struct Machine {
+    pub host: String,
     pub cores: usize,
     pub cpu: String,
     pub kernel: String,
@@ -18,7 +19,10 @@ pub struct Machine {
 impl Machine {
     /// Reads `/proc` and runs `rustc -V`.
     pub fn probe() -> Machine {
-        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let cores = benches::driver::cores();
+        let host = fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|_| "unknown".to_owned());
         let cpu = fs::read_to_string("/proc/cpuinfo")
             .ok()
             .and_then(|text| {
@@ -42,6 +46,7 @@ impl Machine {
             .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
             .unwrap_or_else(|_| "unknown".to_owned());
         Machine {
+            host,
             cores,
             cpu,
             kernel,

@@ -1,31 +1,38 @@
 //! `cargo run -p benches --release --bin report`: writes `BENCHMARKS.md` and one SVG
-//! plot per workload under `benchmarks/` from criterion's saved estimates (run
-//! `cargo bench -p benches` first), plus a few measurements of its own that criterion
-//! cannot hold (grace periods per round, backlog and peak RSS under a `call_rcu`
-//! flood).
+//! plot per criterion group under `benchmarks/` from criterion's saved results (run
+//! `cargo bench -p benches` first), checks the targets of `benches/targets.toml`, and adds
+//! a few measurements of its own that criterion cannot hold (grace periods per round,
+//! backlog and peak RSS under a `call_rcu` flood, qdev-demo latency percentiles).
+//! With `--scaling-only` it writes just the thread-scaling groups, as a section of its own
+//! for a machine other than the one BENCHMARKS.md was measured on (`benches/scaling-sweep.sh`).
 
+mod criterion;
+mod document;
 mod extra;
-mod json;
+mod groups;
 mod machine;
-mod results;
-mod svg;
-mod tables;
+mod palette;
+mod plots;
 mod targets;
+mod units;
 
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use criterion::Results;
 use extra::Extra;
+use groups::Spec;
 use machine::Machine;
-use results::Results;
+use targets::TargetsFile;
 
 const USAGE: &str = "\
-usage: report [--criterion-dir DIR] [--out FILE] [--plots DIR] [--notes FILE] [--skip-extra]
+usage: report [--criterion-dir DIR] [--out FILE] [--plots DIR] [--notes FILE]
+              [--targets FILE] [--skip-extra] [--scaling-only]
 
-Writes BENCHMARKS.md (default: the workspace root) and one SVG per workload (default:
-benchmarks/) from criterion's output of `cargo bench -p benches`.
+Writes BENCHMARKS.md (default: the workspace root) and one SVG per criterion group
+(default: benchmarks/) from criterion's output of `cargo bench -p benches`.
 
   --criterion-dir DIR  criterion's output (default: $CRITERION_HOME, else
                        $CARGO_TARGET_DIR/criterion, else <workspace>/target/criterion)
@@ -33,15 +40,21 @@ benchmarks/) from criterion's output of `cargo bench -p benches`.
   --plots DIR          where the SVG plots go
   --notes FILE         hand-written notes appended to the report
                        (default: benches/report-notes.md if it exists)
+  --targets FILE       the targets to check (default: benches/targets.toml)
   --skip-extra         do not run the report's own measurements (about 15 s)
+  --scaling-only       only the thread-scaling groups, no targets, notes or extra
+                       measurements: a larger machine's section (benches/scaling-sweep.sh)
 ";
 
+#[derive(Debug)]
 struct Options {
     criterion_dir: PathBuf,
     out: PathBuf,
     plots: PathBuf,
     notes: Option<PathBuf>,
+    targets: PathBuf,
     extra: bool,
+    scaling_only: bool,
 }
 
 fn workspace_root() -> PathBuf {
@@ -64,7 +77,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         out: root.join("BENCHMARKS.md"),
         plots: root.join("benchmarks"),
         notes: default_notes.is_file().then_some(default_notes),
+        targets: root.join("benches").join("targets.toml"),
         extra: true,
+        scaling_only: false,
     };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -73,9 +88,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--out" => options.out = value("--out")?.into(),
             "--plots" => options.plots = value("--plots")?.into(),
             "--notes" => options.notes = Some(value("--notes")?.into()),
+            "--targets" => options.targets = value("--targets")?.into(),
             "--skip-extra" => options.extra = false,
+            "--scaling-only" => options.scaling_only = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if options.scaling_only {
+        options.extra = false;
+        options.notes = None;
     }
     Ok(options)
 }
@@ -123,9 +144,20 @@ fn run(options: &Options) -> Result<(), String> {
         ));
     }
     let machine = Machine::probe();
+    let targets = if options.scaling_only {
+        None
+    } else {
+        Some(TargetsFile::load(&options.targets)?)
+    };
+    let notes = match &options.notes {
+        Some(path) => {
+            Some(fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
     let extra = if options.extra {
         eprintln!(
-            "report: measuring grace periods per round and the call_rcu flood (about 15 s)..."
+            "report: measuring grace periods per round, the call_rcu flood and qdev-demo latency (about 15 s)..."
         );
         Extra::measure()
     } else {
@@ -133,152 +165,46 @@ fn run(options: &Options) -> Result<(), String> {
     };
     fs::create_dir_all(&options.plots).map_err(|e| format!("{}: {e}", options.plots.display()))?;
     let plots_rel = relative_dir(&options.out, &options.plots);
-    let notes = match &options.notes {
-        Some(path) => {
-            Some(fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?)
-        }
-        None => None,
-    };
 
     let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "# Benchmarks\n\n\
-         Generated by `cargo run -p benches --release --bin report` from criterion's output of \
-         `cargo bench -p benches` (do not edit by hand: rerun both; hand-written notes live in \
-         `benches/report-notes.md`). Every ratio compares contenders measured in the same run.\n"
-    );
-    let _ = writeln!(md, "## Machine\n");
-    let _ = writeln!(md, "| | |\n|---|---|");
-    let _ = writeln!(md, "| date | {} |", machine.date);
-    let _ = writeln!(md, "| cores | {} |", machine.cores);
-    let _ = writeln!(md, "| CPU | {} |", machine.cpu);
-    let _ = writeln!(md, "| kernel | {} |", machine.kernel);
-    let _ = writeln!(md, "| rustc | {} |", machine.rustc);
-    let _ = writeln!(md, "| load average at report time | {} |", machine.load);
-    let liburcu = results
-        .all
-        .iter()
-        .any(|m| m.function.starts_with("liburcu"));
-    let _ = writeln!(
-        md,
-        "| liburcu side-by-side | {} |\n",
-        if liburcu {
-            "yes (`--features liburcu`, system liburcu memb)"
-        } else {
-            "no (run with `--features liburcu`)"
-        }
-    );
-
-    let _ = writeln!(md, "## Targets (issues 2, 3, 4, 5)\n");
-    let _ = writeln!(
-        md,
-        "| issue | target | measured | status |\n|---|---|---|---|"
-    );
-    for t in targets::evaluate(&results, &extra) {
-        let _ = writeln!(
-            md,
-            "| #{} | {} | {} | {} |",
-            t.issue,
-            t.target,
-            t.measured,
-            t.status.word()
-        );
+    let specs: Vec<Spec<'_>> = Spec::all(&results)
+        .into_iter()
+        .filter(|s| !options.scaling_only || s.scaling.is_some())
+        .collect();
+    if options.scaling_only {
+        document::scaling_heading(&mut md, &machine);
+    } else {
+        document::heading(&mut md);
     }
-    md.push('\n');
-
+    document::machine(&mut md, &machine, &results);
+    if let Some(targets) = &targets {
+        document::targets(&mut md, &targets.evaluate(&results, &extra, options.extra));
+    }
+    document::sweep_check(&mut md, &results, &specs, machine.cores);
     let _ = writeln!(md, "## Results\n");
-    for spec in tables::SPECS {
-        let Some(table) = tables::markdown(&results, spec) else {
+    for spec in &specs {
+        let Some(table) = groups::markdown(&results, spec, machine.cores) else {
             continue;
         };
         md.push_str(&table);
-        if let Some(svg) = tables::plot(&results, spec) {
+        let svg = match spec.scaling {
+            Some(_) => plots::line_chart(&results, spec, machine.cores)?,
+            None => plots::bar_chart(&results, spec)?,
+        };
+        if let Some(svg) = svg {
             let file = format!("{}.svg", spec.group);
             let path = options.plots.join(&file);
             fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
             let _ = writeln!(md, "![{}]({plots_rel}{file})\n", spec.title);
         }
     }
-
     if options.extra {
-        let _ = writeln!(md, "## Measured by the report itself\n");
-        for (g, with) in [
-            (extra.gp_per_round_busy, "one busy reader"),
-            (extra.gp_per_round, "no registered reader"),
-        ] {
-            if let Some(g) = g {
-                let _ = writeln!(
-                    md,
-                    "- {} threads calling `synchronize_rcu` in a loop with {with}: **{g:.2} grace periods per round** \
-                     (a round = every caller completed one call; from `rcu_core::stats().grace_periods`).",
-                    benches::tuning::CALLERS
-                );
-            }
-        }
-        for f in &extra.floods {
-            let peak = f
-                .stats
-                .peak_pending
-                .map_or_else(|| "not counted".to_owned(), |p| p.to_string());
-            let _ = writeln!(
-                md,
-                "- {} `call_rcu` flood, {:.1} s, one producer, in a fresh process: {} enqueues, peak pending \
-                 {peak}, drained in {} after the flood, RSS {:.1} MiB before and **{:.1} MiB peak**.",
-                f.name,
-                f.stats.elapsed.as_secs_f64(),
-                tables::format_rate(f.stats.rate()),
-                tables::format_time(f.stats.drain.as_nanos() as f64),
-                f.rss_before_kib as f64 / 1024.0,
-                f.peak_rss_kib as f64 / 1024.0
-            );
-        }
-        if !extra.qdev.is_empty() {
-            let _ = writeln!(
-                md,
-                "\nqdev-demo lookup latency ({} I/O threads, {:.0} s per run; lookup = reader section + find, \
-                 from qdev-demo's own histograms;\n\
-                 raw = one sample per lookup as issued; corrected = with catch-up samples for the requests a \
-                 stalled I/O thread did not issue (coordinated omission), qdev-demo's `lookup_latency_corrected`):\n\n\
-                 | mode | hot-plug | requests/s | p50 raw | p99 raw | max | p99 corrected | hot-plug ops |\n\
-                 |---|---|---:|---:|---:|---:|---:|---:|",
-                extra::QDEV_IOTHREADS,
-                extra::QDEV_RUN.as_secs_f64()
-            );
-            for q in &extra.qdev {
-                let l = &q.run.lookups;
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                    q.mode,
-                    if q.hotplug { "on" } else { "off" },
-                    tables::format_rate(q.run.rate()),
-                    tables::format_time(l.percentile_ns(50.0) as f64),
-                    tables::format_time(l.percentile_ns(99.0) as f64),
-                    tables::format_time(l.max_ns() as f64),
-                    tables::format_time(q.run.lookups_corrected.percentile_ns(99.0) as f64),
-                    q.run.hotplug_operations
-                );
-            }
-        }
-        md.push('\n');
+        document::extra(&mut md, &extra);
     }
-
-    let _ = writeln!(
-        md,
-        "## Method\n\n\
-         - Criterion, `iter_custom`: worker threads are spawned and registered first, meet on a `Barrier`, \
-           and only the phase between that barrier and the workers' end barrier is timed; background \
-           writers/readers run throughout that phase and stop after it.\n\
-         - Thread counts 1, 2 and an oversubscribed 4 on {} cores. Each number is the median of criterion's \
-           10 samples (0.3 s warm-up, 0.8 s measurement; 1.5 s for grace periods and barriers), kept short \
-           so the whole suite runs in minutes.\n\
-         - Rates are aggregate across the measured threads; per-thread times are wall time per operation \
-           per thread.\n\
-         - The machine is shared with other builds: the load average above says how busy it was. Compare \
-           ratios within one run, not absolute numbers across runs.\n",
-        machine.cores
-    );
+    if !options.scaling_only {
+        document::larger_machines(&mut md, &options.plots, &plots_rel, &machine);
+    }
+    document::method(&mut md, &machine);
     if let Some(notes) = notes {
         let _ = writeln!(md, "## Notes\n\n{}", notes.trim_end());
     }
@@ -316,6 +242,85 @@ mod tests {
             relative_dir(Path::new("/w/B.md"), Path::new("/elsewhere/p")),
             "/elsewhere/p/"
         );
+    }
+
+    fn options(dir: &Path, extra: &[&str]) -> Options {
+        let mut args = vec![
+            "--criterion-dir".to_owned(),
+            dir.join("criterion").display().to_string(),
+            "--out".to_owned(),
+            dir.join("BENCHMARKS.md").display().to_string(),
+            "--plots".to_owned(),
+            dir.join("benchmarks").display().to_string(),
+            "--notes".to_owned(),
+            dir.join("notes.md").display().to_string(),
+            "--skip-extra".to_owned(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        parse_args(args.into_iter()).unwrap()
+    }
+
+    #[test]
+    fn a_fake_criterion_tree_becomes_a_report_with_plots_and_targets() {
+        let dir = criterion::tests::temp_dir("run");
+        let tree = dir.join("criterion");
+        for (function, param, ns) in [
+            ("rcu-core", "1", 1.0),
+            ("rcu-core", "2", 1.0),
+            ("rcu-core", "4", 2.0),
+            ("crossbeam-epoch", "1", 7.0),
+            ("crossbeam-epoch", "2", 9.0),
+        ] {
+            criterion::tests::write_fake(&tree, "read_side", function, param, ns);
+        }
+        criterion::tests::write_fake(
+            &tree,
+            "rcu_barrier",
+            "rcu-core call_rcu1 (intrusive)",
+            "16 queued",
+            48e3,
+        );
+        criterion::tests::write_fake(&tree, "hash_map_lookup", "rcu-queue RcuHashMap", "2", 20.0);
+        fs::write(dir.join("notes.md"), "Hand-written.\n").unwrap();
+        fs::create_dir_all(dir.join("benchmarks/scaling")).unwrap();
+        fs::write(
+            dir.join("benchmarks/scaling/big-64cores-2027-01-01.md"),
+            "# x\n",
+        )
+        .unwrap();
+
+        run(&options(&dir, &[])).unwrap();
+        let md = fs::read_to_string(dir.join("BENCHMARKS.md")).unwrap();
+        assert!(md.contains("| Read lock+unlock costs at most 1.2 ns (1 thread) | 1.00 ns (0.83× the bound of 1.20 ns) | **met** |"), "{md}");
+        assert!(md.contains("| Read lock+unlock at least 2.5× faster than crossbeam-epoch's pin (1 thread) | 7.00× better (1.00 ns vs 7.00 ns) | **met** |"));
+        assert!(md.contains("liburcu not in this run"));
+        assert!(md.contains("![1. Read-side enter/exit](benchmarks/read_side.svg)"));
+        assert!(
+            md.contains("### hash_map_lookup"),
+            "unknown groups still show"
+        );
+        assert!(
+            md.contains("[big-64cores-2027-01-01](benchmarks/scaling/big-64cores-2027-01-01.md)")
+        );
+        assert!(md.ends_with("Hand-written.\n"));
+        let line = fs::read_to_string(dir.join("benchmarks/read_side.svg")).unwrap();
+        assert!(line.contains("measured threads, linear scale"));
+        let bars = fs::read_to_string(dir.join("benchmarks/rcu_barrier.svg")).unwrap();
+        assert!(bars.contains("time per call (µs), linear scale"));
+        assert!(dir.join("benchmarks/hash_map_lookup.svg").is_file());
+
+        let scaling_dir = dir.join("scaling");
+        let mut scaling = options(&dir, &["--scaling-only"]);
+        scaling.out = scaling_dir.join("host-2cores.md");
+        scaling.plots = scaling_dir.join("host-2cores");
+        run(&scaling).unwrap();
+        let section = fs::read_to_string(&scaling.out).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        assert!(section.starts_with("# Scaling sweep: "));
+        assert!(section.contains("![1. Read-side enter/exit](host-2cores/read_side.svg)"));
+        assert!(!section.contains("rcu_barrier"), "only the scaling groups");
+        assert!(!section.contains("## Targets"));
+        assert!(!section.contains("Hand-written"));
     }
 
     #[test]

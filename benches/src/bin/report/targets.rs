@@ -1,8 +1,57 @@
-//! The speed targets of issues 2, 3, 4 and 5, checked against this run.
+//! The speed targets, read at run time from a TOML file (`benches/targets.toml`) and
+//! checked against this run. Each target says in words what a user is promised, names the
+//! measurement it is about (a criterion benchmark or one of the report's own measurements,
+//! see [`crate::extra::Extra::metric`]) and one bound:
+//!
+//! * `at_most` / `at_least`: the measurement itself (ns for times, per second for rates,
+//!   the report measurement's own unit otherwise);
+//! * `better_by_at_least` / `worse_by_at_most`, with `theirs`: how many times better (faster,
+//!   smaller) ours is than theirs, measured in the same run.
 
-use crate::extra::Extra;
-use crate::results::Results;
-use crate::tables::{format_rate, format_time};
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::criterion::Results;
+use crate::extra::{Extra, Unit};
+use crate::groups::Spec;
+use crate::units::{format_rate, format_time};
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsFile {
+    #[serde(rename = "target")]
+    pub targets: Vec<TargetSpec>,
+}
+
+/// One `[[target]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// The promise in a user's words.
+    pub says: String,
+    pub ours: Source,
+    pub theirs: Option<Source>,
+    pub at_most: Option<f64>,
+    pub at_least: Option<f64>,
+    pub better_by_at_least: Option<f64>,
+    pub worse_by_at_most: Option<f64>,
+}
+
+/// Where a number comes from.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum Source {
+    /// A criterion benchmark: group, contender (function id) and parameter.
+    Bench {
+        group: String,
+        contender: String,
+        param: String,
+    },
+    /// One of the report's own measurements, by key.
+    Extra { extra: String },
+}
 
 /// Whether a target was met.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,10 +62,6 @@ pub enum Status {
 }
 
 impl Status {
-    fn of(ok: bool) -> Status {
-        if ok { Status::Met } else { Status::NotMet }
-    }
-
     /// The word used in the report.
     pub fn word(self) -> &'static str {
         match self {
@@ -29,354 +74,303 @@ impl Status {
 
 /// One target and its outcome.
 #[derive(Debug)]
-pub struct Target {
-    pub issue: u32,
-    pub target: &'static str,
+pub struct Outcome {
+    pub says: String,
     pub measured: String,
     pub status: Status,
 }
 
-/// liburcu anchors from the issues, used when liburcu was not measured in this run.
-const ANCHOR_LIBURCU_ENQUEUE: f64 = 9.2e6;
-const ANCHOR_LIBURCU_FLOOD_MIB: f64 = 10.7;
+/// A measured number: its value, whether larger is better, and its text.
+#[derive(Clone, Debug)]
+struct Value {
+    value: f64,
+    higher_is_better: bool,
+    text: String,
+}
 
-const RCU: &str = "rcu-core";
-const INTRUSIVE: &str = "rcu-core call_rcu1 (intrusive)";
-const LIBURCU: &str = "liburcu memb";
-const LIBURCU_CALL_RCU: &str = "liburcu memb call_rcu";
-const TAILQ: &str = "rcu-queue RcuTailq";
-/// The same `Vec` as the `RwLock` contenders, published through an rcu-core `RcuCell`.
-const CELL_VEC: &str = "rcu-core RcuCell<Vec>";
+impl TargetsFile {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<TargetsFile, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
 
-fn missing(issue: u32, target: &'static str, why: &str) -> Target {
-    Target {
-        issue,
-        target,
-        measured: why.to_owned(),
-        status: Status::NotMeasured,
+    /// Parses and checks the text of a targets file.
+    pub fn parse(text: &str) -> Result<TargetsFile, String> {
+        let file: TargetsFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        for t in &file.targets {
+            let bounds = [
+                t.at_most,
+                t.at_least,
+                t.better_by_at_least,
+                t.worse_by_at_most,
+            ]
+            .iter()
+            .filter(|b| b.is_some())
+            .count();
+            if bounds != 1 {
+                return Err(format!(
+                    "target {:?}: give exactly one of at_most, at_least, better_by_at_least, worse_by_at_most",
+                    t.says
+                ));
+            }
+            let relative = t.better_by_at_least.is_some() || t.worse_by_at_most.is_some();
+            if relative != t.theirs.is_some() {
+                return Err(format!(
+                    "target {:?}: better_by_at_least / worse_by_at_most need `theirs`, at_most / at_least must not have it",
+                    t.says
+                ));
+            }
+            for source in std::iter::once(&t.ours).chain(&t.theirs) {
+                if let Source::Extra { extra } = source {
+                    if Extra::unit_of(extra).is_none() {
+                        return Err(format!(
+                            "target {:?}: unknown report measurement {extra:?} (see Extra::metric)",
+                            t.says
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(file)
+    }
+
+    /// Checks every target against this run.
+    pub fn evaluate(&self, results: &Results, extra: &Extra, extra_ran: bool) -> Vec<Outcome> {
+        self.targets
+            .iter()
+            .map(|t| t.evaluate(results, extra, extra_ran))
+            .collect()
     }
 }
 
-/// A throughput target "ours ≥ `min_ratio` × theirs", from two rates (per second) of this run.
-fn rate_ratio(
-    issue: u32,
-    target: &'static str,
-    rates: (Option<f64>, Option<f64>),
-    min_ratio: f64,
-    not_run: &str,
-) -> Target {
-    match rates {
-        (Some(ours), Some(theirs)) => Target {
-            issue,
-            target,
-            measured: format!(
-                "{:.2}× ({} vs {})",
-                ours / theirs,
-                format_rate(ours),
-                format_rate(theirs)
-            ),
-            status: Status::of(ours / theirs >= min_ratio),
-        },
-        _ => missing(issue, target, not_run),
+fn lookup(source: &Source, results: &Results, extra: &Extra) -> Option<Value> {
+    match source {
+        Source::Bench {
+            group,
+            contender,
+            param,
+        } => {
+            let m = results.get(group, contender, param)?;
+            let metric = Spec::of(results, group).metric;
+            let (value, text) = metric.value(m);
+            Some(Value {
+                value,
+                higher_is_better: metric.higher_is_better(),
+                text,
+            })
+        }
+        Source::Extra { extra: key } => {
+            let (value, unit) = extra.metric(key)?;
+            Some(Value {
+                value,
+                higher_is_better: false,
+                text: unit.format(value),
+            })
+        }
     }
 }
 
-/// Evaluates every target.
-pub fn evaluate(r: &Results, extra: &Extra) -> Vec<Target> {
-    let mut out = Vec::new();
-    let ns = |g: &str, f: &str, p: &str| r.get(g, f, p).map(|m| m.ns);
-    let rate = |g: &str, f: &str, p: &str| r.get(g, f, p).map(|m| m.rate());
+/// Why `source` has no number in this run.
+fn why_missing(source: &Source, extra_ran: bool) -> String {
+    match source {
+        Source::Bench {
+            group, contender, ..
+        } if contender.starts_with("liburcu") => {
+            format!("{group}: liburcu not in this run (`--features liburcu`)")
+        }
+        Source::Bench { group, .. } => format!("{group} not in this run"),
+        Source::Extra { .. } if !extra_ran => "report run with --skip-extra".to_owned(),
+        Source::Extra { extra } if extra.contains("liburcu") => {
+            "liburcu not in this run (`--features liburcu`)".to_owned()
+        }
+        Source::Extra { extra } => format!("{extra} not measured"),
+    }
+}
 
-    // Issue 2 / 4: read side.
-    let pair = ns("read_side", RCU, "1");
-    out.push(match pair {
-        Some(p) => Target {
-            issue: 2,
-            target: "read lock+unlock ≤ 1.2 ns (1 thread)",
-            measured: format_time(p),
-            status: Status::of(p <= 1.2),
-        },
-        None => missing(
-            2,
-            "read lock+unlock ≤ 1.2 ns (1 thread)",
-            "read_side not run",
-        ),
-    });
-    for threads in ["1", "2"] {
-        let target = if threads == "1" {
-            "read pair ≥ 2.5× faster than crossbeam-epoch pin (1 thread)"
-        } else {
-            "read pair ≥ 2.5× faster than crossbeam-epoch pin (2 threads)"
+impl TargetSpec {
+    fn evaluate(&self, results: &Results, extra: &Extra, extra_ran: bool) -> Outcome {
+        let outcome = |measured: String, status: Status| Outcome {
+            says: self.says.clone(),
+            measured,
+            status,
         };
-        out.push(
-            match (
-                ns("read_side", RCU, threads),
-                ns("read_side", "crossbeam-epoch", threads),
-            ) {
-                (Some(p), Some(c)) => Target {
-                    issue: 2,
-                    target,
-                    measured: format!("{:.2}× ({} vs {})", c / p, format_time(p), format_time(c)),
-                    status: Status::of(c / p >= 2.5),
-                },
-                _ => missing(2, target, "read_side not run"),
-            },
+        let Some(ours) = lookup(&self.ours, results, extra) else {
+            return outcome(why_missing(&self.ours, extra_ran), Status::NotMeasured);
+        };
+        let met = |ok: bool| if ok { Status::Met } else { Status::NotMet };
+        match &self.theirs {
+            None => {
+                let (bound, ok) = match (self.at_most, self.at_least) {
+                    (Some(b), _) => (b, ours.value <= b),
+                    (_, Some(b)) => (b, ours.value >= b),
+                    _ => unreachable!("checked by TargetsFile::parse"),
+                };
+                let bound_text = match lookup_unit(&self.ours, results) {
+                    Some(Unit::Nanos) => format_time(bound),
+                    Some(Unit::PerSec) => format_rate(bound),
+                    Some(unit) => unit.format(bound),
+                    None => format!("{bound}"),
+                };
+                outcome(
+                    format!(
+                        "{} ({:.2}× the bound of {bound_text})",
+                        ours.text,
+                        ours.value / bound
+                    ),
+                    met(ok),
+                )
+            }
+            Some(theirs_source) => {
+                let Some(theirs) = lookup(theirs_source, results, extra) else {
+                    return outcome(why_missing(theirs_source, extra_ran), Status::NotMeasured);
+                };
+                // How many times better ours is: faster, smaller, or a higher rate.
+                let better = if ours.higher_is_better {
+                    ours.value / theirs.value
+                } else {
+                    theirs.value / ours.value
+                };
+                let (measured, ok) = match (self.better_by_at_least, self.worse_by_at_most) {
+                    (Some(k), _) => (format!("{better:.2}× better"), better >= k),
+                    (_, Some(k)) => (
+                        format!("costs {:.2}× theirs", 1.0 / better),
+                        1.0 / better <= k,
+                    ),
+                    _ => unreachable!("checked by TargetsFile::parse"),
+                };
+                outcome(
+                    format!("{measured} ({} vs {})", ours.text, theirs.text),
+                    met(ok),
+                )
+            }
+        }
+    }
+}
+
+/// The unit of a source's number (for printing a bound in it).
+fn lookup_unit(source: &Source, results: &Results) -> Option<Unit> {
+    match source {
+        Source::Bench { group, .. } => {
+            Some(if Spec::of(results, group).metric.higher_is_better() {
+                Unit::PerSec
+            } else {
+                Unit::Nanos
+            })
+        }
+        Source::Extra { extra } => Extra::unit_of(extra),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::criterion::tests::fake as m;
+
+    fn results() -> Results {
+        Results {
+            all: vec![
+                m("read_side", "rcu-core", "1", 1.0),
+                m("read_side", "crossbeam-epoch", "1", 7.0),
+                m("list_traversal", "rcu-queue RcuTailq", "2", 50.0),
+                m("list_traversal", "std RwLock<Vec>", "2", 100.0),
+            ],
+        }
+    }
+
+    const FILE: &str = r#"
+        [[target]]
+        says = "read lock+unlock costs at most 1.2 ns"
+        ours = { group = "read_side", contender = "rcu-core", param = "1" }
+        at_most = 1.2
+
+        [[target]]
+        says = "read lock+unlock at least 2.5x faster than crossbeam-epoch pin"
+        ours = { group = "read_side", contender = "rcu-core", param = "1" }
+        theirs = { group = "read_side", contender = "crossbeam-epoch", param = "1" }
+        better_by_at_least = 2.5
+
+        [[target]]
+        says = "read lock+unlock at or below liburcu memb"
+        ours = { group = "read_side", contender = "rcu-core", param = "1" }
+        theirs = { group = "read_side", contender = "liburcu memb", param = "1" }
+        worse_by_at_most = 1.0
+
+        [[target]]
+        says = "list traversal with 2 readers at least 5x a RwLock<Vec>"
+        ours = { group = "list_traversal", contender = "rcu-queue RcuTailq", param = "2" }
+        theirs = { group = "list_traversal", contender = "std RwLock<Vec>", param = "2" }
+        better_by_at_least = 5.0
+
+        [[target]]
+        says = "at most 2 grace periods per round"
+        ours = { extra = "grace_periods_per_round/busy_reader" }
+        at_most = 2.0
+    "#;
+
+    #[test]
+    fn targets_evaluate_met_not_met_and_not_measured() {
+        let file = TargetsFile::parse(FILE).unwrap();
+        let out = file.evaluate(&results(), &Extra::default(), false);
+        let status: Vec<Status> = out.iter().map(|o| o.status).collect();
+        assert_eq!(
+            status,
+            [
+                Status::Met,
+                Status::Met,
+                Status::NotMeasured,
+                Status::NotMet,
+                Status::NotMeasured
+            ]
         );
+        assert_eq!(out[0].measured, "1.00 ns (0.83× the bound of 1.20 ns)");
+        assert_eq!(out[1].measured, "7.00× better (1.00 ns vs 7.00 ns)");
+        assert!(out[2].measured.contains("--features liburcu"));
+        assert_eq!(out[3].measured, "2.00× better (40.00 M/s vs 20.00 M/s)");
+        let same = TargetsFile::parse(&FILE.replace("liburcu memb", "crossbeam-epoch")).unwrap();
+        let out = same.evaluate(&results(), &Extra::default(), false);
+        assert_eq!(out[2].measured, "costs 0.14× theirs (1.00 ns vs 7.00 ns)");
+        assert_eq!(out[2].status, Status::Met);
+        assert_eq!(out[4].measured, "report run with --skip-extra");
     }
-    let target = "read pair ≤ 1.0× liburcu memb (1 thread)";
-    out.push(match (pair, ns("read_side", LIBURCU, "1")) {
-        (Some(p), Some(l)) => Target {
-            issue: 4,
-            target,
-            measured: format!(
-                "{:.2}× liburcu ({} vs {})",
-                p / l,
-                format_time(p),
-                format_time(l)
-            ),
-            status: Status::of(p <= l),
-        },
-        _ => missing(
-            4,
-            target,
-            "liburcu not measured in this run (`--features liburcu`)",
-        ),
-    });
 
-    // Issue 4: read-mostly pointer with 2 readers + 1 writer.
-    for (contender, target) in [
-        (
-            "crossbeam-epoch",
-            "2 readers + 1 writer: reads/s ≥ 4× crossbeam-epoch",
-        ),
-        ("arc-swap", "2 readers + 1 writer: reads/s ≥ 4× arc-swap"),
-    ] {
-        out.push(rate_ratio(
-            4,
-            target,
+    #[test]
+    fn a_target_needs_exactly_one_fitting_bound_and_known_names() {
+        let gp = r#"ours = { extra = "grace_periods_per_round/busy_reader" }"#;
+        for (body, error) in [
             (
-                rate("read_mostly_reads_writer", RCU, "2"),
-                rate("read_mostly_reads_writer", contender, "2"),
+                format!("{gp}\nat_most = 1.0\nat_least = 0.5"),
+                "exactly one",
             ),
-            4.0,
-            "read_mostly_reads_writer not run",
-        ));
+            (format!("{gp}\nbetter_by_at_least = 1.0"), "theirs"),
+            (
+                "ours = { extra = \"no_such_measurement\" }\nat_most = 1.0".to_owned(),
+                "unknown report measurement",
+            ),
+            (format!("{gp}\nat_mots = 1.0"), "unknown field"),
+        ] {
+            let text = format!("[[target]]\nsays = \"x\"\n{body}\n");
+            let e = TargetsFile::parse(&text).unwrap_err();
+            assert!(e.contains(error), "{text}: {e}");
+        }
     }
 
-    // Issue 2 / 4: grace periods.
-    for (param, limit, issue, target) in [
-        (
-            "1 busy reader",
-            13_000.0,
-            2,
-            "`synchronize_rcu` with a busy reader ≤ 13 µs",
-        ),
-        (
-            "0 readers",
-            1_000.0,
-            2,
-            "`synchronize_rcu` with no registered readers ≤ 1 µs",
-        ),
-    ] {
-        out.push(match ns("synchronize_rcu", RCU, param) {
-            Some(t) => Target {
-                issue,
-                target,
-                measured: format_time(t),
-                status: Status::of(t <= limit),
-            },
-            None => missing(issue, target, "synchronize_rcu not run"),
-        });
-    }
-    let target =
-        "4 concurrent `synchronize_rcu` callers (with a busy reader) ≤ 2 grace periods per round";
-    out.push(match extra.gp_per_round_busy {
-        Some(g) => Target {
-            issue: 4,
-            target,
-            measured: format!(
-                "{g:.2} grace periods per round ({} with no reader)",
-                extra
-                    .gp_per_round
-                    .map_or_else(|| "–".to_owned(), |n| format!("{n:.2}"))
-            ),
-            status: Status::of(g <= 2.0),
-        },
-        None => missing(4, target, "not measured (report run with --skip-extra)"),
-    });
-
-    // Issue 4: call_rcu.
-    let target = "`call_rcu` enqueue ≥ 1.5× liburcu's rate (intrusive head, 1 thread)";
-    let enqueue = (
-        rate("call_rcu_enqueue", INTRUSIVE, "1"),
-        rate("call_rcu_enqueue", LIBURCU_CALL_RCU, "1"),
-    );
-    out.push(match enqueue {
-        (Some(ours), None) => Target {
-            issue: 4,
-            target,
-            measured: format!(
-                "{:.2}× the 9.2 M/s anchor ({}; liburcu not run here)",
-                ours / ANCHOR_LIBURCU_ENQUEUE,
-                format_rate(ours)
-            ),
-            status: Status::of(ours / ANCHOR_LIBURCU_ENQUEUE >= 1.5),
-        },
-        rates => rate_ratio(4, target, rates, 1.5, "call_rcu_enqueue not run"),
-    });
-    let target = "`rcu_barrier` ≤ 1 ms with a small queue";
-    out.push(match ns("rcu_barrier", INTRUSIVE, "16 queued") {
-        Some(t) => Target {
-            issue: 4,
-            target,
-            measured: format_time(t),
-            status: Status::of(t <= 1e6),
-        },
-        None => missing(4, target, "rcu_barrier not run"),
-    });
-    let target = "peak memory under a 2 s `call_rcu` flood no worse than liburcu's";
-    let mib = |kib: u64| kib as f64 / 1024.0;
-    out.push(match (extra.flood("rcu-core"), extra.flood("liburcu")) {
-        (Some(ours), Some(theirs)) => Target {
-            issue: 4,
-            target,
-            measured: format!(
-                "peak RSS {:.1} MiB vs liburcu {:.1} MiB",
-                mib(ours.peak_rss_kib),
-                mib(theirs.peak_rss_kib)
-            ),
-            status: Status::of(ours.peak_rss_kib <= theirs.peak_rss_kib),
-        },
-        (Some(ours), None) => Target {
-            issue: 4,
-            target,
-            measured: format!(
-                "peak RSS {:.1} MiB vs the 10.7 MiB anchor (liburcu not run here)",
-                mib(ours.peak_rss_kib)
-            ),
-            status: Status::of(mib(ours.peak_rss_kib) <= ANCHOR_LIBURCU_FLOOD_MIB),
-        },
-        _ => missing(4, target, "flood child did not run"),
-    });
-
-    // Issue 3: lists.
-    for (group, ours, contender, target) in [
-        (
-            "list_traversal_writer",
-            TAILQ,
-            "std RwLock<Vec>",
-            "2 readers + churning writer: RCU traversal ≥ 5× std RwLock<Vec>",
-        ),
-        (
-            "list_traversal_writer",
-            TAILQ,
-            "parking_lot RwLock<Vec>",
-            "2 readers + churning writer: RCU traversal ≥ 5× parking_lot RwLock<Vec>",
-        ),
-        (
-            "list_traversal_paced_writer",
-            TAILQ,
-            "std RwLock<Vec>",
-            "2 readers + paced writer: RCU traversal ≥ 5× std RwLock<Vec>",
-        ),
-        (
-            "list_traversal_paced_writer",
-            TAILQ,
-            "parking_lot RwLock<Vec>",
-            "2 readers + paced writer: RCU traversal ≥ 5× parking_lot RwLock<Vec>",
-        ),
-        (
-            "list_traversal_writer",
-            CELL_VEC,
-            "std RwLock<Vec>",
-            "(same data layout) 2 readers + churning writer: RcuCell<Vec> ≥ 5× std RwLock<Vec>",
-        ),
-        (
-            "list_traversal_paced_writer",
-            CELL_VEC,
-            "std RwLock<Vec>",
-            "(same data layout) 2 readers + paced writer: RcuCell<Vec> ≥ 5× std RwLock<Vec>",
-        ),
-    ] {
-        out.push(rate_ratio(
-            3,
-            target,
-            (rate(group, ours, "2"), rate(group, contender, "2")),
-            5.0,
-            "list traversal with a writer not run",
-        ));
-    }
-    let target = "single-threaded traversal within 1.5× of a plain linked-list walk";
-    out.push(
-        match (
-            ns("list_traversal", TAILQ, "1"),
-            ns("list_traversal", "plain linked list", "1"),
-        ) {
-            (Some(ours), Some(plain)) => Target {
-                issue: 3,
-                target,
-                measured: format!(
-                    "{:.2}× ({} vs {})",
-                    ours / plain,
-                    format_time(ours),
-                    format_time(plain)
-                ),
-                status: Status::of(ours / plain <= 1.5),
-            },
-            _ => missing(3, target, "list_traversal not run"),
-        },
-    );
-
-    // Issue 5: qdev-demo.
-    let target = "qdev-demo: RCU ≥ 3× the BQL mode's request throughput at 2 I/O threads (defaults: hot-plug on)";
-    out.push(rate_ratio(
-        5,
-        target,
-        (
-            rate("qdev_lookup_hotplug", "rcu", "2"),
-            rate("qdev_lookup_hotplug", "bql", "2"),
-        ),
-        3.0,
-        "qdev_lookup_hotplug not run",
-    ));
-    let target = "qdev-demo: RCU p99 lookup latency (raw) during hot-plug within 2× of its p99 without hot-plug";
-    out.push(match (extra.qdev("rcu", true), extra.qdev("rcu", false)) {
-        (Some(hot), Some(cold)) => {
-            let (h, c) = (
-                hot.lookups.percentile_ns(99.0) as f64,
-                cold.lookups.percentile_ns(99.0) as f64,
-            );
-            Target {
-                issue: 5,
-                target,
-                measured: format!(
-                    "{:.2}× ({} vs {})",
-                    h / c.max(1.0),
-                    format_time(h),
-                    format_time(c)
-                ),
-                status: Status::of(h <= 2.0 * c),
+    #[test]
+    fn the_shipped_targets_file_parses_and_names_described_groups() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("targets.toml");
+        let file = TargetsFile::load(&path).unwrap();
+        assert!(file.targets.len() >= 10);
+        for t in &file.targets {
+            assert!(!t.says.contains('#'), "{:?} cites an issue number", t.says);
+            for source in std::iter::once(&t.ours).chain(&t.theirs) {
+                if let Source::Bench { group, .. } = source {
+                    assert!(
+                        crate::groups::SPECS.iter().any(|s| s.group == group),
+                        "{:?}: unknown group {group}",
+                        t.says
+                    );
+                }
             }
         }
-        _ => missing(5, target, "report run with --skip-extra"),
-    });
-    let target = "qdev-demo: the BQL mode's p99 lookup latency during hot-plug shows the 200 µs realize cost";
-    out.push(match extra.qdev("bql", true) {
-        Some(run) => {
-            let p99 = run.lookups_corrected.percentile_ns(99.0) as f64;
-            Target {
-                issue: 5,
-                target,
-                measured: format!(
-                    "corrected p99 {} (raw p99 {}, max {})",
-                    format_time(p99),
-                    format_time(run.lookups.percentile_ns(99.0) as f64),
-                    format_time(run.lookups.max_ns() as f64)
-                ),
-                status: Status::of(p99 >= 100_000.0),
-            }
-        }
-        None => missing(5, target, "report run with --skip-extra"),
-    });
-    out
+    }
 }

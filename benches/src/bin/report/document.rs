@@ -1,0 +1,236 @@
+//! The prose sections of the report around the tables: heading, machine, targets, the
+//! report's own measurements, larger machines and method.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::criterion::Results;
+use crate::extra::{self, Extra};
+use crate::groups::Spec;
+use crate::machine::Machine;
+use crate::targets::Outcome;
+use crate::units::{format_rate, format_time};
+
+/// The two commands that regenerate BENCHMARKS.md.
+pub const REGENERATE: &str = "`cargo bench -p benches [--features liburcu]` then \
+     `cargo run -p benches --release [--features liburcu] --bin report`";
+
+/// The title of BENCHMARKS.md.
+pub fn heading(md: &mut String) {
+    let _ = writeln!(
+        md,
+        "# Benchmarks\n\n\
+         Generated from criterion's output by two commands: {REGENERATE} (do not edit by hand: rerun \
+         both; hand-written notes live in `benches/report-notes.md`, the targets in `benches/targets.toml`). \
+         Every ratio compares contenders measured in the same run.\n"
+    );
+}
+
+/// The title of a larger machine's scaling section.
+pub fn scaling_heading(md: &mut String, machine: &Machine) {
+    let _ = writeln!(
+        md,
+        "# Scaling sweep: {}, {} cores, {}\n\n\
+         The thread-scaling groups only, measured on the machine below by `benches/scaling-sweep.sh`. \
+         These numbers come from a different machine than `BENCHMARKS.md`'s tables: compare ratios \
+         within this file, never with those tables.\n",
+        machine.cpu, machine.cores, machine.date
+    );
+}
+
+/// The machine table.
+pub fn machine(md: &mut String, machine: &Machine, results: &Results) {
+    let _ = writeln!(md, "## Machine\n");
+    let _ = writeln!(md, "| | |\n|---|---|");
+    let _ = writeln!(md, "| date | {} |", machine.date);
+    let _ = writeln!(md, "| host | {} |", machine.host);
+    let _ = writeln!(md, "| cores | {} |", machine.cores);
+    let _ = writeln!(md, "| CPU | {} |", machine.cpu);
+    let _ = writeln!(md, "| kernel | {} |", machine.kernel);
+    let _ = writeln!(md, "| rustc | {} |", machine.rustc);
+    let _ = writeln!(md, "| load average at report time | {} |", machine.load);
+    let _ = writeln!(
+        md,
+        "| liburcu side-by-side | {} |\n",
+        if results.has_contender("liburcu") {
+            "yes (`--features liburcu`, system liburcu memb)"
+        } else {
+            "no (run with `--features liburcu`)"
+        }
+    );
+}
+
+/// The targets table.
+pub fn targets(md: &mut String, outcomes: &[Outcome]) {
+    let met = outcomes
+        .iter()
+        .filter(|o| o.status == crate::targets::Status::Met)
+        .count();
+    let _ = writeln!(
+        md,
+        "## Targets\n\n\
+         From `benches/targets.toml`; {met} of {} met in this run. \"k× better\" = how many times faster \
+         (or smaller) ours is than theirs in the same run; \"costs k× theirs\" = ours' time (or memory) \
+         divided by theirs; \"k× the bound\" = the measurement divided by the bound.\n\n\
+         | target | measured | status |\n|---|---|---|",
+        outcomes.len()
+    );
+    for o in outcomes {
+        let _ = writeln!(md, "| {} | {} | {} |", o.says, o.measured, o.status.word());
+    }
+    md.push('\n');
+}
+
+/// A warning when the scaling groups were swept on a machine with another core count than
+/// this one (the sweep goes up to twice the cores of the machine that ran it).
+pub fn sweep_check(md: &mut String, results: &Results, specs: &[Spec<'_>], cores: usize) {
+    let swept = specs
+        .iter()
+        .filter(|s| s.scaling.is_some())
+        .flat_map(|s| results.group(s.group))
+        .filter_map(|m| m.param.parse::<usize>().ok())
+        .max();
+    if let Some(max) = swept {
+        if max != 2 * cores {
+            let _ = writeln!(
+                md,
+                "> **Warning:** the scaling groups were swept up to {max} threads, which is twice the cores \
+                 of a {}-core machine, but this report runs on {cores} cores: the oversubscription marks \
+                 below assume {cores} cores. Run the report on the machine that ran the benches.\n",
+                max / 2
+            );
+        }
+    }
+}
+
+/// The report's own measurements.
+pub fn extra(md: &mut String, extra: &Extra) {
+    let _ = writeln!(md, "## Measured by the report itself\n");
+    for (g, with) in [
+        (extra.gp_per_round_busy, "one busy reader"),
+        (extra.gp_per_round, "no registered reader"),
+    ] {
+        if let Some(g) = g {
+            let _ = writeln!(
+                md,
+                "- {} threads calling `synchronize_rcu` in a loop with {with}: **{g:.2} grace periods per round** \
+                 (a round = every caller completed one call; from `rcu_core::stats().grace_periods`).",
+                benches::tuning::CALLERS
+            );
+        }
+    }
+    for f in &extra.floods {
+        let peak = f
+            .stats
+            .peak_pending
+            .map_or_else(|| "not counted".to_owned(), |p| p.to_string());
+        let _ = writeln!(
+            md,
+            "- {} `call_rcu` flood, {:.1} s, one producer, in a fresh process: {} enqueues, peak pending \
+             {peak}, drained in {} after the flood, RSS {:.1} MiB before and **{:.1} MiB peak**.",
+            f.name,
+            f.stats.elapsed.as_secs_f64(),
+            format_rate(f.stats.rate()),
+            format_time(f.stats.drain.as_nanos() as f64),
+            f.rss_before_kib as f64 / 1024.0,
+            f.peak_rss_kib as f64 / 1024.0
+        );
+    }
+    if !extra.qdev.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nqdev-demo lookup latency ({} I/O threads, {:.0} s per run; lookup = reader section + find, \
+             from qdev-demo's own histograms;\n\
+             raw = one sample per lookup as issued; corrected = with catch-up samples for the requests a \
+             stalled I/O thread did not issue (coordinated omission), qdev-demo's `lookup_latency_corrected`):\n\n\
+             | mode | hot-plug | requests/s | p50 raw | p99 raw | max | p99 corrected | hot-plug ops |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|",
+            extra::QDEV_IOTHREADS,
+            extra::QDEV_RUN.as_secs_f64()
+        );
+        for q in &extra.qdev {
+            let l = &q.run.lookups;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                q.mode,
+                if q.hotplug { "on" } else { "off" },
+                format_rate(q.run.rate()),
+                format_time(l.percentile_ns(50.0) as f64),
+                format_time(l.percentile_ns(99.0) as f64),
+                format_time(l.max_ns() as f64),
+                format_time(q.run.lookups_corrected.percentile_ns(99.0) as f64),
+                q.run.hotplug_operations
+            );
+        }
+    }
+    md.push('\n');
+}
+
+/// Links to the committed scaling sections of larger machines (`<plots>/scaling/*.md`), or
+/// how to produce one.
+pub fn larger_machines(md: &mut String, plots: &Path, plots_rel: &str, machine: &Machine) {
+    let mut sections: Vec<String> = std::fs::read_dir(plots.join("scaling"))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.ends_with(".md").then_some(name)
+        })
+        .collect();
+    sections.sort();
+    let _ = writeln!(
+        md,
+        "## Larger machines\n\n\
+         The tables above come from one {}-core machine, so their thread sweep (1, 2, 4, ... up to twice the \
+         cores) ends at {} threads and every point past {} threads is oversubscribed. Scaling across more \
+         cores is measured by one prepared command on a larger machine, `bash benches/scaling-sweep.sh \
+         [--features liburcu]`, which runs the read-side, read-mostly and list groups with its own \
+         criterion directory and writes `benchmarks/scaling/<host>-<cores>cores-<date>.md` with its plots \
+         in the folder of the same name; commit both as they are. Each such file is its own labelled \
+         section (machine, cores, date), never merged into the tables above.\n",
+        machine.cores,
+        2 * machine.cores,
+        machine.cores
+    );
+    if sections.is_empty() {
+        let _ = writeln!(
+            md,
+            "No larger machine has been measured yet: none was available when this report was written \
+             ({}).\n",
+            machine.date
+        );
+    } else {
+        for s in sections {
+            let _ = writeln!(
+                md,
+                "- [{}]({plots_rel}scaling/{s})",
+                s.trim_end_matches(".md")
+            );
+        }
+        md.push('\n');
+    }
+}
+
+/// How the numbers were taken.
+pub fn method(md: &mut String, machine: &Machine) {
+    let _ = writeln!(
+        md,
+        "## Method\n\n\
+         - Criterion, `iter_custom`: worker threads are spawned and registered first, meet on a `Barrier`, \
+           and only the phase between that barrier and the workers' end barrier is timed; background \
+           writers/readers run throughout that phase and stop after it.\n\
+         - Thread counts 1, 2, 4, ... up to twice the machine's cores ({} here), decided at run time from \
+           `std::thread::available_parallelism`; columns and plot ranges with more busy threads than \
+           cores are marked oversubscribed. Each number is the median of criterion's 10 samples (0.3 s \
+           warm-up, 0.8 s measurement; 1.5 s for grace periods and barriers), kept short so the whole \
+           suite runs in minutes.\n\
+         - Rates are aggregate across the measured threads; per-thread times are wall time per operation \
+           per thread. Every plot axis is linear and starts at zero; each contender has one colour in \
+           every plot (`benches/src/bin/report/palette.rs`).\n\
+         - The machine is shared with other builds: the load average above says how busy it was. Compare \
+           ratios within one run, not absolute numbers across runs.\n",
+        machine.cores
+    );
+}
