@@ -21,7 +21,7 @@ use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
 
-use benches::driver::THREAD_COUNTS;
+use benches::driver::thread_counts;
 use benches::hash_map::{
     BenchMap, Mix, READ_HEAVY, READ_MOSTLY, Rcu, SIZES, StdRwLock, drive_gets_during_resize,
     drive_hash_only, drive_mix, drive_single, plain_map, prefilled,
@@ -127,7 +127,7 @@ impl BenchMap for ParkingLotRwLock {
 
 fn sweep<M: BenchMap>(group: &mut BenchmarkGroup<'_, WallTime>, keys: u64, mix: Mix) {
     let map: M = prefilled(keys);
-    for threads in THREAD_COUNTS {
+    for threads in thread_counts() {
         group.throughput(Throughput::Elements(threads as u64));
         group.bench_with_input(
             BenchmarkId::new(M::NAME, threads),

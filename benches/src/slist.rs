@@ -116,6 +116,6 @@ mod tests {
     #[test]
     fn a_long_list_drops_without_recursion() {
         let list: SList = (0..1_000_000).collect();
-        assert_eq!(list.sum(), (0..1_000_000u64).sum());
+        assert_eq!(list.sum(), (0..1_000_000u64).sum::<u64>());
     }
 }
