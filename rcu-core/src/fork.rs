@@ -10,8 +10,12 @@
 //!   reader record from the registry, forgets the callback thread (a new one starts on the next
 //!   `call_rcu`, or at once if callbacks were pending) and re-registers for membarrier.
 //!
+//! - In the child, it also advances the fork *generation*: an independent [`Domain`](crate::Domain)
+//!   remembers the generation it was created in and, in a later one, refuses (with a panic) every
+//!   call that would wait for its parent's callback thread or locks (see "fork" in its docs).
+//!
 //! Limitations (as in QEMU and liburcu): do not fork from inside a `call_rcu` callback or a
-//! read-side critical section, and do not use independent [`Domain`](crate::Domain)s in the child.
+//! read-side critical section.
 //! A `call_rcu` racing with `fork()` on another thread may be caught half-way through its
 //! wait-free enqueue; the child then drops that callback and the ones queued after it (they still
 //! run in the parent) instead of waiting forever. The child should exec or exit soon if other
@@ -24,6 +28,14 @@ use std::cell::RefCell;
 use crate::default::DEFAULT;
 #[cfg(unix)]
 use crate::sync::{MutexGuard, lock};
+
+/// Children created by `fork()` so far along this process's ancestry (see the module docs).
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The current fork generation: changes in a child process.
+pub(crate) fn generation() -> u64 {
+    GENERATION.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// Installs the fork handlers once per process.
 pub(crate) fn init() {
@@ -76,6 +88,7 @@ extern "C" fn parent() {
 
 #[cfg(unix)]
 extern "C" fn child() {
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if let Some(mut guards) = HELD.with(|h| h.borrow_mut().take()) {
         DEFAULT
             .gp
@@ -86,6 +99,6 @@ extern "C" fn child() {
     crate::barrier::after_fork_child();
     DEFAULT.callbacks.reset_after_fork();
     if DEFAULT.callbacks.pending_count() > 0 {
-        crate::worker::ensure_worker(&crate::domain::DomainRef::Static(&DEFAULT));
+        crate::worker::ensure_worker(&DEFAULT, || crate::domain::DomainRef::Static(&DEFAULT));
     }
 }

@@ -101,8 +101,10 @@ mod domain;
 #[cfg(not(loom))]
 mod fork;
 mod gp;
+mod local;
 #[cfg(not(loom))]
 pub mod raw;
+mod rcu_domain;
 mod reader;
 mod stats;
 mod sync;
@@ -121,11 +123,12 @@ pub use callback::{RcuCallback, RcuHead};
 pub use cell::RcuCell;
 #[cfg(not(loom))]
 pub use default::{
-    ReadGuard, call_rcu, call_rcu1, cond_synchronize_rcu, poll_state_synchronize_rcu, rcu_barrier,
-    read_lock, read_ongoing, register_thread, set_stall_timeout, start_poll_synchronize_rcu, stats,
-    synchronize_rcu, unregister_thread,
+    DefaultDomain, ReadGuard, call_rcu, call_rcu1, cond_synchronize_rcu,
+    poll_state_synchronize_rcu, rcu_barrier, read_lock, read_ongoing, register_thread,
+    set_stall_timeout, start_poll_synchronize_rcu, stats, synchronize_rcu, unregister_thread,
 };
 pub use domain::{Domain, DomainGuard, GpState, ReaderHandle};
+pub use rcu_domain::{GuardStaysOnItsThread, RcuDomain};
 pub use stats::Stats;
 
 #[doc(hidden)]
@@ -142,5 +145,6 @@ mod static_checks {
     assert_not_impl_any!(crate::ReaderHandle<'static>: Send, Sync);
     assert_impl_all!(crate::RcuHead: Send, Sync);
     assert_impl_all!(crate::RcuCell<String>: Send, Sync);
+    assert_impl_all!(crate::RcuCell<String, crate::Domain>: Send, Sync);
     assert_impl_all!(crate::Domain: Send, Sync);
 }

@@ -1,5 +1,6 @@
 //! [`RcuHashMap`]: a resizable RCU hash table in the spirit of QEMU's `util/qht.c` and liburcu's
-//! `rculfhash`, on rcu-core's default domain.
+//! `rculfhash`, in any rcu-core domain (the default one unless made with
+//! [`RcuHashMap::new_in`]).
 //!
 //! | this crate | QEMU qht | liburcu rculfhash |
 //! |---|---|---|
@@ -53,8 +54,6 @@
 //!   array under every stripe, which pauses writers (never readers) for O(n).
 //! * Values are immutable once published: updating a value publishes a new node.
 
-#[cfg(not(loom))]
-mod domain;
 #[cfg(not(loom))]
 mod entry;
 #[cfg(not(loom))]
