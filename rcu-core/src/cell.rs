@@ -3,12 +3,12 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicPtr;
 
 use crate::callback::RcuHead;
 use crate::default::DefaultDomain;
 use crate::raw::{rcu_cmpxchg_pointer, rcu_dereference, rcu_xchg_pointer};
 use crate::rcu_domain::RcuDomain;
+use crate::sync::{AtomicPtr, Ordering};
 
 /// One allocation: the value and the head that reclaims it.
 struct Node<T> {
@@ -31,8 +31,18 @@ impl<T> Node<T> {
 /// `head` is the `rcu` field of a `Box<Node<T>>` leaked by `RcuCell` and unpublished at least one grace
 /// period ago, handed over exactly once.
 unsafe fn reclaim<T>(head: NonNull<RcuHead>) {
+    let node: *mut Node<T> = crate::container_of!(head, Node<T>, rcu);
+    #[cfg(rcu_broken_gp)]
+    if crate::testing::broken() {
+        // Negative controls only: with grace periods switched off a reader may still be inside the
+        // node. Drop the value (the write the checks observe) but never free the memory, so the
+        // broken run is caught without a real use-after-free.
+        // SAFETY: the node is ours; the value is dropped once and the node never freed.
+        unsafe { std::ptr::drop_in_place(&raw mut (*node).value) };
+        return;
+    }
     // SAFETY: per the contract we own the node and no reader can still see it.
-    drop(unsafe { Box::from_raw(crate::container_of!(head, Node<T>, rcu)) });
+    drop(unsafe { Box::from_raw(node) });
 }
 
 /// An RCU-protected owned value: readers get `&T` for the length of a read-side critical section
@@ -217,14 +227,14 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
     /// Mutable access when no reader can exist (exclusive borrow).
     pub fn get_mut(&mut self) -> &mut T {
         // SAFETY: `&mut self` excludes readers (they borrow the cell) and other writers.
-        unsafe { &mut (**self.ptr.get_mut()).value }
+        unsafe { &mut (*self.ptr.load(Ordering::Relaxed)).value }
     }
 
     /// Consumes the cell and returns the value.
     pub fn into_inner(self) -> T {
-        let mut this = std::mem::ManuallyDrop::new(self);
+        let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: we own the cell and its node; ManuallyDrop prevents the double free in Drop.
-        let node = unsafe { Box::from_raw(*this.ptr.get_mut()) };
+        let node = unsafe { Box::from_raw(this.ptr.load(Ordering::Relaxed)) };
         // SAFETY: read once and never touched again (the cell is not dropped).
         drop(unsafe { std::ptr::read(&this.domain) });
         node.value
@@ -248,7 +258,7 @@ impl<T: Send + Sync + 'static, D: RcuDomain> Drop for RcuCell<T, D> {
     fn drop(&mut self) {
         // No reader can hold a reference: they borrow the cell. Retired nodes own themselves.
         // SAFETY: the current node is ours and published nowhere else.
-        drop(unsafe { Box::from_raw(*self.ptr.get_mut()) });
+        drop(unsafe { Box::from_raw(self.ptr.load(Ordering::Relaxed)) });
     }
 }
 

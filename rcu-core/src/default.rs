@@ -29,32 +29,46 @@ use crate::sync::Arc;
 use crate::worker;
 
 /// The default domain.
+#[cfg(not(loom))]
 pub(crate) static DEFAULT: DomainInner = DomainInner::new(0, 0, None);
+
+#[cfg(loom)]
+loom::lazy_static! {
+    /// The default domain; under loom a lazy static, rebuilt for every execution of a model.
+    pub(crate) static ref DEFAULT: DomainInner = DomainInner::new(0, 0, None);
+}
 
 /// The reference the default domain's callback thread keeps; made when the thread is started,
 /// which also installs the fork handlers and, the first time, arranges for the thread to be joined
 /// at process exit when idle.
 fn default_owner() -> DomainRef {
     crate::fork::init();
-    static AT_EXIT: std::sync::Once = std::sync::Once::new();
-    AT_EXIT.call_once(|| {
-        // SAFETY: `join_worker_at_exit` is an `extern "C"` function that does not unwind (it
-        // catches panics).
-        unsafe { libc::atexit(join_worker_at_exit) };
-    });
+    #[cfg(not(loom))]
+    {
+        static AT_EXIT: std::sync::Once = std::sync::Once::new();
+        AT_EXIT.call_once(|| {
+            // SAFETY: `join_worker_at_exit` is an `extern "C"` function that does not unwind (it
+            // catches panics).
+            unsafe { libc::atexit(join_worker_at_exit) };
+        });
+    }
     DomainRef::Static(&DEFAULT)
 }
 
+#[cfg(not(loom))]
 extern "C" fn join_worker_at_exit() {
     let _ = std::panic::catch_unwind(|| worker::join_if_idle(&DEFAULT));
 }
 
-thread_local! {
+crate::sync::thread_local_const! {
     /// Fast-path pointer to this thread's record in the default domain; null when unregistered. A
     /// late record (see the module docs) is owned through this pointer (`Arc::into_raw`).
-    static LOCAL: Cell<*const Reader> = const { Cell::new(ptr::null()) };
+    static LOCAL: Cell<*const Reader> = Cell::new(ptr::null());
+}
+
+crate::sync::thread_local_const! {
     /// Owns the registration; its destructor unregisters the thread.
-    static REGISTRATION: RefCell<Option<Registration>> = const { RefCell::new(None) };
+    static REGISTRATION: RefCell<Option<Registration>> = RefCell::new(None);
 }
 
 struct Registration {
@@ -116,7 +130,7 @@ fn register_slow() -> *const Reader {
 
 #[inline]
 fn current_reader() -> *const Reader {
-    let reader = LOCAL.get();
+    let reader = LOCAL.with(Cell::get);
     if reader.is_null() {
         register_slow()
     } else {
@@ -191,7 +205,7 @@ pub fn read_lock() -> ReadGuard {
 /// assert!(rcu_core::read_ongoing());
 /// ```
 pub fn read_ongoing() -> bool {
-    let reader = LOCAL.get();
+    let reader = LOCAL.with(Cell::get);
     // SAFETY: a non-null LOCAL is this thread's live record.
     !reader.is_null() && unsafe { (*reader).nest() } > 0
 }

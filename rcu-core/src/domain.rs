@@ -14,7 +14,7 @@ use crate::gp::GpCore;
 use crate::rcu_domain::NotSend;
 use crate::reader::Reader;
 use crate::stats::Stats;
-use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering, maybe_const_fn};
+use crate::sync::{Arc, AtomicUsize, Ordering, maybe_const_fn};
 use crate::worker::{self, Callbacks};
 
 /// The state of one RCU domain: grace periods plus callbacks.
@@ -128,7 +128,6 @@ impl DomainInner {
 /// instance.
 #[derive(Debug, Clone)]
 pub(crate) enum DomainRef {
-    #[cfg(not(loom))]
     Static(&'static DomainInner),
     Shared(Arc<DomainInner>),
 }
@@ -137,7 +136,6 @@ impl std::ops::Deref for DomainRef {
     type Target = DomainInner;
     fn deref(&self) -> &DomainInner {
         match self {
-            #[cfg(not(loom))]
             DomainRef::Static(d) => d,
             DomainRef::Shared(d) => d,
         }
@@ -151,8 +149,9 @@ impl std::ops::Deref for DomainRef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GpState(pub(crate) u64);
 
-/// Source of [`DomainInner::id`] for independent domains.
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// Source of [`DomainInner::id`] for independent domains (a plain `std` counter even under loom:
+/// identities, not state the algorithm synchronizes through).
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// An independent RCU domain: its own grace periods, reader registry and callback thread, so that
 /// one subsystem's long readers never delay another subsystem's grace periods (Linux's SRCU,
@@ -252,7 +251,7 @@ impl Domain {
         crate::fork::init();
         Domain {
             inner: Arc::new(DomainInner::new(
-                NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 crate::fork::generation(),
                 Some(crate::local::Link::new()),
             )),

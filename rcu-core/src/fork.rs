@@ -21,12 +21,12 @@
 //! run in the parent) instead of waiting forever. The child should exec or exit soon if other
 //! threads held application locks.
 
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 use std::cell::RefCell;
 
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 use crate::default::DEFAULT;
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 use crate::sync::{MutexGuard, lock};
 
 /// Children created by `fork()` so far along this process's ancestry (see the module docs).
@@ -37,9 +37,9 @@ pub(crate) fn generation() -> u64 {
     GENERATION.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Installs the fork handlers once per process.
+/// Installs the fork handlers once per process (nothing to do under loom, which cannot fork).
 pub(crate) fn init() {
-    #[cfg(unix)]
+    #[cfg(all(unix, not(loom)))]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
@@ -53,7 +53,7 @@ pub(crate) fn init() {
 
 /// The default domain's locks, held from `prepare` to `parent` / `child` (in this field order, which
 /// is also the drop order).
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 struct ForkGuards {
     _handle: MutexGuard<'static, Option<crate::sync::thread::JoinHandle<()>>>,
     _batch_lock: MutexGuard<'static, ()>,
@@ -62,12 +62,12 @@ struct ForkGuards {
     batch: MutexGuard<'static, crate::gp::BatchState>,
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 thread_local! {
     static HELD: RefCell<Option<ForkGuards>> = const { RefCell::new(None) };
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 extern "C" fn prepare() {
     // Finish the one-time barrier set-up first: a child must not inherit it half done.
     crate::barrier::init();
@@ -81,12 +81,12 @@ extern "C" fn prepare() {
     HELD.with(|h| *h.borrow_mut() = Some(guards));
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 extern "C" fn parent() {
     drop(HELD.with(|h| h.borrow_mut().take()));
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 extern "C" fn child() {
     GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if let Some(mut guards) = HELD.with(|h| h.borrow_mut().take()) {

@@ -92,17 +92,13 @@ compile_error!(
 
 mod barrier;
 mod callback;
-#[cfg(not(loom))]
 mod cell;
-#[cfg(not(loom))]
 mod default;
 mod diag;
 mod domain;
-#[cfg(not(loom))]
 mod fork;
 mod gp;
 mod local;
-#[cfg(not(loom))]
 pub mod raw;
 mod rcu_domain;
 mod reader;
@@ -119,9 +115,7 @@ pub use barrier::FORCE_FALLBACK_ENV;
 #[doc(hidden)]
 pub use callback::loom_queue;
 pub use callback::{RcuCallback, RcuHead};
-#[cfg(not(loom))]
 pub use cell::RcuCell;
-#[cfg(not(loom))]
 pub use default::{
     DefaultDomain, ReadGuard, call_rcu, call_rcu1, cond_synchronize_rcu,
     poll_state_synchronize_rcu, rcu_barrier, read_lock, read_ongoing, register_thread,

@@ -349,6 +349,10 @@ fn worker_main(domain: DomainRef) {
             cbs.batch_done.store(done, Ordering::Relaxed);
             // SAFETY: popped nodes carry the callback their producer set under call_rcu1's contract.
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe { invoke(node) })) {
+                // Under loom a panicking callback is a failed model (a race loom found in a value's
+                // drop, for instance): let it end the model instead of reporting and going on.
+                #[cfg(loom)]
+                std::panic::resume_unwind(payload);
                 cbs.panics.fetch_add(1, Ordering::Relaxed);
                 diag::report(&format!(
                     "rcu-core: a call_rcu callback panicked ({}); the callback thread goes on with \

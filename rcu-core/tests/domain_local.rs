@@ -43,7 +43,11 @@ fn read_lock_registers_on_first_use_and_unregisters_at_exit() {
             inside_tx.send(domain.stats().registered_readers).unwrap();
             done_rx.recv().unwrap();
         });
-        assert_eq!(inside_rx.recv().unwrap(), 1, "one record per thread and domain");
+        assert_eq!(
+            inside_rx.recv().unwrap(),
+            1,
+            "one record per thread and domain"
+        );
         done_tx.send(()).unwrap();
         reader.join().unwrap();
     });
@@ -102,11 +106,18 @@ fn containers_reclaim_through_their_own_domain() {
         rcu_core::rcu_barrier();
         assert_eq!(drops.load(SeqCst), 0);
         let state = domain.start_poll();
-        assert!(!domain.poll_state(state), "a grace period ended during the reader's section");
+        assert!(
+            !domain.poll_state(state),
+            "a grace period ended during the reader's section"
+        );
         leave_tx.send(()).unwrap();
     });
     domain.barrier();
-    assert_eq!(drops.load(SeqCst), 1, "the domain's callback thread reclaimed the old value");
+    assert_eq!(
+        drops.load(SeqCst),
+        1,
+        "the domain's callback thread reclaimed the old value"
+    );
     drop(cell);
     drop(domain); // the last handle runs the pending callbacks
     assert_eq!(drops.load(SeqCst), 2);
@@ -215,5 +226,9 @@ fn a_forked_child_refuses_to_wait_on_a_parents_domain() {
         drop(cell);
         0
     });
-    assert!(fork::exited_ok(status), "child failed: {}", fork::describe(status));
+    assert!(
+        fork::exited_ok(status),
+        "child failed: {}",
+        fork::describe(status)
+    );
 }

@@ -72,30 +72,19 @@ mod sync;
 
 pub mod raw;
 
-#[cfg(not(loom))]
 mod cursor;
-#[cfg(not(loom))]
 pub mod family;
-#[cfg(not(loom))]
 mod handle;
-#[cfg(not(loom))]
 mod list;
-#[cfg(not(loom))]
 mod lock;
-#[cfg(not(loom))]
 mod node;
 #[cfg(all(rcu_broken_gp, not(loom)))]
 pub mod testing;
 
 pub mod map;
 
-#[cfg(not(loom))]
 pub use cursor::CursorMut;
-#[cfg(not(loom))]
 pub use handle::Handle;
-#[cfg(not(loom))]
 pub use list::{Iter, ListWriter, RcuList, RcuQueue, RcuSimpleq, RcuSlist, RcuTailq};
-#[cfg(not(loom))]
 pub use lock::{WriterGuard, WriterLock};
-#[cfg(not(loom))]
 pub use map::RcuHashMap;

@@ -128,6 +128,15 @@ unsafe fn reclaim<T: Send + 'static, F: Sealed>(head: NonNull<RcuHead>) {
             return;
         }
     }
+    #[cfg(all(rcu_broken_gp, loom))]
+    if rcu_core::testing::broken() {
+        // The loom negative controls (no quarantine under loom): with grace periods switched off a
+        // reader may still be on the node. Drop the value (the write the models observe) and leak
+        // the node, so the broken run is caught without a real use-after-free.
+        // SAFETY: test builds only; the value is dropped once and the node is never freed.
+        unsafe { core::ptr::drop_in_place(&raw mut (*node).value) };
+        return;
+    }
     // SAFETY: the list's reference, given up after the grace period: no reader can still hold a
     // reference into the node.
     unsafe { free::<T, F>(node.cast()) };

@@ -54,19 +54,14 @@
 //!   array under every stripe, which pauses writers (never readers) for O(n).
 //! * Values are immutable once published: updating a value publishes a new node.
 
-#[cfg(not(loom))]
 mod entry;
-#[cfg(not(loom))]
 mod hash_map;
 #[cfg(not(loom))]
 mod raw;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod raw;
-#[cfg(not(loom))]
 mod stripe;
 
-#[cfg(not(loom))]
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
-#[cfg(not(loom))]
 pub use hash_map::{Iter, RcuHashMap};
