@@ -88,8 +88,10 @@ enum Serializer {
 /// An owning RCU-protected list of `T` of family `F`; use it through the aliases [`RcuTailq`],
 /// [`RcuList`], [`RcuSimpleq`] and [`RcuSlist`].
 ///
-/// * **Readers** need only `&self` and a [`ReadGuard`]: [`iter`](Self::iter) and [`first`](Self::first)
-///   hand out `&T` that live as long as the guard, never longer. They never block and never write
+/// * **Readers** need only `&self` and a guard of the list's domain `D` ([`rcu_core::ReadGuard`] for
+///   the default domain, [`rcu_core::DomainGuard`] for a list made with [`new_in`](Self::new_in)):
+///   [`iter`](Self::iter) and [`first`](Self::first) hand out `&T` that live as long as the guard,
+///   never longer. They never block and never write
 ///   shared memory; each step of an iteration is one `Acquire` load.
 /// * **Writers** go through a [`ListWriter`], from [`lock`](Self::lock) (the list's own lock) or from
 ///   [`writer`](Self::writer) (an external [`WriterLock`] shared by several lists, like QEMU's BQL).

@@ -30,8 +30,11 @@ const SHRINK_RATIO: usize = 8;
 /// A concurrent hash map whose readers take no lock and do no atomic read-modify-write: QEMU's `qht`,
 /// liburcu's `rculfhash`.
 ///
-/// * **Readers** need `&self` and an [`rcu_core::ReadGuard`]; [`get`](Self::get) and
-///   [`iter`](Self::iter) return references that live as long as the guard, never longer.
+/// * **Readers** need `&self` and a guard of the map's domain `D` ([`rcu_core::ReadGuard`] for the
+///   default domain; `domain.read_lock()` for a map made with [`new_in`](Self::new_in), whose
+///   removed values are then dropped by that domain's callback thread); [`get`](Self::get) and
+///   [`iter`](Self::iter) return references that live as long as the guard, never longer. Another
+///   domain's guard is rejected as [`rcu_core::RcuDomain`] describes.
 /// * **Writers** ([`insert`](Self::insert), [`remove`](Self::remove), [`entry`](Self::entry),
 ///   [`retain`](Self::retain)) take `&self` and lock one of 64 stripes, so writers of different keys
 ///   rarely contend. A removed or replaced value is dropped on rcu-core's callback thread after a grace
