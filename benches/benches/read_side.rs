@@ -1,6 +1,6 @@
 //! Workload 1: read-side enter/exit cost, 1, 2, 4, ... threads up to twice the cores.
 //!
-//! rcu-core `read_lock()` vs crossbeam-epoch `pin()`, arc-swap `load()`, std and
+//! rcu-core `read_lock()` (and an independent `Domain::read_lock()`) vs crossbeam-epoch `pin()`, arc-swap `load()`, std and
 //! parking_lot `RwLock::read()`, std `Mutex::lock()` (and liburcu memb with
 //! `--features liburcu`). Criterion time = wall time per pair per thread; throughput =
 //! pairs/s across all threads.
@@ -16,7 +16,9 @@ use criterion::{
 };
 
 use benches::driver::thread_counts;
-use benches::read_side::{RcuCore, RcuCoreNested, ReadSide, StdMutex, StdRwLock, drive};
+use benches::read_side::{
+    RcuCore, RcuCoreDomain, RcuCoreNested, ReadSide, StdMutex, StdRwLock, drive,
+};
 
 /// crossbeam-epoch: `pin()` and dropping the guard.
 struct CrossbeamPin;
@@ -83,6 +85,7 @@ fn read_side(c: &mut Criterion) {
     let mut group = common::group(c, "read_side");
     sweep(&mut group, &RcuCore);
     sweep(&mut group, &RcuCoreNested);
+    sweep(&mut group, &RcuCoreDomain::default());
     #[cfg(feature = "liburcu")]
     sweep(&mut group, &benches::liburcu::Liburcu);
     sweep(&mut group, &CrossbeamPin);

@@ -89,6 +89,27 @@ impl ReadSide for RcuCoreNested {
     }
 }
 
+/// rcu-core, an independent domain: `Domain::read_lock()` (the thread-local record look-up, then the
+/// same read side as the default domain) and dropping the guard.
+#[derive(Debug, Default)]
+pub struct RcuCoreDomain(rcu_core::Domain);
+
+impl ReadSide for RcuCoreDomain {
+    const NAME: &'static str = "rcu-core Domain";
+
+    fn register(&self) {
+        drop(self.0.read_lock());
+    }
+
+    fn read_pairs(&self, n: u64) {
+        for _ in 0..n {
+            let guard = self.0.read_lock();
+            black_box(&guard);
+            drop(guard);
+        }
+    }
+}
+
 /// `std::sync::RwLock::read()` on an uncontended lock.
 #[derive(Debug, Default)]
 pub struct StdRwLock(RwLock<u64>);
@@ -127,6 +148,7 @@ mod tests {
     fn every_local_contender_runs_in_parallel() {
         assert!(drive(&RcuCore, 2, 100) > Duration::ZERO);
         assert!(drive(&RcuCoreNested, 2, 100) > Duration::ZERO);
+        assert!(drive(&RcuCoreDomain::default(), 2, 100) > Duration::ZERO);
         assert!(drive(&StdRwLock::default(), 2, 100) > Duration::ZERO);
         assert!(drive(&StdMutex::default(), 2, 100) > Duration::ZERO);
     }

@@ -3,11 +3,12 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicPtr;
 
 use crate::callback::RcuHead;
-use crate::default::ReadGuard;
+use crate::default::DefaultDomain;
 use crate::raw::{rcu_cmpxchg_pointer, rcu_dereference, rcu_xchg_pointer};
+use crate::rcu_domain::RcuDomain;
+use crate::sync::{AtomicPtr, Ordering};
 
 /// One allocation: the value and the head that reclaims it.
 struct Node<T> {
@@ -30,13 +31,28 @@ impl<T> Node<T> {
 /// `head` is the `rcu` field of a `Box<Node<T>>` leaked by `RcuCell` and unpublished at least one grace
 /// period ago, handed over exactly once.
 unsafe fn reclaim<T>(head: NonNull<RcuHead>) {
+    let node: *mut Node<T> = crate::container_of!(head, Node<T>, rcu);
+    #[cfg(rcu_broken_gp)]
+    if crate::testing::broken() {
+        // Negative controls only: with grace periods switched off a reader may still be inside the
+        // node. Drop the value (the write the checks observe) but never free the memory, so the
+        // broken run is caught without a real use-after-free.
+        // SAFETY: the node is ours; the value is dropped once and the node never freed.
+        unsafe { std::ptr::drop_in_place(&raw mut (*node).value) };
+        return;
+    }
     // SAFETY: per the contract we own the node and no reader can still see it.
-    drop(unsafe { Box::from_raw(crate::container_of!(head, Node<T>, rcu)) });
+    drop(unsafe { Box::from_raw(node) });
 }
 
-/// An RCU-protected owned value in the default domain: readers get `&T` for the length of a
-/// read-side critical section with no atomic read-modify-write; writers publish a new value and the
-/// old one is dropped on the callback thread after a grace period.
+/// An RCU-protected owned value: readers get `&T` for the length of a read-side critical section
+/// with no atomic read-modify-write; writers publish a new value and the old one is dropped on the
+/// callback thread after a grace period.
+///
+/// The cell lives in one RCU domain `D`: the default one ([`new`](Self::new)) or an independent
+/// [`Domain`](crate::Domain) ([`new_in`](Self::new_in)). Readers present a guard of that domain;
+/// a guard of another domain is rejected as described under [`RcuDomain`] (a compile error, or a
+/// panic between two `Domain`s), and old values are reclaimed by that domain's callback thread.
 ///
 /// This is the `rcu_assign_pointer` / `rcu_dereference` / `call_rcu(old, free)` pattern packaged as
 /// a safe type (compare arc-swap's `ArcSwap` and crossbeam-epoch's `Atomic`). Each value lives in one
@@ -83,28 +99,72 @@ unsafe fn reclaim<T>(head: NonNull<RcuHead>) {
 /// };
 /// assert_eq!(copied, 5);
 /// ```
-pub struct RcuCell<T: Send + Sync + 'static> {
+///
+/// In an independent domain (no thread registration to manage, no `unsafe`):
+///
+/// ```
+/// use rcu_core::{Domain, RcuCell};
+///
+/// let domain = Domain::new();
+/// let config = RcuCell::new_in(vec![1, 2, 3], &domain);
+/// std::thread::scope(|s| {
+///     s.spawn(|| {
+///         let guard = domain.read_lock(); // registers this thread with `domain`
+///         assert!(!config.read(&guard).is_empty());
+///     });
+///     config.replace(vec![4]); // the old vector is dropped by `domain`'s callback thread
+/// });
+/// domain.barrier();
+/// ```
+pub struct RcuCell<T: Send + Sync + 'static, D: RcuDomain = DefaultDomain> {
     ptr: AtomicPtr<Node<T>>,
+    domain: D,
     _owns: PhantomData<Box<Node<T>>>,
 }
 
 impl<T: Send + Sync + 'static> RcuCell<T> {
-    /// Creates a cell holding `value`.
+    /// Creates a cell holding `value`, in the default domain.
     pub fn new(value: T) -> Self {
+        Self::new_in(value, &DefaultDomain)
+    }
+}
+
+impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
+    /// Creates a cell holding `value` in `domain` (the cell keeps a handle to it): readers present
+    /// guards of `domain`, and old values are reclaimed by its callback thread.
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// let cell = rcu_core::RcuCell::new_in(1u8, &domain);
+    /// assert_eq!(*cell.read(&domain.read_lock()), 1);
+    /// ```
+    pub fn new_in(value: T, domain: &D) -> Self {
         RcuCell {
             ptr: AtomicPtr::new(Node::boxed(value)),
+            domain: domain.clone(),
             _owns: PhantomData,
         }
     }
 
+    /// The domain the cell lives in.
+    pub fn domain(&self) -> &D {
+        &self.domain
+    }
+
     /// Reads the current value (`rcu_dereference`). The reference lives as long as both the cell
     /// borrow and the read-side critical section.
+    ///
+    /// # Panics
+    /// If `guard` is a section of another independent domain than the cell's (see [`RcuDomain`]).
     #[inline]
-    pub fn read<'g>(&'g self, _guard: &'g ReadGuard) -> &'g T {
+    #[track_caller]
+    pub fn read<'g>(&'g self, guard: &'g D::Guard<'_>) -> &'g T {
+        self.domain.check_guard(guard);
         let node = rcu_dereference(&self.ptr);
         // SAFETY: the pointer is always a live published node; a node unpublished by a writer is
-        // freed only after a grace period, which cannot end while `_guard`'s section runs, and the
-        // returned lifetime is bounded by the guard's.
+        // freed only after a grace period of the cell's domain, which cannot end while `guard`'s
+        // section of that domain (checked above) runs, and the returned lifetime is bounded by the
+        // guard's.
         unsafe { &(*node).value }
     }
 
@@ -113,22 +173,24 @@ impl<T: Send + Sync + 'static> RcuCell<T> {
     pub fn replace(&self, value: T) {
         let old = rcu_xchg_pointer(&self.ptr, Node::boxed(value));
         // SAFETY: `old` is unpublished now and owned by nobody else.
-        unsafe { retire(old) };
+        unsafe { self.retire(old) };
     }
 
-    /// Publishes `value`, waits for a grace period (`synchronize_rcu`) and returns the old value.
+    /// Publishes `value`, waits for a grace period of the cell's domain (`synchronize_rcu`) and
+    /// returns the old value.
     ///
     /// # Panics
-    /// Inside a read-side critical section, like [`synchronize_rcu`](crate::synchronize_rcu).
+    /// Inside a read-side critical section of the cell's domain, like
+    /// [`synchronize_rcu`](crate::synchronize_rcu).
     #[track_caller]
     pub fn replace_sync(&self, value: T) -> T {
         // Check before publishing: panicking after the exchange would leave the new value
         // published and the old one owned by nobody.
-        if crate::read_ongoing() {
+        if self.domain.read_ongoing() {
             crate::gp::panic_in_section("RcuCell::replace_sync");
         }
         let old = rcu_xchg_pointer(&self.ptr, Node::boxed(value));
-        crate::synchronize_rcu();
+        self.domain.synchronize();
         // SAFETY: unpublished and a grace period has elapsed: no reader can hold it.
         let node = unsafe { Box::from_raw(old) };
         node.value
@@ -144,7 +206,7 @@ impl<T: Send + Sync + 'static> RcuCell<T> {
     /// assert_eq!(*counter.read(&rcu_core::read_lock()), 1);
     /// ```
     pub fn update(&self, mut f: impl FnMut(&T) -> T) {
-        let guard = crate::read_lock();
+        let guard = self.domain.read_lock();
         let mut current = rcu_dereference(&self.ptr);
         loop {
             // SAFETY: `current` was loaded under `guard`, so it is live until the guard drops.
@@ -153,7 +215,7 @@ impl<T: Send + Sync + 'static> RcuCell<T> {
             if found == current {
                 drop(guard);
                 // SAFETY: we unpublished `current`; it is ours to retire.
-                unsafe { retire(current) };
+                unsafe { self.retire(current) };
                 return;
             }
             // SAFETY: `new` was never published.
@@ -165,33 +227,38 @@ impl<T: Send + Sync + 'static> RcuCell<T> {
     /// Mutable access when no reader can exist (exclusive borrow).
     pub fn get_mut(&mut self) -> &mut T {
         // SAFETY: `&mut self` excludes readers (they borrow the cell) and other writers.
-        unsafe { &mut (**self.ptr.get_mut()).value }
+        unsafe { &mut (*self.ptr.load(Ordering::Relaxed)).value }
     }
 
     /// Consumes the cell and returns the value.
     pub fn into_inner(self) -> T {
-        let mut this = std::mem::ManuallyDrop::new(self);
+        let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: we own the cell and its node; ManuallyDrop prevents the double free in Drop.
-        let node = unsafe { Box::from_raw(*this.ptr.get_mut()) };
+        let node = unsafe { Box::from_raw(this.ptr.load(Ordering::Relaxed)) };
+        // SAFETY: read once and never touched again (the cell is not dropped).
+        drop(unsafe { std::ptr::read(&this.domain) });
         node.value
+    }
+
+    /// Queues `old` for reclamation after a grace period of the cell's domain.
+    ///
+    /// # Safety
+    /// `old` is a node leaked by `Node::boxed`, no longer published, and retired only once.
+    unsafe fn retire(&self, old: *mut Node<T>) {
+        // SAFETY: the node stays allocated until `reclaim::<T>` frees it; its head is not queued
+        // yet; `T: Send` lets the callback thread drop it.
+        unsafe {
+            self.domain
+                .call_rcu1(NonNull::new_unchecked(&raw mut (*old).rcu), reclaim::<T>)
+        };
     }
 }
 
-/// Queues `old` for reclamation after a grace period.
-///
-/// # Safety
-/// `old` is a node leaked by `Node::boxed`, no longer published, and retired only once.
-unsafe fn retire<T: Send + Sync + 'static>(old: *mut Node<T>) {
-    // SAFETY: the node stays allocated until `reclaim::<T>` frees it; its head is not queued yet;
-    // `T: Send` lets the callback thread drop it.
-    unsafe { crate::call_rcu1(NonNull::new_unchecked(&raw mut (*old).rcu), reclaim::<T>) };
-}
-
-impl<T: Send + Sync + 'static> Drop for RcuCell<T> {
+impl<T: Send + Sync + 'static, D: RcuDomain> Drop for RcuCell<T, D> {
     fn drop(&mut self) {
         // No reader can hold a reference: they borrow the cell. Retired nodes own themselves.
         // SAFETY: the current node is ours and published nowhere else.
-        drop(unsafe { Box::from_raw(*self.ptr.get_mut()) });
+        drop(unsafe { Box::from_raw(self.ptr.load(Ordering::Relaxed)) });
     }
 }
 
@@ -201,9 +268,9 @@ impl<T: Send + Sync + Default + 'static> Default for RcuCell<T> {
     }
 }
 
-impl<T: Send + Sync + fmt::Debug + 'static> fmt::Debug for RcuCell<T> {
+impl<T: Send + Sync + fmt::Debug + 'static, D: RcuDomain> fmt::Debug for RcuCell<T, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let guard = crate::read_lock();
+        let guard = self.domain.read_lock();
         f.debug_tuple("RcuCell").field(self.read(&guard)).finish()
     }
 }

@@ -22,53 +22,53 @@ use std::time::Duration;
 use crate::callback::{RcuCallback, RcuHead};
 use crate::domain::{DomainInner, DomainRef, GpState};
 use crate::gp::panic_in_section;
+use crate::rcu_domain::{NotSend, RcuDomain, sealed};
 use crate::reader::Reader;
 use crate::stats::Stats;
 use crate::sync::Arc;
 use crate::worker;
 
 /// The default domain.
-pub(crate) static DEFAULT: DomainInner = DomainInner::new();
+#[cfg(not(loom))]
+pub(crate) static DEFAULT: DomainInner = DomainInner::new(0, 0, None);
 
-fn default_ref() -> DomainRef {
+#[cfg(loom)]
+loom::lazy_static! {
+    /// The default domain; under loom a lazy static, rebuilt for every execution of a model.
+    pub(crate) static ref DEFAULT: DomainInner = DomainInner::new(0, 0, None);
+}
+
+/// The reference the default domain's callback thread keeps; made when the thread is started,
+/// which also installs the fork handlers and, the first time, arranges for the thread to be joined
+/// at process exit when idle.
+fn default_owner() -> DomainRef {
+    crate::fork::init();
+    #[cfg(not(loom))]
+    {
+        static AT_EXIT: std::sync::Once = std::sync::Once::new();
+        AT_EXIT.call_once(|| {
+            // SAFETY: `join_worker_at_exit` is an `extern "C"` function that does not unwind (it
+            // catches panics).
+            unsafe { libc::atexit(join_worker_at_exit) };
+        });
+    }
     DomainRef::Static(&DEFAULT)
 }
 
-/// Starts the default domain's callback thread if needed; the first time, also arranges for it to be
-/// joined at process exit when idle.
-#[inline]
-fn ensure_default_worker() {
-    crate::fork::init();
-    if !DEFAULT
-        .callbacks
-        .started
-        .load(std::sync::atomic::Ordering::Acquire)
-    {
-        start_default_worker();
-    }
-}
-
-#[cold]
-fn start_default_worker() {
-    static AT_EXIT: std::sync::Once = std::sync::Once::new();
-    AT_EXIT.call_once(|| {
-        // SAFETY: `join_worker_at_exit` is an `extern "C"` function that does not unwind (it
-        // catches panics).
-        unsafe { libc::atexit(join_worker_at_exit) };
-    });
-    worker::ensure_worker(&default_ref());
-}
-
+#[cfg(not(loom))]
 extern "C" fn join_worker_at_exit() {
     let _ = std::panic::catch_unwind(|| worker::join_if_idle(&DEFAULT));
 }
 
-thread_local! {
+crate::sync::thread_local_const! {
     /// Fast-path pointer to this thread's record in the default domain; null when unregistered. A
     /// late record (see the module docs) is owned through this pointer (`Arc::into_raw`).
-    static LOCAL: Cell<*const Reader> = const { Cell::new(ptr::null()) };
+    static LOCAL: Cell<*const Reader> = Cell::new(ptr::null());
+}
+
+crate::sync::thread_local_const! {
     /// Owns the registration; its destructor unregisters the thread.
-    static REGISTRATION: RefCell<Option<Registration>> = const { RefCell::new(None) };
+    static REGISTRATION: RefCell<Option<Registration>> = RefCell::new(None);
 }
 
 struct Registration {
@@ -130,7 +130,7 @@ fn register_slow() -> *const Reader {
 
 #[inline]
 fn current_reader() -> *const Reader {
-    let reader = LOCAL.get();
+    let reader = LOCAL.with(Cell::get);
     if reader.is_null() {
         register_slow()
     } else {
@@ -146,7 +146,7 @@ fn current_reader() -> *const Reader {
 #[must_use = "the critical section ends when the guard is dropped"]
 pub struct ReadGuard {
     reader: *const Reader,
-    _not_send: PhantomData<*mut ()>,
+    _not_send: PhantomData<NotSend>,
 }
 
 impl fmt::Debug for ReadGuard {
@@ -205,7 +205,7 @@ pub fn read_lock() -> ReadGuard {
 /// assert!(rcu_core::read_ongoing());
 /// ```
 pub fn read_ongoing() -> bool {
-    let reader = LOCAL.get();
+    let reader = LOCAL.with(Cell::get);
     // SAFETY: a non-null LOCAL is this thread's live record.
     !reader.is_null() && unsafe { (*reader).nest() } > 0
 }
@@ -298,8 +298,7 @@ pub fn synchronize_rcu() {
 /// rcu_core::rcu_barrier();
 /// ```
 pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
-    ensure_default_worker();
-    DEFAULT.callbacks.push_closure(f);
+    DEFAULT.call_rcu(f, default_owner);
 }
 
 /// Queues `func(head)` to run on the callback thread after a grace period, without allocating:
@@ -315,9 +314,8 @@ pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
 ///
 /// See [`RcuHead`] for an example.
 pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
-    ensure_default_worker();
     // SAFETY: forwarded contract.
-    unsafe { DEFAULT.callbacks.push(head, func) };
+    unsafe { DEFAULT.call_rcu1(head, func, default_owner) };
 }
 
 /// Waits until every callback queued (by any thread) before the call has run: `rcu_barrier()`,
@@ -340,8 +338,7 @@ pub fn rcu_barrier() {
     if read_ongoing() {
         panic_in_section("rcu_barrier");
     }
-    ensure_default_worker();
-    worker::barrier(&default_ref());
+    worker::barrier(&DEFAULT, default_owner);
 }
 
 /// Snapshots the grace-period state (`start_poll_synchronize_rcu`) and makes sure a grace period
@@ -353,15 +350,13 @@ pub fn rcu_barrier() {
 /// assert!(rcu_core::poll_state_synchronize_rcu(state));
 /// ```
 pub fn start_poll_synchronize_rcu() -> GpState {
-    let state = GpState(DEFAULT.gp.poll_snapshot());
-    call_rcu(|| {});
-    state
+    DEFAULT.start_poll(default_owner)
 }
 
 /// Whether a full grace period has elapsed since `state` was taken (`poll_state_synchronize_rcu`).
 /// Never true while a reader that was inside a section when `state` was taken is still inside it.
 pub fn poll_state_synchronize_rcu(state: GpState) -> bool {
-    DEFAULT.gp.poll_done(state.0)
+    DEFAULT.poll_state(state)
 }
 
 /// Waits for a grace period unless one has elapsed since `state` was taken
@@ -395,4 +390,66 @@ pub fn stats() -> Stats {
 /// ```
 pub fn set_stall_timeout(timeout: Option<Duration>) {
     DEFAULT.gp.set_stall_timeout(timeout);
+}
+
+/// The process-wide default domain as a value: what the free functions ([`read_lock`],
+/// [`synchronize_rcu`], [`call_rcu`], ...) use, and the default domain parameter of the containers
+/// (`RcuCell<T, D = DefaultDomain>`). Zero-sized: a container in the default domain stores nothing
+/// for it, and its methods compile to the free functions.
+///
+/// ```
+/// use rcu_core::{DefaultDomain, RcuDomain};
+/// let guard = DefaultDomain.read_lock(); // the same as rcu_core::read_lock()
+/// assert!(DefaultDomain.read_ongoing());
+/// drop(guard);
+/// DefaultDomain.synchronize();
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct DefaultDomain;
+
+impl sealed::Sealed for DefaultDomain {}
+
+impl RcuDomain for DefaultDomain {
+    type Guard<'a> = ReadGuard;
+
+    #[inline]
+    fn read_lock(&self) -> ReadGuard {
+        read_lock()
+    }
+
+    #[inline]
+    fn read_ongoing(&self) -> bool {
+        read_ongoing()
+    }
+
+    #[track_caller]
+    fn synchronize(&self) {
+        synchronize_rcu();
+    }
+
+    fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F) {
+        call_rcu(f);
+    }
+
+    unsafe fn call_rcu1(&self, head: NonNull<RcuHead>, func: RcuCallback) {
+        // SAFETY: forwarded contract.
+        unsafe { call_rcu1(head, func) };
+    }
+
+    #[track_caller]
+    fn barrier(&self) {
+        rcu_barrier();
+    }
+
+    fn start_poll(&self) -> GpState {
+        start_poll_synchronize_rcu()
+    }
+
+    fn poll_state(&self, state: GpState) -> bool {
+        poll_state_synchronize_rcu(state)
+    }
+
+    /// The type proves it: a [`ReadGuard`] is always a section of the default domain.
+    #[inline]
+    fn check_guard(&self, _guard: &ReadGuard) {}
 }

@@ -1,5 +1,8 @@
-//! RCU domains: the instance type that holds a grace-period engine and a callback thread, and the
-//! public [`Domain`] API for independent domains (like Linux SRCU or crossbeam's `Collector`).
+//! RCU domains: the engine every domain shares ([`DomainInner`]: a grace-period core, a callback
+//! thread and the operations on them), and the public [`Domain`] API for independent domains (like
+//! Linux SRCU or crossbeam's `Collector`). The default domain (`default.rs`) is a `static`
+//! `DomainInner` with a faster way to find the calling thread's reader record; everything past that
+//! look-up is the code below.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -8,9 +11,10 @@ use std::time::Duration;
 
 use crate::callback::{RcuCallback, RcuHead};
 use crate::gp::GpCore;
+use crate::rcu_domain::NotSend;
 use crate::reader::Reader;
 use crate::stats::Stats;
-use crate::sync::{Arc, Ordering, maybe_const_fn};
+use crate::sync::{Arc, AtomicUsize, Ordering, maybe_const_fn};
 use crate::worker::{self, Callbacks};
 
 /// The state of one RCU domain: grace periods plus callbacks.
@@ -18,13 +22,80 @@ use crate::worker::{self, Callbacks};
 pub(crate) struct DomainInner {
     pub(crate) gp: GpCore,
     pub(crate) callbacks: Callbacks,
+    /// Identity, never reused (0 is the default domain): keys the thread-local reader records of
+    /// independent domains (`local.rs`), so a record can never be mistaken for a later domain's.
+    pub(crate) id: u64,
+    /// Number of [`Domain`] values (clones) alive; the last one to go shuts the domain down.
+    owners: AtomicUsize,
+    /// The fork generation (`fork.rs`) the domain was created in; another one means this is a
+    /// child process, where an independent domain must not be used (see [`Domain`]).
+    fork_generation: u64,
+    /// Independent domains: the liveness flag the thread-local records check (`local.rs`).
+    link: Option<Arc<crate::local::Link>>,
 }
 
 impl DomainInner {
     maybe_const_fn! {
-        pub(crate) fn new() -> DomainInner {
-            DomainInner { gp: GpCore::new(), callbacks: Callbacks::new() }
+        pub(crate) fn new(
+            id: u64,
+            fork_generation: u64,
+            link: Option<Arc<crate::local::Link>>,
+        ) -> DomainInner {
+            DomainInner {
+                gp: GpCore::new(),
+                callbacks: Callbacks::new(),
+                id,
+                owners: AtomicUsize::new(1),
+                fork_generation,
+                link,
+            }
         }
+    }
+
+    /// The liveness link of an independent domain.
+    pub(crate) fn link(&self) -> &Arc<crate::local::Link> {
+        self.link
+            .as_ref()
+            .expect("rcu-core: only independent domains have thread-local records")
+    }
+
+    /// `call_rcu` with a closure. `owner` makes the reference the callback thread keeps, if it must
+    /// be started.
+    pub(crate) fn call_rcu<F: FnOnce() + Send + 'static>(
+        &self,
+        f: F,
+        owner: impl FnOnce() -> DomainRef,
+    ) {
+        worker::ensure_worker(self, owner);
+        self.callbacks.push_closure(f);
+    }
+
+    /// `call_rcu1`.
+    ///
+    /// # Safety
+    /// The contract of [`crate::call_rcu1`].
+    pub(crate) unsafe fn call_rcu1(
+        &self,
+        head: NonNull<RcuHead>,
+        func: RcuCallback,
+        owner: impl FnOnce() -> DomainRef,
+    ) {
+        worker::ensure_worker(self, owner);
+        // SAFETY: forwarded contract.
+        unsafe { self.callbacks.push(head, func) };
+    }
+
+    /// `start_poll_synchronize_rcu`: the snapshot, and a callback that makes sure a grace period
+    /// runs even if nobody else asks for one.
+    pub(crate) fn start_poll(&self, owner: impl FnOnce() -> DomainRef) -> GpState {
+        let state = GpState(self.gp.poll_snapshot());
+        self.call_rcu(|| {}, owner);
+        state
+    }
+
+    /// `poll_state_synchronize_rcu`.
+    pub(crate) fn poll_state(&self, state: GpState) -> bool {
+        self.gp.poll_done(state.0)
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -57,7 +128,6 @@ impl DomainInner {
 /// instance.
 #[derive(Debug, Clone)]
 pub(crate) enum DomainRef {
-    #[cfg(not(loom))]
     Static(&'static DomainInner),
     Shared(Arc<DomainInner>),
 }
@@ -66,7 +136,6 @@ impl std::ops::Deref for DomainRef {
     type Target = DomainInner;
     fn deref(&self) -> &DomainInner {
         match self {
-            #[cfg(not(loom))]
             DomainRef::Static(d) => d,
             DomainRef::Shared(d) => d,
         }
@@ -80,30 +149,66 @@ impl std::ops::Deref for DomainRef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GpState(pub(crate) u64);
 
+/// Source of [`DomainInner::id`] for independent domains (a plain `std` counter even under loom:
+/// identities, not state the algorithm synchronizes through).
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// An independent RCU domain: its own grace periods, reader registry and callback thread, so that
-/// one subsystem's long readers never delay another subsystem's grace periods (Linux's SRCU).
+/// one subsystem's long readers never delay another subsystem's grace periods (Linux's SRCU,
+/// crossbeam-epoch's `Collector`).
 ///
-/// Threads take part by [`register`](Domain::register)ing, which returns a [`ReaderHandle`]; read-side
-/// critical sections are [`ReaderHandle::read_lock`]. The process-wide default domain behind the free
-/// functions ([`read_lock`](crate::read_lock), [`synchronize_rcu`](crate::synchronize_rcu), ...) is a
-/// separate, faster path with the same algorithm. Dropping a `Domain` runs its pending callbacks
-/// (`rcu_barrier`) and joins its callback thread; dropping it inside one of its own callbacks is
-/// allowed too (the callback thread then finishes the queued callbacks and exits by itself).
+/// It has the whole API of the default domain, with the same semantics, as methods:
+///
+/// | default domain | `Domain` |
+/// |---|---|
+/// | [`read_lock`](crate::read_lock) → [`ReadGuard`](crate::ReadGuard) | [`read_lock`](Self::read_lock) → [`DomainGuard`] |
+/// | [`read_ongoing`](crate::read_ongoing) | [`read_ongoing`](Self::read_ongoing) |
+/// | [`synchronize_rcu`](crate::synchronize_rcu) | [`synchronize`](Self::synchronize) |
+/// | [`call_rcu`](crate::call_rcu), [`call_rcu1`](crate::call_rcu1) | [`call_rcu`](Self::call_rcu), [`call_rcu1`](Self::call_rcu1) |
+/// | [`rcu_barrier`](crate::rcu_barrier) | [`barrier`](Self::barrier) |
+/// | [`start_poll_synchronize_rcu`](crate::start_poll_synchronize_rcu), ... | [`start_poll`](Self::start_poll), [`poll_state`](Self::poll_state), [`cond_synchronize`](Self::cond_synchronize) |
+/// | [`stats`](crate::stats), [`set_stall_timeout`](crate::set_stall_timeout) | [`stats`](Self::stats), [`set_stall_timeout`](Self::set_stall_timeout) |
+///
+/// [`RcuCell`](crate::RcuCell) (and `rcu-queue`'s lists and map) can live in a domain:
+/// `RcuCell::new_in(value, &domain)`; they then reclaim through it and accept only its guards (see
+/// [`RcuDomain`](crate::RcuDomain) for how a guard of another domain is rejected).
+///
+/// `Domain` is a cheap handle (`Clone` shares the domain). When the last clone is dropped (containers
+/// created in the domain hold one), the domain runs its pending callbacks (`rcu_barrier`) and joins
+/// its callback thread; dropping it inside one of its own callbacks is allowed too (the callback
+/// thread then finishes the queued callbacks and exits by itself).
+///
+/// **Readers.** [`read_lock`](Self::read_lock) registers the calling thread with the domain on first
+/// use (a thread-local record per domain) and unregisters it when the thread exits; a domain dropped
+/// first leaves nothing behind on other threads (their stale records are freed at their next
+/// registration with any domain, or at their exit). [`register`](Self::register) gives an explicit
+/// [`ReaderHandle`] instead (liburcu's `rcu_register_thread`), for threads that want to control
+/// registration.
+///
+/// **`fork()`.** The child has only the forking thread, and the parent's callback threads and locks
+/// of independent domains are not carried over. In the child, a `Domain` created before the fork
+/// supports `read_lock` (and guards), `read_ongoing`, `poll_state`, `stats` and being dropped (which
+/// then skips the barrier and leaks the domain's state instead of waiting for a thread that does not
+/// exist); every call that waits for or queues work (`synchronize`, `call_rcu`, `call_rcu1`,
+/// `barrier`, `start_poll`, `cond_synchronize`, `register`, a first `read_lock` on the thread) panics
+/// with a message saying so. Create a new `Domain` in the child instead. The default domain is
+/// fully usable in the child (see the crate docs).
 ///
 /// # Example
 ///
 /// ```
-/// use rcu_core::Domain;
+/// use rcu_core::{Domain, RcuCell};
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use std::sync::Arc;
 ///
 /// let domain = Domain::new();
-/// let reader = domain.register();
+/// let cell = RcuCell::new_in(String::from("v1"), &domain);
 /// {
-///     let _guard = reader.read_lock();
-///     // ... read data published under `domain` ...
+///     let guard = domain.read_lock(); // registers this thread on first use
+///     assert_eq!(cell.read(&guard), "v1");
 /// }
-/// domain.synchronize(); // no section of `reader` is running: returns promptly
+/// cell.replace(String::from("v2")); // the old value is dropped by `domain`'s callback thread
+/// domain.synchronize();              // no section of `domain` is running: returns promptly
 ///
 /// let ran = Arc::new(AtomicUsize::new(0));
 /// let r = ran.clone();
@@ -118,6 +223,7 @@ pub struct Domain {
 impl fmt::Debug for Domain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Domain")
+            .field("id", &self.inner.id)
             .field("stats", &self.stats())
             .finish()
     }
@@ -129,24 +235,123 @@ impl Default for Domain {
     }
 }
 
+impl Clone for Domain {
+    /// Another handle to the same domain.
+    fn clone(&self) -> Self {
+        self.inner.owners.fetch_add(1, Ordering::Relaxed);
+        Domain {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
 impl Domain {
     /// Creates a domain. Its callback thread starts on the first `call_rcu`.
     pub fn new() -> Self {
+        crate::fork::init();
         Domain {
-            inner: Arc::new(DomainInner::new()),
+            inner: Arc::new(DomainInner::new(
+                NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                crate::fork::generation(),
+                Some(crate::local::Link::new()),
+            )),
         }
     }
 
-    fn as_ref(&self) -> DomainRef {
-        DomainRef::Shared(self.inner.clone())
+    pub(crate) fn inner(&self) -> &DomainInner {
+        &self.inner
     }
 
-    /// Registers the calling thread as a reader of this domain (`rcu_register_thread`). The handle
-    /// unregisters on drop.
+    /// The reference the callback thread keeps (made only when it is started).
+    fn owner(&self) -> impl FnOnce() -> DomainRef + '_ {
+        || DomainRef::Shared(self.inner.clone())
+    }
+
+    /// Panics in a child process (see "fork" in the type docs) before anything that would wait for
+    /// a thread or lock of the parent.
+    #[track_caller]
+    fn assert_same_process(&self, what: &str) {
+        if crate::fork::generation() != self.inner.fork_generation {
+            panic!(
+                "rcu-core: Domain::{what} called in a child process on a Domain created before \
+                 fork(); its callback thread and readers stayed in the parent. Create a new Domain \
+                 in the child (the default domain keeps working there)"
+            );
+        }
+    }
+
+    /// Enters a read-side critical section of this domain (`rcu_read_lock`), registering the
+    /// calling thread with the domain on its first call. Nestable; the section ends when the guard
+    /// is dropped.
+    ///
+    /// The first call on a thread takes the registry lock; later ones look the thread's record up in
+    /// a small thread-local table (one entry per domain the thread has read in) and then run the same
+    /// code as [`read_lock`](crate::read_lock).
+    ///
+    /// # Panics
+    /// The first call on a thread, in a child process after `fork()` (see the type docs).
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// let guard = domain.read_lock();
+    /// assert!(domain.read_ongoing());
+    /// drop(guard);
+    /// assert!(!domain.read_ongoing());
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn read_lock(&self) -> DomainGuard<'_> {
+        let reader = crate::local::reader(self);
+        // SAFETY: `reader` is this thread's live record in this domain (see `DomainGuard::drop`),
+        // used by its owner.
+        unsafe { (*reader).lock(&self.inner.gp.ctr) };
+        DomainGuard {
+            reader,
+            domain: &self.inner,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Registers the calling thread in the registry (the slow path of [`read_lock`](Self::read_lock)).
+    #[track_caller]
+    pub(crate) fn register_record(&self) -> Arc<Reader> {
+        self.assert_same_process("read_lock (first on a thread) or register");
+        self.inner.gp.register()
+    }
+
+    /// Whether the calling thread is inside a read-side critical section of this domain
+    /// (`rcu_read_ongoing`), through [`read_lock`](Self::read_lock) or a [`ReaderHandle`]. Takes the
+    /// registry lock.
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// assert!(!domain.read_ongoing());
+    /// let _g = domain.read_lock();
+    /// assert!(domain.read_ongoing());
+    /// assert!(!rcu_core::read_ongoing()); // the default domain is another domain
+    /// ```
+    pub fn read_ongoing(&self) -> bool {
+        self.inner.gp.in_own_section()
+    }
+
+    /// Registers the calling thread as a reader of this domain (`rcu_register_thread`) with an
+    /// explicit handle, which unregisters on drop. [`read_lock`](Self::read_lock) needs no handle;
+    /// this is for threads that want to control when they are registered.
+    ///
+    /// # Panics
+    /// In a child process after `fork()` (see the type docs).
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// let reader = domain.register();
+    /// let cell = rcu_core::RcuCell::new_in(3, &domain);
+    /// assert_eq!(*cell.read(&reader.read_lock()), 3);
+    /// ```
+    #[track_caller]
     pub fn register(&self) -> ReaderHandle<'_> {
         ReaderHandle {
             domain: &self.inner,
-            reader: self.inner.gp.register(),
+            reader: self.register_record(),
             _not_send: PhantomData,
         }
     }
@@ -154,55 +359,90 @@ impl Domain {
     /// Waits for a grace period of this domain (`synchronize_rcu`).
     ///
     /// # Panics
-    /// If the calling thread is inside a read-side critical section of this domain.
+    /// If the calling thread is inside a read-side critical section of this domain, or in a child
+    /// process after `fork()`.
+    ///
+    /// ```
+    /// rcu_core::Domain::new().synchronize();
+    /// ```
     #[track_caller]
     pub fn synchronize(&self) {
+        self.assert_same_process("synchronize");
         self.inner
             .gp
             .assert_not_in_own_section("Domain::synchronize");
         self.inner.gp.synchronize();
     }
 
-    /// Runs `f` on this domain's callback thread after a grace period (`call_rcu`).
+    /// Runs `f` on this domain's callback thread after a grace period (`call_rcu`); as
+    /// [`call_rcu`](crate::call_rcu) (FIFO, panics caught and counted).
+    ///
+    /// # Panics
+    /// In a child process after `fork()`.
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// domain.call_rcu(|| println!("after a grace period"));
+    /// domain.barrier();
+    /// ```
+    #[track_caller]
     pub fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F) {
-        worker::ensure_worker(&self.as_ref());
-        self.inner.callbacks.push_closure(f);
+        self.assert_same_process("call_rcu");
+        self.inner.call_rcu(f, self.owner());
     }
 
     /// Allocation-free form of [`call_rcu`](Self::call_rcu) (`call_rcu1`).
     ///
     /// # Safety
     /// As for [`call_rcu1`](crate::call_rcu1).
+    ///
+    /// # Panics
+    /// In a child process after `fork()`.
+    #[track_caller]
     pub unsafe fn call_rcu1(&self, head: NonNull<RcuHead>, func: RcuCallback) {
-        worker::ensure_worker(&self.as_ref());
+        self.assert_same_process("call_rcu1");
         // SAFETY: forwarded contract.
-        unsafe { self.inner.callbacks.push(head, func) };
+        unsafe { self.inner.call_rcu1(head, func, self.owner()) };
     }
 
     /// Waits until every callback queued on this domain before the call has run (`rcu_barrier`).
     ///
     /// # Panics
-    /// Inside a read-side critical section of this domain, or on its callback thread.
+    /// Inside a read-side critical section of this domain, on its callback thread, or in a child
+    /// process after `fork()`.
     #[track_caller]
     pub fn barrier(&self) {
+        self.assert_same_process("barrier");
         self.inner.gp.assert_not_in_own_section("Domain::barrier");
-        worker::barrier(&self.as_ref());
+        worker::barrier(&self.inner, self.owner());
     }
 
     /// Starts a grace-period poll (`start_poll_synchronize_rcu`).
+    ///
+    /// # Panics
+    /// In a child process after `fork()`.
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// let state = domain.start_poll();
+    /// domain.synchronize();
+    /// assert!(domain.poll_state(state));
+    /// ```
+    #[track_caller]
     pub fn start_poll(&self) -> GpState {
-        let state = GpState(self.inner.gp.poll_snapshot());
-        // Make sure a grace period will run even if nobody else asks for one.
-        self.call_rcu(|| {});
-        state
+        self.assert_same_process("start_poll");
+        self.inner.start_poll(self.owner())
     }
 
     /// Whether a full grace period has elapsed since `state` was taken (`poll_state_synchronize_rcu`).
     pub fn poll_state(&self, state: GpState) -> bool {
-        self.inner.gp.poll_done(state.0)
+        self.inner.poll_state(state)
     }
 
     /// Waits for a grace period unless one has elapsed since `state` (`cond_synchronize_rcu`).
+    ///
+    /// # Panics
+    /// As [`synchronize`](Self::synchronize), when it has to wait.
     #[track_caller]
     pub fn cond_synchronize(&self, state: GpState) {
         if !self.poll_state(state) {
@@ -210,19 +450,53 @@ impl Domain {
         }
     }
 
-    /// Sets the stall-warning timeout of this domain (`None` disables warnings).
+    /// Sets the stall-warning timeout of this domain (`None` disables warnings); as
+    /// [`set_stall_timeout`](crate::set_stall_timeout).
     pub fn set_stall_timeout(&self, timeout: Option<Duration>) {
         self.inner.gp.set_stall_timeout(timeout);
     }
 
     /// Counters of this domain.
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// drop(domain.read_lock());
+    /// assert_eq!(domain.stats().registered_readers, 1);
+    /// ```
     pub fn stats(&self) -> Stats {
         self.inner.stats()
     }
+
+    /// Whether `guard` is a section of this domain; panics otherwise (the runtime half of the
+    /// wrong-domain check, see [`RcuDomain`](crate::RcuDomain)).
+    #[inline]
+    #[track_caller]
+    pub(crate) fn check_guard(&self, guard: &DomainGuard<'_>) {
+        if !std::ptr::eq(guard.domain, &*self.inner) {
+            wrong_domain(self.inner.id, guard.domain.id);
+        }
+    }
+}
+
+#[cold]
+#[track_caller]
+fn wrong_domain(expected: u64, found: u64) -> ! {
+    panic!(
+        "rcu-core: a guard of domain #{found} was passed to a container created in domain \
+         #{expected}; it does not protect the container's data. Take the guard from the \
+         container's own domain (the Domain it was created with: domain.read_lock())"
+    )
 }
 
 impl Drop for Domain {
     fn drop(&mut self) {
+        // AcqRel: the last owner sees everything the others did before dropping their handles.
+        if self.inner.owners.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        // No guard is alive (guards borrow a `Domain`); threads that still have a record stop
+        // touching the domain (`local.rs`).
+        self.inner.link().close();
         if worker::is_worker_of(&self.inner) {
             // The last reference was dropped inside one of this domain's own callbacks: the callback
             // thread cannot wait for itself. Ask it to exit once every callback queued so far has
@@ -231,9 +505,14 @@ impl Drop for Domain {
             drop(crate::sync::lock(&self.inner.callbacks.handle).take());
             return;
         }
+        if crate::fork::generation() != self.inner.fork_generation {
+            // A child process: the callback thread (if any) stayed in the parent, and the domain's
+            // locks may have been held by threads that do not exist here. Leak the state.
+            std::mem::forget(self.inner.clone());
+            return;
+        }
         if self.inner.callbacks.started.load(Ordering::Acquire) {
-            let domain = self.as_ref();
-            worker::barrier(&domain);
+            worker::barrier(&self.inner, self.owner());
             self.inner.callbacks.stop();
             let handle = crate::sync::lock(&self.inner.callbacks.handle).take();
             if let Some(handle) = handle {
@@ -243,13 +522,13 @@ impl Drop for Domain {
     }
 }
 
-/// A thread's registration with a [`Domain`] (`rcu_register_thread` until drop).
+/// A thread's explicit registration with a [`Domain`] (`rcu_register_thread` until drop).
 ///
 /// `!Send`: the registration belongs to the thread that created it.
 pub struct ReaderHandle<'d> {
     domain: &'d DomainInner,
     reader: Arc<Reader>,
-    _not_send: PhantomData<*mut ()>,
+    _not_send: PhantomData<NotSend>,
 }
 
 impl fmt::Debug for ReaderHandle<'_> {
@@ -262,17 +541,24 @@ impl fmt::Debug for ReaderHandle<'_> {
 
 impl ReaderHandle<'_> {
     /// Enters a read-side critical section of the handle's domain (`rcu_read_lock`). Nestable.
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// let handle = domain.register();
+    /// let _guard = handle.read_lock();
+    /// assert!(handle.read_ongoing());
+    /// ```
     #[inline]
     pub fn read_lock(&self) -> DomainGuard<'_> {
         self.reader.lock(&self.domain.gp.ctr);
         DomainGuard {
-            reader: &self.reader,
+            reader: Arc::as_ptr(&self.reader),
             domain: self.domain,
             _not_send: PhantomData,
         }
     }
 
-    /// Whether this thread is inside a section of the handle's domain (`rcu_read_ongoing`).
+    /// Whether this thread is inside a section of the handle's record (`rcu_read_ongoing`).
     pub fn read_ongoing(&self) -> bool {
         self.reader.nest() > 0
     }
@@ -286,21 +572,93 @@ impl Drop for ReaderHandle<'_> {
 }
 
 /// A read-side critical section of a [`Domain`]; dropping it is `rcu_read_unlock`.
-pub struct DomainGuard<'h> {
-    reader: &'h Reader,
-    domain: &'h DomainInner,
-    _not_send: PhantomData<*mut ()>,
+///
+/// From [`Domain::read_lock`] or [`ReaderHandle::read_lock`]. `!Send` and `!Sync`; it borrows the
+/// domain (or handle), so the domain outlives it.
+///
+/// A guard is `!Send`: moving one to another thread does not compile.
+///
+/// ```compile_fail
+/// let domain = rcu_core::Domain::new();
+/// let guard = domain.read_lock();
+/// std::thread::scope(|s| { s.spawn(move || drop(guard)); });
+/// ```
+#[must_use = "the critical section ends when the guard is dropped"]
+pub struct DomainGuard<'d> {
+    reader: *const Reader,
+    domain: &'d DomainInner,
+    _not_send: PhantomData<NotSend>,
 }
 
 impl fmt::Debug for DomainGuard<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DomainGuard").finish_non_exhaustive()
+        f.debug_struct("DomainGuard")
+            .field("domain", &self.domain.id)
+            .finish_non_exhaustive()
     }
 }
 
 impl Drop for DomainGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.reader.unlock(&self.domain.gp.event);
+        // SAFETY: the record outlives the guard: it is owned by a `ReaderHandle` the guard borrows,
+        // or by this thread's record table, or, once late, by the guard chain until the outermost
+        // unlock (`local.rs`); the guard is `!Send`, so this is the owner thread (R1 of `reader.rs`).
+        if unsafe { (*self.reader).unlock(&self.domain.gp.event) } {
+            // SAFETY: `unlock` reported the end of a late record's outermost section.
+            unsafe { crate::local::release_late(self.reader, self.domain) };
+        }
+    }
+}
+
+impl crate::rcu_domain::sealed::Sealed for Domain {}
+
+impl crate::RcuDomain for Domain {
+    type Guard<'a> = DomainGuard<'a>;
+
+    #[inline]
+    #[track_caller]
+    fn read_lock(&self) -> DomainGuard<'_> {
+        Domain::read_lock(self)
+    }
+
+    fn read_ongoing(&self) -> bool {
+        Domain::read_ongoing(self)
+    }
+
+    #[track_caller]
+    fn synchronize(&self) {
+        Domain::synchronize(self);
+    }
+
+    #[track_caller]
+    fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F) {
+        Domain::call_rcu(self, f);
+    }
+
+    #[track_caller]
+    unsafe fn call_rcu1(&self, head: NonNull<RcuHead>, func: RcuCallback) {
+        // SAFETY: forwarded contract.
+        unsafe { Domain::call_rcu1(self, head, func) };
+    }
+
+    #[track_caller]
+    fn barrier(&self) {
+        Domain::barrier(self);
+    }
+
+    #[track_caller]
+    fn start_poll(&self) -> GpState {
+        Domain::start_poll(self)
+    }
+
+    fn poll_state(&self, state: GpState) -> bool {
+        Domain::poll_state(self, state)
+    }
+
+    #[inline]
+    #[track_caller]
+    fn check_guard(&self, guard: &DomainGuard<'_>) {
+        Domain::check_guard(self, guard);
     }
 }

@@ -10,24 +10,36 @@
 //!   reader record from the registry, forgets the callback thread (a new one starts on the next
 //!   `call_rcu`, or at once if callbacks were pending) and re-registers for membarrier.
 //!
+//! - In the child, it also advances the fork *generation*: an independent [`Domain`](crate::Domain)
+//!   remembers the generation it was created in and, in a later one, refuses (with a panic) every
+//!   call that would wait for its parent's callback thread or locks (see "fork" in its docs).
+//!
 //! Limitations (as in QEMU and liburcu): do not fork from inside a `call_rcu` callback or a
-//! read-side critical section, and do not use independent [`Domain`](crate::Domain)s in the child.
+//! read-side critical section.
 //! A `call_rcu` racing with `fork()` on another thread may be caught half-way through its
 //! wait-free enqueue; the child then drops that callback and the ones queued after it (they still
 //! run in the parent) instead of waiting forever. The child should exec or exit soon if other
 //! threads held application locks.
 
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 use std::cell::RefCell;
 
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 use crate::default::DEFAULT;
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 use crate::sync::{MutexGuard, lock};
 
-/// Installs the fork handlers once per process.
+/// Children created by `fork()` so far along this process's ancestry (see the module docs).
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The current fork generation: changes in a child process.
+pub(crate) fn generation() -> u64 {
+    GENERATION.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Installs the fork handlers once per process (nothing to do under loom, which cannot fork).
 pub(crate) fn init() {
-    #[cfg(unix)]
+    #[cfg(all(unix, not(loom)))]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
@@ -41,7 +53,7 @@ pub(crate) fn init() {
 
 /// The default domain's locks, held from `prepare` to `parent` / `child` (in this field order, which
 /// is also the drop order).
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 struct ForkGuards {
     _handle: MutexGuard<'static, Option<crate::sync::thread::JoinHandle<()>>>,
     _batch_lock: MutexGuard<'static, ()>,
@@ -50,12 +62,12 @@ struct ForkGuards {
     batch: MutexGuard<'static, crate::gp::BatchState>,
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 thread_local! {
     static HELD: RefCell<Option<ForkGuards>> = const { RefCell::new(None) };
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 extern "C" fn prepare() {
     // Finish the one-time barrier set-up first: a child must not inherit it half done.
     crate::barrier::init();
@@ -69,13 +81,14 @@ extern "C" fn prepare() {
     HELD.with(|h| *h.borrow_mut() = Some(guards));
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 extern "C" fn parent() {
     drop(HELD.with(|h| h.borrow_mut().take()));
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 extern "C" fn child() {
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if let Some(mut guards) = HELD.with(|h| h.borrow_mut().take()) {
         DEFAULT
             .gp
@@ -86,6 +99,6 @@ extern "C" fn child() {
     crate::barrier::after_fork_child();
     DEFAULT.callbacks.reset_after_fork();
     if DEFAULT.callbacks.pending_count() > 0 {
-        crate::worker::ensure_worker(&crate::domain::DomainRef::Static(&DEFAULT));
+        crate::worker::ensure_worker(&DEFAULT, || crate::domain::DomainRef::Static(&DEFAULT));
     }
 }

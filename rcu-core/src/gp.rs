@@ -268,14 +268,17 @@ impl GpCore {
     /// for a grace period there would wait for itself forever).
     #[track_caller]
     pub(crate) fn assert_not_in_own_section(&self, what: &str) {
-        let registry = lock(&self.registry);
-        if registry
-            .iter()
-            .any(|r| r.owner.is_current() && r.in_section())
-        {
-            drop(registry);
+        if self.in_own_section() {
             panic_in_section(what);
         }
+    }
+
+    /// Whether the calling thread is inside a read-side critical section of this domain, through
+    /// any of its records (exact: takes the registry lock).
+    pub(crate) fn in_own_section(&self) -> bool {
+        lock(&self.registry)
+            .iter()
+            .any(|r| r.owner.is_current() && r.in_section())
     }
 
     /// Snapshot for the polling API (Linux's `get_state_synchronize_rcu`).

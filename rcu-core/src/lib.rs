@@ -16,7 +16,7 @@
 //! | [`register_thread`], [`unregister_thread`] | `rcu_register_thread`, ... | same | — |
 //! | [`raw::rcu_dereference`], [`raw::rcu_assign_pointer`] | same names | `qatomic_rcu_read` / `_set` | same names |
 //! | [`RcuCell`] | — | — | `rcu_replace_pointer` pattern |
-//! | [`Domain`] | — | — | SRCU (independent domains) |
+//! | [`Domain`], [`RcuDomain`], [`DefaultDomain`] | — | — | SRCU (independent domains) |
 //!
 //! # Example: the whole life cycle
 //!
@@ -54,6 +54,52 @@
 //! assert_eq!(dropped.load(Ordering::SeqCst), 1);
 //! ```
 //!
+//! # Domains
+//!
+//! Everything above uses the process-wide *default domain*: one grace-period engine and one callback
+//! thread that every user of the free functions shares. An independent [`Domain`] is the same engine
+//! with its own reader registry, grace periods and callback thread, like Linux's SRCU or
+//! crossbeam-epoch's `Collector`. Use one when
+//!
+//! - a subsystem's readers may stay inside sections for long (blocking I/O, a slow device): in
+//!   their own domain they delay only that domain's grace periods and reclamation, not everyone's;
+//! - a subsystem must be able to wait for *its* readers ([`Domain::synchronize`], [`Domain::barrier`])
+//!   without waiting for unrelated ones, or drain and shut down its callbacks on its own (dropping
+//!   the last `Domain` handle runs its pending callbacks and joins its thread);
+//! - a library wants its reclamation isolated from its host program's.
+//!
+//! Otherwise stay with the default domain: its read side is the fastest (a `const` thread-local
+//! pointer, no table look-up), and it is the one that keeps working in a child after `fork()`.
+//!
+//! Both are one API: the [`RcuDomain`] trait, implemented by [`DefaultDomain`] and [`Domain`].
+//! [`RcuCell`] (and `rcu-queue`'s lists and hash map) take the domain as a type parameter that
+//! defaults to the default one: `RcuCell::new(v)` lives in the default domain,
+//! `RcuCell::new_in(v, &domain)` in `domain`. A container reclaims through its domain and reads only
+//! under a guard of it: a guard of the default domain for a container of an independent one (or the
+//! reverse) does not compile, and a guard of another independent `Domain` panics (see
+//! [`RcuDomain`]). [`Domain::read_lock`] registers the calling thread on first use and unregisters
+//! it at thread exit, so no thread has to carry a handle.
+//!
+//! ```
+//! use rcu_core::{Domain, RcuCell};
+//!
+//! // The storage subsystem's readers may block; give them their own domain.
+//! let storage = Domain::new();
+//! let queue_depth = RcuCell::new_in(32u32, &storage);
+//!
+//! std::thread::scope(|s| {
+//!     s.spawn(|| {
+//!         let guard = storage.read_lock(); // registers this thread with `storage`
+//!         assert!(*queue_depth.read(&guard) >= 32);
+//!     });
+//!     queue_depth.replace(64); // the old value is dropped by `storage`'s callback thread
+//! });
+//!
+//! // Waiting for the storage readers does not wait for the default domain's, and vice versa.
+//! let _other = rcu_core::read_lock();
+//! storage.synchronize();
+//! ```
+//!
 //! # How it works
 //!
 //! See the `gp` module (source: `src/gp.rs`) for the algorithm and a table of every memory ordering
@@ -74,7 +120,8 @@
 //! - A panicking callback is caught and reported; the callback thread goes on.
 //! - The barrier mode (membarrier or `SeqCst` fences) is chosen once at start-up; set
 //!   `RCU_CORE_FORCE_FALLBACK=1` in the environment to force the fence fallback.
-//! - Fork: see the `fork` module docs; the default domain survives `fork()` in the child.
+//! - Fork: see the `fork` module docs; the default domain survives `fork()` in the child; an
+//!   independent [`Domain`] created before the fork only reads there (see its docs).
 //! - Exit: callbacks still pending when the process exits are not run; call [`rcu_barrier`] before
 //!   leaving `main` if their effects matter (see [`call_rcu`]).
 
@@ -92,17 +139,15 @@ compile_error!(
 
 mod barrier;
 mod callback;
-#[cfg(not(loom))]
 mod cell;
-#[cfg(not(loom))]
 mod default;
 mod diag;
 mod domain;
-#[cfg(not(loom))]
 mod fork;
 mod gp;
-#[cfg(not(loom))]
+mod local;
 pub mod raw;
+mod rcu_domain;
 mod reader;
 mod stats;
 mod sync;
@@ -117,15 +162,14 @@ pub use barrier::FORCE_FALLBACK_ENV;
 #[doc(hidden)]
 pub use callback::loom_queue;
 pub use callback::{RcuCallback, RcuHead};
-#[cfg(not(loom))]
 pub use cell::RcuCell;
-#[cfg(not(loom))]
 pub use default::{
-    ReadGuard, call_rcu, call_rcu1, cond_synchronize_rcu, poll_state_synchronize_rcu, rcu_barrier,
-    read_lock, read_ongoing, register_thread, set_stall_timeout, start_poll_synchronize_rcu, stats,
-    synchronize_rcu, unregister_thread,
+    DefaultDomain, ReadGuard, call_rcu, call_rcu1, cond_synchronize_rcu,
+    poll_state_synchronize_rcu, rcu_barrier, read_lock, read_ongoing, register_thread,
+    set_stall_timeout, start_poll_synchronize_rcu, stats, synchronize_rcu, unregister_thread,
 };
 pub use domain::{Domain, DomainGuard, GpState, ReaderHandle};
+pub use rcu_domain::{GuardStaysOnItsThread, RcuDomain};
 pub use stats::Stats;
 
 #[doc(hidden)]
@@ -135,12 +179,18 @@ pub mod __private {
 
 #[cfg(all(test, not(loom)))]
 mod static_checks {
-    use static_assertions::{assert_impl_all, assert_not_impl_any};
+    use static_assertions::{assert_eq_size, assert_impl_all, assert_not_impl_any};
+
+    // The default domain costs a container nothing: a cell is one pointer, a guard one pointer.
+    assert_eq_size!(crate::DefaultDomain, ());
+    assert_eq_size!(crate::RcuCell<u64>, usize);
+    assert_eq_size!(crate::ReadGuard, usize);
 
     assert_not_impl_any!(crate::ReadGuard: Send, Sync);
     assert_not_impl_any!(crate::DomainGuard<'static>: Send, Sync);
     assert_not_impl_any!(crate::ReaderHandle<'static>: Send, Sync);
     assert_impl_all!(crate::RcuHead: Send, Sync);
     assert_impl_all!(crate::RcuCell<String>: Send, Sync);
+    assert_impl_all!(crate::RcuCell<String, crate::Domain>: Send, Sync);
     assert_impl_all!(crate::Domain: Send, Sync);
 }

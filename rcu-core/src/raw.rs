@@ -26,7 +26,9 @@
 //! drop(unsafe { Box::from_raw(node) });
 //! ```
 
-use std::sync::atomic::{AtomicPtr, Ordering};
+// The crate's atomics: loom's under `--cfg loom`, so that the loom models check the containers' own
+// loads and stores.
+use crate::sync::{AtomicPtr, Ordering};
 
 /// Loads an RCU-protected pointer (`rcu_dereference`, QEMU's `qatomic_rcu_read`).
 ///

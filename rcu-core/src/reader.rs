@@ -49,6 +49,8 @@ pub(crate) struct OwnerInfo {
     pub(crate) id: std::thread::ThreadId,
     #[cfg(not(loom))]
     pub(crate) name: Option<String>,
+    #[cfg(loom)]
+    id: loom::thread::ThreadId,
 }
 
 impl OwnerInfo {
@@ -62,7 +64,9 @@ impl OwnerInfo {
             }
         }
         #[cfg(loom)]
-        OwnerInfo {}
+        OwnerInfo {
+            id: loom::thread::current().id(),
+        }
     }
 
     /// Whether the calling thread owns the record.
@@ -72,7 +76,9 @@ impl OwnerInfo {
             self.id == std::thread::current().id()
         }
         #[cfg(loom)]
-        false
+        {
+            self.id == loom::thread::current().id()
+        }
     }
 }
 

@@ -46,6 +46,18 @@ macro_rules! maybe_const_fn {
 }
 pub(crate) use maybe_const_fn;
 
+/// Declares a thread-local: `const`-initialized with `std` (no lazy-initialization check on access),
+/// loom's model-checked thread-local under loom (which has no `const` form).
+macro_rules! thread_local_const {
+    ($(#[$m:meta])* $vis:vis static $name:ident: $t:ty = $init:expr;) => {
+        #[cfg(not(loom))]
+        std::thread_local! { $(#[$m])* $vis static $name: $t = const { $init }; }
+        #[cfg(loom)]
+        loom::thread_local! { $(#[$m])* $vis static $name: $t = $init; }
+    };
+}
+pub(crate) use thread_local_const;
+
 /// `std::cell::UnsafeCell` with loom's closure-based access API, so that the same code compiles
 /// against both.
 #[cfg(not(loom))]

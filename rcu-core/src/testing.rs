@@ -23,6 +23,12 @@ pub fn set_broken_grace_periods(on: bool) {
     BROKEN.store(on, Ordering::SeqCst);
 }
 
-pub(crate) fn broken() -> bool {
+/// Whether [`set_broken_grace_periods`] switched grace periods off (for reclaimers in test builds
+/// that must then quarantine instead of free).
+///
+/// ```
+/// assert!(!rcu_core::testing::broken());
+/// ```
+pub fn broken() -> bool {
     BROKEN.load(Ordering::SeqCst)
 }

@@ -233,23 +233,29 @@ impl Callbacks {
     }
 }
 
-/// Starts the domain's callback thread if it is not running.
-pub(crate) fn ensure_worker(domain: &DomainRef) {
-    // Acquire pairs with the Release store below: a running worker is fully set up.
-    if domain.callbacks.started.load(Ordering::Acquire) {
-        return;
+/// Starts the domain's callback thread if it is not running. `owner` makes the reference the thread
+/// keeps; it is called only when the thread is spawned, so the fast path clones nothing.
+#[inline]
+pub(crate) fn ensure_worker(domain: &DomainInner, owner: impl FnOnce() -> DomainRef) {
+    // Acquire pairs with the Release store in `spawn_worker`: a running worker is fully set up.
+    if !domain.callbacks.started.load(Ordering::Acquire) {
+        spawn_worker(domain, owner);
     }
+}
+
+#[cold]
+fn spawn_worker(domain: &DomainInner, owner: impl FnOnce() -> DomainRef) {
     let mut handle = lock(&domain.callbacks.handle);
     if domain.callbacks.started.load(Ordering::Relaxed) {
         return;
     }
-    let for_thread = domain.clone();
+    let for_thread = owner();
     let spawned = thread::Builder::new()
         .name("call_rcu".into())
         .spawn(move || worker_main(for_thread))
         .expect("rcu-core: cannot spawn the call_rcu callback thread");
     *handle = Some(spawned);
-    // Release pairs with the Acquire load above.
+    // Release pairs with the Acquire load in `ensure_worker`.
     domain.callbacks.started.store(true, Ordering::Release);
 }
 
@@ -343,6 +349,10 @@ fn worker_main(domain: DomainRef) {
             cbs.batch_done.store(done, Ordering::Relaxed);
             // SAFETY: popped nodes carry the callback their producer set under call_rcu1's contract.
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| unsafe { invoke(node) })) {
+                // Under loom a panicking callback is a failed model (a race loom found in a value's
+                // drop, for instance): let it end the model instead of reporting and going on.
+                #[cfg(loom)]
+                std::panic::resume_unwind(payload);
                 cbs.panics.fetch_add(1, Ordering::Relaxed);
                 diag::report(&format!(
                     "rcu-core: a call_rcu callback panicked ({}); the callback thread goes on with \
@@ -359,7 +369,7 @@ fn worker_main(domain: DomainRef) {
 
 /// `rcu_barrier` / `drain_call_rcu`: waits until every callback queued before the call has run.
 #[track_caller]
-pub(crate) fn barrier(domain: &DomainRef) {
+pub(crate) fn barrier(domain: &DomainInner, owner: impl FnOnce() -> DomainRef) {
     assert!(
         !is_worker_of(domain),
         "rcu-core: rcu_barrier called from a call_rcu callback; the callback thread would wait for \
@@ -369,7 +379,7 @@ pub(crate) fn barrier(domain: &DomainRef) {
     cbs.barrier_waiters.fetch_add(1, Ordering::Relaxed);
     let done = Arc::new(Event::new(false));
     let signal = done.clone();
-    ensure_worker(domain);
+    ensure_worker(domain, owner);
     cbs.push_closure(move || signal.set());
     cbs.kick();
     while !done.is_set() {

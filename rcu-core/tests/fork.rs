@@ -81,6 +81,10 @@ fn fork_child_keeps_using_rcu() {
     // Phase 2: fork while a reader thread is inside a section. The child's grace periods must not
     // wait for it (it does not exist there). (Forking while a grace period waits is not supported:
     // fork waits for the grace period, as in QEMU.)
+    // Drain phase 1's callbacks first: a batch the callback thread started after the reader entered
+    // would wait for the reader while holding the batch lock that `fork()` takes (seen hanging
+    // under `taskset -c 0` on a loaded machine).
+    rcu_barrier();
     let reader = HeldReader::enter("fork-reader");
     let status = fork_and_check(2);
     assert!(exited_ok(status), "child failed: {}", describe(status));

@@ -31,7 +31,9 @@ fn misuse_panics_name_the_callers_line() {
     let cell = RcuCell::new(0u32);
     let domain = Domain::new();
     let handle = domain.register();
-    let cases: [Case<'_>; 6] = [
+    let other = Domain::new();
+    let cell_in_domain = RcuCell::new_in(0u32, &domain);
+    let cases: [Case<'_>; 7] = [
         (
             "synchronize_rcu",
             Box::new(|| {
@@ -72,6 +74,12 @@ fn misuse_panics_name_the_callers_line() {
             Box::new(|| {
                 let _g = handle.read_lock();
                 domain.barrier();
+            }),
+        ),
+        (
+            "RcuCell::read with another domain's guard",
+            Box::new(|| {
+                let _ = cell_in_domain.read(&other.read_lock());
             }),
         ),
     ];

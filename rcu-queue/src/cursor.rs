@@ -6,6 +6,7 @@ use crate::list::RcuQueue;
 use crate::node::{self, Node};
 use crate::raw::Head;
 use core::{fmt, marker::PhantomData, ptr::NonNull};
+use rcu_core::{DefaultDomain, RcuDomain};
 
 /// A writer's cursor on one linked element (intrusive-rs's `CursorMut`): it borrows the
 /// [`ListWriter`](crate::ListWriter) mutably, so the element stays linked while the cursor lives.
@@ -30,8 +31,9 @@ use core::{fmt, marker::PhantomData, ptr::NonNull};
 /// assert_eq!(*removed, 2);
 /// assert_eq!(w.iter().copied().collect::<Vec<_>>(), [1, 3]);
 /// ```
-pub struct CursorMut<'w, T: Send + Sync + 'static, F: Family = Tailq> {
-    list: &'w RcuQueue<T, F>,
+pub struct CursorMut<'w, T: Send + Sync + 'static, F: Family = Tailq, D: RcuDomain = DefaultDomain>
+{
+    list: &'w RcuQueue<T, F, D>,
     node: NonNull<Node<T, F>>,
     /// The predecessor if known: `Some(None)` when `node` is first, `None` when unknown.
     prev: Option<Option<NonNull<Node<T, F>>>>,
@@ -39,13 +41,13 @@ pub struct CursorMut<'w, T: Send + Sync + 'static, F: Family = Tailq> {
     _writer: PhantomData<&'w mut ()>,
 }
 
-impl<'w, T: Send + Sync + 'static, F: Family> CursorMut<'w, T, F> {
+impl<'w, T: Send + Sync + 'static, F: Family, D: RcuDomain> CursorMut<'w, T, F, D> {
     /// # Safety
     ///
     /// The caller lends `list`'s writer exclusively for `'w`; `node` is linked on `list`, and `prev`,
     /// if known, is its predecessor.
     pub(crate) unsafe fn new(
-        list: &'w RcuQueue<T, F>,
+        list: &'w RcuQueue<T, F, D>,
         node: NonNull<Node<T, F>>,
         prev: Option<Option<NonNull<Node<T, F>>>>,
     ) -> Self {
@@ -175,7 +177,9 @@ impl<'w, T: Send + Sync + 'static, F: Family> CursorMut<'w, T, F> {
     }
 }
 
-impl<T: Send + Sync + 'static + fmt::Debug, F: Family> fmt::Debug for CursorMut<'_, T, F> {
+impl<T: Send + Sync + 'static + fmt::Debug, F: Family, D: RcuDomain> fmt::Debug
+    for CursorMut<'_, T, F, D>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("CursorMut").field(self.get()).finish()
     }

@@ -11,8 +11,9 @@
 //!   macros (`qtailq_insert_head_rcu!`, ...) are thin sugar over them, listed in one
 //!   [table](raw#the-c-named-macros).
 //! * The safe, owning lists [`RcuTailq`], [`RcuList`], [`RcuSimpleq`] and [`RcuSlist`] (one generic
-//!   [`RcuQueue<T, F>`] over a [`family`]). Readers need `&self` and an [`rcu_core::ReadGuard`] and get
-//!   `&T` bounded by the guard; writers are serialized by a [`WriterLock`] (the list's own, or an external
+//!   [`RcuQueue<T, F, D>`] over a [`family`], in an rcu-core domain `D`). Readers need `&self` and a
+//!   guard of the list's domain ([`rcu_core::ReadGuard`] for the default one) and get `&T` bounded by
+//!   the guard; writers are serialized by a [`WriterLock`] (the list's own, or an external
 //!   one shared by many lists, like QEMU's BQL). Each node is one allocation holding link, `RcuHead` and
 //!   value, so removal defers the drop with `call_rcu1` and no extra allocation. A writer's
 //!   [`CursorMut`] sits on one element (from an insert, a search, or a [`Handle`] kept from earlier)
@@ -54,6 +55,53 @@
 //! assert_eq!(Arc::strong_count(&disk), 1);
 //! ```
 //!
+//! # Domains: a subsystem with its own grace periods, no `unsafe`
+//!
+//! Every safe container takes an rcu-core domain as a type parameter that defaults to the default
+//! domain: `RcuTailq::new()` and `RcuTailq::new_in(&domain)` (likewise [`RcuHashMap::new_in`]).
+//! In an independent [`rcu_core::Domain`] its readers delay only that domain's grace periods, and
+//! its removed elements are dropped by that domain's callback thread. Readers present that domain's
+//! guard (`domain.read_lock()`, which registers the thread on first use); the default domain's guard
+//! does not compile there, and another `Domain`'s guard panics (see [`rcu_core::RcuDomain`]).
+//!
+//! ```
+//! use rcu_core::{Domain, RcuCell};
+//! use rcu_queue::RcuTailq;
+//! use std::sync::atomic::{AtomicBool, Ordering};
+//!
+//! struct Disk { name: String }
+//! struct Policy { max_inflight: u32 }
+//!
+//! // The block layer's readers may hold sections across slow requests: give it a private domain.
+//! let block = Domain::new();
+//! let disks: RcuTailq<Disk, Domain> = RcuTailq::new_in(&block);
+//! let policy: RcuCell<Policy, Domain> = RcuCell::new_in(Policy { max_inflight: 8 }, &block);
+//! disks.lock().push_back(Disk { name: "sda".into() });
+//!
+//! let stop = AtomicBool::new(false);
+//! std::thread::scope(|s| {
+//!     // An I/O thread: no handle to carry, no unsafe.
+//!     s.spawn(|| {
+//!         while !stop.load(Ordering::Relaxed) {
+//!             let guard = block.read_lock();
+//!             let limit = policy.read(&guard).max_inflight;
+//!             assert!(disks.iter(&guard).all(|d| !d.name.is_empty()) && limit >= 8);
+//!         }
+//!     });
+//!     // Hot-plug and reconfigure meanwhile.
+//!     disks.lock().push_back(Disk { name: "sdb".into() });
+//!     assert!(disks.lock().remove_first(|d| d.name == "sda").is_some());
+//!     policy.replace(Policy { max_inflight: 16 });
+//!     stop.store(true, Ordering::Relaxed);
+//! });
+//!
+//! // Wait for the block layer's readers and callbacks only.
+//! block.barrier();
+//! let guard = block.read_lock();
+//! assert_eq!(disks.first(&guard).map(|d| d.name.as_str()), Some("sdb"));
+//! assert_eq!(policy.read(&guard).max_inflight, 16);
+//! ```
+//!
 //! # Differences from QEMU
 //!
 //! See [`raw`](raw#differences-from-qemu): unlinks are `Release` stores, empty heads hold no
@@ -72,30 +120,19 @@ mod sync;
 
 pub mod raw;
 
-#[cfg(not(loom))]
 mod cursor;
-#[cfg(not(loom))]
 pub mod family;
-#[cfg(not(loom))]
 mod handle;
-#[cfg(not(loom))]
 mod list;
-#[cfg(not(loom))]
 mod lock;
-#[cfg(not(loom))]
 mod node;
 #[cfg(all(rcu_broken_gp, not(loom)))]
 pub mod testing;
 
 pub mod map;
 
-#[cfg(not(loom))]
 pub use cursor::CursorMut;
-#[cfg(not(loom))]
 pub use handle::Handle;
-#[cfg(not(loom))]
 pub use list::{Iter, ListWriter, RcuList, RcuQueue, RcuSimpleq, RcuSlist, RcuTailq};
-#[cfg(not(loom))]
 pub use lock::{WriterGuard, WriterLock};
-#[cfg(not(loom))]
 pub use map::RcuHashMap;

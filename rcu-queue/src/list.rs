@@ -7,7 +7,8 @@
 //! 2. Every writer operation runs with the list's writer lock held (its own, or the external lock it was
 //!    created with), so writers are serialized (raw rule W1).
 //! 3. A node leaves the list only by being unlinked and then [`node::retire`]d exactly once, so it is
-//!    freed only after a grace period (W2), and readers holding a [`ReadGuard`] can keep using it.
+//!    freed only after a grace period of the list's domain (W2), and readers holding a guard of that
+//!    domain (checked by [`RcuDomain::check_guard`]) can keep using it.
 //! 4. `head` is a heap allocation that never moves (W4) and is freed only when the list is dropped.
 //! 5. A node's owner id is this list's `id` exactly while the node is linked on this list; the list
 //!    holds one reference to each linked node (released by the `call_rcu1` callback), and each
@@ -23,7 +24,7 @@ use crate::node::{self, Node, NodeAdapter};
 use crate::raw::{self, Head};
 use crate::sync::{AtomicUsize, Ordering::Relaxed};
 use core::{fmt, marker::PhantomData, ptr::NonNull};
-use rcu_core::ReadGuard;
+use rcu_core::{DefaultDomain, RcuDomain};
 
 /// RCU-safe doubly linked tail queue of `T` (QEMU `QTAILQ` + `*_RCU`): every operation.
 ///
@@ -40,7 +41,7 @@ use rcu_core::ReadGuard;
 /// let names: Vec<&str> = children.iter(&guard).copied().collect(); // QTAILQ_FOREACH_RCU
 /// assert_eq!(names, ["virtio-blk", "scsi-hd"]);
 /// ```
-pub type RcuTailq<T> = RcuQueue<T, crate::family::Tailq>;
+pub type RcuTailq<T, D = DefaultDomain> = RcuQueue<T, crate::family::Tailq, D>;
 /// RCU-safe doubly linked list of `T` (QEMU `QLIST` + `*_RCU`): no `push_back`.
 ///
 /// # Example
@@ -52,7 +53,7 @@ pub type RcuTailq<T> = RcuQueue<T, crate::family::Tailq>;
 /// let g = rcu_core::read_lock();
 /// assert_eq!(list.iter(&g).copied().collect::<Vec<_>>(), [0, 1]);
 /// ```
-pub type RcuList<T> = RcuQueue<T, crate::family::List>;
+pub type RcuList<T, D = DefaultDomain> = RcuQueue<T, crate::family::List, D>;
 /// RCU-safe singly linked tail queue of `T` (QEMU `QSIMPLEQ` + `*_RCU`): no `insert_before`.
 ///
 /// # Example
@@ -65,7 +66,7 @@ pub type RcuList<T> = RcuQueue<T, crate::family::List>;
 /// let g = rcu_core::read_lock();
 /// assert_eq!(q.first(&g), Some(&2));
 /// ```
-pub type RcuSimpleq<T> = RcuQueue<T, crate::family::Simpleq>;
+pub type RcuSimpleq<T, D = DefaultDomain> = RcuQueue<T, crate::family::Simpleq, D>;
 /// RCU-safe singly linked list of `T` (QEMU `QSLIST` + `*_RCU`): no `push_back`, no `insert_before`.
 ///
 /// # Example
@@ -77,7 +78,7 @@ pub type RcuSimpleq<T> = RcuQueue<T, crate::family::Simpleq>;
 /// let g = rcu_core::read_lock();
 /// assert_eq!(s.iter(&g).copied().collect::<Vec<_>>(), [2, 3]);
 /// ```
-pub type RcuSlist<T> = RcuQueue<T, crate::family::Slist>;
+pub type RcuSlist<T, D = DefaultDomain> = RcuQueue<T, crate::family::Slist, D>;
 
 enum Serializer {
     Own(WriterLock<()>),
@@ -87,14 +88,19 @@ enum Serializer {
 /// An owning RCU-protected list of `T` of family `F`; use it through the aliases [`RcuTailq`],
 /// [`RcuList`], [`RcuSimpleq`] and [`RcuSlist`].
 ///
-/// * **Readers** need only `&self` and a [`ReadGuard`]: [`iter`](Self::iter) and [`first`](Self::first)
-///   hand out `&T` that live as long as the guard, never longer. They never block and never write
+/// * **Readers** need only `&self` and a guard of the list's domain `D` ([`rcu_core::ReadGuard`] for
+///   the default domain, [`rcu_core::DomainGuard`] for a list made with [`new_in`](Self::new_in)):
+///   [`iter`](Self::iter) and [`first`](Self::first) hand out `&T` that live as long as the guard,
+///   never longer. They never block and never write
 ///   shared memory; each step of an iteration is one `Acquire` load.
 /// * **Writers** go through a [`ListWriter`], from [`lock`](Self::lock) (the list's own lock) or from
 ///   [`writer`](Self::writer) (an external [`WriterLock`] shared by several lists, like QEMU's BQL).
-/// * A removed value is dropped on rcu-core's callback thread after a grace period (`call_rcu1`, no
-///   allocation on the removal path), so its `Drop` may do "object_unref"-style work. Dropping the list
-///   does the same for every remaining value.
+/// * A removed value is dropped on the domain's callback thread after a grace period (`call_rcu1`,
+///   no allocation on the removal path), so its `Drop` may do "object_unref"-style work. Dropping the
+///   list does the same for every remaining value.
+/// * **Domains.** A guard of another domain is rejected as [`rcu_core::RcuDomain`] describes: a
+///   compile error between the default domain and an independent one, a panic between two
+///   independent [`rcu_core::Domain`]s.
 ///
 /// # Example: readers and a writer at the same time
 ///
@@ -146,8 +152,10 @@ enum Serializer {
 /// };
 /// assert_eq!(len, 21);
 /// ```
-pub struct RcuQueue<T: Send + Sync + 'static, F: Family> {
+pub struct RcuQueue<T: Send + Sync + 'static, F: Family, D: RcuDomain = DefaultDomain> {
     head: NonNull<F::Head<T>>,
+    /// The domain readers' sections and reclamation belong to.
+    domain: D,
     /// This list's identity, recorded in the nodes it links (invariant 5); never 0.
     id: u64,
     /// Number of linked nodes; only changed by writers (under the writer lock), so `Relaxed`.
@@ -158,9 +166,9 @@ pub struct RcuQueue<T: Send + Sync + 'static, F: Family> {
 
 // SAFETY: the list owns `T`s (sent to rcu-core's callback thread to be dropped: `T: Send`) and hands out
 // `&T` to reader threads (`T: Sync`); all shared list state is atomics and a mutex.
-unsafe impl<T: Send + Sync + 'static, F: Family> Send for RcuQueue<T, F> {}
+unsafe impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> Send for RcuQueue<T, F, D> {}
 // SAFETY: as above; `&RcuQueue` only allows reads under a guard and writes under the writer lock.
-unsafe impl<T: Send + Sync + 'static, F: Family> Sync for RcuQueue<T, F> {}
+unsafe impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> Sync for RcuQueue<T, F, D> {}
 
 impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
     /// An empty list that carries its own writer lock (use [`lock`](Self::lock) to write).
@@ -172,7 +180,7 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
     /// assert!(list.is_empty());
     /// ```
     pub fn new() -> Self {
-        Self::with_serializer(Serializer::Own(WriterLock::new(())))
+        Self::new_in(&DefaultDomain)
     }
 
     /// An empty list whose writers are serialized by `lock`, which may guard other lists and state too
@@ -188,14 +196,48 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
     /// assert_eq!(list.first(&rcu_core::read_lock()), Some(&7));
     /// ```
     pub fn with_external_lock<S>(lock: &WriterLock<S>) -> Self {
-        Self::with_serializer(Serializer::External(lock.id()))
+        Self::with_external_lock_in(lock, &DefaultDomain)
+    }
+}
+
+impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> RcuQueue<T, F, D> {
+    /// An empty list in `domain` (the list keeps a handle to it), with its own writer lock: readers
+    /// present guards of `domain`, and removed values are dropped by its callback thread.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// let list = rcu_queue::RcuTailq::new_in(&domain);
+    /// list.lock().push_back(1);
+    /// assert_eq!(list.first(&domain.read_lock()), Some(&1));
+    /// ```
+    pub fn new_in(domain: &D) -> Self {
+        Self::with_serializer(Serializer::Own(WriterLock::new(())), domain)
     }
 
-    fn with_serializer(serializer: Serializer) -> Self {
+    /// [`with_external_lock`](RcuQueue::with_external_lock) in `domain`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rcu_queue::{RcuList, WriterLock};
+    /// let domain = rcu_core::Domain::new();
+    /// let bql = WriterLock::new(());
+    /// let list = RcuList::with_external_lock_in(&bql, &domain);
+    /// list.writer(&mut bql.lock()).push_front(7);
+    /// assert_eq!(list.first(&domain.read_lock()), Some(&7));
+    /// ```
+    pub fn with_external_lock_in<S>(lock: &WriterLock<S>, domain: &D) -> Self {
+        Self::with_serializer(Serializer::External(lock.id()), domain)
+    }
+
+    fn with_serializer(serializer: Serializer, domain: &D) -> Self {
         let head = Box::new(F::Head::<T>::default());
         RcuQueue {
             // SAFETY: `Box::into_raw` never returns null.
             head: unsafe { NonNull::new_unchecked(Box::into_raw(head)) },
+            domain: domain.clone(),
             id: crate::lock::fresh_id(),
             len: AtomicUsize::new(0),
             serializer,
@@ -206,6 +248,11 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
     pub(crate) fn head(&self) -> &F::Head<T> {
         // SAFETY: `head` is live until `drop` (invariant 4).
         unsafe { self.head.as_ref() }
+    }
+
+    /// The domain the list lives in.
+    pub fn domain(&self) -> &D {
+        &self.domain
     }
 
     pub(crate) fn id(&self) -> u64 {
@@ -232,11 +279,16 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
     /// let guard = rcu_core::read_lock();
     /// assert_eq!(list.iter(&guard).sum::<i32>(), 3);
     /// ```
-    pub fn iter<'g>(&'g self, guard: &'g ReadGuard) -> Iter<'g, T, F> {
-        let _ = guard;
-        // SAFETY: `guard` keeps this thread in a read-side critical section for `'g`, which bounds the
-        // iterator and every reference it yields (R1); nodes are freed only after a grace period
-        // (invariant 3).
+    ///
+    /// # Panics
+    ///
+    /// If `guard` is a section of another independent domain than the list's.
+    #[track_caller]
+    pub fn iter<'g>(&'g self, guard: &'g D::Guard<'_>) -> Iter<'g, T, F> {
+        self.domain.check_guard(guard);
+        // SAFETY: `guard` keeps this thread in a read-side critical section of the list's domain
+        // (checked above) for `'g`, which bounds the iterator and every reference it yields (R1);
+        // nodes are freed only after a grace period of that domain (invariant 3).
         let raw = unsafe { self.head().iter() };
         Iter {
             raw,
@@ -256,7 +308,12 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
     /// list.lock().push_front('a');
     /// assert_eq!(list.first(&rcu_core::read_lock()), Some(&'a'));
     /// ```
-    pub fn first<'g>(&'g self, guard: &'g ReadGuard) -> Option<&'g T> {
+    ///
+    /// # Panics
+    ///
+    /// If `guard` is a section of another independent domain than the list's.
+    #[track_caller]
+    pub fn first<'g>(&'g self, guard: &'g D::Guard<'_>) -> Option<&'g T> {
         self.iter(guard).next()
     }
 
@@ -289,7 +346,7 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
     /// assert_eq!(w.len(), 1);
     /// ```
     #[track_caller]
-    pub fn lock(&self) -> ListWriter<'_, T, F> {
+    pub fn lock(&self) -> ListWriter<'_, T, F, D> {
         match &self.serializer {
             Serializer::Own(lock) => ListWriter {
                 list: self,
@@ -324,7 +381,7 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
     /// b.writer(&mut guard).push_front(2);
     /// ```
     #[track_caller]
-    pub fn writer<'a, S>(&'a self, guard: &'a mut WriterGuard<'_, S>) -> ListWriter<'a, T, F> {
+    pub fn writer<'a, S>(&'a self, guard: &'a mut WriterGuard<'_, S>) -> ListWriter<'a, T, F, D> {
         match self.serializer {
             Serializer::External(id) if id == guard.lock_id() => ListWriter {
                 list: self,
@@ -351,15 +408,17 @@ impl<T: Send + Sync + 'static, F: Family> Default for RcuQueue<T, F> {
     }
 }
 
-impl<T: Send + Sync + 'static + fmt::Debug, F: Family> fmt::Debug for RcuQueue<T, F> {
+impl<T: Send + Sync + 'static + fmt::Debug, F: Family, D: RcuDomain> fmt::Debug
+    for RcuQueue<T, F, D>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let guard = rcu_core::read_lock();
+        let guard = self.domain.read_lock();
         f.write_str(F::NAME)?;
         f.debug_list().entries(self.iter(&guard)).finish()
     }
 }
 
-impl<T: Send + Sync + 'static, F: Family> Drop for RcuQueue<T, F> {
+impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> Drop for RcuQueue<T, F, D> {
     fn drop(&mut self) {
         // `&mut self`: no reader or writer can be using the list. Values are still dropped after a grace
         // period, on the callback thread, like removed ones.
@@ -370,7 +429,7 @@ impl<T: Send + Sync + 'static, F: Family> Drop for RcuQueue<T, F> {
             unsafe { node.as_ref() }.set_owner(0);
             // SAFETY: each node is owned by the list and retired once; its list is going away so no new
             // reader can reach it.
-            unsafe { node::retire(node) };
+            unsafe { node::retire(node, &self.domain) };
         }
         // SAFETY: the head came from `Box::into_raw` (invariant 4) and nothing refers to it any more.
         drop(unsafe { Box::from_raw(self.head.as_ptr()) });
@@ -437,14 +496,15 @@ impl<T, F: Family> fmt::Debug for Iter<'_, T, F> {
 /// w.retain(|&v| v != 1);
 /// assert_eq!(w.iter().copied().collect::<Vec<_>>(), [2, 3, 4]);
 /// ```
-pub struct ListWriter<'a, T: Send + Sync + 'static, F: Family = Tailq> {
-    list: &'a RcuQueue<T, F>,
+pub struct ListWriter<'a, T: Send + Sync + 'static, F: Family = Tailq, D: RcuDomain = DefaultDomain>
+{
+    list: &'a RcuQueue<T, F, D>,
     _own: Option<WriterGuard<'a, ()>>,
     /// Holds the external guard's `&mut` borrow (one writer per guard at a time).
     _exclusive: PhantomData<&'a mut ()>,
 }
 
-impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
+impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> ListWriter<'_, T, F, D> {
     fn head(&self) -> &F::Head<T> {
         self.list.head()
     }
@@ -460,7 +520,7 @@ impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
         &mut self,
         node: NonNull<Node<T, F>>,
         prev: Option<Option<NonNull<Node<T, F>>>>,
-    ) -> CursorMut<'_, T, F> {
+    ) -> CursorMut<'_, T, F, D> {
         // SAFETY: `node` is linked on this list and we lend the writer's exclusivity to the cursor.
         unsafe { CursorMut::new(self.list, node, prev) }
     }
@@ -477,7 +537,7 @@ impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
     /// assert_eq!(*zero, 0);
     /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [0, 1]);
     /// ```
-    pub fn push_front(&mut self, value: T) -> CursorMut<'_, T, F> {
+    pub fn push_front(&mut self, value: T) -> CursorMut<'_, T, F, D> {
         let node = node::alloc(value);
         // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4).
         unsafe { self.head().insert_head(node) };
@@ -496,7 +556,7 @@ impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
     /// q.lock().push_back(2);
     /// assert_eq!(q.lock().iter().copied().collect::<Vec<_>>(), [1, 2]);
     /// ```
-    pub fn push_back(&mut self, value: T) -> CursorMut<'_, T, F> {
+    pub fn push_back(&mut self, value: T) -> CursorMut<'_, T, F, D> {
         let node = node::alloc(value);
         // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4).
         unsafe { self.head().insert_tail(node) };
@@ -517,7 +577,7 @@ impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
     /// w.cursor(&two).unwrap().remove();
     /// assert_eq!(w.iter().copied().collect::<Vec<_>>(), [0, 1, 3]);
     /// ```
-    pub fn find(&mut self, mut pred: impl FnMut(&T) -> bool) -> Option<CursorMut<'_, T, F>> {
+    pub fn find(&mut self, mut pred: impl FnMut(&T) -> bool) -> Option<CursorMut<'_, T, F, D>> {
         let mut prev = None;
         let node = self.raw_iter().find(|node| {
             // SAFETY: nodes yielded by `raw_iter` are alive while `self` is borrowed.
@@ -543,7 +603,7 @@ impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
     /// assert!(a.lock().cursor(&h).is_none()); // removed: the handle still reads the value
     /// assert_eq!(*h, 1);
     /// ```
-    pub fn cursor(&mut self, handle: &Handle<T, F>) -> Option<CursorMut<'_, T, F>> {
+    pub fn cursor(&mut self, handle: &Handle<T, F>) -> Option<CursorMut<'_, T, F, D>> {
         let node = handle.node();
         // SAFETY: the handle holds a reference, so the node is allocated; `owner` equals our id only
         // while it is linked on this list, which only we (the writer) can change (invariant 5).
@@ -569,7 +629,7 @@ impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
         &mut self,
         pred: impl FnMut(&T) -> bool,
         value: T,
-    ) -> Result<CursorMut<'_, T, F>, T> {
+    ) -> Result<CursorMut<'_, T, F, D>, T> {
         match self.find(pred) {
             Some(at) => Ok(at.insert_after(value)),
             None => Err(value),
@@ -592,7 +652,7 @@ impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
         &mut self,
         pred: impl FnMut(&T) -> bool,
         value: T,
-    ) -> Result<CursorMut<'_, T, F>, T> {
+    ) -> Result<CursorMut<'_, T, F, D>, T> {
         match self.find(pred) {
             Some(at) => Ok(at.insert_before(value)),
             None => Err(value),
@@ -702,7 +762,7 @@ impl<T: Send + Sync + 'static, F: Family> ListWriter<'_, T, F> {
     }
 }
 
-impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
+impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> RcuQueue<T, F, D> {
     /// Bookkeeping after `node` was linked: its owner id (invariant 5) and the length.
     pub(crate) fn linked(&self, node: NonNull<Node<T, F>>) {
         // SAFETY: `node` was just linked by the writer; the list's reference keeps it alive.
@@ -733,11 +793,13 @@ impl<T: Send + Sync + 'static, F: Family> RcuQueue<T, F> {
         }
         self.add_len(-1);
         // SAFETY: just unlinked, retired once; the list's reference is the one given up.
-        unsafe { node::retire(node) };
+        unsafe { node::retire(node, &self.domain) };
     }
 }
 
-impl<T: Send + Sync + 'static + fmt::Debug, F: Family> fmt::Debug for ListWriter<'_, T, F> {
+impl<T: Send + Sync + 'static + fmt::Debug, F: Family, D: RcuDomain> fmt::Debug
+    for ListWriter<'_, T, F, D>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ListWriter")?;
         f.debug_list().entries(self.iter()).finish()

@@ -10,7 +10,7 @@
 use crate::family::sealed::Sealed;
 use crate::raw::Adapter;
 use core::ptr::NonNull;
-use rcu_core::RcuHead;
+use rcu_core::{RcuDomain, RcuHead};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -93,8 +93,8 @@ pub(crate) unsafe fn release<T, F: Sealed>(node: NonNull<Node<T, F>>) {
     drop(unsafe { Arc::from_raw(node.as_ptr()) });
 }
 
-/// Queues the list's reference to `node` for release after a grace period (`call_rcu1`); if it is
-/// the last reference, the value is dropped on rcu-core's callback thread.
+/// Queues the list's reference to `node` for release after a grace period of `domain` (its
+/// `call_rcu1`); if it is the last reference, the value is dropped on that domain's callback thread.
 ///
 /// # Safety
 ///
@@ -102,12 +102,15 @@ pub(crate) unsafe fn release<T, F: Sealed>(node: NonNull<Node<T, F>>) {
 ///    can reach it); the list's reference is the one being given up.
 /// 2. `node` is retired only once, and the caller does not touch it afterwards through the list's
 ///    reference (it may be freed as soon as a grace period elapses, even while this function returns).
-pub(crate) unsafe fn retire<T: Send + 'static, F: Sealed>(node: NonNull<Node<T, F>>) {
+pub(crate) unsafe fn retire<T: Send + 'static, F: Sealed, D: RcuDomain>(
+    node: NonNull<Node<T, F>>,
+    domain: &D,
+) {
     // SAFETY: `node` is live (1); `&raw mut` keeps the node's provenance for `container_of!`.
     let rcu = unsafe { NonNull::new_unchecked(&raw mut (*node.as_ptr()).rcu) };
     // SAFETY: the node stays allocated and unmoved until `reclaim` runs (the list's reference keeps
     // it), and its head is queued once (2).
-    unsafe { rcu_core::call_rcu1(rcu, reclaim::<T, F>) };
+    unsafe { domain.call_rcu1(rcu, reclaim::<T, F>) };
 }
 
 /// The `call_rcu1` callback: recovers the node and drops the list's reference.
@@ -124,6 +127,15 @@ unsafe fn reclaim<T: Send + 'static, F: Sealed>(head: NonNull<RcuHead>) {
         if unsafe { divert(node.cast(), &(*node).value, free::<T, F>) } {
             return;
         }
+    }
+    #[cfg(all(rcu_broken_gp, loom))]
+    if rcu_core::testing::broken() {
+        // The loom negative controls (no quarantine under loom): with grace periods switched off a
+        // reader may still be on the node. Drop the value (the write the models observe) and leak
+        // the node, so the broken run is caught without a real use-after-free.
+        // SAFETY: test builds only; the value is dropped once and the node is never freed.
+        unsafe { core::ptr::drop_in_place(&raw mut (*node).value) };
+        return;
     }
     // SAFETY: the list's reference, given up after the grace period: no reader can still hold a
     // reference into the node.

@@ -22,5 +22,7 @@ macro_rules! loom_const_fn {
 }
 pub(crate) use loom_const_fn;
 
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::AtomicUsize;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::AtomicUsize;

@@ -51,4 +51,31 @@ fn writer_lock_misuse_panics_name_the_callers_line() {
         external_lock, here,
         "lock() on a list with an external lock"
     );
+    another_domains_guard_panics_name_the_callers_line();
+}
+
+/// Part of the test above (one test per binary: the panic hook is process-wide).
+fn another_domains_guard_panics_name_the_callers_line() {
+    let here = file!();
+    let (a, b) = (rcu_core::Domain::new(), rcu_core::Domain::new());
+    let list = RcuTailq::new_in(&a);
+    list.lock().push_back(1u32);
+    let map = rcu_queue::RcuHashMap::new_in(&a);
+    map.insert(1u32, 1u32);
+    let iter = panic_file(|| {
+        let guard = b.read_lock();
+        let _ = list.iter(&guard).count();
+    });
+    assert_eq!(iter, here, "RcuQueue::iter with another domain's guard");
+    let first = panic_file(|| {
+        let _ = list.first(&b.read_lock()).is_some();
+    });
+    assert_eq!(first, here, "RcuQueue::first with another domain's guard");
+    let get = panic_file(|| {
+        let _ = map.get(&1, &b.read_lock()).is_some();
+    });
+    assert_eq!(get, here, "RcuHashMap::get with another domain's guard");
+    // The right domain's guard reads.
+    assert_eq!(list.first(&a.read_lock()), Some(&1));
+    assert_eq!(map.get(&1, &a.read_lock()), Some(&1));
 }

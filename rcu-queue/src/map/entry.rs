@@ -4,6 +4,7 @@ use super::hash_map::RcuHashMap;
 use super::raw::{Node, Position};
 use super::stripe::StripeGuard;
 use core::hash::{BuildHasher, Hash};
+use rcu_core::{DefaultDomain, RcuDomain};
 use std::fmt;
 
 /// A key's place in an [`RcuHashMap`], from [`RcuHashMap::entry`], with the key's writer stripe held
@@ -22,11 +23,11 @@ use std::fmt;
 /// map.entry("id0").or_insert_with(|| 2); // already there: kept
 /// assert_eq!(map.get("id0", &rcu_core::read_lock()), Some(&1));
 /// ```
-pub enum Entry<'a, K, V, S> {
+pub enum Entry<'a, K, V, S, D: RcuDomain = DefaultDomain> {
     /// The key is present.
-    Occupied(OccupiedEntry<'a, K, V, S>),
+    Occupied(OccupiedEntry<'a, K, V, S, D>),
     /// The key is absent.
-    Vacant(VacantEntry<'a, K, V, S>),
+    Vacant(VacantEntry<'a, K, V, S, D>),
 }
 
 /// A present key with its stripe held; see [`Entry`].
@@ -43,8 +44,8 @@ pub enum Entry<'a, K, V, S> {
 /// }
 /// assert!(map.is_empty());
 /// ```
-pub struct OccupiedEntry<'a, K, V, S> {
-    map: &'a RcuHashMap<K, V, S>,
+pub struct OccupiedEntry<'a, K, V, S, D: RcuDomain = DefaultDomain> {
+    map: &'a RcuHashMap<K, V, S, D>,
     stripe: StripeGuard<'a>,
     pos: Position<K, V>,
     key: K,
@@ -63,17 +64,17 @@ pub struct OccupiedEntry<'a, K, V, S> {
 /// }
 /// assert_eq!(map.len(), 1);
 /// ```
-pub struct VacantEntry<'a, K, V, S> {
-    map: &'a RcuHashMap<K, V, S>,
+pub struct VacantEntry<'a, K, V, S, D: RcuDomain = DefaultDomain> {
+    map: &'a RcuHashMap<K, V, S, D>,
     stripe: StripeGuard<'a>,
     pos: Position<K, V>,
     hash: u64,
     key: K,
 }
 
-impl<'a, K, V, S> OccupiedEntry<'a, K, V, S> {
+impl<'a, K, V, S, D: RcuDomain> OccupiedEntry<'a, K, V, S, D> {
     pub(super) fn new(
-        map: &'a RcuHashMap<K, V, S>,
+        map: &'a RcuHashMap<K, V, S, D>,
         stripe: StripeGuard<'a>,
         pos: Position<K, V>,
         key: K,
@@ -127,7 +128,7 @@ impl<'a, K, V, S> OccupiedEntry<'a, K, V, S> {
     }
 }
 
-impl<K, V, S> OccupiedEntry<'_, K, V, S>
+impl<K, V, S, D: RcuDomain> OccupiedEntry<'_, K, V, S, D>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
@@ -173,9 +174,9 @@ where
     }
 }
 
-impl<'a, K, V, S> VacantEntry<'a, K, V, S> {
+impl<'a, K, V, S, D: RcuDomain> VacantEntry<'a, K, V, S, D> {
     pub(super) fn new(
-        map: &'a RcuHashMap<K, V, S>,
+        map: &'a RcuHashMap<K, V, S, D>,
         stripe: StripeGuard<'a>,
         pos: Position<K, V>,
         hash: u64,
@@ -205,7 +206,7 @@ impl<'a, K, V, S> VacantEntry<'a, K, V, S> {
     }
 }
 
-impl<K, V, S> VacantEntry<'_, K, V, S>
+impl<K, V, S, D: RcuDomain> VacantEntry<'_, K, V, S, D>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
@@ -231,7 +232,7 @@ where
     }
 }
 
-impl<K, V, S> Entry<'_, K, V, S>
+impl<K, V, S, D: RcuDomain> Entry<'_, K, V, S, D>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
@@ -271,7 +272,7 @@ where
 
 macro_rules! entry_debug {
     ($($ty:ident),*) => {$(
-        impl<K: fmt::Debug, V, S> fmt::Debug for $ty<'_, K, V, S> {
+        impl<K: fmt::Debug, V, S, D: RcuDomain> fmt::Debug for $ty<'_, K, V, S, D> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_struct(stringify!($ty)).field("key", &self.key).finish_non_exhaustive()
             }
@@ -280,7 +281,7 @@ macro_rules! entry_debug {
 }
 entry_debug!(OccupiedEntry, VacantEntry);
 
-impl<K: fmt::Debug, V, S> fmt::Debug for Entry<'_, K, V, S> {
+impl<K: fmt::Debug, V, S, D: RcuDomain> fmt::Debug for Entry<'_, K, V, S, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Entry::Occupied(e) => e.fmt(f),

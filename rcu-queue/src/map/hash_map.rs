@@ -1,4 +1,4 @@
-//! The safe map: [`RcuHashMap`] over the raw table, the stripes and the default RCU domain.
+//! The safe map: [`RcuHashMap`] over the raw table, the stripes and its RCU domain `D`.
 //!
 //! # Invariants
 //!
@@ -10,7 +10,6 @@
 //!    with `call_rcu1` ([`Table::reclaim`]) (raw W3).
 //! 4. A table always has at least [`STRIPES`] buckets, so each bucket belongs to one stripe.
 
-use super::domain::{self, Guard};
 use super::entry::{Entry, OccupiedEntry, VacantEntry};
 use super::raw::{Node, RawIter, RawTable, Table};
 use super::stripe::{STRIPES, StripeGuard, Stripes};
@@ -18,7 +17,7 @@ use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use rcu_core::{GpState, RcuHead};
+use rcu_core::{DefaultDomain, GpState, RcuDomain, RcuHead};
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::sync::{Mutex, PoisonError, TryLockError};
@@ -31,8 +30,11 @@ const SHRINK_RATIO: usize = 8;
 /// A concurrent hash map whose readers take no lock and do no atomic read-modify-write: QEMU's `qht`,
 /// liburcu's `rculfhash`.
 ///
-/// * **Readers** need `&self` and an [`rcu_core::ReadGuard`]; [`get`](Self::get) and
-///   [`iter`](Self::iter) return references that live as long as the guard, never longer.
+/// * **Readers** need `&self` and a guard of the map's domain `D` ([`rcu_core::ReadGuard`] for the
+///   default domain; `domain.read_lock()` for a map made with [`new_in`](Self::new_in), whose
+///   removed values are then dropped by that domain's callback thread); [`get`](Self::get) and
+///   [`iter`](Self::iter) return references that live as long as the guard, never longer. Another
+///   domain's guard is rejected as [`rcu_core::RcuDomain`] describes.
 /// * **Writers** ([`insert`](Self::insert), [`remove`](Self::remove), [`entry`](Self::entry),
 ///   [`retain`](Self::retain)) take `&self` and lock one of 64 stripes, so writers of different keys
 ///   rarely contend. A removed or replaced value is dropped on rcu-core's callback thread after a grace
@@ -73,8 +75,10 @@ const SHRINK_RATIO: usize = 8;
 /// };
 /// println!("{v}");
 /// ```
-pub struct RcuHashMap<K, V, S = RandomState> {
+pub struct RcuHashMap<K, V, S = RandomState, D: RcuDomain = DefaultDomain> {
     raw: RawTable<K, V>,
+    /// The domain of readers' sections and of reclamation.
+    domain: D,
     stripes: Stripes,
     /// Serializes resizes; holds the grace-period cookie of the last publication (invariant 2).
     resize: Mutex<Option<GpState>>,
@@ -107,6 +111,23 @@ impl<K, V> RcuHashMap<K, V, RandomState> {
     }
 }
 
+impl<K, V, D: RcuDomain> RcuHashMap<K, V, RandomState, D> {
+    /// An empty map with the default hasher in `domain` (the map keeps a handle to it): readers
+    /// present guards of `domain`, and removed pairs are dropped by its callback thread.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// let map = rcu_queue::RcuHashMap::new_in(&domain);
+    /// map.insert(1, "one");
+    /// assert_eq!(map.get(&1, &domain.read_lock()), Some(&"one"));
+    /// ```
+    pub fn new_in(domain: &D) -> Self {
+        Self::with_capacity_and_hasher_in(0, RandomState::new(), domain)
+    }
+}
+
 impl<K, V, S> RcuHashMap<K, V, S> {
     /// An empty map that hashes with `hasher`.
     ///
@@ -134,8 +155,26 @@ impl<K, V, S> RcuHashMap<K, V, S> {
     /// assert!(map.buckets() >= 100);
     /// ```
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
+        Self::with_capacity_and_hasher_in(capacity, hasher, &DefaultDomain)
+    }
+}
+
+impl<K, V, S, D: RcuDomain> RcuHashMap<K, V, S, D> {
+    /// An empty map sized for `capacity` keys that hashes with `hasher`, in `domain`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    /// let domain = rcu_core::Domain::new();
+    /// let map: rcu_queue::RcuHashMap<u32, u32, _, _> =
+    ///     rcu_queue::RcuHashMap::with_capacity_and_hasher_in(100, RandomState::new(), &domain);
+    /// assert!(map.buckets() >= 100);
+    /// ```
+    pub fn with_capacity_and_hasher_in(capacity: usize, hasher: S, domain: &D) -> Self {
         RcuHashMap {
             raw: RawTable::new(buckets_for(capacity)),
+            domain: domain.clone(),
             stripes: Stripes::new(),
             resize: Mutex::new(None),
             hasher,
@@ -206,22 +245,29 @@ impl<K, V, S> RcuHashMap<K, V, S> {
     /// let guard = rcu_core::read_lock();
     /// assert_eq!(map.iter(&guard).map(|(_, v)| v).sum::<u32>(), 285);
     /// ```
-    pub fn iter<'g>(&'g self, guard: &'g Guard) -> Iter<'g, K, V> {
-        let _ = guard;
+    ///
+    /// # Panics
+    ///
+    /// If `guard` is a section of another independent domain than the map's.
+    #[track_caller]
+    pub fn iter<'g>(&'g self, guard: &'g D::Guard<'_>) -> Iter<'g, K, V> {
+        self.domain.check_guard(guard);
         Iter {
-            // SAFETY: `guard` keeps this thread in a read-side critical section for `'g`, which bounds
-            // the iterator and what it yields (raw R1; invariant 3).
+            // SAFETY: `guard` keeps this thread in a read-side critical section of the map's domain
+            // (checked above) for `'g`, which bounds the iterator and what it yields (raw R1;
+            // invariant 3).
             raw: unsafe { self.raw.iter() },
             _pairs: PhantomData,
         }
     }
 }
 
-impl<K, V, S> RcuHashMap<K, V, S>
+impl<K, V, S, D> RcuHashMap<K, V, S, D>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
     S: BuildHasher,
+    D: RcuDomain,
 {
     pub(super) fn raw(&self) -> &RawTable<K, V> {
         &self.raw
@@ -252,16 +298,22 @@ where
     /// assert_eq!(map.get("scsi0", &guard), Some(&7));
     /// assert_eq!(map.get("scsi1", &guard), None);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `guard` is a section of another independent domain than the map's.
     #[inline]
-    pub fn get<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<&'g V>
+    #[track_caller]
+    pub fn get<'g, Q>(&'g self, key: &Q, guard: &'g D::Guard<'_>) -> Option<&'g V>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let _ = guard;
+        self.domain.check_guard(guard);
         let hash = self.hash(key);
-        // SAFETY: `guard` keeps this thread in a read-side critical section for `'g` (raw R1), and
-        // nodes are freed only a grace period after they are unlinked (invariant 3).
+        // SAFETY: `guard` keeps this thread in a read-side critical section of the map's domain
+        // (checked above) for `'g` (raw R1), and nodes are freed only a grace period of that domain
+        // after they are unlinked (invariant 3).
         let node = unsafe { self.raw.find(hash, |k| k.borrow() == key) }?;
         // SAFETY: as above: the node outlives `'g`.
         Some(unsafe { &node.as_ref().value })
@@ -281,7 +333,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.get(key, &rcu_core::read_lock()).is_some()
+        self.get(key, &self.domain.read_lock()).is_some()
     }
 
     /// Inserts or replaces (`qht_insert`, `cds_lfht_add_replace`); returns true if the key was new.
@@ -376,7 +428,7 @@ where
     /// assert_eq!(counters.get("a", &rcu_core::read_lock()), Some(&2));
     /// ```
     #[track_caller]
-    pub fn entry(&self, key: K) -> Entry<'_, K, V, S> {
+    pub fn entry(&self, key: K) -> Entry<'_, K, V, S, D> {
         let hash = self.hash(&key);
         let stripe = self.lock_stripe(hash);
         // SAFETY: the key's stripe is held (raw W1) and travels with the position in the entry.
@@ -442,7 +494,7 @@ where
     #[track_caller]
     pub fn resize(&self, capacity: usize) -> bool {
         assert!(
-            !domain::in_read_section(),
+            !self.domain.read_ongoing(),
             "rcu_queue::RcuHashMap::resize: called inside a read-side critical section, but a resize \
              may wait for a grace period; drop the ReadGuard first"
         );
@@ -458,7 +510,10 @@ where
     pub(super) unsafe fn retire(&self, node: NonNull<Node<K, V>>) {
         // SAFETY: the node stays allocated until `reclaim_node` runs (only it frees the node), and is
         // queued once (contract).
-        unsafe { domain::retire(Node::rcu_head(node), reclaim_node::<K, V>) }
+        unsafe {
+            self.domain
+                .call_rcu1(Node::rcu_head(node), reclaim_node::<K, V>)
+        }
     }
 
     /// Resize check after an insertion; `stripe` is the key's stripe, still held.
@@ -499,9 +554,7 @@ where
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => return,
         };
-        if last.is_some_and(|state| !domain::grace_period_elapsed(state))
-            && domain::in_read_section()
-        {
+        if last.is_some_and(|state| !self.domain.poll_state(state)) && self.domain.read_ongoing() {
             return;
         }
         self.rebuild_with(&mut last, |len, buckets| {
@@ -519,8 +572,8 @@ where
         last: &mut Option<GpState>,
         size: impl FnOnce(usize, usize) -> Option<usize>,
     ) -> bool {
-        if last.is_some_and(|state| !domain::grace_period_elapsed(state)) {
-            domain::synchronize();
+        if last.is_some_and(|state| !self.domain.poll_state(state)) {
+            self.domain.synchronize();
         }
         let guards = self.stripes.lock_all();
         let buckets = self.raw.nbuckets();
@@ -532,9 +585,12 @@ where
         // previous rebuild's publication (`last`, checked above under the `resize` mutex): raw W2.
         let old = unsafe { self.raw.rebuild(want) };
         drop(guards);
-        *last = Some(domain::start_grace_period());
+        *last = Some(self.domain.start_poll());
         // SAFETY: `old` was just replaced; it stays allocated until `Table::reclaim` runs, queued once.
-        unsafe { domain::retire(Table::rcu_head(old), Table::<K, V>::reclaim) };
+        unsafe {
+            self.domain
+                .call_rcu1(Table::rcu_head(old), Table::<K, V>::reclaim)
+        };
         true
     }
 }
@@ -601,7 +657,7 @@ impl<K, V, S: Default> Default for RcuHashMap<K, V, S> {
     }
 }
 
-impl<K, V, S> fmt::Debug for RcuHashMap<K, V, S> {
+impl<K, V, S, D: RcuDomain> fmt::Debug for RcuHashMap<K, V, S, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RcuHashMap")
             .field("len", &self.len())

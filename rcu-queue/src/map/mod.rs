@@ -1,5 +1,6 @@
 //! [`RcuHashMap`]: a resizable RCU hash table in the spirit of QEMU's `util/qht.c` and liburcu's
-//! `rculfhash`, on rcu-core's default domain.
+//! `rculfhash`, in any rcu-core domain (the default one unless made with
+//! [`RcuHashMap::new_in`]).
 //!
 //! | this crate | QEMU qht | liburcu rculfhash |
 //! |---|---|---|
@@ -53,21 +54,14 @@
 //!   array under every stripe, which pauses writers (never readers) for O(n).
 //! * Values are immutable once published: updating a value publishes a new node.
 
-#[cfg(not(loom))]
-mod domain;
-#[cfg(not(loom))]
 mod entry;
-#[cfg(not(loom))]
 mod hash_map;
 #[cfg(not(loom))]
 mod raw;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod raw;
-#[cfg(not(loom))]
 mod stripe;
 
-#[cfg(not(loom))]
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
-#[cfg(not(loom))]
 pub use hash_map::{Iter, RcuHashMap};

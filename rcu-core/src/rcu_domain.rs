@@ -1,0 +1,105 @@
+//! One read-side API over every domain: the [`RcuDomain`] trait, implemented by the default domain
+//! ([`DefaultDomain`](crate::DefaultDomain), the free functions) and by every independent
+//! [`Domain`](crate::Domain). Containers ([`RcuCell`](crate::RcuCell), `rcu-queue`'s lists and map)
+//! are generic over it, as crossbeam-epoch's `default.rs` is a thin layer over `Collector` and seize's
+//! `Guard` knows its collector.
+
+use std::fmt;
+use std::ptr::NonNull;
+
+use crate::callback::{RcuCallback, RcuHead};
+use crate::domain::GpState;
+
+/// The reason a read-side guard is neither `Send` nor `Sync`: its critical section belongs to the
+/// thread that entered it (the record it ends is that thread's). Guards hold a
+/// `PhantomData<dyn GuardStaysOnItsThread>`, so the compiler's error for sending one to another
+/// thread names this trait instead of an internal pointer type. Nothing implements it.
+///
+/// ```compile_fail,E0277
+/// let guard = rcu_core::read_lock();
+/// std::thread::scope(|s| { s.spawn(move || drop(guard)); }); // `dyn GuardStaysOnItsThread` cannot be sent
+/// ```
+pub trait GuardStaysOnItsThread {}
+
+/// The `!Send`, `!Sync` marker of every guard type (see [`GuardStaysOnItsThread`]).
+pub(crate) type NotSend = dyn GuardStaysOnItsThread;
+
+pub(crate) mod sealed {
+    /// Only this crate implements [`RcuDomain`](super::RcuDomain): containers rely on its guards
+    /// proving a read-side critical section of that very domain.
+    pub trait Sealed {}
+}
+
+/// An RCU domain: the default one ([`DefaultDomain`](crate::DefaultDomain)) or an independent
+/// [`Domain`](crate::Domain). Sealed; the same engine runs both (the default domain only finds the
+/// calling thread's record faster).
+///
+/// Containers are generic over it (`RcuCell<T, D = DefaultDomain>`): created in a domain
+/// (`RcuCell::new` for the default one, `RcuCell::new_in(value, &domain)`), they reclaim through that
+/// domain and their readers present a [`Guard`](Self::Guard) of it.
+///
+/// # A guard of another domain
+///
+/// * **Default vs. independent: a compile error.** Their guards are different types
+///   ([`ReadGuard`](crate::ReadGuard) vs. [`DomainGuard`](crate::DomainGuard)):
+///
+/// ```compile_fail,E0308
+/// let domain = rcu_core::Domain::new();
+/// let cell = rcu_core::RcuCell::new_in(1, &domain);
+/// let guard = rcu_core::read_lock(); // a section of the *default* domain
+/// cell.read(&guard);                 // expected `&DomainGuard<'_>`, found `&ReadGuard`
+/// ```
+///
+/// ```compile_fail,E0308
+/// let domain = rcu_core::Domain::new();
+/// let cell = rcu_core::RcuCell::new(1); // default domain
+/// cell.read(&domain.read_lock());       // expected `&ReadGuard`, found `&DomainGuard<'_>`
+/// ```
+///
+/// * **Two independent domains: a panic.** Two `Domain` values are one type, told apart only at
+///   run time, so `read` (and every method taking a guard) checks the guard's domain (one pointer
+///   comparison) and panics, naming both domains, at the caller's line (`#[track_caller]`):
+///
+/// ```should_panic
+/// let (a, b) = (rcu_core::Domain::new(), rcu_core::Domain::new());
+/// let cell = rcu_core::RcuCell::new_in(1, &a);
+/// cell.read(&b.read_lock()); // panics: a guard of another domain
+/// ```
+pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static {
+    /// The read-side guard of this domain.
+    type Guard<'a>: fmt::Debug
+    where
+        Self: 'a;
+
+    /// Enters a read-side critical section (`rcu_read_lock`).
+    fn read_lock(&self) -> Self::Guard<'_>;
+
+    /// Whether the calling thread is inside a section of this domain (`rcu_read_ongoing`).
+    fn read_ongoing(&self) -> bool;
+
+    /// Waits for a grace period (`synchronize_rcu`); panics inside a section of this domain.
+    fn synchronize(&self);
+
+    /// Runs `f` after a grace period on the domain's callback thread (`call_rcu`).
+    fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F);
+
+    /// `call_rcu1`.
+    ///
+    /// # Safety
+    /// As [`call_rcu1`](crate::call_rcu1).
+    unsafe fn call_rcu1(&self, head: NonNull<RcuHead>, func: RcuCallback);
+
+    /// Waits for every callback queued before the call (`rcu_barrier`).
+    fn barrier(&self);
+
+    /// Snapshots the grace-period state and makes sure a grace period will run
+    /// (`start_poll_synchronize_rcu`).
+    fn start_poll(&self) -> GpState;
+
+    /// Whether a grace period has elapsed since `state` (`poll_state_synchronize_rcu`).
+    fn poll_state(&self, state: GpState) -> bool;
+
+    /// Panics (at the caller's line) unless `guard` is a section of this very domain. A no-op where
+    /// the type already proves it (the default domain).
+    fn check_guard(&self, guard: &Self::Guard<'_>);
+}

@@ -1,0 +1,82 @@
+//! loom model of a safe list (`RcuTailq`) in an independent `Domain`, through the code users call:
+//! `Domain::read_lock` (thread-local registration), `RcuQueue::iter`, `ListWriter::remove_first`
+//! (unlink, then the domain's `call_rcu1`), the domain's callback thread dropping the node after a
+//! grace period, and dropping the list and the domain.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=4 cargo test -p rcu-queue --release --test
+//! loom_list`. Built with `--cfg rcu_broken_gp` as well, the same model is its own negative control:
+//! grace periods stop waiting and loom must report the removed element's drop racing the reader.
+#![cfg(loom)]
+
+use loom::cell::UnsafeCell;
+use loom::sync::Arc;
+use loom::thread;
+use rcu_core::Domain;
+use rcu_queue::RcuTailq;
+
+/// An element whose drop writes to its payload: loom reports the drop if it is not ordered after
+/// every reader that could still see the element.
+struct Elem {
+    id: u32,
+    payload: UnsafeCell<u32>,
+}
+
+// SAFETY: accesses to `payload` are checked by loom; an unordered pair of them is the bug under test.
+unsafe impl Sync for Elem {}
+
+impl Elem {
+    fn new(id: u32) -> Self {
+        Elem {
+            id,
+            payload: UnsafeCell::new(id),
+        }
+    }
+
+    fn read(&self) -> u32 {
+        // SAFETY: loom checks the access.
+        self.payload.with(|v| unsafe { *v })
+    }
+}
+
+impl Drop for Elem {
+    fn drop(&mut self) {
+        // SAFETY: as above.
+        self.payload.with_mut(|v| unsafe { *v = 0 });
+    }
+}
+
+/// A reader iterates the list [1, 2, 3] in a section of the domain while the writer removes 2; the
+/// removed element is dropped by the domain's callback thread only after the reader left. Three
+/// threads: the writer, the reader and the callback thread.
+#[test]
+#[cfg_attr(rcu_broken_gp, should_panic(expected = "Causality violation"))]
+fn removal_waits_for_an_iterating_reader() {
+    #[cfg(rcu_broken_gp)]
+    rcu_core::testing::set_broken_grace_periods(true);
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let domain = Domain::new();
+        let list = Arc::new(RcuTailq::new_in(&domain));
+        {
+            let mut w = list.lock();
+            for id in 1..=3 {
+                w.push_back(Elem::new(id));
+            }
+        }
+        let reader = {
+            let (domain, list) = (domain.clone(), list.clone());
+            thread::spawn(move || {
+                let guard = domain.read_lock();
+                let seen: Vec<u32> = list.iter(&guard).map(Elem::read).collect();
+                assert!(seen == [1, 2, 3] || seen == [1, 3], "reader saw {seen:?}");
+                drop(guard);
+            })
+        };
+        assert!(list.lock().remove_first(|e| e.id == 2).is_some());
+        reader.join().unwrap();
+        drop(list);
+        // The last handle: runs the pending callbacks and joins the callback thread.
+        drop(domain);
+    });
+}
