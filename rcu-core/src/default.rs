@@ -299,7 +299,9 @@ pub fn synchronize_rcu() {
 /// ```
 pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
     ensure_default_worker();
-    DEFAULT.callbacks.push_closure(f);
+    let (head, func) = worker::box_closure(f);
+    // SAFETY: `box_closure` hands over a fresh head with the trampoline that frees it.
+    unsafe { DEFAULT.callbacks.push_buffered(head, func) };
 }
 
 /// Queues `func(head)` to run on the callback thread after a grace period, without allocating:
@@ -317,7 +319,7 @@ pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
 pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
     ensure_default_worker();
     // SAFETY: forwarded contract.
-    unsafe { DEFAULT.callbacks.push(head, func) };
+    unsafe { DEFAULT.callbacks.push_buffered(head, func) };
 }
 
 /// Waits until every callback queued (by any thread) before the call has run: `rcu_barrier()`,

@@ -91,6 +91,7 @@ compile_error!(
 );
 
 mod barrier;
+mod buffer;
 mod callback;
 #[cfg(not(loom))]
 mod cell;
