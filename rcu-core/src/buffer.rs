@@ -72,17 +72,6 @@ impl fmt::Debug for LocalBuffer {
     }
 }
 
-/// What the owner must do after [`LocalBuffer::append`].
-pub(crate) enum Appended {
-    /// The entry is in the buffer.
-    Kept,
-    /// A collector holds the buffer: push the entry to the shared queue directly.
-    Stolen,
-    /// The buffer was full or the callback thread sleeps: push this chain (which ends with the new
-    /// entry) to the shared queue.
-    Flush(Chain),
-}
-
 impl LocalBuffer {
     pub(crate) fn new() -> LocalBuffer {
         LocalBuffer {
@@ -93,9 +82,11 @@ impl LocalBuffer {
         }
     }
 
-    /// Owner only: appends `head` (whose `func` is set) unless a collector holds the buffer. `flush`
-    /// is evaluated after the handshake's `light()`: if it returns true the whole list is handed back
-    /// for the shared queue (the callback thread sleeps and must see it).
+    /// Owner only: appends `head` (whose `func` is set) and returns `true`, unless a collector holds
+    /// the buffer (then it returns `false` and the caller pushes `head` to the shared queue itself).
+    /// `flush` is evaluated after the handshake's `light()`: if it returns true (the callback thread
+    /// sleeps and must see the entry), or the buffer is full, the whole list goes to `hand_off`
+    /// *inside* the window, so that a collector waiting for the window finds it in the shared queue.
     ///
     /// # Safety
     /// 1. Only the buffer's owner thread calls it (never two at once).
@@ -104,19 +95,20 @@ impl LocalBuffer {
         &self,
         head: *mut RcuHead,
         flush: impl FnOnce() -> bool,
-    ) -> Appended {
+        hand_off: impl FnOnce(Chain),
+    ) -> bool {
         self.busy.store(true, Ordering::Relaxed);
         crate::barrier::light();
         // Acquire pairs with the collector's Release `steal = false`: the list it emptied is seen.
         if self.steal.load(Ordering::Acquire) {
             // Release pairs with the collector's Acquire load of `busy` (nothing written here).
             self.busy.store(false, Ordering::Release);
-            return Appended::Stolen;
+            return false;
         }
         let flush_now = flush();
         // SAFETY: owner inside a window with `steal` clear: nobody else touches the list (module
         // docs). `head` is ours by 2.
-        let outcome = self.list.with_mut(|list| unsafe {
+        let full = self.list.with_mut(|list| unsafe {
             let list = &mut *list;
             (*head).next.store(ptr::null_mut(), Ordering::Relaxed);
             if list.len == 0 {
@@ -128,15 +120,18 @@ impl LocalBuffer {
             list.len += 1;
             if flush_now || list.len >= LOCAL_MAX {
                 self.held.store(0, Ordering::Relaxed);
-                Appended::Flush(std::mem::replace(list, Chain::EMPTY))
+                Some(std::mem::replace(list, Chain::EMPTY))
             } else {
                 self.held.store(list.len, Ordering::Relaxed);
-                Appended::Kept
+                None
             }
         });
+        if let Some(chain) = full {
+            hand_off(chain);
+        }
         // Release pairs with the collector's Acquire load of `busy`: it sees the list as left here.
         self.busy.store(false, Ordering::Release);
-        outcome
+        true
     }
 
     /// Collector, step 1 (registry lock held): claims the buffer before the `heavy()` barrier.

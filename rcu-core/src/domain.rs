@@ -221,6 +221,14 @@ impl Domain {
     }
 }
 
+#[cfg(loom)]
+impl Domain {
+    /// The loom models' handle on this domain (`worker::loom_buffer`).
+    pub(crate) fn loom_ref(&self) -> DomainRef {
+        self.as_ref()
+    }
+}
+
 impl Drop for Domain {
     fn drop(&mut self) {
         if worker::is_worker_of(&self.inner) {

@@ -117,6 +117,9 @@ pub use barrier::FORCE_FALLBACK_ENV;
 #[cfg(loom)]
 #[doc(hidden)]
 pub use callback::loom_queue;
+#[cfg(loom)]
+#[doc(hidden)]
+pub use worker::loom_buffer;
 pub use callback::{RcuCallback, RcuHead};
 #[cfg(not(loom))]
 pub use cell::RcuCell;

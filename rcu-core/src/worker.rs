@@ -27,7 +27,7 @@ use std::ptr::NonNull;
 #[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
-use crate::buffer::{Appended, Chain, LocalBuffer};
+use crate::buffer::{Chain, LocalBuffer};
 use crate::callback::{CallbackQueue, RcuCallback, RcuHead, invoke};
 use crate::diag;
 use crate::domain::{DomainInner, DomainRef};
@@ -220,16 +220,14 @@ impl Callbacks {
         // The callback thread about to sleep collects every buffer after its `heavy()`; a window
         // that misses that collection sees `SLEEPING` here (module `buffer`) and flushes at once.
         let sleeping = || self.pending.value.load(Ordering::Relaxed) & SLEEPING != 0;
+        // SAFETY: the chain came from our own buffer.
+        let hand_off = |chain| unsafe { self.push_chain(chain) };
         // SAFETY: we are the owner; the head is unqueued (contract of call_rcu1).
-        match unsafe { buf.append(head.as_ptr(), sleeping) } {
-            Appended::Kept => {}
+        if !unsafe { buf.append(head.as_ptr(), sleeping, hand_off) } {
+            // A collector holds the buffer.
             // SAFETY: the head is ours and its func is set.
-            Appended::Stolen => unsafe {
-                self.queue.push(head);
-                self.count_queued(1);
-            },
-            // SAFETY: the chain came from our own buffer.
-            Appended::Flush(chain) => unsafe { self.push_chain(chain) },
+            unsafe { self.queue.push(head) };
+            self.count_queued(1);
         }
     }
 
@@ -585,4 +583,46 @@ pub(crate) fn barrier(domain: &DomainRef) {
         done.wait(None);
     }
     cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Explicit per-thread buffers of a [`Domain`](crate::Domain), exposed only to the loom models in
+/// `tests/loom.rs`: outside loom the default domain finds the calling thread's buffer through a
+/// thread-local; the models hold it in a variable instead and go through the same `push_local`,
+/// collection and unregistration code.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_buffer {
+    use super::{LocalBuffer, box_closure, ensure_worker};
+    use crate::domain::DomainRef;
+    use crate::sync::Arc;
+
+    /// One thread's buffer of a domain.
+    #[derive(Debug)]
+    pub struct Buffer {
+        domain: DomainRef,
+        buf: Arc<LocalBuffer>,
+    }
+
+    impl Buffer {
+        /// Registers a buffer with `domain` (and starts its callback thread).
+        pub fn register(domain: &crate::Domain) -> Buffer {
+            let domain = domain.loom_ref();
+            ensure_worker(&domain);
+            let buf = domain.callbacks.register_buffer();
+            Buffer { domain, buf }
+        }
+
+        /// `call_rcu` through this buffer; only the thread that owns it may call it.
+        pub fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F) {
+            let (head, func) = box_closure(f);
+            // SAFETY: a fresh head with its trampoline; the buffer is registered with this
+            // domain, and the model calls this from one thread at a time (the owner).
+            unsafe { self.domain.callbacks.push_local(&self.buf, head, func) };
+        }
+
+        /// The owner thread exits: its callbacks go to the shared queue, the buffer is unregistered.
+        pub fn unregister(self) {
+            self.domain.callbacks.unregister_buffer(&self.buf);
+        }
+    }
 }

@@ -246,3 +246,99 @@ fn call_rcu_and_barrier() {
         drop(Arc::try_unwrap(domain).expect("domain still shared"));
     });
 }
+
+/// Per-thread buffers and `barrier`: a thread queues a callback into its own buffer, signals, and
+/// queues a second one while the main thread runs `barrier` (which must collect the first from the
+/// other thread's buffer, racing with that thread's next append: loom checks the list's accesses);
+/// the thread then stays idle with its buffer registered, and a second barrier collects the rest.
+#[test]
+fn buffered_call_rcu_and_barrier() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let domain = Arc::new(Domain::new());
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (queued_tx, queued_rx) = loom::sync::mpsc::channel();
+        let owner = {
+            let (domain, ran) = (domain.clone(), ran.clone());
+            thread::spawn(move || {
+                let buffer = rcu_core::loom_buffer::Buffer::register(&domain);
+                for _ in 0..2 {
+                    let ran = ran.clone();
+                    buffer.call_rcu(move || {
+                        ran.fetch_add(1, Ordering::Relaxed);
+                    });
+                    queued_tx.send(()).unwrap();
+                }
+                buffer
+            })
+        };
+        queued_rx.recv().unwrap();
+        domain.barrier();
+        assert!(
+            ran.load(Ordering::Relaxed) >= 1,
+            "barrier missed a callback held in another thread's buffer"
+        );
+        let buffer = owner.join().unwrap();
+        domain.barrier();
+        assert_eq!(ran.load(Ordering::Relaxed), 2, "idle thread's buffer not collected");
+        buffer.unregister();
+        drop(Arc::try_unwrap(domain).expect("domain still shared"));
+    });
+}
+
+/// A thread that exits right after `call_rcu` hands its buffer over on the way out, racing with a
+/// `barrier` that the callback happened before: the barrier still waits for it.
+#[test]
+fn exiting_thread_buffer_and_barrier() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let domain = Arc::new(Domain::new());
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (queued_tx, queued_rx) = loom::sync::mpsc::channel();
+        let owner = {
+            let (domain, ran) = (domain.clone(), ran.clone());
+            thread::spawn(move || {
+                let buffer = rcu_core::loom_buffer::Buffer::register(&domain);
+                buffer.call_rcu(move || {
+                    ran.fetch_add(1, Ordering::Relaxed);
+                });
+                queued_tx.send(()).unwrap();
+                // Thread exit: the thread-local destructor's work.
+                buffer.unregister();
+            })
+        };
+        queued_rx.recv().unwrap();
+        domain.barrier();
+        assert_eq!(ran.load(Ordering::Relaxed), 1, "barrier missed an exiting thread's callback");
+        owner.join().unwrap();
+        drop(Arc::try_unwrap(domain).expect("domain still shared"));
+    });
+}
+
+/// Bounded latency without `barrier`: a callback left in an idle thread's buffer runs even if the
+/// callback thread goes to sleep at the same moment (it collects every buffer after announcing
+/// `SLEEPING`, or the owner sees `SLEEPING` and flushes). A lost hand-off leaves the callback thread
+/// asleep and the main thread blocked, which loom reports as a deadlock.
+#[test]
+fn buffered_call_rcu_runs_without_barrier() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let domain = Arc::new(Domain::new());
+        let (ran_tx, ran_rx) = loom::sync::mpsc::channel();
+        let owner = {
+            let domain = domain.clone();
+            thread::spawn(move || {
+                let buffer = rcu_core::loom_buffer::Buffer::register(&domain);
+                buffer.call_rcu(move || ran_tx.send(()).unwrap());
+                buffer
+            })
+        };
+        let buffer = owner.join().unwrap();
+        ran_rx.recv().unwrap();
+        buffer.unregister();
+        drop(Arc::try_unwrap(domain).expect("domain still shared"));
+    });
+}
