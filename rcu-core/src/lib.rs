@@ -117,9 +117,6 @@ pub use barrier::FORCE_FALLBACK_ENV;
 #[cfg(loom)]
 #[doc(hidden)]
 pub use callback::loom_queue;
-#[cfg(loom)]
-#[doc(hidden)]
-pub use worker::loom_buffer;
 pub use callback::{RcuCallback, RcuHead};
 #[cfg(not(loom))]
 pub use cell::RcuCell;
@@ -131,6 +128,9 @@ pub use default::{
 };
 pub use domain::{Domain, DomainGuard, GpState, ReaderHandle};
 pub use stats::Stats;
+#[cfg(loom)]
+#[doc(hidden)]
+pub use worker::loom_buffer;
 
 #[doc(hidden)]
 pub mod __private {

@@ -281,7 +281,11 @@ fn buffered_call_rcu_and_barrier() {
         );
         let buffer = owner.join().unwrap();
         domain.barrier();
-        assert_eq!(ran.load(Ordering::Relaxed), 2, "idle thread's buffer not collected");
+        assert_eq!(
+            ran.load(Ordering::Relaxed),
+            2,
+            "idle thread's buffer not collected"
+        );
         buffer.unregister();
         drop(Arc::try_unwrap(domain).expect("domain still shared"));
     });
@@ -311,7 +315,11 @@ fn exiting_thread_buffer_and_barrier() {
         };
         queued_rx.recv().unwrap();
         domain.barrier();
-        assert_eq!(ran.load(Ordering::Relaxed), 1, "barrier missed an exiting thread's callback");
+        assert_eq!(
+            ran.load(Ordering::Relaxed),
+            1,
+            "barrier missed an exiting thread's callback"
+        );
         owner.join().unwrap();
         drop(Arc::try_unwrap(domain).expect("domain still shared"));
     });
