@@ -283,6 +283,17 @@ pub fn synchronize_rcu() {
 /// callback that panics is reported on stderr and counted in [`Stats::callback_panics`]; later
 /// callbacks still run.
 ///
+/// # Cost
+/// One allocation: the closure is boxed together with the [`RcuHead`] that queues it, even when it
+/// captures nothing, because both must outlive the caller's frame until the callback runs on
+/// another thread after a grace period. The enqueue itself appends to a buffer private to the
+/// calling thread (no atomic read-modify-write on shared memory); full buffers move to the
+/// callback thread in bulk, and the callback thread collects idle threads' buffers within about
+/// one batch period (1 ms), so a callback is not held back by an idle producer. For retiring
+/// objects without allocating, embed an `RcuHead` and use [`call_rcu1`] (what [`RcuCell`] does).
+///
+/// [`RcuCell`]: crate::RcuCell
+///
 /// # At process exit
 /// Exit does not wait for callbacks: those still pending when the process exits never run (as in
 /// liburcu and QEMU), so values they would drop are not dropped. Call [`rcu_barrier`] before

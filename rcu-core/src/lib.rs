@@ -61,7 +61,8 @@
 //! per-thread record on entry and 0 on exit; `synchronize_rcu` advances the counter, issues one
 //! process-wide barrier (`membarrier`) and waits, spinning and then sleeping on a futex, for the
 //! readers that entered before. Concurrent callers share grace periods. A background thread runs
-//! `call_rcu` callbacks in batches, one grace period per batch.
+//! `call_rcu` callbacks in batches, one grace period per batch; `call_rcu` appends to a per-thread
+//! buffer (like Linux's per-CPU callback lists) that reaches it in bulk.
 //!
 //! # Differences from QEMU and liburcu
 //!

@@ -1,5 +1,13 @@
 //! The callback thread: `call_rcu`, batching, one grace period per batch, `rcu_barrier`.
 //!
+//! The default domain's `call_rcu` / `call_rcu1` first append to the calling thread's buffer
+//! (`buffer.rs`), which reaches the shared queue in bulk: when it is full ([`LOCAL_MAX`]), when the
+//! owner finds the callback thread asleep, when the callback thread collects every buffer (at the
+//! start of each batch and before it goes to sleep), when `rcu_barrier` collects them, and when the
+//! owner thread exits. Independent [`Domain`]s push to the shared queue directly.
+//!
+//! [`LOCAL_MAX`]: crate::buffer::LOCAL_MAX
+//!
 //! Producers push onto the wait-free queue of `callback.rs`, then add 1 to `pending`, a 32-bit futex
 //! word holding the number of queued, not yet invoked callbacks (low 29 bits), a `SLEEPING` bit that
 //! the callback thread sets when it sleeps until the next enqueue, a `BATCHING` bit it sets while it
@@ -561,6 +569,13 @@ fn worker_main(domain: DomainRef) {
 }
 
 /// `rcu_barrier` / `drain_call_rcu`: waits until every callback queued before the call has run.
+///
+/// Why per-thread buffers cannot hide a callback from it: a callback queued before the call is, when
+/// `collect` runs (under the registry lock), either in the shared queue already, or in the list of
+/// a registered buffer, which `collect` moves to the queue (a window in progress is waited for; the
+/// owner hands a full list over inside its window), or it was in the buffer of a thread that exited,
+/// whose destructor moved it to the queue under the same lock before unregistering. The marker is
+/// pushed after `collect` returns, and the queue is FIFO, so it runs after all of them.
 #[track_caller]
 pub(crate) fn barrier(domain: &DomainRef) {
     assert!(
