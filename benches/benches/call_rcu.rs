@@ -26,30 +26,30 @@ use benches::reclaim::{
 };
 use benches::tuning::{BARRIER_QUEUE, MEASUREMENT_SLOW};
 
-fn enqueue<R: Reclaimer>(group: &mut BenchmarkGroup<'_, WallTime>, reclaimer: &R) {
+/// One benchmark per thread count: `drive(reclaimer, threads, iters)` returns the time.
+fn per_thread_count<R: Reclaimer>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    reclaimer: &R,
+    drive: fn(&R, usize, u64) -> Duration,
+) {
     for threads in THREAD_COUNTS {
         group.throughput(Throughput::Elements(threads as u64));
         group.bench_with_input(
             BenchmarkId::new(R::NAME, threads),
             &threads,
             |b, &threads| {
-                b.iter_custom(|iters| drive_enqueue(reclaimer, threads, iters));
+                b.iter_custom(|iters| drive(reclaimer, threads, iters));
             },
         );
     }
 }
 
+fn enqueue<R: Reclaimer>(group: &mut BenchmarkGroup<'_, WallTime>, reclaimer: &R) {
+    per_thread_count(group, reclaimer, drive_enqueue::<R>);
+}
+
 fn enqueue_prealloc<R: Preallocated>(group: &mut BenchmarkGroup<'_, WallTime>, reclaimer: &R) {
-    for threads in THREAD_COUNTS {
-        group.throughput(Throughput::Elements(threads as u64));
-        group.bench_with_input(
-            BenchmarkId::new(R::NAME, threads),
-            &threads,
-            |b, &threads| {
-                b.iter_custom(|iters| drive_enqueue_prealloc(reclaimer, threads, iters));
-            },
-        );
-    }
+    per_thread_count(group, reclaimer, drive_enqueue_prealloc::<R>);
 }
 
 fn reclaim<R: Reclaimer>(group: &mut BenchmarkGroup<'_, WallTime>, reclaimer: &R) {

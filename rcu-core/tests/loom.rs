@@ -247,39 +247,76 @@ fn call_rcu_and_barrier() {
     });
 }
 
+/// Runs `model` under loom with at most `bound` preemptions.
+fn check_bounded(bound: usize, model: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(bound);
+    builder.check(model);
+}
+
+/// A callback that counts its run in `ran`.
+fn counting(ran: &Arc<AtomicUsize>) -> impl FnOnce() + Send + 'static {
+    let ran = ran.clone();
+    move || {
+        ran.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A domain and a thread that registers a buffer with it, queues `callbacks` counting callbacks
+/// through it (signalling on the returned receiver after each) and then, if `exit`, unregisters it
+/// as its thread-local destructor would, or else hands it back (an idle thread).
+#[allow(clippy::type_complexity)]
+fn spawn_buffer_owner(
+    callbacks: usize,
+    exit: bool,
+) -> (
+    Arc<Domain>,
+    Arc<AtomicUsize>,
+    loom::sync::mpsc::Receiver<()>,
+    thread::JoinHandle<Option<rcu_core::loom_buffer::Buffer>>,
+) {
+    let domain = Arc::new(Domain::new());
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (queued_tx, queued_rx) = loom::sync::mpsc::channel();
+    let owner = {
+        let (domain, ran) = (domain.clone(), ran.clone());
+        thread::spawn(move || {
+            let buffer = rcu_core::loom_buffer::Buffer::register(&domain);
+            for _ in 0..callbacks {
+                buffer.call_rcu(counting(&ran));
+                queued_tx.send(()).unwrap();
+            }
+            if exit {
+                buffer.unregister();
+                None
+            } else {
+                Some(buffer)
+            }
+        })
+    };
+    (domain, ran, queued_rx, owner)
+}
+
+/// Drops the model's last handle on the domain, which stops and joins its callback thread.
+fn finish(domain: Arc<Domain>) {
+    drop(Arc::try_unwrap(domain).expect("domain still shared"));
+}
+
 /// Per-thread buffers and `barrier`: a thread queues a callback into its own buffer, signals, and
 /// queues a second one while the main thread runs `barrier` (which must collect the first from the
 /// other thread's buffer, racing with that thread's next append: loom checks the list's accesses);
 /// the thread then stays idle with its buffer registered, and a second barrier collects the rest.
 #[test]
 fn buffered_call_rcu_and_barrier() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(|| {
-        let domain = Arc::new(Domain::new());
-        let ran = Arc::new(AtomicUsize::new(0));
-        let (queued_tx, queued_rx) = loom::sync::mpsc::channel();
-        let owner = {
-            let (domain, ran) = (domain.clone(), ran.clone());
-            thread::spawn(move || {
-                let buffer = rcu_core::loom_buffer::Buffer::register(&domain);
-                for _ in 0..2 {
-                    let ran = ran.clone();
-                    buffer.call_rcu(move || {
-                        ran.fetch_add(1, Ordering::Relaxed);
-                    });
-                    queued_tx.send(()).unwrap();
-                }
-                buffer
-            })
-        };
-        queued_rx.recv().unwrap();
+    check_bounded(2, || {
+        let (domain, ran, queued, owner) = spawn_buffer_owner(2, false);
+        queued.recv().unwrap();
         domain.barrier();
         assert!(
             ran.load(Ordering::Relaxed) >= 1,
             "barrier missed a callback held in another thread's buffer"
         );
-        let buffer = owner.join().unwrap();
+        let buffer = owner.join().unwrap().expect("the owner keeps its buffer");
         domain.barrier();
         assert_eq!(
             ran.load(Ordering::Relaxed),
@@ -287,7 +324,7 @@ fn buffered_call_rcu_and_barrier() {
             "idle thread's buffer not collected"
         );
         buffer.unregister();
-        drop(Arc::try_unwrap(domain).expect("domain still shared"));
+        finish(domain);
     });
 }
 
@@ -295,25 +332,9 @@ fn buffered_call_rcu_and_barrier() {
 /// `barrier` that the callback happened before: the barrier still waits for it.
 #[test]
 fn exiting_thread_buffer_and_barrier() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(|| {
-        let domain = Arc::new(Domain::new());
-        let ran = Arc::new(AtomicUsize::new(0));
-        let (queued_tx, queued_rx) = loom::sync::mpsc::channel();
-        let owner = {
-            let (domain, ran) = (domain.clone(), ran.clone());
-            thread::spawn(move || {
-                let buffer = rcu_core::loom_buffer::Buffer::register(&domain);
-                buffer.call_rcu(move || {
-                    ran.fetch_add(1, Ordering::Relaxed);
-                });
-                queued_tx.send(()).unwrap();
-                // Thread exit: the thread-local destructor's work.
-                buffer.unregister();
-            })
-        };
-        queued_rx.recv().unwrap();
+    check_bounded(2, || {
+        let (domain, ran, queued, owner) = spawn_buffer_owner(1, true);
+        queued.recv().unwrap();
         domain.barrier();
         assert_eq!(
             ran.load(Ordering::Relaxed),
@@ -321,7 +342,7 @@ fn exiting_thread_buffer_and_barrier() {
             "barrier missed an exiting thread's callback"
         );
         owner.join().unwrap();
-        drop(Arc::try_unwrap(domain).expect("domain still shared"));
+        finish(domain);
     });
 }
 
@@ -331,9 +352,7 @@ fn exiting_thread_buffer_and_barrier() {
 /// asleep and the main thread blocked, which loom reports as a deadlock.
 #[test]
 fn buffered_call_rcu_runs_without_barrier() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(|| {
+    check_bounded(2, || {
         let domain = Arc::new(Domain::new());
         let (ran_tx, ran_rx) = loom::sync::mpsc::channel();
         let owner = {
@@ -347,6 +366,6 @@ fn buffered_call_rcu_runs_without_barrier() {
         let buffer = owner.join().unwrap();
         ran_rx.recv().unwrap();
         buffer.unregister();
-        drop(Arc::try_unwrap(domain).expect("domain still shared"));
+        finish(domain);
     });
 }
