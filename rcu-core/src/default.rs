@@ -326,6 +326,9 @@ pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
 /// 3. Calling `func(head)` on the callback thread, after a grace period, is sound (in particular the
 ///    object must be `Send` if `func` touches it).
 ///
+/// Not async-signal-safe: the per-thread buffer must not be re-entered by a signal handler that
+/// interrupts a `call_rcu` / `call_rcu1` on the same thread.
+///
 /// See [`RcuHead`] for an example.
 pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
     ensure_default_worker();
