@@ -21,21 +21,35 @@ use criterion::{
 
 use benches::driver::thread_counts;
 use benches::reclaim::{
-    RcuClosure, RcuIntrusive, Reclaimer, drive_barrier, drive_enqueue, drive_reclaim, flood,
+    Preallocated, Probe, RcuClosure, RcuIntrusive, Reclaimer, callback_latency, drive_barrier,
+    drive_enqueue, drive_enqueue_prealloc, drive_reclaim, flood_rss,
 };
 use benches::tuning::{BARRIER_QUEUE, MEASUREMENT_SLOW};
 
-fn enqueue<R: Reclaimer>(group: &mut BenchmarkGroup<'_, WallTime>, reclaimer: &R) {
+/// One benchmark per thread count: `drive(reclaimer, threads, iters)` returns the time.
+fn per_thread_count<R: Reclaimer>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    reclaimer: &R,
+    drive: fn(&R, usize, u64) -> Duration,
+) {
     for threads in thread_counts() {
         group.throughput(Throughput::Elements(threads as u64));
         group.bench_with_input(
             BenchmarkId::new(R::NAME, threads),
             &threads,
             |b, &threads| {
-                b.iter_custom(|iters| drive_enqueue(reclaimer, threads, iters));
+                b.iter_custom(|iters| drive(reclaimer, threads, iters));
             },
         );
     }
+}
+
+fn enqueue<R: Reclaimer>(group: &mut BenchmarkGroup<'_, WallTime>, reclaimer: &R) {
+    per_thread_count(group, reclaimer, drive_enqueue::<R>);
+}
+
+fn enqueue_prealloc<R: Preallocated>(group: &mut BenchmarkGroup<'_, WallTime>, reclaimer: &R) {
+    per_thread_count(group, reclaimer, drive_enqueue_prealloc::<R>);
 }
 
 fn reclaim<R: Reclaimer>(group: &mut BenchmarkGroup<'_, WallTime>, reclaimer: &R) {
@@ -55,16 +69,35 @@ fn barrier<R: Reclaimer>(group: &mut BenchmarkGroup<'_, WallTime>, reclaimer: &R
 }
 
 fn report_flood<R: Reclaimer>(reclaimer: &R) {
-    let stats = flood(reclaimer, Duration::from_millis(500));
+    let (stats, rss) = flood_rss(reclaimer, Duration::from_millis(500));
     let peak = stats
         .peak_pending
         .map_or_else(|| "not counted".to_owned(), |p| p.to_string());
     eprintln!(
-        "{}: 0.5 s flood: {:.2} M enqueues/s, peak pending {peak}, drained in {:.1} ms",
+        "{}: 0.5 s flood: {:.2} M enqueues/s, peak pending {peak}, peak RSS growth {}, drained \
+         in {:.1} ms",
         R::NAME,
         stats.rate() / 1e6,
+        rss.map_or_else(
+            || "unknown".to_owned(),
+            |b| format!("{:.1} MiB", b as f64 / f64::from(1 << 20))
+        ),
         stats.drain.as_secs_f64() * 1e3
     );
+}
+
+fn report_latency<R: Probe>(reclaimer: &R) {
+    for flood in [false, true] {
+        let l = callback_latency(reclaimer, 300, flood);
+        eprintln!(
+            "{}: call_rcu to callback, {}: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            R::NAME,
+            if flood { "under a flood" } else { "idle" },
+            l.p50 as f64 / 1e6,
+            l.p99 as f64 / 1e6,
+            l.max as f64 / 1e6
+        );
+    }
 }
 
 fn call_rcu(c: &mut Criterion) {
@@ -73,6 +106,12 @@ fn call_rcu(c: &mut Criterion) {
     enqueue(&mut group, &RcuClosure);
     #[cfg(feature = "liburcu")]
     enqueue(&mut group, &benches::liburcu::Liburcu);
+    group.finish();
+
+    let mut group = common::group(c, "call_rcu_enqueue_prealloc");
+    enqueue_prealloc(&mut group, &RcuIntrusive);
+    #[cfg(feature = "liburcu")]
+    enqueue_prealloc(&mut group, &benches::liburcu::Liburcu);
     group.finish();
 
     let mut group = common::group(c, "call_rcu_reclaim");
@@ -89,10 +128,18 @@ fn call_rcu(c: &mut Criterion) {
     barrier(&mut group, &benches::liburcu::Liburcu);
     group.finish();
 
-    if !std::env::args().any(|a| a == "--test" || a == "--list") {
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--test" || a == "--list") {
         report_flood(&RcuIntrusive);
         #[cfg(feature = "liburcu")]
         report_flood(&benches::liburcu::Liburcu);
+        // Latency runs take a few seconds: only when asked for (`-- latency` as a filter
+        // or no filter at all).
+        if args.iter().skip(1).all(|a| a.starts_with('-')) || args.iter().any(|a| a == "latency") {
+            report_latency(&RcuIntrusive);
+            #[cfg(feature = "liburcu")]
+            report_latency(&benches::liburcu::Liburcu);
+        }
     }
 }
 

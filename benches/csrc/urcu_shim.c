@@ -7,6 +7,7 @@
 #define _LGPL_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <urcu/urcu-memb.h>
 
 struct bench_node {
@@ -54,3 +55,45 @@ void bench_urcu_enqueue(void)
 }
 
 void bench_urcu_barrier(void) { urcu_memb_barrier(); }
+
+/* No-op callback for preallocated nodes: the caller reuses them after a barrier. */
+static void bench_keep_node(struct rcu_head *head) { (void)head; }
+
+/* Queues call_rcu on n preallocated nodes (stride `size` bytes, head first). */
+void bench_urcu_enqueue_prealloc(void *nodes, uint64_t n, uint64_t size)
+{
+	for (uint64_t i = 0; i < n; i++)
+		urcu_memb_call_rcu((struct rcu_head *)((char *)nodes + i * size), bench_keep_node);
+}
+
+struct latency_node {
+	struct rcu_head head;
+	uint64_t start_ns;
+	uint64_t *slot;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void bench_latency_done(struct rcu_head *head)
+{
+	struct latency_node *node = caa_container_of(head, struct latency_node, head);
+	uint64_t elapsed = now_ns() - node->start_ns;
+	__atomic_store_n(node->slot, elapsed ? elapsed : 1, __ATOMIC_RELEASE);
+	free(node);
+}
+
+/* Queues a callback that stores the ns from now until it runs into *slot. */
+void bench_urcu_latency_probe(uint64_t *slot)
+{
+	struct latency_node *node = malloc(sizeof(*node));
+	if (!node)
+		abort();
+	node->slot = slot;
+	node->start_ns = now_ns();
+	urcu_memb_call_rcu(&node->head, bench_latency_done);
+}

@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicI32;
 use crate::driver::Stop;
 use crate::grace_period::GracePeriod;
 use crate::read_side::ReadSide;
-use crate::reclaim::Reclaimer;
+use crate::reclaim::{PreNode, Preallocated, Probe, Reclaimer};
 
 mod ffi {
     unsafe extern "C" {
@@ -21,6 +21,8 @@ mod ffi {
         pub(super) safe fn bench_urcu_synchronize();
         pub(super) safe fn bench_urcu_enqueue();
         pub(super) safe fn bench_urcu_barrier();
+        pub(super) unsafe fn bench_urcu_enqueue_prealloc(nodes: *const u8, n: u64, size: u64);
+        pub(super) unsafe fn bench_urcu_latency_probe(slot: *const u64);
     }
 }
 
@@ -107,6 +109,29 @@ impl Reclaimer for Liburcu {
 
     fn pending(&self) -> Option<u64> {
         None
+    }
+}
+
+impl Preallocated for Liburcu {
+    unsafe fn enqueue_prealloc(&self, nodes: &[PreNode]) {
+        // SAFETY: `PreNode` is repr(C) and starts with two pointer-sized fields, the layout
+        // of `struct rcu_head`; per the contract the nodes are unqueued and outlive the
+        // (no-op) callbacks.
+        unsafe {
+            ffi::bench_urcu_enqueue_prealloc(
+                nodes.as_ptr().cast(),
+                nodes.len() as u64,
+                std::mem::size_of::<PreNode>() as u64,
+            );
+        }
+    }
+}
+
+impl Probe for Liburcu {
+    unsafe fn probe(&self, slot: &std::sync::atomic::AtomicU64) {
+        // SAFETY: the C side stores into the slot once, atomically, before the slot's
+        // owner stops waiting for it (the contract).
+        unsafe { ffi::bench_urcu_latency_probe(slot.as_ptr()) };
     }
 }
 

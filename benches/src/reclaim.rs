@@ -4,10 +4,14 @@
 //! payload, allocated by the enqueuer, as a list removal would). [`drive_enqueue`]
 //! measures the enqueue rate, [`drive_reclaim`] the end-to-end rate (enqueue then
 //! `rcu_barrier`), [`drive_barrier`] the `rcu_barrier` latency with a small queue, and
-//! [`flood`] the backlog a producer flooding the queue builds up.
+//! [`flood`] the backlog a producer flooding the queue builds up (and, with
+//! [`flood_rss`], the resident memory it costs). [`drive_enqueue_prealloc`] measures the
+//! enqueue alone, on preallocated objects, and [`callback_latency`] the time from
+//! `call_rcu` to the callback, on an idle system or under a flood.
 
 use std::hint::black_box;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rcu_core::{RcuHead, container_of};
@@ -162,6 +166,47 @@ impl FloodStats {
 /// assert!(s.peak_pending.is_some());
 /// ```
 pub fn flood<R: Reclaimer>(reclaimer: &R, duration: Duration) -> FloodStats {
+    flood_sampled(reclaimer, duration, || {})
+}
+
+/// [`flood`], also sampling the resident set every 16 Ki enqueues; returns the stats
+/// and the largest growth of the resident set over its size at the start, in bytes
+/// (`None` where `/proc/self/statm` is unreadable). In-process: run it first, or in a
+/// fresh process, for a clean figure.
+///
+/// ```
+/// use std::time::Duration;
+/// use benches::reclaim::{flood_rss, RcuIntrusive};
+/// let (s, _growth) = flood_rss(&RcuIntrusive, Duration::from_millis(20));
+/// assert!(s.enqueued > 0);
+/// ```
+pub fn flood_rss<R: Reclaimer>(reclaimer: &R, duration: Duration) -> (FloodStats, Option<u64>) {
+    let base = resident_bytes();
+    let mut peak = base;
+    let mut round = 0u32;
+    let stats = flood_sampled(reclaimer, duration, || {
+        round += 1;
+        if round % 16 == 0 {
+            peak = peak.max(resident_bytes());
+        }
+    });
+    let growth = peak.zip(base).map(|(p, b)| p.saturating_sub(b));
+    (stats, growth)
+}
+
+/// The resident set size of this process, from `/proc/self/statm`.
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// [`flood`]'s loop; `sample` runs after every 1024 enqueues.
+fn flood_sampled<R: Reclaimer>(
+    reclaimer: &R,
+    duration: Duration,
+    mut sample: impl FnMut() + Send,
+) -> FloodStats {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
@@ -175,6 +220,7 @@ pub fn flood<R: Reclaimer>(reclaimer: &R, duration: Duration) -> FloodStats {
                     }
                     enqueued += 1024;
                     peak = peak.max(reclaimer.pending());
+                    sample();
                 }
                 let elapsed = began.elapsed();
                 let drain_began = Instant::now();
@@ -191,6 +237,151 @@ pub fn flood<R: Reclaimer>(reclaimer: &R, duration: Duration) -> FloodStats {
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e))
     })
+}
+
+/// A contender that can queue callbacks on objects allocated beforehand (no allocation
+/// and no free in the measured loop: the enqueue alone).
+pub trait Preallocated: Reclaimer {
+    /// Queues a callback on each of `nodes` that leaves it allocated.
+    ///
+    /// # Safety
+    /// No node of `nodes` is queued already; the slice outlives the callbacks (the caller
+    /// waits with [`Reclaimer::barrier`] before reusing or freeing it).
+    unsafe fn enqueue_prealloc(&self, nodes: &[PreNode]);
+}
+
+/// A preallocated object: a head (layout-compatible with liburcu's `struct rcu_head`:
+/// two pointers) plus the same 32-byte payload as the freed objects.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct PreNode {
+    head: RcuHead,
+    payload: [u64; 4],
+}
+
+/// Callback for [`PreNode`]s: leaves the node allocated.
+///
+/// # Safety
+/// None needed: it touches nothing.
+unsafe fn keep_node(head: NonNull<RcuHead>) {
+    black_box(head);
+}
+
+/// `threads` threads each queue `iters` callbacks on preallocated nodes (a pool of at
+/// most 64 Ki nodes, reused after a barrier); returns the slowest thread's time spent
+/// enqueueing (the barriers are not timed).
+///
+/// ```
+/// use benches::reclaim::{drive_enqueue_prealloc, RcuIntrusive};
+/// assert!(drive_enqueue_prealloc(&RcuIntrusive, 2, 1000).as_nanos() > 0);
+/// ```
+pub fn drive_enqueue_prealloc<R: Preallocated>(
+    reclaimer: &R,
+    threads: usize,
+    iters: u64,
+) -> Duration {
+    const POOL: u64 = 1 << 16;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    reclaimer.register();
+                    let pool: Vec<PreNode> =
+                        (0..iters.min(POOL)).map(|_| PreNode::default()).collect();
+                    let mut left = iters;
+                    let mut timed = Duration::ZERO;
+                    while left > 0 {
+                        let chunk = &pool[..left.min(POOL) as usize];
+                        let began = Instant::now();
+                        // SAFETY: the pool's nodes are not queued (the barrier below ran
+                        // their previous callbacks) and the pool outlives that barrier.
+                        unsafe { reclaimer.enqueue_prealloc(chunk) };
+                        timed += began.elapsed();
+                        reclaimer.barrier();
+                        left -= chunk.len() as u64;
+                    }
+                    reclaimer.unregister();
+                    timed
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .max()
+            .unwrap_or_default()
+    })
+}
+
+/// A contender whose `call_rcu` to callback latency can be measured.
+pub trait Probe: Reclaimer {
+    /// Queues a callback that stores into `slot` the nanoseconds (at least 1) from this
+    /// call until it runs.
+    ///
+    /// # Safety
+    /// `slot` outlives the callback (the caller waits for it to be set, or barriers).
+    unsafe fn probe(&self, slot: &AtomicU64);
+}
+
+/// Latency percentiles of [`callback_latency`], in nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Latency {
+    /// Median.
+    pub p50: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest sample.
+    pub max: u64,
+}
+
+/// `samples` times: queue one probe callback, wait until it ran, then stay idle for
+/// 0.2 to 3 ms (so that the callback thread goes idle too). With `flood`, a second
+/// thread queues callbacks non-stop meanwhile (the contender's `enqueue`).
+///
+/// ```
+/// use benches::reclaim::{callback_latency, RcuIntrusive};
+/// let l = callback_latency(&RcuIntrusive, 5, false);
+/// assert!(l.p50 > 0 && l.p50 <= l.p99);
+/// ```
+pub fn callback_latency<R: Probe>(reclaimer: &R, samples: usize, flood: bool) -> Latency {
+    let slots: Vec<AtomicU64> = (0..samples).map(|_| AtomicU64::new(0)).collect();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        if flood {
+            scope.spawn(|| {
+                reclaimer.register();
+                while !stop.load(Ordering::Relaxed) {
+                    for _ in 0..256 {
+                        reclaimer.enqueue();
+                    }
+                }
+                reclaimer.barrier();
+                reclaimer.unregister();
+            });
+        }
+        reclaimer.register();
+        for (i, slot) in slots.iter().enumerate() {
+            // SAFETY: `slot` lives until the scope ends, after the barrier below.
+            unsafe { reclaimer.probe(slot) };
+            // Polling the result (the sample itself is taken by the callback).
+            while slot.load(Ordering::Acquire) == 0 {
+                std::thread::sleep(Duration::from_micros(20));
+            }
+            let idle_us = 200 + (i as u64 * 7919) % 2800;
+            std::thread::sleep(Duration::from_micros(idle_us));
+        }
+        stop.store(true, Ordering::Relaxed);
+        reclaimer.barrier();
+        reclaimer.unregister();
+    });
+    let mut ns: Vec<u64> = slots.iter().map(|s| s.load(Ordering::Relaxed)).collect();
+    ns.sort_unstable();
+    let at = |q: f64| ns[((ns.len() - 1) as f64 * q).round() as usize];
+    Latency {
+        p50: at(0.5),
+        p99: at(0.99),
+        max: at(1.0),
+    }
 }
 
 /// The object every contender allocates and frees: an intrusive head plus 32 bytes.
@@ -247,6 +438,29 @@ impl Reclaimer for RcuIntrusive {
 
     fn pending(&self) -> Option<u64> {
         Some(rcu_core::stats().callbacks_pending())
+    }
+}
+
+impl Preallocated for RcuIntrusive {
+    unsafe fn enqueue_prealloc(&self, nodes: &[PreNode]) {
+        for node in nodes {
+            // SAFETY: per this method's contract the node is not queued and outlives the
+            // callback, which touches nothing.
+            unsafe { rcu_core::call_rcu1(NonNull::from(&node.head), keep_node) };
+        }
+    }
+}
+
+impl Probe for RcuIntrusive {
+    unsafe fn probe(&self, slot: &AtomicU64) {
+        // The slot's address; the contract keeps it valid until the callback ran.
+        let slot = slot as *const AtomicU64 as usize;
+        let began = Instant::now();
+        rcu_core::call_rcu(move || {
+            let ns = (began.elapsed().as_nanos() as u64).max(1);
+            // SAFETY: per `probe`'s contract the slot outlives this callback.
+            unsafe { &*(slot as *const AtomicU64) }.store(ns, Ordering::Release);
+        });
     }
 }
 

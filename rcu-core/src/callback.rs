@@ -164,17 +164,31 @@ impl CallbackQueue {
     ///    callback, and is not in this (or another) queue.
     /// 2. Its `func` was set by the caller (or it is the stub).
     pub(crate) unsafe fn push(&self, node: NonNull<RcuHead>) {
-        let node = node.as_ptr();
         // SAFETY: by 1 the node is live and not shared yet.
-        unsafe { (*node).next.store(ptr::null_mut(), Ordering::Relaxed) };
-        // AcqRel: Release publishes our `next = null` to the producer that links after us (it writes
-        // `node.next`), Acquire takes the previous producer's initialization of `prev`.
-        let prev = self.or_stub(self.tail.swap(node, Ordering::AcqRel));
+        unsafe { node.as_ref() }
+            .next
+            .store(ptr::null_mut(), Ordering::Relaxed);
+        // SAFETY: a one-node chain whose `next` is null; forwarded contract.
+        unsafe { self.push_chain(node.as_ptr(), node.as_ptr()) };
+    }
+
+    /// Appends the chain `first ..= last` (linked through `next`) in one step: a per-thread buffer's
+    /// hand-off costs the same exchange and store as one node.
+    ///
+    /// # Safety
+    /// 1. Every node of the chain is as in [`push`](Self::push) 1 and 2; following `next` from
+    ///    `first` reaches `last`, whose `next` is null.
+    /// 2. The chain's links were written by this thread or are visible to it (happen-before).
+    pub(crate) unsafe fn push_chain(&self, first: *mut RcuHead, last: *mut RcuHead) {
+        // AcqRel: Release publishes our `last.next = null` (and the chain's links) to the producer
+        // that links after us (it writes `last.next`), Acquire takes the previous producer's
+        // initialization of `prev`.
+        let prev = self.or_stub(self.tail.swap(last, Ordering::AcqRel));
         // Release pairs with the consumer's Acquire load of `prev.next` in `pop`: the consumer sees
-        // the node fully initialized (its `func` and `next`).
+        // the chain fully initialized (every `func` and `next`).
         // SAFETY: `prev` is the stub or a node still in the queue: the consumer cannot pop `prev`
         // before `prev.next` is non-null, which only this store makes it.
-        unsafe { (*prev).next.store(node, Ordering::Release) };
+        unsafe { (*prev).next.store(first, Ordering::Release) };
     }
 
     /// Takes the oldest node, or `None` if the queue is empty or a producer is between its two steps.

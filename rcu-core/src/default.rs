@@ -283,6 +283,17 @@ pub fn synchronize_rcu() {
 /// callback that panics is reported on stderr and counted in [`Stats::callback_panics`]; later
 /// callbacks still run.
 ///
+/// # Cost
+/// One allocation: the closure is boxed together with the [`RcuHead`] that queues it, even when it
+/// captures nothing, because both must outlive the caller's frame until the callback runs on
+/// another thread after a grace period. The enqueue itself appends to a buffer private to the
+/// calling thread (no atomic read-modify-write on shared memory); full buffers move to the
+/// callback thread in bulk, and the callback thread collects idle threads' buffers within about
+/// one batch period (1 ms), so a callback is not held back by an idle producer. For retiring
+/// objects without allocating, embed an `RcuHead` and use [`call_rcu1`] (what [`RcuCell`] does).
+///
+/// [`RcuCell`]: crate::RcuCell
+///
 /// # At process exit
 /// Exit does not wait for callbacks: those still pending when the process exits never run (as in
 /// liburcu and QEMU), so values they would drop are not dropped. Call [`rcu_barrier`] before
@@ -298,7 +309,10 @@ pub fn synchronize_rcu() {
 /// rcu_core::rcu_barrier();
 /// ```
 pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
-    DEFAULT.call_rcu(f, default_owner);
+    worker::ensure_worker(&DEFAULT, default_owner);
+    let (head, func) = worker::box_closure(f);
+    // SAFETY: `box_closure` hands over a fresh head with the trampoline that frees it.
+    unsafe { DEFAULT.callbacks.push_buffered(head, func) };
 }
 
 /// Queues `func(head)` to run on the callback thread after a grace period, without allocating:
@@ -312,10 +326,14 @@ pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
 /// 3. Calling `func(head)` on the callback thread, after a grace period, is sound (in particular the
 ///    object must be `Send` if `func` touches it).
 ///
+/// Not async-signal-safe: the per-thread buffer must not be re-entered by a signal handler that
+/// interrupts a `call_rcu` / `call_rcu1` on the same thread.
+///
 /// See [`RcuHead`] for an example.
 pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
+    worker::ensure_worker(&DEFAULT, default_owner);
     // SAFETY: forwarded contract.
-    unsafe { DEFAULT.call_rcu1(head, func, default_owner) };
+    unsafe { DEFAULT.callbacks.push_buffered(head, func) };
 }
 
 /// Waits until every callback queued (by any thread) before the call has run: `rcu_barrier()`,

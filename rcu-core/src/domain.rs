@@ -488,6 +488,14 @@ fn wrong_domain(expected: u64, found: u64) -> ! {
     )
 }
 
+#[cfg(loom)]
+impl Domain {
+    /// The loom models' handle on this domain (`worker::loom_buffer`).
+    pub(crate) fn loom_ref(&self) -> DomainRef {
+        (self.owner())()
+    }
+}
+
 impl Drop for Domain {
     fn drop(&mut self) {
         // AcqRel: the last owner sees everything the others did before dropping their handles.

@@ -3,11 +3,13 @@
 //!
 //! - Before `fork()` the forking thread completes the one-time barrier set-up, then takes, in lock
 //!   order, the callback-thread handle lock (no thread being spawned), the callback batch lock (the
-//!   callback thread is between batches), the grace-period run lock (no grace period in flight), the
+//!   callback thread is between batches), the per-thread buffer registry lock (no buffer being
+//!   collected), the grace-period run lock (no grace period in flight), the
 //!   registry lock and the batching lock.
 //! - In the parent, it releases them.
 //! - In the child, which has only the forking thread, it releases them, drops every other thread's
-//!   reader record from the registry, forgets the callback thread (a new one starts on the next
+//!   reader record from the registry, drops the list of a per-thread callback buffer whose owner
+//!   was caught inside `call_rcu` (the other buffers keep their entries, like the queue), forgets the callback thread (a new one starts on the next
 //!   `call_rcu`, or at once if callbacks were pending) and re-registers for membarrier.
 //!
 //! - In the child, it also advances the fork *generation*: an independent [`Domain`](crate::Domain)
@@ -57,6 +59,7 @@ pub(crate) fn init() {
 struct ForkGuards {
     _handle: MutexGuard<'static, Option<crate::sync::thread::JoinHandle<()>>>,
     _batch_lock: MutexGuard<'static, ()>,
+    _buffers: MutexGuard<'static, Vec<crate::sync::Arc<crate::buffer::LocalBuffer>>>,
     _run_lock: MutexGuard<'static, ()>,
     registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::reader::Reader>>>,
     batch: MutexGuard<'static, crate::gp::BatchState>,
@@ -74,6 +77,7 @@ extern "C" fn prepare() {
     let guards = ForkGuards {
         _handle: lock(&DEFAULT.callbacks.handle),
         _batch_lock: lock(&DEFAULT.callbacks.batch_lock),
+        _buffers: lock(&DEFAULT.callbacks.buffers),
         _run_lock: lock(&DEFAULT.gp.run_lock),
         registry: lock(&DEFAULT.gp.registry),
         batch: lock(&DEFAULT.gp.batch),

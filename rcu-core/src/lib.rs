@@ -107,7 +107,8 @@
 //! per-thread record on entry and 0 on exit; `synchronize_rcu` advances the counter, issues one
 //! process-wide barrier (`membarrier`) and waits, spinning and then sleeping on a futex, for the
 //! readers that entered before. Concurrent callers share grace periods. A background thread runs
-//! `call_rcu` callbacks in batches, one grace period per batch.
+//! `call_rcu` callbacks in batches, one grace period per batch; `call_rcu` appends to a per-thread
+//! buffer (like Linux's per-CPU callback lists) that reaches it in bulk.
 //!
 //! # Differences from QEMU and liburcu
 //!
@@ -138,9 +139,11 @@ compile_error!(
 );
 
 mod barrier;
+mod buffer;
 mod callback;
 mod cell;
 mod default;
+#[cfg(not(loom))]
 mod diag;
 mod domain;
 mod fork;
@@ -171,6 +174,9 @@ pub use default::{
 pub use domain::{Domain, DomainGuard, GpState, ReaderHandle};
 pub use rcu_domain::{GuardStaysOnItsThread, RcuDomain};
 pub use stats::Stats;
+#[cfg(loom)]
+#[doc(hidden)]
+pub use worker::loom_buffer;
 
 #[doc(hidden)]
 pub mod __private {

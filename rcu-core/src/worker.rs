@@ -1,5 +1,13 @@
 //! The callback thread: `call_rcu`, batching, one grace period per batch, `rcu_barrier`.
 //!
+//! The default domain's `call_rcu` / `call_rcu1` first append to the calling thread's buffer
+//! (`buffer.rs`), which reaches the shared queue in bulk: when it is full ([`LOCAL_MAX`]), when the
+//! owner finds the callback thread asleep, when the callback thread collects every buffer (at the
+//! start of each batch and before it goes to sleep), when `rcu_barrier` collects them, and when the
+//! owner thread exits. Independent [`Domain`]s push to the shared queue directly.
+//!
+//! [`LOCAL_MAX`]: crate::buffer::LOCAL_MAX
+//!
 //! Producers push onto the wait-free queue of `callback.rs`, then add 1 to `pending`, a 32-bit futex
 //! word holding the number of queued, not yet invoked callbacks (low 29 bits), a `SLEEPING` bit that
 //! the callback thread sets when it sleeps until the next enqueue, a `BATCHING` bit it sets while it
@@ -27,7 +35,9 @@ use std::ptr::NonNull;
 #[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
+use crate::buffer::{Chain, LocalBuffer};
 use crate::callback::{CallbackQueue, RcuCallback, RcuHead, invoke};
+#[cfg(not(loom))]
 use crate::diag;
 use crate::domain::{DomainInner, DomainRef};
 use crate::sync::{
@@ -61,15 +71,17 @@ pub(crate) const BATCH_MAX: u32 = 1 << 16;
 #[cfg(not(loom))]
 pub(crate) const BATCH_DELAY: Duration = Duration::from_millis(1);
 
-/// Whether an enqueue that found the word at `old` fills the batch the callback thread waits for.
+/// Whether an enqueue of `n` callbacks that found the word at `old` fills the batch the callback
+/// thread waits for.
 #[cfg(not(loom))]
-fn fills_batch(old: u32) -> bool {
-    old & BATCHING != 0 && old & COUNT_MASK == BATCH_MAX - 1
+fn fills_batch(old: u32, n: u32) -> bool {
+    let count = old & COUNT_MASK;
+    old & BATCHING != 0 && count < BATCH_MAX && count + n >= BATCH_MAX
 }
 
 /// Under loom the callback thread never waits for a batch (no clock).
 #[cfg(loom)]
-fn fills_batch(_old: u32) -> bool {
+fn fills_batch(_old: u32, _n: u32) -> bool {
     false
 }
 
@@ -86,6 +98,8 @@ pub(crate) struct Callbacks {
     pub(crate) batch_done: AtomicU32,
     pub(crate) panics: AtomicU64,
     barrier_waiters: AtomicUsize,
+    /// Every thread's [`LocalBuffer`] (default domain only); held by collectors (module `buffer`).
+    pub(crate) buffers: Mutex<Vec<Arc<LocalBuffer>>>,
     /// Held while a batch runs (grace period plus callbacks); taken across `fork()`.
     pub(crate) batch_lock: Mutex<()>,
     pub(crate) handle: Mutex<Option<thread::JoinHandle<()>>>,
@@ -108,6 +122,37 @@ unsafe fn run_closure<F: FnOnce()>(head: NonNull<RcuHead>) {
     f();
 }
 
+/// Boxes `f` together with its head (one allocation) and returns the head and the trampoline that
+/// runs and frees it: queueing the pair satisfies `call_rcu1`'s contract.
+///
+/// Why a box even for small closures: the head must stay at a fixed address until the callback
+/// runs, on another thread, after a grace period; the caller's stack frame is gone by then, so the
+/// head and the closure's captures need storage that outlives it. Capture-free closures still need
+/// the 16-byte head. The box is that storage, shared by head and closure (liburcu and QEMU ask the
+/// caller for it instead: use [`call_rcu1`](crate::call_rcu1) with a head embedded in the object
+/// being retired to queue without allocating).
+pub(crate) fn box_closure<F: FnOnce() + Send + 'static>(f: F) -> (NonNull<RcuHead>, RcuCallback) {
+    let node = Box::into_raw(Box::new(ClosureNode {
+        head: RcuHead::new(),
+        f,
+    }));
+    // SAFETY: `node` is a fresh leaked box, non-null; its head is live until `run_closure` frees it,
+    // which happens exactly once, when the callback runs.
+    let head = unsafe { NonNull::new_unchecked(&raw mut (*node).head) };
+    (head, run_closure::<F>)
+}
+
+/// Sets the callback of an unqueued head.
+///
+/// # Safety
+/// The caller owns the head (not queued); nobody else reads `func` before it is published.
+unsafe fn set_func(head: NonNull<RcuHead>, func: RcuCallback) {
+    // SAFETY: per the contract.
+    unsafe { head.as_ref() }
+        .func
+        .with_mut(|f| unsafe { *f = Some(func) });
+}
+
 impl Callbacks {
     maybe_const_fn! {
         pub(crate) fn new() -> Callbacks {
@@ -118,6 +163,7 @@ impl Callbacks {
                 batch_done: AtomicU32::new(0),
                 panics: AtomicU64::new(0),
                 barrier_waiters: AtomicUsize::new(0),
+                buffers: Mutex::new(Vec::new()),
                 batch_lock: Mutex::new(()),
                 handle: Mutex::new(None),
                 started: AtomicBool::new(false),
@@ -125,27 +171,120 @@ impl Callbacks {
         }
     }
 
-    /// Queues `func(head)`. Wait-free.
+    /// Queues `func(head)` on the shared queue. Wait-free.
     ///
     /// # Safety
     /// The contract of [`crate::call_rcu1`].
     pub(crate) unsafe fn push(&self, head: NonNull<RcuHead>, func: RcuCallback) {
-        // SAFETY: the caller owns the unqueued head; nobody else reads `func` before the push.
-        unsafe { head.as_ref() }
-            .func
-            .with_mut(|f| unsafe { *f = Some(func) });
+        // SAFETY: forwarded contract.
+        unsafe { set_func(head, func) };
         // SAFETY: forwarded contract: live until invoked, not queued twice.
         unsafe { self.queue.push(head) };
-        // Release pairs with the Acquire load in `pending_count`: the count never runs ahead of the
+        self.count_queued(1);
+    }
+
+    /// Moves a chain taken from a per-thread buffer to the shared queue. Wait-free.
+    ///
+    /// # Safety
+    /// The chain came from a [`LocalBuffer`] of this domain (so every head obeys `call_rcu1`'s
+    /// contract and has its `func` set) and is visible to this thread.
+    unsafe fn push_chain(&self, chain: Chain) {
+        if chain.len == 0 {
+            return;
+        }
+        // SAFETY: forwarded contract; the buffer keeps the chain linked and null-terminated.
+        unsafe { self.queue.push_chain(chain.first, chain.last) };
+        self.count_queued(chain.len);
+    }
+
+    /// Counts `n` callbacks just linked into the shared queue and wakes the callback thread if it
+    /// needs to see them.
+    fn count_queued(&self, n: u32) {
+        // Release pairs with the Acquire load in `queued_count`: the count never runs ahead of the
         // queue as seen by the callback thread.
-        let old = self.pending.value.fetch_add(1, Ordering::Release);
+        let old = self.pending.value.fetch_add(n, Ordering::Release);
         assert!(
-            old & COUNT_MASK < COUNT_MASK - 1,
+            old & COUNT_MASK < COUNT_MASK - n,
             "rcu-core: more than 2^29 callbacks pending; the callback thread cannot keep up"
         );
-        if old & SLEEPING != 0 || fills_batch(old) {
+        if old & SLEEPING != 0 || fills_batch(old, n) {
             self.pending.wake_all();
         }
+    }
+
+    /// Queues `func(head)` in the calling thread's buffer `buf` (no atomic read-modify-write unless
+    /// the buffer is full, the callback thread sleeps, or a collector holds the buffer).
+    ///
+    /// # Safety
+    /// The contract of [`crate::call_rcu1`]; `buf` is registered in `self.buffers` and owned by the
+    /// calling thread.
+    pub(crate) unsafe fn push_local(
+        &self,
+        buf: &LocalBuffer,
+        head: NonNull<RcuHead>,
+        func: RcuCallback,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe { set_func(head, func) };
+        // The callback thread about to sleep collects every buffer after its `heavy()`; a window
+        // that misses that collection sees `SLEEPING` here (module `buffer`) and flushes at once.
+        let sleeping = || self.pending.value.load(Ordering::Relaxed) & SLEEPING != 0;
+        // SAFETY: the chain came from our own buffer.
+        let hand_off = |chain| unsafe { self.push_chain(chain) };
+        // SAFETY: we are the owner; the head is unqueued (contract of call_rcu1).
+        if !unsafe { buf.append(head.as_ptr(), sleeping, hand_off) } {
+            // A collector holds the buffer.
+            // SAFETY: the head is ours and its func is set.
+            unsafe { self.queue.push(head) };
+            self.count_queued(1);
+        }
+    }
+
+    /// Registers a new per-thread buffer.
+    pub(crate) fn register_buffer(&self) -> Arc<LocalBuffer> {
+        // The owner's `light()` must match the collectors' `heavy()`: settle the barrier mode first
+        // (collectors read it after taking the registry lock we take below).
+        #[cfg(not(loom))]
+        crate::barrier::init();
+        let buf = Arc::new(LocalBuffer::new());
+        lock(&self.buffers).push(buf.clone());
+        buf
+    }
+
+    /// The owner of `buf` leaves (thread exit): its callbacks go to the shared queue and the buffer
+    /// is unregistered, both under the registry lock, so a concurrent `rcu_barrier` either collected
+    /// them already or finds them in the shared queue.
+    pub(crate) fn unregister_buffer(&self, buf: &Arc<LocalBuffer>) {
+        let mut buffers = lock(&self.buffers);
+        // SAFETY: we are the owner and hold the registry lock: no collector runs.
+        let chain = unsafe { buf.take_own() };
+        // SAFETY: the chain came from our own buffer.
+        unsafe { self.push_chain(chain) };
+        if let Some(i) = buffers.iter().position(|b| Arc::ptr_eq(b, buf)) {
+            buffers.swap_remove(i);
+        }
+    }
+
+    /// Moves every buffered callback of every thread to the shared queue (module `buffer`: the
+    /// collector's side of the hand-off). Returns how many it moved.
+    fn collect(&self) -> u32 {
+        let buffers = lock(&self.buffers);
+        if buffers.is_empty() {
+            return 0;
+        }
+        for buf in buffers.iter() {
+            buf.claim();
+        }
+        crate::barrier::heavy();
+        let mut moved = 0;
+        for buf in buffers.iter() {
+            let chain = buf.take_claimed();
+            moved += chain.len;
+            // SAFETY: the chain came from a buffer of this domain and was made visible by
+            // `take_claimed`'s Acquire.
+            unsafe { self.push_chain(chain) };
+        }
+        moved
     }
 
     /// Wakes the callback thread if it sleeps or waits for a batch (used by `rcu_barrier` after
@@ -156,31 +295,29 @@ impl Callbacks {
         }
     }
 
-    /// Queues a closure (boxes it together with its head: one allocation).
+    /// Queues a closure on the shared queue (boxes it together with its head: one allocation).
     pub(crate) fn push_closure<F: FnOnce() + Send + 'static>(&self, f: F) {
-        let node = Box::into_raw(Box::new(ClosureNode {
-            head: RcuHead::new(),
-            f,
-        }));
-        // SAFETY: `node` is a fresh leaked box; its head is live until `run_closure` frees it,
-        // which happens exactly once, when the callback runs.
-        unsafe {
-            self.push(
-                NonNull::new_unchecked(&raw mut (*node).head),
-                run_closure::<F>,
-            );
-        }
+        let (head, func) = box_closure(f);
+        // SAFETY: `box_closure` hands over a fresh head with a matching trampoline.
+        unsafe { self.push(head, func) };
     }
 
-    /// Callbacks queued and not yet invoked.
+    /// Callbacks queued and not yet invoked: in the shared queue or in a per-thread buffer.
     pub(crate) fn pending_count(&self) -> u32 {
+        let buffered: u32 = lock(&self.buffers).iter().map(|b| b.held()).sum();
+        self.queued_count() + buffered
+    }
+
+    /// Callbacks in the shared queue and not yet invoked.
+    fn queued_count(&self) -> u32 {
         // Acquire pairs with the Release add in `push`.
         self.pending.value.load(Ordering::Acquire) & COUNT_MASK
     }
 
     /// If the word holds exactly `expected` (a count, no flags), sets `flag` (`SLEEPING` or
     /// `BATCHING`) and sleeps until woken, at most `timeout`.
-    fn sleep(&self, expected: u32, flag: u32, #[cfg(not(loom))] timeout: Option<Duration>) {
+    #[cfg(not(loom))]
+    fn sleep(&self, expected: u32, flag: u32, timeout: Option<Duration>) {
         if self
             .pending
             .value
@@ -192,12 +329,25 @@ impl Callbacks {
             )
             .is_ok()
         {
-            #[cfg(not(loom))]
             self.pending.wait(expected | flag, timeout);
-            #[cfg(loom)]
-            self.pending.wait(expected | flag, None);
         }
         self.pending.value.fetch_and(!flag, Ordering::Relaxed);
+    }
+
+    /// Sleeps until the next enqueue, after collecting the per-thread buffers: `SLEEPING` is set
+    /// before the collection's `heavy()`, so an owner window that the collection misses sees it and
+    /// flushes (module `buffer`).
+    fn sleep_idle(&self) {
+        if self
+            .pending
+            .value
+            .compare_exchange(0, SLEEPING, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+            && self.collect() == 0
+        {
+            self.pending.wait(SLEEPING, None);
+        }
+        self.pending.value.fetch_and(!SLEEPING, Ordering::Relaxed);
     }
 
     /// Whether [`stop`](Self::stop) was called.
@@ -220,6 +370,9 @@ impl Callbacks {
             // thread's bookkeeping, so leak the handle.
             std::mem::forget(handle);
         }
+        for buf in lock(&self.buffers).iter() {
+            buf.reset_after_fork();
+        }
         // SAFETY: we are the single-threaded child, the callback thread is gone and the fork
         // handlers held the batch lock, so no pop was in progress.
         let queued = unsafe { self.queue.repair_after_fork() };
@@ -230,6 +383,81 @@ impl Callbacks {
             .value
             .store(stopping | queued, Ordering::Relaxed);
         self.started.store(false, Ordering::Release);
+    }
+}
+
+/// A thread's buffer for a `'static` callback half (the default domain's), unregistered by the
+/// thread-local destructor at thread exit.
+#[cfg(not(loom))]
+struct ThreadBuffer {
+    owner: std::cell::Cell<Option<&'static Callbacks>>,
+    /// `Arc::into_raw` of the registered buffer, or null.
+    buf: std::cell::Cell<*const LocalBuffer>,
+}
+
+#[cfg(not(loom))]
+impl Drop for ThreadBuffer {
+    fn drop(&mut self) {
+        let buf = self.buf.replace(std::ptr::null());
+        if let (Some(owner), false) = (self.owner.get(), buf.is_null()) {
+            // SAFETY: `buf` came from `Arc::into_raw` in `push_buffered` and is released once.
+            let buf = unsafe { Arc::from_raw(buf) };
+            owner.unregister_buffer(&buf);
+        }
+    }
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    static THREAD_BUFFER: ThreadBuffer = const {
+        ThreadBuffer {
+            owner: std::cell::Cell::new(None),
+            buf: std::cell::Cell::new(std::ptr::null()),
+        }
+    };
+}
+
+#[cfg(not(loom))]
+impl Callbacks {
+    /// Queues `func(head)` through the calling thread's buffer; falls back to the shared queue in a
+    /// thread-local destructor that runs after the buffer's (or for a second `'static` domain).
+    ///
+    /// # Safety
+    /// The contract of [`crate::call_rcu1`].
+    #[inline]
+    pub(crate) unsafe fn push_buffered(&'static self, head: NonNull<RcuHead>, func: RcuCallback) {
+        let buffered = THREAD_BUFFER.try_with(|tb| {
+            let mut buf = tb.buf.get();
+            if buf.is_null() {
+                buf = Arc::into_raw(self.register_buffer());
+                tb.buf.set(buf);
+                tb.owner.set(Some(self));
+            } else if !tb.owner.get().is_some_and(|o| std::ptr::eq(o, self)) {
+                return false;
+            }
+            // SAFETY: the buffer is registered with `self` and owned by this thread (thread-local);
+            // forwarded contract.
+            unsafe { self.push_local(&*buf, head, func) };
+            true
+        });
+        if buffered != Ok(true) {
+            // SAFETY: forwarded contract.
+            unsafe { self.push(head, func) };
+        }
+    }
+}
+
+/// Under loom the default domain keeps no per-thread buffers (the buffer hand-off itself is modelled
+/// through `loom_buffer`): its callbacks go to the shared queue.
+#[cfg(loom)]
+impl Callbacks {
+    /// See the `std` build's `push_buffered`.
+    ///
+    /// # Safety
+    /// The contract of [`crate::call_rcu1`].
+    pub(crate) unsafe fn push_buffered(&self, head: NonNull<RcuHead>, func: RcuCallback) {
+        // SAFETY: forwarded contract.
+        unsafe { self.push(head, func) };
     }
 }
 
@@ -306,15 +534,12 @@ fn worker_main(domain: DomainRef) {
     #[cfg(not(loom))]
     let mut last_batch: Option<Instant> = None;
     loop {
-        let mut n = cbs.pending_count();
+        let mut n = cbs.queued_count();
         if n == 0 {
             if cbs.stopping() {
                 break;
             }
-            #[cfg(not(loom))]
-            cbs.sleep(0, SLEEPING, None);
-            #[cfg(loom)]
-            cbs.sleep(0, SLEEPING);
+            cbs.sleep_idle();
             continue;
         }
         #[cfg(not(loom))]
@@ -329,7 +554,7 @@ fn worker_main(domain: DomainRef) {
                     break;
                 }
                 cbs.sleep(n, BATCHING, Some(deadline - now));
-                n = cbs.pending_count();
+                n = cbs.queued_count();
             }
         }
         #[cfg(not(loom))]
@@ -337,8 +562,9 @@ fn worker_main(domain: DomainRef) {
             last_batch = Some(Instant::now());
         }
         let _batch = lock(&cbs.batch_lock);
+        cbs.collect();
         // Everything counted now was queued before the grace period below begins.
-        n = cbs.pending_count();
+        n = cbs.queued_count();
         domain.gp.synchronize();
         for done in 1..=n {
             // SAFETY: this is the domain's only consumer (Q1), and `n` callbacks were counted.
@@ -353,13 +579,16 @@ fn worker_main(domain: DomainRef) {
                 // drop, for instance): let it end the model instead of reporting and going on.
                 #[cfg(loom)]
                 std::panic::resume_unwind(payload);
-                cbs.panics.fetch_add(1, Ordering::Relaxed);
-                diag::report(&format!(
-                    "rcu-core: a call_rcu callback panicked ({}); the callback thread goes on with \
-                     the next callback",
-                    diag::payload_message(&*payload)
-                ));
-                diag::drop_payload(payload);
+                #[cfg(not(loom))]
+                {
+                    cbs.panics.fetch_add(1, Ordering::Relaxed);
+                    diag::report(&format!(
+                        "rcu-core: a call_rcu callback panicked ({}); the callback thread goes on \
+                         with the next callback",
+                        diag::payload_message(&*payload)
+                    ));
+                    diag::drop_payload(payload);
+                }
             }
         }
         cbs.pending.value.fetch_sub(n, Ordering::Relaxed);
@@ -368,6 +597,13 @@ fn worker_main(domain: DomainRef) {
 }
 
 /// `rcu_barrier` / `drain_call_rcu`: waits until every callback queued before the call has run.
+///
+/// Why per-thread buffers cannot hide a callback from it: a callback queued before the call is, when
+/// `collect` runs (under the registry lock), either in the shared queue already, or in the list of
+/// a registered buffer, which `collect` moves to the queue (a window in progress is waited for; the
+/// owner hands a full list over inside its window), or it was in the buffer of a thread that exited,
+/// whose destructor moved it to the queue under the same lock before unregistering. The marker is
+/// pushed after `collect` returns, and the queue is FIFO, so it runs after all of them.
 #[track_caller]
 pub(crate) fn barrier(domain: &DomainInner, owner: impl FnOnce() -> DomainRef) {
     assert!(
@@ -380,10 +616,56 @@ pub(crate) fn barrier(domain: &DomainInner, owner: impl FnOnce() -> DomainRef) {
     let done = Arc::new(Event::new(false));
     let signal = done.clone();
     ensure_worker(domain, owner);
+    // Every callback queued before this call is in the shared queue or in a registered buffer (an
+    // exiting thread moves its buffer to the queue before unregistering it, under the same lock):
+    // collect the buffers, then queue the marker behind them.
+    cbs.collect();
     cbs.push_closure(move || signal.set());
     cbs.kick();
     while !done.is_set() {
         done.wait(None);
     }
     cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Explicit per-thread buffers of a [`Domain`](crate::Domain), exposed only to the loom models in
+/// `tests/loom.rs`: outside loom the default domain finds the calling thread's buffer through a
+/// thread-local; the models hold it in a variable instead and go through the same `push_local`,
+/// collection and unregistration code.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_buffer {
+    use super::{LocalBuffer, box_closure, ensure_worker};
+    use crate::domain::DomainRef;
+    use crate::sync::Arc;
+
+    /// One thread's buffer of a domain.
+    #[derive(Debug)]
+    pub struct Buffer {
+        domain: DomainRef,
+        buf: Arc<LocalBuffer>,
+    }
+
+    impl Buffer {
+        /// Registers a buffer with `domain` (and starts its callback thread).
+        pub fn register(domain: &crate::Domain) -> Buffer {
+            let domain = domain.loom_ref();
+            ensure_worker(&domain, || domain.clone());
+            let buf = domain.callbacks.register_buffer();
+            Buffer { domain, buf }
+        }
+
+        /// `call_rcu` through this buffer; only the thread that owns it may call it.
+        pub fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F) {
+            let (head, func) = box_closure(f);
+            // SAFETY: a fresh head with its trampoline; the buffer is registered with this
+            // domain, and the model calls this from one thread at a time (the owner).
+            unsafe { self.domain.callbacks.push_local(&self.buf, head, func) };
+        }
+
+        /// The owner thread exits: its callbacks go to the shared queue, the buffer is unregistered.
+        pub fn unregister(self) {
+            self.domain.callbacks.unregister_buffer(&self.buf);
+        }
+    }
 }

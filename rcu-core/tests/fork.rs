@@ -77,6 +77,9 @@ fn fork_child_keeps_using_rcu() {
     }
     stop.store(true, SeqCst);
     busy.join().unwrap();
+    // Phase 2 needs no grace period in flight: let the callback thread finish the batches of
+    // phase 1 (the busy thread's last callbacks reach it from its buffer only when it exits).
+    rcu_barrier();
 
     // Phase 2: fork while a reader thread is inside a section. The child's grace periods must not
     // wait for it (it does not exist there). (Forking while a grace period waits is not supported:

@@ -246,3 +246,126 @@ fn call_rcu_and_barrier() {
         drop(Arc::try_unwrap(domain).expect("domain still shared"));
     });
 }
+
+/// Runs `model` under loom with at most `bound` preemptions.
+fn check_bounded(bound: usize, model: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(bound);
+    builder.check(model);
+}
+
+/// A callback that counts its run in `ran`.
+fn counting(ran: &Arc<AtomicUsize>) -> impl FnOnce() + Send + 'static {
+    let ran = ran.clone();
+    move || {
+        ran.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A domain and a thread that registers a buffer with it, queues `callbacks` counting callbacks
+/// through it (signalling on the returned receiver after each) and then, if `exit`, unregisters it
+/// as its thread-local destructor would, or else hands it back (an idle thread).
+#[allow(clippy::type_complexity)]
+fn spawn_buffer_owner(
+    callbacks: usize,
+    exit: bool,
+) -> (
+    Arc<Domain>,
+    Arc<AtomicUsize>,
+    loom::sync::mpsc::Receiver<()>,
+    thread::JoinHandle<Option<rcu_core::loom_buffer::Buffer>>,
+) {
+    let domain = Arc::new(Domain::new());
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (queued_tx, queued_rx) = loom::sync::mpsc::channel();
+    let owner = {
+        let (domain, ran) = (domain.clone(), ran.clone());
+        thread::spawn(move || {
+            let buffer = rcu_core::loom_buffer::Buffer::register(&domain);
+            for _ in 0..callbacks {
+                buffer.call_rcu(counting(&ran));
+                queued_tx.send(()).unwrap();
+            }
+            if exit {
+                buffer.unregister();
+                None
+            } else {
+                Some(buffer)
+            }
+        })
+    };
+    (domain, ran, queued_rx, owner)
+}
+
+/// Drops the model's last handle on the domain, which stops and joins its callback thread.
+fn finish(domain: Arc<Domain>) {
+    drop(Arc::try_unwrap(domain).expect("domain still shared"));
+}
+
+/// Per-thread buffers and `barrier`: a thread queues a callback into its own buffer, signals, and
+/// queues a second one while the main thread runs `barrier` (which must collect the first from the
+/// other thread's buffer, racing with that thread's next append: loom checks the list's accesses);
+/// the thread then stays idle with its buffer registered, and a second barrier collects the rest.
+#[test]
+fn buffered_call_rcu_and_barrier() {
+    check_bounded(2, || {
+        let (domain, ran, queued, owner) = spawn_buffer_owner(2, false);
+        queued.recv().unwrap();
+        domain.barrier();
+        assert!(
+            ran.load(Ordering::Relaxed) >= 1,
+            "barrier missed a callback held in another thread's buffer"
+        );
+        let buffer = owner.join().unwrap().expect("the owner keeps its buffer");
+        domain.barrier();
+        assert_eq!(
+            ran.load(Ordering::Relaxed),
+            2,
+            "idle thread's buffer not collected"
+        );
+        buffer.unregister();
+        finish(domain);
+    });
+}
+
+/// A thread that exits right after `call_rcu` hands its buffer over on the way out, racing with a
+/// `barrier` that the callback happened before: the barrier still waits for it.
+#[test]
+fn exiting_thread_buffer_and_barrier() {
+    check_bounded(2, || {
+        let (domain, ran, queued, owner) = spawn_buffer_owner(1, true);
+        queued.recv().unwrap();
+        domain.barrier();
+        assert_eq!(
+            ran.load(Ordering::Relaxed),
+            1,
+            "barrier missed an exiting thread's callback"
+        );
+        owner.join().unwrap();
+        finish(domain);
+    });
+}
+
+/// Bounded latency without `barrier`: a callback left in an idle thread's buffer runs even if the
+/// callback thread goes to sleep at the same moment (it collects every buffer after announcing
+/// `SLEEPING`, or the owner sees `SLEEPING` and flushes). A lost hand-off leaves the callback thread
+/// asleep and the main thread blocked, which loom reports as a deadlock.
+#[test]
+fn buffered_call_rcu_runs_without_barrier() {
+    check_bounded(2, || {
+        let domain = Arc::new(Domain::new());
+        let (ran_tx, ran_rx) = loom::sync::mpsc::channel();
+        let owner = {
+            let domain = domain.clone();
+            thread::spawn(move || {
+                let buffer = rcu_core::loom_buffer::Buffer::register(&domain);
+                buffer.call_rcu(move || ran_tx.send(()).unwrap());
+                buffer
+            })
+        };
+        let buffer = owner.join().unwrap();
+        ran_rx.recv().unwrap();
+        buffer.unregister();
+        finish(domain);
+    });
+}
