@@ -112,7 +112,7 @@ pub struct GpState(pub(crate) u64);
 /// assert_eq!(ran.load(Ordering::SeqCst), 1);
 /// ```
 pub struct Domain {
-    inner: Arc<DomainInner>,
+    pub(crate) inner: Arc<DomainInner>,
 }
 
 impl fmt::Debug for Domain {
