@@ -2,6 +2,8 @@
 //! multi-thread and the current-thread runtime; the `Domain` forms; the async-aware misuse message.
 //! Cancel safety: `async_cancel.rs`; grace-period sharing: `async_sharing.rs`.
 
+#[path = "common/async_wait.rs"]
+mod async_wait;
 #[path = "common/reader.rs"]
 mod reader;
 #[path = "common/payload.rs"]
@@ -17,7 +19,6 @@ use std::time::Duration;
 use rcu_core::{
     Domain, RcuArcCell, RcuCell, rcu_barrier_async, read_lock, synchronize_rcu_async,
 };
-use reader::HeldReader;
 
 fn poll_once<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
     Pin::new(fut).poll(&mut Context::from_waker(waker))
@@ -41,25 +42,10 @@ fn multi_thread() -> tokio::runtime::Runtime {
 /// The future waits for a reader that was inside its section when the future was created, and
 /// completes (woken by the callback thread, no polling) once the reader leaves.
 fn waits_for_preexisting_reader(rt: &tokio::runtime::Runtime) {
-    rt.block_on(async {
-        let held = HeldReader::enter("async-held-reader");
-        let mut fut = synchronize_rcu_async();
-        assert!(
-            poll_once(&mut fut, Waker::noop()).is_pending(),
-            "completed while a pre-existing reader was inside its section"
-        );
-        // A bounded observation, not synchronization: with working grace periods the future cannot
-        // complete before `leave`, whatever the timing (tests/async_negative_control.rs shows that
-        // this check fires when grace periods are broken).
-        let early = tokio::time::timeout(Duration::from_millis(100), &mut fut).await;
-        assert!(
-            early.is_err(),
-            "completed while a pre-existing reader was inside its section"
-        );
-        let left = tokio::task::spawn_blocking(move || held.leave());
-        fut.await;
-        left.await.unwrap();
-    });
+    assert!(
+        !async_wait::completed_while_reader_inside(rt, Duration::from_millis(100)),
+        "completed while a pre-existing reader was inside its section"
+    );
 }
 
 #[test]
