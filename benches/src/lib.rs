@@ -11,6 +11,7 @@
 //! | `call_rcu` / `rcu_barrier` | [`reclaim::Reclaimer`] | [`reclaim::drive_enqueue`], [`reclaim::drive_reclaim`], [`reclaim::drive_barrier`], [`reclaim::flood`] | `benches/call_rcu.rs` |
 //! | list traversal under churn | [`list::TraversalList`] | [`list::drive_traverse`] | `benches/list_traversal.rs` |
 //! | hash-map get/write mixes | [`hash_map::BenchMap`] | [`hash_map::drive_mix`], [`hash_map::drive_single`], [`hash_map::drive_gets_during_resize`] | `benches/hash_map.rs` |
+//! | awaiting grace periods | [`grace_period::GracePeriod`] ([`async_gp::RcuCoreAsync`]) | [`grace_period::drive_synchronize`], [`async_gp::drive_concurrent_awaits`] | `benches/async_gp.rs` |
 //! | qdev-demo requests | the `--sync` mode ([`qdev::QdevBench`]) | [`qdev::drive_requests`], [`qdev::latency_run`] | `benches/qdev_lookup.rs` |
 //!
 //! The contenders that only need rcu-core, rcu-queue and `std` live here; those built
@@ -32,6 +33,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod async_gp;
 pub mod driver;
 pub mod grace_period;
 pub mod hash_map;
