@@ -77,7 +77,9 @@ fn snapshot(c: &mut Criterion) {
     group.bench_function("rcu-core RcuArcCell::load_full", |b| {
         b.iter(|| black_box(rcu.load_full()))
     });
-    group.bench_function("arc-swap load_full", |b| b.iter(|| black_box(swap.load_full())));
+    group.bench_function("arc-swap load_full", |b| {
+        b.iter(|| black_box(swap.load_full()))
+    });
     group.bench_function("rcu-core RcuArcCell::store", |b| {
         b.iter(|| rcu.store(Arc::new(black_box(7))))
     });

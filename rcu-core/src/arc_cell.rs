@@ -189,6 +189,8 @@ impl<T: Send + Sync + Default + 'static> Default for RcuArcCell<T> {
 impl<T: Send + Sync + fmt::Debug + 'static> fmt::Debug for RcuArcCell<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let guard = read_lock();
-        f.debug_tuple("RcuArcCell").field(self.read(&guard)).finish()
+        f.debug_tuple("RcuArcCell")
+            .field(self.read(&guard))
+            .finish()
     }
 }

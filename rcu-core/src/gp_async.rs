@@ -43,7 +43,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use crate::default::DEFAULT;
-use crate::domain::{Domain, DomainInner};
+use crate::domain::{Domain, DomainInner, DomainRef};
 use crate::sync::{Arc, AtomicBool, Mutex, Ordering, lock};
 
 /// The domain a future waits on.
@@ -75,6 +75,34 @@ impl<'d> Target<'d> {
             Target::Default => crate::call_rcu(f),
             Target::Domain(d) => d.call_rcu(f),
         }
+    }
+
+    /// Queues `f` like `rcu_barrier` queues its marker: the callback thread skips its batching delay
+    /// while the callback is pending, so an awaited barrier costs what `rcu_barrier` costs, not a
+    /// millisecond more.
+    fn call_rcu_expedited<F: FnOnce() + Send + 'static>(self, f: F) {
+        let domain = match self {
+            Target::Default => DomainRef::Static(&DEFAULT),
+            Target::Domain(d) => DomainRef::Shared(d.inner.clone()),
+        };
+        let cbs = &domain.callbacks;
+        cbs.barrier_waiters.fetch_add(1, Ordering::Relaxed);
+        let for_callback = domain.clone();
+        let queued = catch_unwind(AssertUnwindSafe(|| {
+            self.call_rcu(move || {
+                for_callback
+                    .callbacks
+                    .barrier_waiters
+                    .fetch_sub(1, Ordering::Relaxed);
+                f();
+            });
+        }));
+        if let Err(payload) = queued {
+            // Not queued (no callback thread could be spawned): the callback will never undo it.
+            cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
+            resume_unwind(payload);
+        }
+        cbs.kick();
     }
 }
 
@@ -247,6 +275,9 @@ impl Future for SynchronizeRcuFuture<'_> {
                 // Queue the callback before the slot exists: if queueing panics (no callback thread
                 // can be spawned), no slot is left that nobody would close. The callback cannot run
                 // before we release the lock.
+                // Not expedited (unlike the barrier's marker): the callback thread's batching delay
+                // (at most 1 ms) gathers the waiters that keep arriving into this slot. Waiving it
+                // made bursts cost one grace period per few waiters (tests/async_sharing.rs).
                 this.target.call_rcu(move || close_slot(id));
                 slots.open.push(Slot {
                     domain,
@@ -303,7 +334,7 @@ impl<'d> RcuBarrierFuture<'d> {
             waker: Mutex::new(None),
         });
         let shared = marker.clone();
-        target.call_rcu(move || {
+        target.call_rcu_expedited(move || {
             // Release pairs with the Acquire loads in `poll`: the callbacks that ran before the
             // marker happen-before the awaiting task resumes.
             shared.done.store(true, Ordering::Release);

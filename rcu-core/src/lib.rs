@@ -210,7 +210,9 @@ pub use default::{
 };
 pub use domain::{Domain, DomainGuard, GpState, ReaderHandle};
 #[cfg(not(loom))]
-pub use gp_async::{RcuBarrierFuture, SynchronizeRcuFuture, rcu_barrier_async, synchronize_rcu_async};
+pub use gp_async::{
+    RcuBarrierFuture, SynchronizeRcuFuture, rcu_barrier_async, synchronize_rcu_async,
+};
 pub use stats::Stats;
 
 #[doc(hidden)]

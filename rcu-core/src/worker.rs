@@ -85,7 +85,8 @@ pub(crate) struct Callbacks {
     /// `pending` (which happens once per batch). Callback thread only writes it.
     pub(crate) batch_done: AtomicU32,
     pub(crate) panics: AtomicU64,
-    barrier_waiters: AtomicUsize,
+    /// Waiters that waive the batching delay: `rcu_barrier` and the futures of `gp_async.rs`.
+    pub(crate) barrier_waiters: AtomicUsize,
     /// Held while a batch runs (grace period plus callbacks); taken across `fork()`.
     pub(crate) batch_lock: Mutex<()>,
     pub(crate) handle: Mutex<Option<thread::JoinHandle<()>>>,
@@ -150,7 +151,7 @@ impl Callbacks {
 
     /// Wakes the callback thread if it sleeps or waits for a batch (used by `rcu_barrier` after
     /// queueing its marker, so the barrier adds no batching delay).
-    fn kick(&self) {
+    pub(crate) fn kick(&self) {
         if self.pending.value.load(Ordering::Relaxed) & WAITING_BITS != 0 {
             self.pending.wake_all();
         }

@@ -4,10 +4,10 @@
 
 #[path = "common/async_wait.rs"]
 mod async_wait;
-#[path = "common/reader.rs"]
-mod reader;
 #[path = "common/payload.rs"]
 mod payload;
+#[path = "common/reader.rs"]
+mod reader;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,9 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use rcu_core::{
-    Domain, RcuArcCell, RcuCell, rcu_barrier_async, read_lock, synchronize_rcu_async,
-};
+use rcu_core::{Domain, RcuArcCell, RcuCell, rcu_barrier_async, read_lock, synchronize_rcu_async};
 
 fn poll_once<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
     Pin::new(fut).poll(&mut Context::from_waker(waker))
@@ -93,7 +91,10 @@ async fn reload_while_reading() {
                         let guard = read_lock();
                         config.read(&guard).version
                     };
-                    assert!(borrowed >= last, "version went back from {last} to {borrowed}");
+                    assert!(
+                        borrowed >= last,
+                        "version went back from {last} to {borrowed}"
+                    );
                     let snapshot = config.load_full();
                     tokio::task::yield_now().await;
                     assert!(snapshot.version >= borrowed);
@@ -116,7 +117,11 @@ async fn reload_while_reading() {
         r.await.unwrap();
     }
     rcu_barrier_async().await;
-    assert_eq!(dropped.load(Ordering::SeqCst), VERSIONS, "old versions dropped");
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        VERSIONS,
+        "old versions dropped"
+    );
     assert_eq!(config.load_full().version, VERSIONS);
     assert!(
         reads.load(Ordering::Relaxed) >= READERS,

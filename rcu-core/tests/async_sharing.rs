@@ -93,7 +93,9 @@ fn concurrent_awaits_share_grace_periods_multi_thread() {
 
 #[test]
 fn concurrent_awaits_share_grace_periods_current_thread() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let gps = concurrent_awaits(&rt);
     assert!(
         (1..=MAX_GRACE_PERIODS).contains(&gps),
@@ -107,7 +109,9 @@ fn concurrent_awaits_share_grace_periods_current_thread() {
 fn sequential_awaits_need_one_grace_period_each() {
     const SEQUENTIAL: u64 = 20;
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let before = stats().grace_periods;
     rt.block_on(async {
         for _ in 0..SEQUENTIAL {
