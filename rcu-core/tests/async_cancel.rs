@@ -1,5 +1,7 @@
 //! Cancel safety of `synchronize_rcu_async` and `rcu_barrier_async`: futures dropped mid-wait leave
 //! nothing behind. Its own test binary because it reads the process-wide `stats()`.
+// Built on the default domain, which does not exist under loom.
+#![cfg(not(loom))]
 
 #[path = "common/reader.rs"]
 mod reader;

@@ -1,6 +1,8 @@
 //! `synchronize_rcu_async`, `rcu_barrier_async` and `RcuArcCell` under tokio, on both the
 //! multi-thread and the current-thread runtime; the `Domain` forms; the async-aware misuse message.
 //! Cancel safety: `async_cancel.rs`; grace-period sharing: `async_sharing.rs`.
+// Built on the default domain, which does not exist under loom.
+#![cfg(not(loom))]
 
 #[path = "common/async_wait.rs"]
 mod async_wait;

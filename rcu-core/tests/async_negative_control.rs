@@ -5,7 +5,7 @@
 //!
 //! Compiled only with the test-only cfg: `RUSTFLAGS="--cfg rcu_broken_gp"
 //! CARGO_TARGET_DIR=target/broken cargo test -p rcu-core --test async_negative_control`.
-#![cfg(rcu_broken_gp)]
+#![cfg(all(rcu_broken_gp, not(loom)))]
 
 #[path = "common/async_wait.rs"]
 mod async_wait;
