@@ -80,13 +80,8 @@ fn concurrent_awaits(rt: &tokio::runtime::Runtime) -> u64 {
     gps
 }
 
-#[test]
-fn concurrent_awaits_share_grace_periods_multi_thread() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let gps = concurrent_awaits(&rt);
+fn assert_shared(rt: &tokio::runtime::Runtime) {
+    let gps = concurrent_awaits(rt);
     assert!(
         (1..=MAX_GRACE_PERIODS).contains(&gps),
         "{TASKS} concurrent awaits cost {gps} grace periods"
@@ -94,14 +89,21 @@ fn concurrent_awaits_share_grace_periods_multi_thread() {
 }
 
 #[test]
+fn concurrent_awaits_share_grace_periods_multi_thread() {
+    assert_shared(
+        &tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    );
+}
+
+#[test]
 fn concurrent_awaits_share_grace_periods_current_thread() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let gps = concurrent_awaits(&rt);
-    assert!(
-        (1..=MAX_GRACE_PERIODS).contains(&gps),
-        "{TASKS} concurrent awaits cost {gps} grace periods"
+    assert_shared(
+        &tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap(),
     );
 }
 
