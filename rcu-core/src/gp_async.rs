@@ -33,8 +33,9 @@
 //! has. The marker sets a flag and wakes the waker the future last registered. A dropped future only
 //! drops its reference to the marker's state; the marker still runs, finds no waker and frees it.
 //!
-//! The table and the markers use short `std` mutex sections that run no user code: wakers are
-//! woken after the lock is released.
+//! The table and the markers use short `std` mutex sections; wakers are woken after the lock is
+//! released (only cloning or dropping a waker happens under it), and every state they leave is
+//! consistent before anything that can panic, so a panicking waker leaves no future stranded.
 
 use std::fmt;
 use std::future::Future;
