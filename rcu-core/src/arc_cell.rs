@@ -28,6 +28,10 @@ use crate::raw::{rcu_cmpxchg_pointer, rcu_dereference, rcu_xchg_pointer};
 /// | owned snapshot | [`load_full`](Self::load_full): guard + one strong-count increment | `load_full()`: debt slot + strong-count increment, then paying the debt back |
 /// | update | [`store`](Self::store): one exchange + one `call_rcu` (one allocation, the old count dropped after a grace period, in batches) | `store()`: one exchange + walking every thread's debt list, the old value dropped at once |
 ///
+/// Measured on one thread on the project's 2-core machine (one run, both contenders): `read` 2.4 ns
+/// against `load` 26 ns, `load_full` 23 ns against 41 ns, `store` 218 ns against 100 ns (the
+/// `call_rcu` closure allocation; the old value is freed later, in a batch).
+///
 /// Both contend on the `Arc`'s count when many threads take owned snapshots of one value; use
 /// [`read`](Self::read) where the value need not outlive the section. The old value lives one
 /// grace period longer than with arc-swap.
