@@ -8,12 +8,19 @@ mod reader;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
 use rcu_core::{rcu_barrier, rcu_barrier_async, synchronize_rcu_async};
 use reader::HeldReader;
+
+/// The tests take turns: they read the process-wide `stats()`.
+static TURN: Mutex<()> = Mutex::new(());
+
+fn turn() -> MutexGuard<'static, ()> {
+    TURN.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A waker that counts its wake-ups; `Arc::strong_count` tells whether anything still holds it.
 #[derive(Default)]
@@ -35,6 +42,7 @@ fn poll_once<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
 /// left waiting still complete, and after `rcu_barrier` no callback is pending.
 #[test]
 fn dropped_futures_leave_nothing_behind() {
+    let _turn = turn();
     let held = HeldReader::enter("async-cancel-reader");
     let dropped_waker = Arc::new(CountingWaker::default());
     let kept_waker = Arc::new(CountingWaker::default());
@@ -76,4 +84,38 @@ fn dropped_futures_leave_nothing_behind() {
     // Every slot callback and marker has run: nothing is left queued.
     rcu_barrier();
     assert_eq!(rcu_core::stats().callbacks_pending(), 0);
+}
+
+/// A waker that panics when woken.
+struct PanickingWaker;
+
+impl Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("deliberate panic in a waker (test)");
+    }
+}
+
+/// A waker that panics does not strand the other futures of its slot: they are still woken, and the
+/// panic is reported by the callback thread as a panicking callback.
+#[test]
+fn a_panicking_waker_strands_no_one() {
+    let _turn = turn();
+    let held = HeldReader::enter("async-panic-reader");
+    let panicking = Waker::from(Arc::new(PanickingWaker));
+    let counting = Arc::new(CountingWaker::default());
+    let counting_w = Waker::from(counting.clone());
+    let mut first = synchronize_rcu_async();
+    let mut second = synchronize_rcu_async();
+    let mut third = synchronize_rcu_async();
+    assert!(poll_once(&mut first, &counting_w).is_pending());
+    assert!(poll_once(&mut second, &panicking).is_pending());
+    assert!(poll_once(&mut third, &counting_w).is_pending());
+    let panics_before = rcu_core::stats().callback_panics;
+    held.leave();
+    rcu_barrier();
+    assert_eq!(counting.woken.load(Ordering::SeqCst), 2);
+    assert_eq!(rcu_core::stats().callback_panics, panics_before + 1);
+    for fut in [&mut first, &mut second, &mut third] {
+        assert!(poll_once(fut, Waker::noop()).is_ready());
+    }
 }
