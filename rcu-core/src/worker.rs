@@ -85,7 +85,7 @@ pub(crate) struct Callbacks {
     /// `pending` (which happens once per batch). Callback thread only writes it.
     pub(crate) batch_done: AtomicU32,
     pub(crate) panics: AtomicU64,
-    /// Waiters that waive the batching delay: `rcu_barrier` and the futures of `gp_async.rs`.
+    /// Waiters that waive the batching delay: `rcu_barrier` and `rcu_barrier_async` (gp_async.rs).
     pub(crate) barrier_waiters: AtomicUsize,
     /// Held while a batch runs (grace period plus callbacks); taken across `fork()`.
     pub(crate) batch_lock: Mutex<()>,
