@@ -12,6 +12,7 @@
 //! | list traversal under churn | [`list::TraversalList`] (lists of [`slist::SList`] nodes and `Vec`s) | [`list::drive_traverse`] | `benches/list_traversal.rs` |
 //! | polling API cost | – | [`polling::drive_start_poll`], [`polling::drive_poll_state`] | `benches/polling.rs` |
 //! | hash-map get/write mixes | [`hash_map::BenchMap`] | [`hash_map::drive_mix`], [`hash_map::drive_single`], [`hash_map::drive_gets_during_resize`] | `benches/hash_map.rs` |
+//! | awaiting grace periods | [`grace_period::GracePeriod`] ([`async_gp::RcuCoreAsync`]) | [`grace_period::drive_synchronize`], [`async_gp::drive_concurrent_awaits`] | `benches/async_gp.rs` |
 //! | qdev-demo requests | the `--sync` mode ([`qdev::QdevBench`]) | [`qdev::drive_requests`], [`qdev::latency_run`] | `benches/qdev_lookup.rs` |
 //!
 //! The contenders that only need rcu-core, rcu-queue and `std` live here; those built
@@ -33,6 +34,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod async_gp;
 pub mod driver;
 pub mod grace_period;
 pub mod hash_map;

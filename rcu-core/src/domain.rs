@@ -217,7 +217,7 @@ static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 /// assert_eq!(ran.load(Ordering::SeqCst), 1);
 /// ```
 pub struct Domain {
-    inner: Arc<DomainInner>,
+    pub(crate) inner: Arc<DomainInner>,
 }
 
 impl fmt::Debug for Domain {

@@ -514,7 +514,12 @@ pub(crate) fn panic_in_section(what: &str) -> ! {
     panic!(
         "rcu-core: {what} called inside a read-side critical section on the same thread; it would \
          wait for this thread's own section and deadlock. Drop every ReadGuard on this thread first \
-         (or use call_rcu to defer the work instead of waiting)."
+         (or use call_rcu to defer the work instead of waiting). In async code on a \
+         single-threaded runtime (tokio's current_thread, a LocalSet), the section may belong to \
+         another task on this thread that holds a ReadGuard across an .await: never keep a guard \
+         across .await (copy what you need out of the section first, or take an owned snapshot \
+         with RcuArcCell::load_full), and from async code await synchronize_rcu_async() or \
+         rcu_barrier_async() instead of blocking the executor thread."
     )
 }
 

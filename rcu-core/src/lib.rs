@@ -16,6 +16,8 @@
 //! | [`register_thread`], [`unregister_thread`] | `rcu_register_thread`, ... | same | — |
 //! | [`raw::rcu_dereference`], [`raw::rcu_assign_pointer`] | same names | `qatomic_rcu_read` / `_set` | same names |
 //! | [`RcuCell`] | — | — | `rcu_replace_pointer` pattern |
+//! | [`RcuArcCell`] (`load_full`) | — | — | — (arc-swap's `ArcSwap`) |
+//! | [`synchronize_rcu_async`], [`rcu_barrier_async`] | — | — | `start_poll_synchronize_rcu` + completion |
 //! | [`Domain`], [`RcuDomain`], [`DefaultDomain`] | — | — | SRCU (independent domains) |
 //!
 //! # Example: the whole life cycle
@@ -98,6 +100,77 @@
 //! // Waiting for the storage readers does not wait for the default domain's, and vice versa.
 //! let _other = rcu_core::read_lock();
 //! storage.synchronize();
+//!
+//! # Async
+//!
+//! Async services keep read-mostly state (configuration, routing tables, connection registries)
+//! under RCU like threads do, with three rules:
+//!
+//! - **Never hold a [`ReadGuard`] across `.await`.** A read-side critical section belongs to a
+//!   thread, and a task may resume on another thread or share its thread with other tasks. The guard
+//!   is `!Send`, so `tokio::spawn` rejects such a future; on a current-thread runtime or a `LocalSet`
+//!   it compiles, and then the section blocks every grace period (and a `synchronize_rcu` on that
+//!   thread panics) until the task resumes. Copy what you need out of the section, or take an owned
+//!   snapshot with [`RcuArcCell::load_full`], which may live across `.await`.
+//! - **Await grace periods, do not block on them.** [`synchronize_rcu`] and [`rcu_barrier`] block
+//!   the executor thread; [`synchronize_rcu_async`] and [`rcu_barrier_async`] do not. They work with
+//!   any executor (std `Future` and `Waker` only; this crate depends on no runtime), are woken by the
+//!   callback thread when the grace period is over (no polling, no timers), are cancel-safe, and
+//!   share grace periods: 10,000 tasks awaiting at once cost a handful of grace periods.
+//! - **Or do not wait at all**: [`RcuArcCell::store`] and [`RcuCell::replace`] release the old value
+//!   after a grace period on the callback thread.
+//!
+//! One task reloads a configuration while request tasks read it:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rcu_core::{RcuArcCell, read_lock, synchronize_rcu_async};
+//!
+//! struct Config { version: u32, backends: Vec<String> }
+//!
+//! #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! async fn main() {
+//!     let config = Arc::new(RcuArcCell::new(Arc::new(Config {
+//!         version: 1,
+//!         backends: vec!["10.0.0.1".into()],
+//!     })));
+//!
+//!     let requests: Vec<_> = (0..16u32)
+//!         .map(|i| {
+//!             let config = config.clone();
+//!             tokio::spawn(async move {
+//!                 // Short read: borrow inside a section that ends before any `.await`.
+//!                 let backend = {
+//!                     let guard = read_lock();
+//!                     let c = config.read(&guard);
+//!                     c.backends[i as usize % c.backends.len()].clone()
+//!                 };
+//!                 // Long read: an owned snapshot that may live across `.await`.
+//!                 let snapshot = config.load_full();
+//!                 tokio::task::yield_now().await;
+//!                 assert!(snapshot.version >= 1 && !backend.is_empty());
+//!             })
+//!         })
+//!         .collect();
+//!
+//!     let reloader = {
+//!         let config = config.clone();
+//!         tokio::spawn(async move {
+//!             for version in 2..=5 {
+//!                 config.store(Arc::new(Config { version, backends: vec!["10.0.0.2".into()] }));
+//!                 // Not needed to free the old value (the callback thread does that); awaited
+//!                 // here so that "every reader now sees version N" is true when we go on.
+//!                 synchronize_rcu_async().await;
+//!             }
+//!         })
+//!     };
+//!
+//!     for request in requests {
+//!         request.await.unwrap();
+//!     }
+//!     reloader.await.unwrap();
+//!     assert_eq!(config.load_full().version, 5);
+//! }
 //! ```
 //!
 //! # How it works
@@ -138,6 +211,8 @@ compile_error!(
      wrap-safe with 64 bits (QEMU uses a two-phase counter on 32-bit hosts; rcu-core does not)"
 );
 
+#[cfg(not(loom))]
+mod arc_cell;
 mod barrier;
 mod buffer;
 mod callback;
@@ -149,6 +224,11 @@ mod domain;
 mod fork;
 mod gp;
 mod local;
+// The futures and the arc cell are built on the default domain, whose loom build has no
+// callback thread a model could stop; what they add on top of the
+// polling API and `call_rcu` is covered by tests/async_*.rs.
+#[cfg(not(loom))]
+mod gp_async;
 pub mod raw;
 mod rcu_domain;
 mod reader;
@@ -160,6 +240,8 @@ mod sys;
 pub mod testing;
 mod worker;
 
+#[cfg(not(loom))]
+pub use arc_cell::RcuArcCell;
 pub use barrier::FORCE_FALLBACK_ENV;
 #[cfg(loom)]
 #[doc(hidden)]
@@ -172,6 +254,10 @@ pub use default::{
     set_stall_timeout, start_poll_synchronize_rcu, stats, synchronize_rcu, unregister_thread,
 };
 pub use domain::{Domain, DomainGuard, GpState, ReaderHandle};
+#[cfg(not(loom))]
+pub use gp_async::{
+    RcuBarrierFuture, SynchronizeRcuFuture, rcu_barrier_async, synchronize_rcu_async,
+};
 pub use rcu_domain::{GuardStaysOnItsThread, RcuDomain};
 pub use stats::Stats;
 #[cfg(loom)]
@@ -199,4 +285,7 @@ mod static_checks {
     assert_impl_all!(crate::RcuCell<String>: Send, Sync);
     assert_impl_all!(crate::RcuCell<String, crate::Domain>: Send, Sync);
     assert_impl_all!(crate::Domain: Send, Sync);
+    assert_impl_all!(crate::RcuArcCell<String>: Send, Sync);
+    assert_impl_all!(crate::SynchronizeRcuFuture<'static>: Send, Sync, Unpin);
+    assert_impl_all!(crate::RcuBarrierFuture<'static>: Send, Sync, Unpin);
 }

@@ -97,7 +97,8 @@ pub(crate) struct Callbacks {
     /// `pending` (which happens once per batch). Callback thread only writes it.
     pub(crate) batch_done: AtomicU32,
     pub(crate) panics: AtomicU64,
-    barrier_waiters: AtomicUsize,
+    /// Waiters that waive the batching delay: `rcu_barrier` and `rcu_barrier_async` (gp_async.rs).
+    pub(crate) barrier_waiters: AtomicUsize,
     /// Every thread's [`LocalBuffer`] (default domain only); held by collectors (module `buffer`).
     pub(crate) buffers: Mutex<Vec<Arc<LocalBuffer>>>,
     /// Held while a batch runs (grace period plus callbacks); taken across `fork()`.
@@ -289,7 +290,7 @@ impl Callbacks {
 
     /// Wakes the callback thread if it sleeps or waits for a batch (used by `rcu_barrier` after
     /// queueing its marker, so the barrier adds no batching delay).
-    fn kick(&self) {
+    pub(crate) fn kick(&self) {
         if self.pending.value.load(Ordering::Relaxed) & WAITING_BITS != 0 {
             self.pending.wake_all();
         }

@@ -1,0 +1,474 @@
+//! Awaiting grace periods and callbacks from async code: [`synchronize_rcu_async`],
+//! [`rcu_barrier_async`] and their [`Domain`] forms.
+//!
+//! The futures are runtime-agnostic (std [`Future`] and [`Waker`] only) and are completed by the
+//! grace-period machinery itself: nothing polls with sleeps and no executor thread ever blocks.
+//!
+//! # Grace periods
+//!
+//! A [`SynchronizeRcuFuture`] takes a polling snapshot when it is created (`poll_snapshot`, the
+//! snapshot of [`start_poll_synchronize_rcu`](crate::start_poll_synchronize_rcu), ordering O13 of
+//! `gp.rs`) and is complete once `poll_done` says so (O11), whoever ran the grace period. Every
+//! poll re-checks that first, without a lock.
+//!
+//! When it has to wait, the future parks its [`Waker`] in a *slot*: a list of wakers for one
+//! `(domain, snapshot)` pair, kept in a process-wide table. The future that opens a slot queues one
+//! callback on the domain's callback thread (`call_rcu`) that closes the slot and wakes every waker
+//! in it. Every later future with the same snapshot joins that slot instead of queueing its own
+//! callback. The callback runs after a grace period that began after it was queued, hence after the
+//! snapshot was taken, so that grace period satisfies every future in the slot. Snapshots only
+//! change when a grace period starts or ends, so thousands of futures created together share one or
+//! two slots, one callback each, and the callback thread runs those few callbacks in one batch, one
+//! grace period per batch.
+//!
+//! Cancel safety: a dropped future removes its waker from its slot (the entry is reused by the next
+//! future that joins). The slot itself is freed by its callback, which always runs (one grace period
+//! later) and then finds fewer or no wakers; it holds nothing else, so nothing leaks, and no other
+//! future waits for a dropped one.
+//!
+//! # Barriers
+//!
+//! A [`RcuBarrierFuture`] queues a marker callback when it is created (like `rcu_barrier`); the
+//! callback thread runs callbacks in order, so once the marker ran, every callback queued before it
+//! has. The marker sets a flag and wakes the waker the future last registered. A dropped future only
+//! drops its reference to the marker's state; the marker still runs, finds no waker and frees it.
+//!
+//! The table and the markers use short `std` mutex sections; wakers are woken after the lock is
+//! released (only cloning or dropping a waker happens under it), and every state they leave is
+//! consistent before anything that can panic, so a panicking waker leaves no future stranded.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::default::DEFAULT;
+use crate::domain::{Domain, DomainInner, DomainRef};
+use crate::sync::{Arc, AtomicBool, Mutex, Ordering, lock};
+
+/// The domain a future waits on.
+#[derive(Clone, Copy)]
+enum Target<'d> {
+    /// The process-wide default domain.
+    Default,
+    /// An independent domain, borrowed so that it outlives the future.
+    Domain(&'d Domain),
+}
+
+impl<'d> Target<'d> {
+    fn inner(self) -> &'d DomainInner {
+        match self {
+            Target::Default => &DEFAULT,
+            Target::Domain(d) => &d.inner,
+        }
+    }
+
+    /// Identifies the domain in the slot table. A domain cannot be freed while a slot of it is
+    /// open: its futures borrow it, and dropping a `Domain` runs every queued callback (the slots'
+    /// too) before the memory goes.
+    fn key(self) -> usize {
+        std::ptr::from_ref(self.inner()) as usize
+    }
+
+    fn call_rcu<F: FnOnce() + Send + 'static>(self, f: F) {
+        match self {
+            Target::Default => crate::call_rcu(f),
+            Target::Domain(d) => d.call_rcu(f),
+        }
+    }
+
+    /// Queues `f` like `rcu_barrier` queues its marker: the callback thread skips its batching delay
+    /// while the callback is pending, so an awaited barrier costs what `rcu_barrier` costs, not a
+    /// millisecond more.
+    fn call_rcu_expedited<F: FnOnce() + Send + 'static>(self, f: F) {
+        let domain = match self {
+            Target::Default => DomainRef::Static(&DEFAULT),
+            Target::Domain(d) => DomainRef::Shared(d.inner.clone()),
+        };
+        let cbs = &domain.callbacks;
+        cbs.barrier_waiters.fetch_add(1, Ordering::Relaxed);
+        let for_callback = domain.clone();
+        let queued = catch_unwind(AssertUnwindSafe(|| {
+            self.call_rcu(move || {
+                for_callback
+                    .callbacks
+                    .barrier_waiters
+                    .fetch_sub(1, Ordering::Relaxed);
+                f();
+            });
+        }));
+        if let Err(payload) = queued {
+            // Not queued (no callback thread could be spawned): the callback will never undo it.
+            cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
+            resume_unwind(payload);
+        }
+        cbs.kick();
+    }
+}
+
+impl fmt::Debug for Target<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Default => f.write_str("default domain"),
+            Target::Domain(_) => f.write_str("Domain"),
+        }
+    }
+}
+
+/// The wakers of every future waiting for one snapshot of one domain.
+struct Slot {
+    domain: usize,
+    snap: u64,
+    id: u64,
+    /// `None` where a future left (dropped, or completed before the callback ran).
+    wakers: Vec<Option<Waker>>,
+    /// Indices of `None` entries, reused first.
+    free: Vec<usize>,
+}
+
+impl Slot {
+    fn insert(&mut self, waker: Waker) -> usize {
+        match self.free.pop() {
+            Some(i) => {
+                self.wakers[i] = Some(waker);
+                i
+            }
+            None => {
+                self.wakers.push(Some(waker));
+                self.wakers.len() - 1
+            }
+        }
+    }
+
+    fn remove(&mut self, index: usize) {
+        if self.wakers[index].take().is_some() {
+            self.free.push(index);
+        }
+    }
+}
+
+/// The open slots of every domain: a handful at a time (one or two per domain with waiters).
+struct Slots {
+    open: Vec<Slot>,
+    next_id: u64,
+}
+
+impl Slots {
+    fn get(&mut self, id: u64) -> Option<&mut Slot> {
+        self.open.iter_mut().find(|s| s.id == id)
+    }
+}
+
+static SLOTS: Mutex<Slots> = Mutex::new(Slots {
+    open: Vec::new(),
+    next_id: 0,
+});
+
+/// The callback of a slot: closes it and wakes its futures.
+fn close_slot(id: u64) {
+    let slot = {
+        let mut slots = lock(&SLOTS);
+        let Some(i) = slots.open.iter().position(|s| s.id == id) else {
+            return;
+        };
+        slots.open.swap_remove(i)
+    };
+    wake_all(slot.wakers.into_iter().flatten());
+}
+
+/// Wakes every waker even if one of them panics; the first panic is then resumed, so the callback
+/// thread reports it as a panicking callback and no other future is left asleep.
+fn wake_all(wakers: impl Iterator<Item = Waker>) {
+    let mut first_panic = None;
+    for waker in wakers {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+            if first_panic.is_none() {
+                first_panic = Some(payload);
+            } else {
+                crate::diag::drop_payload(payload);
+            }
+        }
+    }
+    if let Some(payload) = first_panic {
+        resume_unwind(payload);
+    }
+}
+
+/// Stores `waker` in `slot`, unless the same task's waker is already there.
+fn update_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(old) if old.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+/// The future of [`synchronize_rcu_async`] and [`Domain::synchronize_async`]: completes once every
+/// read-side critical section that was running when it was created has ended.
+///
+/// Cancel-safe: dropping it at any point leaks nothing and delays no one. See
+/// [`synchronize_rcu_async`].
+#[must_use = "futures do nothing unless polled; the grace period is only awaited by `.await`"]
+pub struct SynchronizeRcuFuture<'d> {
+    target: Target<'d>,
+    snap: u64,
+    /// Where our waker is parked: the slot id and our index in it.
+    parked: Option<(u64, usize)>,
+}
+
+impl<'d> SynchronizeRcuFuture<'d> {
+    fn new(target: Target<'d>) -> Self {
+        SynchronizeRcuFuture {
+            target,
+            snap: target.inner().gp.poll_snapshot(),
+            parked: None,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.target.inner().gp.poll_done(self.snap)
+    }
+
+    /// Takes our waker out of its slot, if it is still open.
+    fn unpark(&mut self) {
+        if let Some((id, index)) = self.parked.take() {
+            if let Some(slot) = lock(&SLOTS).get(id) {
+                slot.remove(index);
+            }
+        }
+    }
+}
+
+impl Future for SynchronizeRcuFuture<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.done() {
+            this.unpark();
+            return Poll::Ready(());
+        }
+        let mut slots = lock(&SLOTS);
+        if let Some((id, index)) = this.parked {
+            if let Some(slot) = slots.get(id) {
+                // The slot's callback has not taken the table lock yet: it will wake this waker.
+                update_waker(&mut slot.wakers[index], cx.waker());
+                return Poll::Pending;
+            }
+            this.parked = None;
+        }
+        // The grace period may have ended since the check above: a slot's callback closes the slot
+        // after its grace period completed, under this lock.
+        if this.done() {
+            return Poll::Ready(());
+        }
+        let domain = this.target.key();
+        let snap = this.snap;
+        let slot = match slots
+            .open
+            .iter()
+            .position(|s| s.domain == domain && s.snap == snap)
+        {
+            Some(i) => &mut slots.open[i],
+            None => {
+                let id = slots.next_id;
+                slots.next_id += 1;
+                // Queue the callback before the slot exists: if queueing panics (no callback thread
+                // can be spawned), no slot is left that nobody would close. The callback cannot run
+                // before we release the lock.
+                // Not expedited (unlike the barrier's marker): the callback thread's batching delay
+                // (at most 1 ms) gathers the waiters that keep arriving into this slot. Waiving it
+                // made bursts cost one grace period per few waiters (tests/async_sharing.rs).
+                this.target.call_rcu(move || close_slot(id));
+                slots.open.push(Slot {
+                    domain,
+                    snap,
+                    id,
+                    wakers: Vec::new(),
+                    free: Vec::new(),
+                });
+                let last = slots.open.len() - 1;
+                &mut slots.open[last]
+            }
+        };
+        let index = slot.insert(cx.waker().clone());
+        this.parked = Some((slot.id, index));
+        Poll::Pending
+    }
+}
+
+impl Drop for SynchronizeRcuFuture<'_> {
+    fn drop(&mut self) {
+        self.unpark();
+    }
+}
+
+impl fmt::Debug for SynchronizeRcuFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SynchronizeRcuFuture")
+            .field("domain", &self.target)
+            .field("done", &self.done())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state a barrier marker shares with its future.
+struct Marker {
+    done: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+/// The future of [`rcu_barrier_async`] and [`Domain::barrier_async`]: completes once every callback
+/// queued before it was created has run.
+///
+/// Cancel-safe: dropping it leaves only the queued marker, which runs and frees itself.
+#[must_use = "futures do nothing unless polled; the barrier is only awaited by `.await`"]
+pub struct RcuBarrierFuture<'d> {
+    target: Target<'d>,
+    marker: Arc<Marker>,
+}
+
+impl<'d> RcuBarrierFuture<'d> {
+    fn new(target: Target<'d>) -> Self {
+        let marker = Arc::new(Marker {
+            done: AtomicBool::new(false),
+            waker: Mutex::new(None),
+        });
+        let shared = marker.clone();
+        target.call_rcu_expedited(move || {
+            // Release pairs with the Acquire loads in `poll`: the callbacks that ran before the
+            // marker happen-before the awaiting task resumes.
+            shared.done.store(true, Ordering::Release);
+            let waker = lock(&shared.waker).take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        });
+        RcuBarrierFuture { target, marker }
+    }
+}
+
+impl Future for RcuBarrierFuture<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let marker = &self.marker;
+        // Acquire: see the marker's Release store.
+        if marker.done.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        let mut waker = lock(&marker.waker);
+        // The marker stores `done` before it takes the waker under this lock: either it takes the
+        // waker stored below, or this load sees `done`.
+        if marker.done.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        update_waker(&mut waker, cx.waker());
+        Poll::Pending
+    }
+}
+
+impl Drop for RcuBarrierFuture<'_> {
+    fn drop(&mut self) {
+        // The marker may run much later (a long reader delays its grace period): release the task's
+        // waker now rather than keep it alive until then.
+        let waker = lock(&self.marker.waker).take();
+        drop(waker);
+    }
+}
+
+impl fmt::Debug for RcuBarrierFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RcuBarrierFuture")
+            .field("domain", &self.target)
+            .field("done", &self.marker.done.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// Waits for a grace period without blocking the thread: the async form of
+/// [`synchronize_rcu`](crate::synchronize_rcu) (Linux's `start_poll_synchronize_rcu` plus a
+/// completion, liburcu's `call_rcu` + wait). Runtime-agnostic: it needs no particular executor.
+///
+/// The future completes once every read-side critical section that was running **when the future
+/// was created** (not when it is first polled) has ended. Concurrent awaits share grace periods:
+/// thousands of tasks awaiting at once cost a few grace periods, run by the callback thread, which
+/// also wakes the tasks. The price is latency: an await costs about one callback batch, up to 1 ms
+/// of batching delay plus one grace period (about 1.2 ms in `cargo bench -p benches --bench
+/// async_gp`, where the blocking call takes under 2 µs), because that delay is what gathers a burst
+/// of waiters onto one grace period. A task that needs microseconds and may block a thread can run
+/// `synchronize_rcu` in `spawn_blocking` instead.
+///
+/// Unlike `synchronize_rcu` it may be called inside a read-side critical section (the snapshot then
+/// waits for that section too), but a task must not **await** it while it holds a
+/// [`ReadGuard`](crate::ReadGuard): the grace period would wait for the task's own section forever.
+///
+/// Cancel-safe: a future dropped before it completes leaves nothing behind and delays no other.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use rcu_core::RcuArcCell;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let routes = RcuArcCell::new(Arc::new(vec!["/a"]));
+/// routes.store(Arc::new(vec!["/a", "/b"]));
+/// // Every reader that could still see the old routes has left its section.
+/// rcu_core::synchronize_rcu_async().await;
+/// # });
+/// ```
+pub fn synchronize_rcu_async() -> SynchronizeRcuFuture<'static> {
+    SynchronizeRcuFuture::new(Target::Default)
+}
+
+/// Waits, without blocking the thread, until every callback queued (by any thread) before the call
+/// has run: the async form of [`rcu_barrier`](crate::rcu_barrier).
+///
+/// The marker callback is queued when the future is created. Cancel-safe.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let flushed = Arc::new(AtomicBool::new(false));
+/// let f = flushed.clone();
+/// rcu_core::call_rcu(move || f.store(true, Ordering::SeqCst));
+/// rcu_core::rcu_barrier_async().await;
+/// assert!(flushed.load(Ordering::SeqCst));
+/// # });
+/// ```
+pub fn rcu_barrier_async() -> RcuBarrierFuture<'static> {
+    RcuBarrierFuture::new(Target::Default)
+}
+
+impl Domain {
+    /// The async form of [`synchronize`](Domain::synchronize); see [`synchronize_rcu_async`].
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// domain.synchronize_async().await;
+    /// # });
+    /// ```
+    pub fn synchronize_async(&self) -> SynchronizeRcuFuture<'_> {
+        SynchronizeRcuFuture::new(Target::Domain(self))
+    }
+
+    /// The async form of [`barrier`](Domain::barrier); see [`rcu_barrier_async`].
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// domain.call_rcu(|| {});
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// domain.barrier_async().await;
+    /// # });
+    /// assert_eq!(domain.stats().callbacks_pending(), 0);
+    /// ```
+    pub fn barrier_async(&self) -> RcuBarrierFuture<'_> {
+        RcuBarrierFuture::new(Target::Domain(self))
+    }
+}
