@@ -100,6 +100,7 @@
 //! // Waiting for the storage readers does not wait for the default domain's, and vice versa.
 //! let _other = rcu_core::read_lock();
 //! storage.synchronize();
+//! ```
 //!
 //! # Async
 //!
