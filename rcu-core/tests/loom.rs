@@ -71,14 +71,25 @@ impl Setup {
         })
     }
 
-    /// The updater: unpublish the first node, wait for a grace period, reclaim it.
-    fn unpublish_wait_reclaim(&self) {
+    /// The updater's first step: publish the second node in place of the first.
+    fn unpublish(&self) {
         self.slot.store(
             (&self.nodes[1] as *const Node).cast_mut(),
             Ordering::Release,
         );
+    }
+
+    /// The updater: unpublish the first node, wait for a grace period, reclaim it.
+    fn unpublish_wait_reclaim(&self) {
+        self.unpublish();
         self.domain.synchronize();
         self.nodes[0].reclaim();
+    }
+
+    /// Another thread that runs one `synchronize` of the same domain meanwhile.
+    fn spawn_synchronizer(&self) -> thread::JoinHandle<()> {
+        let domain = self.domain.clone();
+        thread::spawn(move || domain.synchronize())
     }
 }
 
@@ -115,10 +126,7 @@ fn concurrent_synchronize_callers() {
     builder.check(|| {
         let setup = Setup::new();
         let reader = setup.spawn_reader(false);
-        let other = {
-            let domain = setup.domain.clone();
-            thread::spawn(move || domain.synchronize())
-        };
+        let other = setup.spawn_synchronizer();
         setup.unpublish_wait_reclaim();
         other.join().unwrap();
         reader.join().unwrap();
@@ -129,7 +137,7 @@ fn concurrent_synchronize_callers() {
 /// complete and then reclaims, while a third thread runs grace periods of its own that may be the
 /// ones completing the state. Neither the poll snapshot nor a grace period that another thread
 /// starts may let the reclaim overlap the reader (Linux's `get_state_synchronize_rcu` has a full
-/// barrier for this; see O11 and O12 in `gp.rs`).
+/// barrier for this; see O11 and O13 in `gp.rs`).
 ///
 /// Four threads (the updater, the reader, the other caller and the callback thread that
 /// `start_poll` starts): pinned at preemption bound 2, which finds the missing fence of O13 in well
@@ -141,14 +149,8 @@ fn poll_state_protects_reader() {
     builder.check(|| {
         let setup = Setup::new();
         let reader = setup.spawn_reader(false);
-        let other = {
-            let domain = setup.domain.clone();
-            thread::spawn(move || domain.synchronize())
-        };
-        setup.slot.store(
-            (&setup.nodes[1] as *const Node).cast_mut(),
-            Ordering::Release,
-        );
+        let other = setup.spawn_synchronizer();
+        setup.unpublish();
         let state = setup.domain.start_poll();
         while !setup.domain.poll_state(state) {
             thread::yield_now();
