@@ -15,12 +15,29 @@ pub const PALETTE: &[(&str, RGBColor)] = &[
     ("rcu-core RcuCell<Vec>", RGBColor(255, 127, 14)),
     ("rcu-queue RcuTailq", RGBColor(214, 39, 40)),
     ("rcu", RGBColor(214, 39, 40)),
+    ("rcu-core Domain", RGBColor(173, 73, 74)),
+    ("RcuHashMap", RGBColor(214, 39, 40)),
+    ("RcuHashMap get", RGBColor(214, 39, 40)),
+    ("RcuHashMap get, resizing", RGBColor(255, 152, 150)),
+    ("rcu-core synchronize_rcu", RGBColor(214, 39, 40)),
+    ("rcu-core synchronize_rcu_async", RGBColor(255, 187, 120)),
+    ("rcu-core async", RGBColor(255, 187, 120)),
+    ("rcu-core RcuArcCell::read", RGBColor(214, 39, 40)),
+    ("rcu-core RcuArcCell::load_full", RGBColor(255, 152, 150)),
+    ("rcu-core RcuArcCell::store", RGBColor(255, 127, 14)),
     // liburcu (both names are the same library: they never share a chart).
     ("liburcu memb", RGBColor(31, 119, 180)),
     ("liburcu memb call_rcu", RGBColor(31, 119, 180)),
     // Other reclamation schemes.
     ("crossbeam-epoch", RGBColor(44, 160, 44)),
     ("arc-swap", RGBColor(148, 103, 189)),
+    ("arc-swap load", RGBColor(148, 103, 189)),
+    ("arc-swap load_full", RGBColor(197, 176, 213)),
+    ("arc-swap store", RGBColor(98, 60, 140)),
+    // Concurrent maps.
+    ("papaya", RGBColor(31, 158, 137)),
+    ("dashmap", RGBColor(174, 199, 232)),
+    ("scc HashMap", RGBColor(219, 219, 141)),
     // Locks.
     ("std RwLock", RGBColor(127, 127, 127)),
     ("std RwLock<Vec>", RGBColor(127, 127, 127)),
@@ -32,8 +49,12 @@ pub const PALETTE: &[(&str, RGBColor)] = &[
     ("std Mutex<linked list>", RGBColor(227, 119, 194)),
     ("rwlock", RGBColor(127, 127, 127)),
     ("bql", RGBColor(188, 189, 34)),
+    ("std RwLock<HashMap>", RGBColor(127, 127, 127)),
+    ("parking_lot RwLock<HashMap>", RGBColor(140, 86, 75)),
     // The unsynchronized floor.
     ("plain linked list", RGBColor(0, 0, 0)),
+    ("std HashMap get", RGBColor(0, 0, 0)),
+    ("RandomState hash", RGBColor(199, 199, 199)),
 ];
 
 /// Colours for contenders missing from [`PALETTE`].
@@ -78,6 +99,22 @@ mod tests {
         ("parking_lot RwLock<Vec>", "parking_lot RwLock"),
         ("std Mutex<Vec>", "std Mutex"),
         ("bql", "std Mutex"),
+        ("std RwLock<HashMap>", "std RwLock"),
+        ("parking_lot RwLock<HashMap>", "parking_lot RwLock"),
+        ("RcuHashMap", "rcu-core"),
+        ("RcuHashMap get", "rcu-core"),
+        ("rcu-core synchronize_rcu", "rcu-core"),
+        ("rcu-core RcuArcCell::read", "rcu-core"),
+        ("RcuHashMap get, resizing", "rcu-core (nested)"),
+        ("rcu-core RcuArcCell::load_full", "rcu-core (nested)"),
+        (
+            "rcu-core synchronize_rcu_async",
+            "rcu-core call_rcu (closure)",
+        ),
+        ("rcu-core async", "rcu-core call_rcu (closure)"),
+        ("rcu-core RcuArcCell::store", "rcu-core RcuCell<Vec>"),
+        ("arc-swap load", "arc-swap"),
+        ("std HashMap get", "plain linked list"),
     ];
 
     #[test]
@@ -138,10 +175,7 @@ mod tests {
 
     #[test]
     fn unknown_contenders_get_a_stable_fallback() {
-        assert_eq!(
-            colour("rcu-queue RcuHashMap"),
-            colour("rcu-queue RcuHashMap")
-        );
+        assert_eq!(colour("a new contender"), colour("a new contender"));
         assert_eq!(colour("liburcu memb"), RGBColor(31, 119, 180));
     }
 }
