@@ -187,6 +187,30 @@ pub const SPECS: &[Spec<'static>] = &[
         scaling: None,
     },
     Spec {
+        group: "synchronize_rcu_async",
+        title: "3c. Awaiting a grace period (async)",
+        what: "`synchronize_rcu_async().await` on a current-thread tokio runtime next to the blocking \
+               `synchronize_rcu` (0 or 1 busy reader), and one round of 1,000 tasks awaiting at once (`rcu-core \
+               async`; they share one grace period). Time per call or round; lower is better. An await waits \
+               for one callback batch: that delay is what lets concurrent awaits share grace periods.",
+        param: "{}",
+        metric: Metric::Latency,
+        baseline: "rcu-core synchronize_rcu_async",
+        panels: &[],
+        scaling: None,
+    },
+    Spec {
+        group: "snapshot",
+        title: "2d. Snapshots that may live across `.await`: RcuArcCell vs arc-swap",
+        what: "One thread: `RcuArcCell::read` (a borrow under a read guard), `load_full` (an owned `Arc`) and \
+               `store`, against arc-swap's `load`, `load_full` and `store`. Time per call; lower is better.",
+        param: "{}",
+        metric: Metric::Latency,
+        baseline: "rcu-core RcuArcCell::load_full",
+        panels: &[],
+        scaling: None,
+    },
+    Spec {
         group: "call_rcu_enqueue",
         title: "4a. `call_rcu` enqueue rate",
         what: "Threads allocate a 48-byte object and queue a callback that frees it after a grace period \
@@ -277,6 +301,70 @@ pub const SPECS: &[Spec<'static>] = &[
         param: "{} I/O thr",
         metric: Metric::Rate,
         baseline: "rcu",
+        panels: &[],
+        scaling: None,
+    },
+    Spec {
+        group: "call_rcu_enqueue_prealloc",
+        title: "4d. `call_rcu1` enqueue on preallocated objects",
+        what: "The enqueue alone: threads queue callbacks on objects allocated before the clock starts (rcu-core \
+               intrusive `call_rcu1` through the per-thread buffer, liburcu memb `call_rcu`); the callback \
+               thread runs besides them. Aggregate enqueues/s; higher is better.",
+        param: "{} thr",
+        metric: Metric::Rate,
+        baseline: "rcu-core call_rcu1 (intrusive)",
+        panels: &[],
+        scaling: THREADS_AND_CALLBACKS,
+    },
+    Spec {
+        group: "hash_map_read_heavy_1k",
+        title: "7a. Hash map, read-heavy (99% gets), 1k keys",
+        what: "Threads look keys up in a prefilled map (1k keys) and, on 1% of the operations, insert or remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; higher is better.",
+        param: "{} thr",
+        metric: Metric::Rate,
+        baseline: "RcuHashMap",
+        panels: &[],
+        scaling: THREADS,
+    },
+    Spec {
+        group: "hash_map_read_heavy_100k",
+        title: "7b. Hash map, read-heavy (99% gets), 100k keys",
+        what: "Threads look keys up in a prefilled map (100k keys) and, on 1% of the operations, insert or remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; higher is better.",
+        param: "{} thr",
+        metric: Metric::Rate,
+        baseline: "RcuHashMap",
+        panels: &[],
+        scaling: THREADS,
+    },
+    Spec {
+        group: "hash_map_read_mostly_1k",
+        title: "7c. Hash map, read-mostly (90% gets), 1k keys",
+        what: "Threads look keys up in a prefilled map (1k keys) and, on 10% of the operations, insert or remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; higher is better.",
+        param: "{} thr",
+        metric: Metric::Rate,
+        baseline: "RcuHashMap",
+        panels: &[],
+        scaling: THREADS,
+    },
+    Spec {
+        group: "hash_map_read_mostly_100k",
+        title: "7d. Hash map, read-mostly (90% gets), 100k keys",
+        what: "Threads look keys up in a prefilled map (100k keys) and, on 10% of the operations, insert or remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; higher is better.",
+        param: "{} thr",
+        metric: Metric::Rate,
+        baseline: "RcuHashMap",
+        panels: &[],
+        scaling: THREADS,
+    },
+    Spec {
+        group: "hash_map_single_thread",
+        title: "7e. Hash map get on one thread",
+        what: "One thread looks up present keys: `RcuHashMap::get` under a read guard, an unsynchronized \
+               `std::collections::HashMap::get`, and hashing the key alone with `RandomState` (the part of both \
+               that is not the table). Gets/s; higher is better.",
+        param: "{} keys",
+        metric: Metric::Rate,
+        baseline: "RcuHashMap get",
         panels: &[],
         scaling: None,
     },
