@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
-use rcu_core::ReadGuard;
 use rcu_queue::RcuHashMap;
 
 use crate::bql::{Bql, BqlGuard};
@@ -137,7 +136,7 @@ impl MachineBuilder {
         qdev_realize(&mut bql.lock(), &controller, &sysbus)
             .expect("realizing the virtio-scsi controller cannot fail");
         let peripheral = RcuHashMap::new();
-        peripheral.insert("scsi0".to_owned(), Arc::clone(&controller));
+        peripheral.insert("scsi0".to_owned(), Arc::downgrade(&controller));
         for i in 0..self.drives {
             let name = format!("d{i}");
             state
@@ -179,10 +178,13 @@ pub struct Machine {
     /// has no `unsafe` to express "guarded by another lock".
     state: Mutex<BqlState>,
     /// QEMU's `/machine/peripheral` container: user-created devices by id, written under the BQL
-    /// and looked up lock-free (see [`Machine::find_peripheral`]). An id is free again as soon as
+    /// and looked up lock-free (see [`Machine::find_peripheral`]). It holds weak references: a
+    /// plugged device is kept alive by its BusChild, and a removed entry (dropped a grace period
+    /// later, as anything an RCU reader may hold) must not delay the device's end (DEVICE_DELETED)
+    /// past its BusChild's. An id is free again as soon as
     /// `device_del` unparents the device, even though the device itself lives until its last
     /// reference is dropped after a grace period.
-    peripheral: RcuHashMap<String, Arc<DeviceState>>,
+    peripheral: RcuHashMap<String, Weak<DeviceState>>,
     ctx: Arc<QdevContext>,
     sysbus: Arc<BusState>,
     controller: Arc<DeviceState>,
@@ -307,7 +309,7 @@ impl Machine {
     /// let disk = m.device_add_locked(&mut bql, &"scsi-hd,id=a,drive=d0".parse().unwrap()).unwrap();
     /// assert!(disk.is_realized());
     /// m.device_del_locked(&mut bql, "a").unwrap();
-    /// assert!(m.find_peripheral("a", &rcu_core::read_lock()).is_none());
+    /// assert!(m.find_peripheral("a").is_none());
     /// ```
     ///
     /// # Panics
@@ -424,7 +426,7 @@ impl Machine {
             Ok(()) => {
                 dev.set_hotplugged();
                 if let Some(id) = &opts.id {
-                    self.peripheral.insert(id.clone(), Arc::clone(&dev));
+                    self.peripheral.insert(id.clone(), Arc::downgrade(&dev));
                 }
                 Ok(dev)
             }
@@ -459,8 +461,7 @@ impl Machine {
         self.assert_own_bql(bql, "device_del_locked");
         let _writer = self.ctx.sync().writer(bql);
         let dev = self
-            .find_peripheral(id, &rcu_core::read_lock())
-            .cloned()
+            .find_peripheral(id)
             .ok_or_else(|| QdevError::DeviceNotFound(id.to_owned()))?;
         let bus = dev.parent_bus();
         if let Some(bus) = bus.filter(|b| b.class_as::<SystemBus>().is_some()) {
@@ -473,21 +474,16 @@ impl Machine {
 
     /// Resolves a user-created device by id, lock-free: QEMU's
     /// `object_resolve_path_component(container_get(qdev_get_machine(), "/peripheral"), id)`, as
-    /// `device_del` and `qdev_find_recursive` do. The reference lives as long as the read-side
-    /// section; a device deleted meanwhile stays valid until the section ends.
+    /// `device_del` and `qdev_find_recursive` do: the map lookup takes no lock, and the device is
+    /// returned as a new reference (`None` if it is not there or already on its way out).
     ///
     /// ```
     /// let m = qdev_demo::machine::Machine::builder().build();
-    /// let guard = rcu_core::read_lock();
-    /// assert_eq!(m.find_peripheral("scsi0", &guard).unwrap().type_name(), "virtio-scsi-pci");
-    /// assert!(m.find_peripheral("disk9", &guard).is_none());
+    /// assert_eq!(m.find_peripheral("scsi0").unwrap().type_name(), "virtio-scsi-pci");
+    /// assert!(m.find_peripheral("disk9").is_none());
     /// ```
-    pub fn find_peripheral<'g>(
-        &'g self,
-        id: &str,
-        guard: &'g ReadGuard,
-    ) -> Option<&'g Arc<DeviceState>> {
-        self.peripheral.get(id, guard)
+    pub fn find_peripheral(&self, id: &str) -> Option<Arc<DeviceState>> {
+        self.peripheral.get(id, &rcu_core::read_lock())?.upgrade()
     }
 
     /// `info qtree`: the device tree, walked under the BQL.

@@ -249,7 +249,7 @@ fn locked_commands_run_under_the_callers_bql() {
     let disk = m
         .device_add_locked(&mut bql, &"scsi-hd,id=a,drive=d0".parse().unwrap())
         .unwrap();
-    assert!(disk.is_realized() && m.find_peripheral("a", &rcu_core::read_lock()).is_some());
+    assert!(disk.is_realized() && m.find_peripheral("a").is_some());
     let err = m
         .device_add_locked(&mut bql, &"scsi-hd,id=bad,drive=broken".parse().unwrap())
         .unwrap_err();
