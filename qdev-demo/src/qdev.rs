@@ -415,12 +415,13 @@ impl BusChild {
     /// ```
     /// use qdev_demo::machine::Machine;
     /// let m = Machine::builder().build();
-    /// m.device_add_str("scsi-hd,id=a,drive=d0").unwrap();
+    /// let dev = m.device_add_str("scsi-hd,id=a,drive=d0").unwrap();
     /// let guard = rcu_core::read_lock();
     /// let kid = m.scsi_bus().children(&guard).next().unwrap();
     /// kid.poison_as_freed();
     /// assert!(!kid.is_live());
-    /// assert!(kid.device().is_live(), "the peripheral container still holds the device");
+    /// assert!(kid.device().is_live(), "`dev` still holds the device");
+    /// # drop(dev);
     /// ```
     pub fn poison_as_freed(&self) {
         self.liveness.mark_freed();
