@@ -589,7 +589,7 @@ where
         // SAFETY: `old` was just replaced; it stays allocated until `Table::reclaim` runs, queued once.
         unsafe {
             self.domain
-                .call_rcu1(Table::rcu_head(old), Table::<K, V>::reclaim)
+                .call_rcu1(Table::rcu_head(old), reclaim_table::<K, V>)
         };
         true
     }
@@ -639,6 +639,37 @@ unsafe fn reclaim_node<K: Send + 'static, V: Send + 'static>(head: NonNull<RcuHe
     }
     // SAFETY: forwarded contract.
     unsafe { Node::<K, V>::reclaim(head) }
+}
+
+/// The `call_rcu1` callback of replaced tables (parked instead of freed by negative controls, whose
+/// broken grace periods would otherwise free a bucket array under its readers: a real
+/// use-after-free instead of an observable one).
+///
+/// # Safety
+///
+/// As [`Table::reclaim`].
+unsafe fn reclaim_table<K: Send + 'static, V: Send + 'static>(head: NonNull<RcuHead>) {
+    #[cfg(rcu_broken_gp)]
+    if let Some(divert) = crate::node::DIVERT.get() {
+        let table = Table::<K, V>::from_rcu_head(head);
+        // SAFETY: the table is replaced and still allocated, `free_table::<K, V>` matches its type;
+        // it has no value of the user's to poison, so the hook sees `()`.
+        if unsafe { divert(table.cast(), &(), free_table::<K, V>) } {
+            return;
+        }
+    }
+    // SAFETY: forwarded contract.
+    unsafe { Table::<K, V>::reclaim(head) }
+}
+
+/// Frees a table parked by the negative controls' quarantine.
+///
+/// # Safety
+/// `table` is a replaced `Table<K, V>` leaked by `Table::alloc`, freed once.
+#[cfg(rcu_broken_gp)]
+unsafe fn free_table<K, V>(table: *mut u8) {
+    // SAFETY: per the contract.
+    drop(unsafe { Box::from_raw(table.cast::<Table<K, V>>()) });
 }
 
 /// Frees a node parked by the negative controls' quarantine.

@@ -132,6 +132,11 @@ impl<K, V> Table<K, V> {
         unsafe { NonNull::new_unchecked(&raw mut (*table.as_ptr()).rcu) }
     }
 
+    /// The table containing `head` (no access is made).
+    pub fn from_rcu_head(head: NonNull<RcuHead>) -> *mut Self {
+        rcu_core::container_of!(head, Table<K, V>, rcu)
+    }
+
     /// Frees a table replaced by a rebuild (its nodes live on in the new table).
     ///
     /// # Safety
@@ -139,7 +144,7 @@ impl<K, V> Table<K, V> {
     /// `head` is the `rcu` field of a table returned by [`RawTable::rebuild`], and a grace period has
     /// elapsed since that rebuild (W3).
     pub unsafe fn reclaim(head: NonNull<RcuHead>) {
-        let table: *mut Self = rcu_core::container_of!(head, Table<K, V>, rcu);
+        let table: *mut Self = Self::from_rcu_head(head);
         // SAFETY: the table came from `Box::leak` in `alloc` and no reader can still hold it.
         drop(unsafe { Box::from_raw(table) });
     }
