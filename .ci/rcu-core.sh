@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Extra CI steps for rcu-core, run from the repository root (called by .ci/run):
-#  1. the torture example under valgrind memcheck, failing on any memcheck error or on a definite or
+#  1. the torture example under valgrind memcheck (--fair-sched=yes: the default scheduler lets a
+#     spinning reader starve the updater for seconds), failing on any memcheck error or on a definite or
 #     possible leak;
 #  2. the torture example with the fence-based fallback barrier path forced.
 set -euo pipefail
@@ -31,11 +32,11 @@ cat >"$supp" <<'SUPP'
 SUPP
 
 echo "== rcu-core torture under valgrind memcheck (${VALGRIND_SECS} s)"
-valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
+valgrind --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
     --suppressions="$supp" "$torture" "$VALGRIND_SECS"
 
 echo "== rcu-core torture under valgrind memcheck, fallback barrier path (${VALGRIND_SECS} s)"
-RCU_CORE_FORCE_FALLBACK=1 valgrind --error-exitcode=1 --leak-check=full \
+RCU_CORE_FORCE_FALLBACK=1 valgrind --fair-sched=yes --error-exitcode=1 --leak-check=full \
     --errors-for-leak-kinds=definite,possible --suppressions="$supp" "$torture" "$VALGRIND_SECS"
 
 echo "== rcu-core torture with RCU_CORE_FORCE_FALLBACK=1 (2 s)"
