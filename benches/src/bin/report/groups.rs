@@ -114,6 +114,24 @@ const READERS_BESIDE_WRITER: Option<Scaling> = Some(Scaling {
 });
 
 /// Every described group, in report order.
+/// A hash-map mix group: threads sweep against `RcuHashMap`, aggregate operations/s.
+const fn hash_map_mix(
+    group: &'static str,
+    title: &'static str,
+    what: &'static str,
+) -> Spec<'static> {
+    Spec {
+        group,
+        title,
+        what,
+        param: "{} thr",
+        metric: Metric::Rate,
+        baseline: "RcuHashMap",
+        panels: &[],
+        scaling: THREADS,
+    }
+}
+
 pub const SPECS: &[Spec<'static>] = &[
     Spec {
         group: "read_side",
@@ -316,46 +334,34 @@ pub const SPECS: &[Spec<'static>] = &[
         panels: &[],
         scaling: THREADS_AND_CALLBACKS,
     },
-    Spec {
-        group: "hash_map_read_heavy_1k",
-        title: "7a. Hash map, read-heavy (99% gets), 1k keys",
-        what: "Threads look keys up in a prefilled map (1k keys) and, on 1% of the operations, insert or remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; higher is better.",
-        param: "{} thr",
-        metric: Metric::Rate,
-        baseline: "RcuHashMap",
-        panels: &[],
-        scaling: THREADS,
-    },
-    Spec {
-        group: "hash_map_read_heavy_100k",
-        title: "7b. Hash map, read-heavy (99% gets), 100k keys",
-        what: "Threads look keys up in a prefilled map (100k keys) and, on 1% of the operations, insert or remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; higher is better.",
-        param: "{} thr",
-        metric: Metric::Rate,
-        baseline: "RcuHashMap",
-        panels: &[],
-        scaling: THREADS,
-    },
-    Spec {
-        group: "hash_map_read_mostly_1k",
-        title: "7c. Hash map, read-mostly (90% gets), 1k keys",
-        what: "Threads look keys up in a prefilled map (1k keys) and, on 10% of the operations, insert or remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; higher is better.",
-        param: "{} thr",
-        metric: Metric::Rate,
-        baseline: "RcuHashMap",
-        panels: &[],
-        scaling: THREADS,
-    },
-    Spec {
-        group: "hash_map_read_mostly_100k",
-        title: "7d. Hash map, read-mostly (90% gets), 100k keys",
-        what: "Threads look keys up in a prefilled map (100k keys) and, on 10% of the operations, insert or remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; higher is better.",
-        param: "{} thr",
-        metric: Metric::Rate,
-        baseline: "RcuHashMap",
-        panels: &[],
-        scaling: THREADS,
-    },
+    hash_map_mix(
+        "hash_map_read_heavy_1k",
+        "7a. Hash map, read-heavy (99% gets), 1k keys",
+        "Threads look keys up in a prefilled map (1k keys) and, on 1% of the operations, insert or \
+         remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; \
+         higher is better.",
+    ),
+    hash_map_mix(
+        "hash_map_read_heavy_100k",
+        "7b. Hash map, read-heavy (99% gets), 100k keys",
+        "Threads look keys up in a prefilled map (100k keys) and, on 1% of the operations, insert or \
+         remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; \
+         higher is better.",
+    ),
+    hash_map_mix(
+        "hash_map_read_mostly_1k",
+        "7c. Hash map, read-mostly (90% gets), 1k keys",
+        "Threads look keys up in a prefilled map (1k keys) and, on 10% of the operations, insert or \
+         remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; \
+         higher is better.",
+    ),
+    hash_map_mix(
+        "hash_map_read_mostly_100k",
+        "7d. Hash map, read-mostly (90% gets), 100k keys",
+        "Threads look keys up in a prefilled map (100k keys) and, on 10% of the operations, insert or \
+         remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; \
+         higher is better.",
+    ),
     Spec {
         group: "hash_map_single_thread",
         title: "7e. Hash map get on one thread",
