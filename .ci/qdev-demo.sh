@@ -13,7 +13,7 @@ bin="$CARGO_TARGET_DIR/release/qdev-demo"
 
 # rcu-core uses membarrier under valgrind when valgrind supports it (3.19 does) and falls back to
 # fences by itself otherwise. Keep runs short: valgrind serializes threads and slows them ~50x.
-vg=(valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --quiet)
+vg=(valgrind --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --quiet)
 for mode in rcu bql rwlock; do
     echo "== valgrind: qdev-demo --sync $mode"
     "${vg[@]}" "$bin" --duration 1 --iothreads 2 --disks 8 --hotplug-interval 1ms \

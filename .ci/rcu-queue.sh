@@ -13,11 +13,11 @@ echo "== rcu-queue: valgrind memcheck over the list stress binary"
 command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 cargo build -p rcu-queue --release --example list_stress
 # 0.25 s per family (x4) under valgrind, which serializes threads.
-valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+valgrind --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
     "${CARGO_TARGET_DIR}/release/examples/list_stress" 0.25 2
 
 echo "== rcu-queue: valgrind memcheck over the map stress binary"
 cargo build -p rcu-queue --release --example map_stress
 # 1 s of updates with forced resizes under valgrind; leaks of definite kind fail the run.
-valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+valgrind --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
     "${CARGO_TARGET_DIR}/release/examples/map_stress" 1.0 2

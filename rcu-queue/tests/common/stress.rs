@@ -25,6 +25,11 @@ pub const POISONED: u64 = 0x9015_0000_9015_0000;
 
 /// Initial list length (QEMU's `RCU_Q_LEN`).
 pub const INITIAL: u64 = 100;
+/// The updater goes on past the configured duration until it has made this many updates (a slow
+/// machine or valgrind's scheduler can starve it for a while) ...
+const MIN_UPDATES: u64 = 16;
+/// ... or until this much extra time has passed.
+const MAX_OVERTIME: Duration = Duration::from_secs(30);
 
 /// Per-run counters, shared by every element of the run.
 #[derive(Debug, Default)]
@@ -175,10 +180,15 @@ pub fn run_on<F: Family>(
         while started.load(Relaxed) < cfg.readers as u64 {
             std::thread::yield_now();
         }
-        let deadline = Instant::now() + cfg.duration;
+        let start = Instant::now();
+        let (deadline, cap) = (start + cfg.duration, start + cfg.duration + MAX_OVERTIME);
         let mut rng = Rng::from_clock();
         let mut next_id = INITIAL;
-        while Instant::now() < deadline {
+        loop {
+            let now = Instant::now();
+            if now >= cap || (now >= deadline && updates >= MIN_UPDATES) {
+                break;
+            }
             // Balanced updates keep the list at INITIAL - 1 or INITIAL elements, so readers always walk
             // a populated list (issue 8, item 11: the old random-index updater let it drain to empty).
             let mut w = list.lock();
