@@ -3,15 +3,20 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
-use std::sync::atomic::AtomicPtr;
 
-use crate::default::{ReadGuard, call_rcu, read_lock};
+use crate::default::DefaultDomain;
 use crate::raw::{rcu_cmpxchg_pointer, rcu_dereference, rcu_xchg_pointer};
+use crate::rcu_domain::RcuDomain;
+use crate::sync::{Arc, AtomicPtr, Ordering};
 
-/// An RCU-protected `Arc<T>` in the default domain: borrow the current value for the length of a
-/// read-side critical section ([`read`](Self::read), a plain load, like [`RcuCell`](crate::RcuCell)),
-/// or take an owned snapshot ([`load_full`](Self::load_full)) that may live across an `.await`.
+/// An RCU-protected `Arc<T>`: borrow the current value for the length of a read-side critical
+/// section ([`read`](Self::read), a plain load, like [`RcuCell`](crate::RcuCell)), or take an owned
+/// snapshot ([`load_full`](Self::load_full)) that may live across an `.await`.
+///
+/// Like [`RcuCell`](crate::RcuCell), the cell lives in a domain: the default one
+/// ([`new`](Self::new)) or an independent [`Domain`](crate::Domain)
+/// ([`new_in`](Self::new_in)), whose guards its [`read`](Self::read) takes and whose callback
+/// thread releases old values.
 ///
 /// The cell owns one strong count of the published `Arc`. [`load_full`](Self::load_full) increments
 /// the count *inside* a read-side critical section, while the pointer is protected: a writer that
@@ -53,34 +58,63 @@ use crate::raw::{rcu_cmpxchg_pointer, rcu_dereference, rcu_xchg_pointer};
 /// assert_eq!(config.load_full().timeout_ms, 80);
 /// # });
 /// ```
-pub struct RcuArcCell<T: Send + Sync + 'static> {
+pub struct RcuArcCell<T: Send + Sync + 'static, D: RcuDomain = DefaultDomain> {
     /// From `Arc::into_raw`; the cell owns one strong count.
     ptr: AtomicPtr<T>,
+    domain: D,
     _owns: PhantomData<Arc<T>>,
 }
 
 impl<T: Send + Sync + 'static> RcuArcCell<T> {
-    /// Creates a cell publishing `value`.
+    /// Creates a cell publishing `value`, in the default domain.
     pub fn new(value: Arc<T>) -> Self {
+        Self::new_in(value, &DefaultDomain)
+    }
+}
+
+impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
+    /// Creates a cell publishing `value` in `domain` (the cell keeps a handle to it): readers
+    /// present guards of `domain`, and the cell's counts of old values are released by its
+    /// callback thread.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let domain = rcu_core::Domain::new();
+    /// let cell = rcu_core::RcuArcCell::new_in(Arc::new(1u8), &domain);
+    /// assert_eq!(*cell.read(&domain.read_lock()), 1);
+    /// ```
+    pub fn new_in(value: Arc<T>, domain: &D) -> Self {
         RcuArcCell {
             ptr: AtomicPtr::new(Arc::into_raw(value).cast_mut()),
+            domain: domain.clone(),
             _owns: PhantomData,
         }
     }
 
+    /// The domain the cell lives in.
+    pub fn domain(&self) -> &D {
+        &self.domain
+    }
+
     /// Borrows the current value (`rcu_dereference`) for as long as both the cell borrow and the
     /// read-side critical section last.
+    ///
+    /// # Panics
+    /// If `guard` is a section of another independent domain than the cell's (see [`RcuDomain`]).
     ///
     /// ```
     /// let cell = rcu_core::RcuArcCell::new(std::sync::Arc::new(7));
     /// assert_eq!(*cell.read(&rcu_core::read_lock()), 7);
     /// ```
     #[inline]
-    pub fn read<'g>(&'g self, _guard: &'g ReadGuard) -> &'g T {
+    #[track_caller]
+    pub fn read<'g>(&'g self, guard: &'g D::Guard<'_>) -> &'g T {
+        self.domain.check_guard(guard);
         let ptr = rcu_dereference(&self.ptr);
         // SAFETY: the published pointer always carries the cell's strong count; once unpublished,
-        // that count is dropped only after a grace period, which cannot end while `_guard`'s
-        // section runs, and the returned lifetime is bounded by the guard's.
+        // that count is dropped only after a grace period of the cell's domain, which cannot end
+        // while `guard`'s section of that domain (checked above) runs, and the returned lifetime is
+        // bounded by the guard's.
         unsafe { &*ptr }
     }
 
@@ -96,7 +130,7 @@ impl<T: Send + Sync + 'static> RcuArcCell<T> {
     /// assert_eq!(*snapshot, "v1");
     /// ```
     pub fn load_full(&self) -> Arc<T> {
-        let guard = read_lock();
+        let guard = self.domain.read_lock();
         let ptr = rcu_dereference(&self.ptr);
         // SAFETY: `ptr` came from `Arc::into_raw` and its strong count is at least the cell's one
         // while `guard`'s section runs (see `read`); the increment gives the new `Arc` its own.
@@ -109,7 +143,7 @@ impl<T: Send + Sync + 'static> RcuArcCell<T> {
     }
 
     /// Publishes `value` (`rcu_assign_pointer`, Release); the cell's count of the old value is
-    /// dropped on the callback thread after a grace period (`call_rcu`). Owned snapshots of the old
+    /// dropped on the domain's callback thread after a grace period (`call_rcu`). Owned snapshots of the old
     /// value stay valid for as long as they are kept.
     ///
     /// ```
@@ -121,7 +155,7 @@ impl<T: Send + Sync + 'static> RcuArcCell<T> {
     pub fn store(&self, value: Arc<T>) {
         let old = rcu_xchg_pointer(&self.ptr, Arc::into_raw(value).cast_mut());
         // SAFETY: `old` was published, so it holds the cell's count, which is now ours.
-        unsafe { retire(old) };
+        unsafe { self.retire(old) };
     }
 
     /// Replaces the value with `f(current)`, retrying if another writer got in between (arc-swap's
@@ -133,7 +167,7 @@ impl<T: Send + Sync + 'static> RcuArcCell<T> {
     /// assert_eq!(*hits.load_full(), 1);
     /// ```
     pub fn update(&self, mut f: impl FnMut(&T) -> T) {
-        let guard = read_lock();
+        let guard = self.domain.read_lock();
         let mut current = rcu_dereference(&self.ptr);
         loop {
             // SAFETY: `current` was loaded under `guard` and is live until it drops (see `read`).
@@ -142,7 +176,7 @@ impl<T: Send + Sync + 'static> RcuArcCell<T> {
             if found == current {
                 drop(guard);
                 // SAFETY: we unpublished `current`; the cell's count of it is ours.
-                unsafe { retire(current) };
+                unsafe { self.retire(current) };
                 return;
             }
             // SAFETY: `new` was never published; this is the count `Arc::into_raw` gave us.
@@ -152,29 +186,42 @@ impl<T: Send + Sync + 'static> RcuArcCell<T> {
     }
 
     /// Consumes the cell and returns its value.
+    ///
+    /// ```
+    /// let cell = rcu_core::RcuArcCell::from(5);
+    /// assert_eq!(*cell.into_inner(), 5);
+    /// ```
     pub fn into_inner(self) -> Arc<T> {
-        let mut this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: we own the cell and its count; ManuallyDrop prevents the second drop in Drop.
-        unsafe { Arc::from_raw(*this.ptr.get_mut()) }
+        // Relaxed: we own the cell; no other thread can access it.
+        let ptr = self.ptr.load(Ordering::Relaxed);
+        // SAFETY: the published pointer carries the cell's count, which lasts until `self` drops at
+        // the end of this function; the new `Arc` takes a count of its own first.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        }
+    }
+
+    /// Gives the cell's count of an unpublished value back after a grace period of its domain.
+    ///
+    /// # Safety
+    /// `old` came from `Arc::into_raw`, is no longer published, and its count is owned by the
+    /// caller.
+    unsafe fn retire(&self, old: *mut T) {
+        // SAFETY: per the contract, this takes over the caller's count.
+        let old = unsafe { Arc::from_raw(old) };
+        self.domain.call_rcu(move || drop(old));
     }
 }
 
-/// Gives the cell's count of an unpublished value back after a grace period.
-///
-/// # Safety
-/// `old` came from `Arc::into_raw`, is no longer published, and its count is owned by the caller.
-unsafe fn retire<T: Send + Sync + 'static>(old: *mut T) {
-    // SAFETY: per the contract, this takes over the caller's count.
-    let old = unsafe { Arc::from_raw(old) };
-    call_rcu(move || drop(old));
-}
-
-impl<T: Send + Sync + 'static> Drop for RcuArcCell<T> {
+impl<T: Send + Sync + 'static, D: RcuDomain> Drop for RcuArcCell<T, D> {
     fn drop(&mut self) {
         // Readers borrow the cell, so none can be in `read` now; owned snapshots hold their own
         // counts.
+        // Relaxed: `&mut self` excludes every other access.
+        let ptr = self.ptr.load(Ordering::Relaxed);
         // SAFETY: the published pointer carries the cell's count.
-        drop(unsafe { Arc::from_raw(*self.ptr.get_mut()) });
+        drop(unsafe { Arc::from_raw(ptr) });
     }
 }
 
@@ -190,9 +237,9 @@ impl<T: Send + Sync + Default + 'static> Default for RcuArcCell<T> {
     }
 }
 
-impl<T: Send + Sync + fmt::Debug + 'static> fmt::Debug for RcuArcCell<T> {
+impl<T: Send + Sync + fmt::Debug + 'static, D: RcuDomain> fmt::Debug for RcuArcCell<T, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let guard = read_lock();
+        let guard = self.domain.read_lock();
         f.debug_tuple("RcuArcCell")
             .field(self.read(&guard))
             .finish()

@@ -212,7 +212,6 @@ compile_error!(
      wrap-safe with 64 bits (QEMU uses a two-phase counter on 32-bit hosts; rcu-core does not)"
 );
 
-#[cfg(not(loom))]
 mod arc_cell;
 mod barrier;
 mod buffer;
@@ -225,9 +224,9 @@ mod domain;
 mod fork;
 mod gp;
 mod local;
-// The futures and the arc cell are built on the default domain, whose loom build has no
-// callback thread a model could stop; what they add on top of the
-// polling API and `call_rcu` is covered by tests/async_*.rs.
+// The futures are built on the default domain's waiter slots, whose loom build has no callback
+// thread a model could stop; what they add on top of the polling API and `call_rcu` is covered by
+// tests/async_*.rs. (`RcuArcCell`, generic over its domain, is checked by tests/loom_cell.rs.)
 #[cfg(not(loom))]
 mod gp_async;
 pub mod raw;
@@ -241,7 +240,6 @@ mod sys;
 pub mod testing;
 mod worker;
 
-#[cfg(not(loom))]
 pub use arc_cell::RcuArcCell;
 pub use barrier::FORCE_FALLBACK_ENV;
 #[cfg(loom)]
@@ -286,7 +284,9 @@ mod static_checks {
     assert_impl_all!(crate::RcuCell<String>: Send, Sync);
     assert_impl_all!(crate::RcuCell<String, crate::Domain>: Send, Sync);
     assert_impl_all!(crate::Domain: Send, Sync);
+    assert_eq_size!(crate::RcuArcCell<u64>, usize);
     assert_impl_all!(crate::RcuArcCell<String>: Send, Sync);
+    assert_impl_all!(crate::RcuArcCell<String, crate::Domain>: Send, Sync);
     assert_impl_all!(crate::SynchronizeRcuFuture<'static>: Send, Sync, Unpin);
     assert_impl_all!(crate::RcuBarrierFuture<'static>: Send, Sync, Unpin);
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, mpsc};
 use std::thread;
 
-use rcu_core::{Domain, DomainGuard, RcuCell};
+use rcu_core::{Domain, DomainGuard, RcuArcCell, RcuCell};
 
 /// Counts drops, to see when (and by whom) a value is reclaimed.
 struct Counted(Arc<AtomicUsize>);
@@ -83,35 +83,51 @@ fn a_domain_dropped_before_its_readers_leaves_them_working() {
     reader.join().unwrap();
 }
 
+/// Runs `inside` on this thread while another thread sits in a read-side section of `domain`,
+/// having called `read` with its guard; the reader leaves after `inside` returns.
+fn while_a_reader_is_inside(
+    domain: &Domain,
+    read: impl FnOnce(&DomainGuard<'_>) + Send,
+    inside: impl FnOnce(),
+) {
+    let (inside_tx, inside_rx) = mpsc::channel();
+    let (leave_tx, leave_rx) = mpsc::channel::<()>();
+    thread::scope(|s| {
+        s.spawn(move || {
+            let guard = domain.read_lock();
+            read(&guard);
+            inside_tx.send(()).unwrap();
+            leave_rx.recv().unwrap();
+        });
+        inside_rx.recv().unwrap();
+        inside();
+        leave_tx.send(()).unwrap();
+    });
+}
+
 #[test]
 fn containers_reclaim_through_their_own_domain() {
     let domain = Domain::new();
     let drops = Arc::new(AtomicUsize::new(0));
     let cell = RcuCell::new_in(Counted(drops.clone()), &domain);
-    let (inside_tx, inside_rx) = mpsc::channel();
-    let (leave_tx, leave_rx) = mpsc::channel::<()>();
-    thread::scope(|s| {
-        let (domain_ref, cell_ref) = (&domain, &cell);
-        s.spawn(move || {
-            let guard = domain_ref.read_lock();
-            let cell = cell_ref;
-            let _value = cell.read(&guard);
-            inside_tx.send(()).unwrap();
-            leave_rx.recv().unwrap();
-        });
-        inside_rx.recv().unwrap();
-        cell.replace(Counted(drops.clone()));
-        // The default domain knows nothing of this cell: its barrier neither waits for the reader
-        // nor reclaims the old value.
-        rcu_core::rcu_barrier();
-        assert_eq!(drops.load(SeqCst), 0);
-        let state = domain.start_poll();
-        assert!(
-            !domain.poll_state(state),
-            "a grace period ended during the reader's section"
-        );
-        leave_tx.send(()).unwrap();
-    });
+    while_a_reader_is_inside(
+        &domain,
+        |guard| {
+            std::hint::black_box(cell.read(guard));
+        },
+        || {
+            cell.replace(Counted(drops.clone()));
+            // The default domain knows nothing of this cell: its barrier neither waits for the
+            // reader nor reclaims the old value.
+            rcu_core::rcu_barrier();
+            assert_eq!(drops.load(SeqCst), 0);
+            let state = domain.start_poll();
+            assert!(
+                !domain.poll_state(state),
+                "a grace period ended during the reader's section"
+            );
+        },
+    );
     domain.barrier();
     assert_eq!(
         drops.load(SeqCst),
@@ -138,6 +154,54 @@ fn a_handles_guard_reads_its_domains_containers() {
 fn a_guard_of_another_domain_panics() {
     let (a, b) = (Domain::new(), Domain::new());
     let cell = RcuCell::new_in(1u32, &a);
+    let guard = b.read_lock();
+    let _ = cell.read(&guard);
+}
+
+#[test]
+fn an_arc_cell_releases_old_values_through_its_own_domain() {
+    let domain = Domain::new();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let cell = RcuArcCell::new_in(Arc::new(Counted(drops.clone())), &domain);
+    let snapshot = cell.load_full();
+    while_a_reader_is_inside(
+        &domain,
+        |guard| {
+            std::hint::black_box(cell.read(guard));
+        },
+        || {
+            cell.store(Arc::new(Counted(drops.clone())));
+            // Neither the default domain's barrier nor a poll of the domain may release the old
+            // value while the reader is inside.
+            rcu_core::rcu_barrier();
+            assert!(!domain.poll_state(domain.start_poll()));
+            assert_eq!(
+                Arc::strong_count(&snapshot),
+                2,
+                "the cell's count was released early"
+            );
+        },
+    );
+    domain.barrier();
+    assert_eq!(
+        Arc::strong_count(&snapshot),
+        1,
+        "the domain's callback thread released the cell's count"
+    );
+    assert_eq!(drops.load(SeqCst), 0, "the snapshot keeps the old value");
+    drop(snapshot);
+    assert_eq!(drops.load(SeqCst), 1);
+    let inner = cell.into_inner();
+    assert_eq!(Arc::strong_count(&inner), 1);
+    drop(inner);
+    assert_eq!(drops.load(SeqCst), 2);
+}
+
+#[test]
+#[should_panic(expected = "a guard of domain")]
+fn an_arc_cell_rejects_a_guard_of_another_domain() {
+    let (a, b) = (Domain::new(), Domain::new());
+    let cell = RcuArcCell::new_in(Arc::new(1u32), &a);
     let guard = b.read_lock();
     let _ = cell.read(&guard);
 }

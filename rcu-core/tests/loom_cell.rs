@@ -1,7 +1,8 @@
-//! loom model of the safe `RcuCell` in an independent `Domain`, through the code users call:
-//! `Domain::read_lock` (thread-local registration on first use, unregistration at thread exit),
-//! `RcuCell::read`, `RcuCell::replace` (retired with the domain's `call_rcu1`, dropped by its callback
-//! thread after a grace period) and dropping the domain (barrier, join).
+//! loom models of the safe `RcuCell` and `RcuArcCell` in an independent `Domain`, through the code
+//! users call: `Domain::read_lock` (thread-local registration on first use, unregistration at thread
+//! exit), `RcuCell::read`, `RcuCell::replace` (retired with the domain's `call_rcu1`, dropped by its
+//! callback thread after a grace period), `RcuArcCell::load_full` / `store` (the cell's count of the
+//! old value released by a `call_rcu` closure) and dropping the domain (barrier, join).
 //!
 //! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=4 cargo test -p rcu-core --release --test
 //! loom_cell`. Built with `--cfg rcu_broken_gp` as well, the same model is its own negative control:
@@ -11,7 +12,7 @@
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;
-use rcu_core::{Domain, RcuCell};
+use rcu_core::{Domain, RcuArcCell, RcuCell};
 
 /// A loom cell threads may share: loom itself checks every access for races.
 struct Shared(UnsafeCell<u32>);
@@ -46,17 +47,24 @@ impl Drop for Probe {
     }
 }
 
+/// Runs `f` under loom with preemption bound 2 (the three threads of each model: updater, reader,
+/// callback thread); with `--cfg rcu_broken_gp`, grace periods are switched off first, so the model
+/// must report the race it exists to rule out.
+fn model(f: impl Fn() + Send + Sync + 'static) {
+    #[cfg(rcu_broken_gp)]
+    rcu_core::testing::set_broken_grace_periods(true);
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(f);
+}
+
 /// A reader thread reads the cell in a section of the domain, while the main thread replaces the
 /// value; the old value must be dropped (by the domain's callback thread) only after the reader
 /// left. Three threads: the updater, the reader and the callback thread.
 #[test]
 #[cfg_attr(rcu_broken_gp, should_panic(expected = "Causality violation"))]
 fn replace_drops_the_old_value_after_the_reader_left() {
-    #[cfg(rcu_broken_gp)]
-    rcu_core::testing::set_broken_grace_periods(true);
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(|| {
+    model(|| {
         let domain = Domain::new();
         let cell = Arc::new(RcuCell::new_in(Probe::new(1), &domain));
         let reader = {
@@ -72,6 +80,36 @@ fn replace_drops_the_old_value_after_the_reader_left() {
         reader.join().unwrap();
         drop(cell);
         // The last handle: runs the pending callbacks and joins the callback thread.
+        drop(domain);
+    });
+}
+
+/// `RcuArcCell`: a reader takes an owned snapshot (`load_full`: a count increment inside a section)
+/// and reads it after leaving the section, while the main thread stores a new value. The old value
+/// must be dropped only after both the grace period (the cell's count) and the snapshot (the
+/// reader's count) are gone. Under loom the cell holds loom's `Arc`, so the count handoff is
+/// checked too. Three threads: the updater, the reader and the callback thread.
+#[test]
+#[cfg_attr(rcu_broken_gp, should_panic(expected = "Causality violation"))]
+fn arc_cell_store_keeps_a_snapshot_and_a_borrow_alive() {
+    model(|| {
+        let domain = Domain::new();
+        let cell = Arc::new(RcuArcCell::new_in(Arc::new(Probe::new(1)), &domain));
+        let reader = {
+            let (domain, cell) = (domain.clone(), cell.clone());
+            thread::spawn(move || {
+                let guard = domain.read_lock();
+                let borrowed = cell.read(&guard).get();
+                drop(guard);
+                let snapshot = cell.load_full();
+                let owned = snapshot.get();
+                assert!(borrowed == 1 || borrowed == 2, "reader saw a dropped value");
+                assert!(owned == 1 || owned == 2, "snapshot saw a dropped value");
+            })
+        };
+        cell.store(Arc::new(Probe::new(2)));
+        reader.join().unwrap();
+        drop(cell);
         drop(domain);
     });
 }

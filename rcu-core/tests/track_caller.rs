@@ -4,7 +4,7 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
-use rcu_core::{Domain, RcuCell, read_lock};
+use rcu_core::{Domain, RcuArcCell, RcuCell, read_lock};
 
 /// Runs `f`, which must panic, and returns the file the panic was reported at.
 fn panic_file(f: impl FnOnce()) -> String {
@@ -33,7 +33,8 @@ fn misuse_panics_name_the_callers_line() {
     let handle = domain.register();
     let other = Domain::new();
     let cell_in_domain = RcuCell::new_in(0u32, &domain);
-    let cases: [Case<'_>; 7] = [
+    let arc_cell_in_domain = RcuArcCell::new_in(std::sync::Arc::new(0u32), &domain);
+    let cases: [Case<'_>; 8] = [
         (
             "synchronize_rcu",
             Box::new(|| {
@@ -80,6 +81,12 @@ fn misuse_panics_name_the_callers_line() {
             "RcuCell::read with another domain's guard",
             Box::new(|| {
                 let _ = cell_in_domain.read(&other.read_lock());
+            }),
+        ),
+        (
+            "RcuArcCell::read with another domain's guard",
+            Box::new(|| {
+                let _ = arc_cell_in_domain.read(&other.read_lock());
             }),
         ),
     ];

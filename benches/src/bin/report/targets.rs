@@ -232,7 +232,9 @@ impl TargetSpec {
                     theirs.value / ours.value
                 };
                 let (measured, ok) = match (self.better_by_at_least, self.worse_by_at_most) {
-                    (Some(k), _) => (format!("{better:.2}× better"), better >= k),
+                    // Below parity the ratio reads as how many times worse, never "0.45× better".
+                    (Some(k), _) if better >= 1.0 => (format!("{better:.2}× better"), better >= k),
+                    (Some(k), _) => (format!("{:.2}× worse", 1.0 / better), better >= k),
                     (_, Some(k)) => (
                         format!("costs {:.2}× theirs", 1.0 / better),
                         1.0 / better <= k,
@@ -332,6 +334,17 @@ mod tests {
         assert_eq!(out[2].measured, "costs 0.14× theirs (1.00 ns vs 7.00 ns)");
         assert_eq!(out[2].status, Status::Met);
         assert_eq!(out[4].measured, "report run with --skip-extra");
+        // Below parity, "better by at least" reads as how many times worse.
+        let swapped = FILE
+            .replace("rcu-queue RcuTailq", "SWAP")
+            .replace("std RwLock<Vec>", "rcu-queue RcuTailq")
+            .replace("SWAP", "std RwLock<Vec>");
+        let out =
+            TargetsFile::parse(&swapped)
+                .unwrap()
+                .evaluate(&results(), &Extra::default(), false);
+        assert_eq!(out[3].measured, "2.00× worse (20.00 M/s vs 40.00 M/s)");
+        assert_eq!(out[3].status, Status::NotMet);
     }
 
     #[test]
