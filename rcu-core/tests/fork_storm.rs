@@ -10,7 +10,7 @@ mod fork;
 mod reader;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -89,18 +89,28 @@ fn child_grace_periods_wait() -> i32 {
 fn fork_storm_children_wait_for_preexisting_readers() {
     const MAX_FORKS: u32 = 3000;
     const MAX_TIME: Duration = Duration::from_secs(3);
+    const CALLERS: usize = 3;
     let stop = Arc::new(AtomicBool::new(false));
-    let callers: Vec<_> = (0..3)
+    let running = Arc::new(AtomicUsize::new(0));
+    let callers: Vec<_> = (0..CALLERS)
         .map(|_| {
-            let stop = Arc::clone(&stop);
+            let (stop, running) = (Arc::clone(&stop), Arc::clone(&running));
             thread::spawn(move || {
                 rcu_core::register_thread();
+                running.fetch_add(1, SeqCst);
                 while !stop.load(SeqCst) {
                     synchronize_rcu();
                 }
             })
         })
         .collect();
+    // Fork only once every caller runs: a fork while the standard library is still starting a thread
+    // leaves its thread-bookkeeping lock held in the child, whose own threads then never start (the
+    // first CI run of this test hung that way, or in rcu-core's then lazily installed fork handlers,
+    // see tests/fork_first_use.rs).
+    while running.load(SeqCst) < CALLERS {
+        thread::yield_now();
+    }
     let start = Instant::now();
     let mut forks = 0;
     let mut failure = None;

@@ -162,11 +162,13 @@ fn concurrent_synchronize_calls_are_counted() {
         calls as f64 / grace_periods.max(1) as f64
     );
     assert_eq!(calls, THREADS as u64 * CALLS);
-    // Waiter batching: on 2 cores the measured ratio is 2 to 3.5; 1.5 leaves room for noise while
-    // still failing if callers stopped sharing grace periods (ratio 1.0 without batching).
+    // Every call waited for at least one grace period, and no call started more than one. How many
+    // calls share one depends on scheduling (2 to 3.5 per grace period on a quiet 2-core machine,
+    // close to 1 on a loaded one), so sharing itself is checked where it is deterministic:
+    // `callers_waiting_on_a_blocked_grace_period_share_the_next_one`.
+    assert!(grace_periods >= 1);
     assert!(
-        calls as f64 >= 1.5 * grace_periods as f64,
-        "{THREADS} threads looping on synchronize_rcu did not share grace periods: {calls} calls, \
-         {grace_periods} grace periods"
+        grace_periods <= calls,
+        "{calls} synchronize_rcu calls counted {grace_periods} grace periods: more than one each"
     );
 }

@@ -11,6 +11,7 @@ pub const CHILD_TIMEOUT_SECS: u32 = 30;
 
 /// Forks; the child runs `check` and leaves with its exit code (1 if it panicked), never returning
 /// into the test harness. Returns the child's wait status in the parent.
+#[allow(dead_code)] // a test binary that forks several children at once uses `wait_bounded` only
 pub fn fork_with(check: impl FnOnce() -> i32) -> libc::c_int {
     // SAFETY: fork has no memory-safety preconditions; the child only runs Rust code that is safe after
     // fork in practice (glibc's malloc has fork handlers, rcu-core has its own), and never returns.
