@@ -61,16 +61,23 @@ fn fork_child_keeps_using_rcu() {
     // Phase 1: fork repeatedly while another thread keeps grace periods and callbacks going, so that
     // forks land while rcu-core's locks are taken.
     let stop = Arc::new(AtomicBool::new(false));
+    let running = Arc::new(AtomicBool::new(false));
     let busy = {
-        let stop = Arc::clone(&stop);
+        let (stop, running) = (Arc::clone(&stop), Arc::clone(&running));
         thread::spawn(move || {
             while !stop.load(SeqCst) {
                 synchronize_rcu();
                 call_rcu(|| ());
                 let _guard = read_lock();
+                running.store(true, SeqCst);
             }
         })
     };
+    // Fork only once the busy thread runs (see tests/fork_storm.rs: a fork while the standard
+    // library starts a thread leaves the child unable to start its own).
+    while !running.load(SeqCst) {
+        thread::yield_now();
+    }
     for _ in 0..10 {
         let status = fork_and_check(3);
         assert!(exited_ok(status), "child failed: {}", describe(status));
