@@ -160,10 +160,20 @@ impl Slots {
     }
 }
 
+#[cfg(not(loom))]
 static SLOTS: Mutex<Slots> = Mutex::new(Slots {
     open: Vec::new(),
     next_id: 0,
 });
+
+#[cfg(loom)]
+loom::lazy_static! {
+    /// Under loom a lazy static, rebuilt for every execution of a model (like the default domain).
+    static ref SLOTS: Mutex<Slots> = Mutex::new(Slots {
+        open: Vec::new(),
+        next_id: 0,
+    });
+}
 
 /// The callback of a slot: closes it and wakes its futures.
 fn close_slot(id: u64) {

@@ -9,9 +9,13 @@
 //! grace periods stop waiting and loom must report the old value's drop racing the reader.
 #![cfg(loom)]
 
+#[path = "common/loom_model.rs"]
+mod loom_model;
+
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;
+use loom_model::model;
 use rcu_core::{Domain, RcuArcCell, RcuCell};
 
 /// A loom cell threads may share: loom itself checks every access for races.
@@ -45,17 +49,6 @@ impl Drop for Probe {
         // SAFETY: as above.
         self.cell.0.with_mut(|v| unsafe { *v = 0 });
     }
-}
-
-/// Runs `f` under loom with preemption bound 2 (the three threads of each model: updater, reader,
-/// callback thread); with `--cfg rcu_broken_gp`, grace periods are switched off first, so the model
-/// must report the race it exists to rule out.
-fn model(f: impl Fn() + Send + Sync + 'static) {
-    #[cfg(rcu_broken_gp)]
-    rcu_core::testing::set_broken_grace_periods(true);
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(f);
 }
 
 /// A reader thread reads the cell in a section of the domain, while the main thread replaces the
