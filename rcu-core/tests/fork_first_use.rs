@@ -52,7 +52,7 @@ fn race() {
             thread::spawn(move || {
                 started.fetch_add(1, SeqCst);
                 while !go.load(SeqCst) {
-                    std::hint::spin_loop();
+                    thread::yield_now();
                 }
                 rcu_core::register_thread();
                 while !forked.load(SeqCst) {
@@ -66,7 +66,7 @@ fn race() {
     // held in the child, where spawning any thread then hangs (a limit of forking a multithreaded
     // process that rcu-core cannot lift; its own callback thread is never caught that way).
     while started.load(SeqCst) < FIRST_USERS {
-        std::hint::spin_loop();
+        thread::yield_now();
     }
     go.store(true, SeqCst);
     let mut children = Vec::with_capacity(FORKS);
