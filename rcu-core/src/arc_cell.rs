@@ -143,8 +143,8 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
     }
 
     /// Publishes `value` (`rcu_assign_pointer`, Release); the cell's count of the old value is
-    /// dropped on the domain's callback thread after a grace period (`call_rcu`). Owned snapshots of the old
-    /// value stay valid for as long as they are kept.
+    /// dropped on the domain's callback thread after a grace period (`call_rcu`). Owned snapshots
+    /// of the old value stay valid for as long as they are kept.
     ///
     /// ```
     /// use std::sync::Arc;
