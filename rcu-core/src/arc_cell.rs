@@ -5,7 +5,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::default::DefaultDomain;
-use crate::raw::{rcu_cmpxchg_pointer, rcu_dereference, rcu_xchg_pointer};
+use crate::raw::{rcu_dereference, rcu_update_pointer, rcu_xchg_pointer};
 use crate::rcu_domain::RcuDomain;
 use crate::sync::{Arc, AtomicPtr, Ordering};
 
@@ -168,21 +168,16 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
     /// ```
     pub fn update(&self, mut f: impl FnMut(&T) -> T) {
         let guard = self.domain.read_lock();
-        let mut current = rcu_dereference(&self.ptr);
-        loop {
-            // SAFETY: `current` was loaded under `guard` and is live until it drops (see `read`).
-            let new = Arc::into_raw(Arc::new(f(unsafe { &*current }))).cast_mut();
-            let found = rcu_cmpxchg_pointer(&self.ptr, current, new);
-            if found == current {
-                drop(guard);
-                // SAFETY: we unpublished `current`; the cell's count of it is ours.
-                unsafe { self.retire(current) };
-                return;
-            }
-            // SAFETY: `new` was never published; this is the count `Arc::into_raw` gave us.
-            drop(unsafe { Arc::from_raw(new) });
-            current = found;
-        }
+        let old = rcu_update_pointer(
+            &self.ptr,
+            // SAFETY: the loop passes pointers loaded under `guard`: live until it drops (see `read`).
+            |current| Arc::into_raw(Arc::new(f(unsafe { &*current }))).cast_mut(),
+            // SAFETY: built above and never published; this is the count `Arc::into_raw` gave us.
+            |unpublished| drop(unsafe { Arc::from_raw(unpublished) }),
+        );
+        drop(guard);
+        // SAFETY: we unpublished `old`; the cell's count of it is ours.
+        unsafe { self.retire(old) };
     }
 
     /// Consumes the cell and returns its value.

@@ -6,7 +6,7 @@ use std::ptr::NonNull;
 
 use crate::callback::RcuHead;
 use crate::default::DefaultDomain;
-use crate::raw::{rcu_cmpxchg_pointer, rcu_dereference, rcu_xchg_pointer};
+use crate::raw::{rcu_dereference, rcu_update_pointer, rcu_xchg_pointer};
 use crate::rcu_domain::RcuDomain;
 use crate::sync::{AtomicPtr, Ordering};
 
@@ -207,21 +207,16 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
     /// ```
     pub fn update(&self, mut f: impl FnMut(&T) -> T) {
         let guard = self.domain.read_lock();
-        let mut current = rcu_dereference(&self.ptr);
-        loop {
-            // SAFETY: `current` was loaded under `guard`, so it is live until the guard drops.
-            let new = Node::boxed(f(unsafe { &(*current).value }));
-            let found = rcu_cmpxchg_pointer(&self.ptr, current, new);
-            if found == current {
-                drop(guard);
-                // SAFETY: we unpublished `current`; it is ours to retire.
-                unsafe { self.retire(current) };
-                return;
-            }
-            // SAFETY: `new` was never published.
-            drop(unsafe { Box::from_raw(new) });
-            current = found;
-        }
+        let old = rcu_update_pointer(
+            &self.ptr,
+            // SAFETY: the loop passes pointers loaded under `guard`: live until the guard drops.
+            |current| Node::boxed(f(unsafe { &(*current).value })),
+            // SAFETY: a node built above that was never published.
+            |unpublished| drop(unsafe { Box::from_raw(unpublished) }),
+        );
+        drop(guard);
+        // SAFETY: we unpublished `old`; it is ours to retire.
+        unsafe { self.retire(old) };
     }
 
     /// Mutable access when no reader can exist (exclusive borrow).

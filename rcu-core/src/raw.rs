@@ -66,3 +66,25 @@ pub fn rcu_cmpxchg_pointer<T>(p: &AtomicPtr<T>, current: *mut T, new: *mut T) ->
         Ok(v) | Err(v) => v,
     }
 }
+
+/// The read-copy-update loop of the safe cells (arc-swap's `rcu`): publishes `make(current)` in
+/// place of `current` with [`rcu_cmpxchg_pointer`], and, when another writer got in between, hands
+/// the unpublished attempt to `discard` and tries again on what it found. Returns the pointer it
+/// unpublished. Call it inside a read-side critical section that keeps every pointer published in
+/// `p` valid while `make` looks at it; the caller retires the returned pointer.
+pub(crate) fn rcu_update_pointer<T>(
+    p: &AtomicPtr<T>,
+    mut make: impl FnMut(*mut T) -> *mut T,
+    mut discard: impl FnMut(*mut T),
+) -> *mut T {
+    let mut current = rcu_dereference(p);
+    loop {
+        let new = make(current);
+        let found = rcu_cmpxchg_pointer(p, current, new);
+        if found == current {
+            return current;
+        }
+        discard(new);
+        current = found;
+    }
+}
