@@ -113,25 +113,40 @@ const READERS_BESIDE_WRITER: Option<Scaling> = Some(Scaling {
     threads: "background readers",
 });
 
-/// Every described group, in report order.
-/// A hash-map mix group: threads sweep against `RcuHashMap`, aggregate operations/s.
-const fn hash_map_mix(
-    group: &'static str,
-    title: &'static str,
-    what: &'static str,
-) -> Spec<'static> {
-    Spec {
-        group,
-        title,
-        what,
-        param: "{} thr",
-        metric: Metric::Rate,
-        baseline: "RcuHashMap",
-        panels: &[],
-        scaling: THREADS,
-    }
+/// A hash-map mix group: threads sweep against `RcuHashMap`, aggregate operations/s. Its title and
+/// description are built from the mix and the key count, so the four groups cannot drift apart.
+macro_rules! hash_map_mix {
+    ($group:literal, $section:literal, $mix:literal, $gets:literal, $updates:literal, $keys:literal) => {
+        Spec {
+            group: $group,
+            title: concat!(
+                $section,
+                ". Hash map, ",
+                $mix,
+                " (",
+                $gets,
+                "% gets), ",
+                $keys,
+                " keys"
+            ),
+            what: concat!(
+                "Threads look keys up in a prefilled map (",
+                $keys,
+                " keys) and, on ",
+                $updates,
+                "% of the operations, insert or remove a key; every contender hashes with the same \
+                 `RandomState`. Aggregate operations/s; higher is better."
+            ),
+            param: "{} thr",
+            metric: Metric::Rate,
+            baseline: "RcuHashMap",
+            panels: &[],
+            scaling: THREADS,
+        }
+    };
 }
 
+/// Every described group, in report order.
 pub const SPECS: &[Spec<'static>] = &[
     Spec {
         group: "read_side",
@@ -334,33 +349,37 @@ pub const SPECS: &[Spec<'static>] = &[
         panels: &[],
         scaling: THREADS_AND_CALLBACKS,
     },
-    hash_map_mix(
+    hash_map_mix!(
         "hash_map_read_heavy_1k",
-        "7a. Hash map, read-heavy (99% gets), 1k keys",
-        "Threads look keys up in a prefilled map (1k keys) and, on 1% of the operations, insert or \
-         remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; \
-         higher is better.",
+        "7a",
+        "read-heavy",
+        "99",
+        "1",
+        "1k"
     ),
-    hash_map_mix(
+    hash_map_mix!(
         "hash_map_read_heavy_100k",
-        "7b. Hash map, read-heavy (99% gets), 100k keys",
-        "Threads look keys up in a prefilled map (100k keys) and, on 1% of the operations, insert or \
-         remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; \
-         higher is better.",
+        "7b",
+        "read-heavy",
+        "99",
+        "1",
+        "100k"
     ),
-    hash_map_mix(
+    hash_map_mix!(
         "hash_map_read_mostly_1k",
-        "7c. Hash map, read-mostly (90% gets), 1k keys",
-        "Threads look keys up in a prefilled map (1k keys) and, on 10% of the operations, insert or \
-         remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; \
-         higher is better.",
+        "7c",
+        "read-mostly",
+        "90",
+        "10",
+        "1k"
     ),
-    hash_map_mix(
+    hash_map_mix!(
         "hash_map_read_mostly_100k",
-        "7d. Hash map, read-mostly (90% gets), 100k keys",
-        "Threads look keys up in a prefilled map (100k keys) and, on 10% of the operations, insert or \
-         remove a key; every contender hashes with the same `RandomState`. Aggregate operations/s; \
-         higher is better.",
+        "7d",
+        "read-mostly",
+        "90",
+        "10",
+        "100k"
     ),
     Spec {
         group: "hash_map_single_thread",
