@@ -12,17 +12,13 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use child::{Stderr, rerun_test_with};
+use child::{Stderr, in_own_process};
 use reader::HeldReader;
 
 const CHILD: &str = "RCU_CORE_TEST_BROKEN_STDERR";
 
 fn in_child(name: &str) -> bool {
-    if std::env::var_os(CHILD).is_some() {
-        return true;
-    }
-    rerun_test_with(name, &[(CHILD, "1")], Stderr::Broken);
-    false
+    in_own_process(name, CHILD, 1, Stderr::Broken)
 }
 
 #[test]

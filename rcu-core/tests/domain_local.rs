@@ -275,12 +275,12 @@ fn late_sections_in_thread_local_destructors_leave_no_records() {
 #[cfg(unix)]
 #[test]
 fn a_forked_child_refuses_to_wait_on_a_parents_domain() {
-    const ALONE: &str = "RCU_CORE_DOMAIN_FORK_ALONE";
-    if std::env::var_os(ALONE).is_none() {
-        child::rerun_test(
-            "a_forked_child_refuses_to_wait_on_a_parents_domain",
-            &[(ALONE, "1")],
-        );
+    if !child::in_own_process(
+        "a_forked_child_refuses_to_wait_on_a_parents_domain",
+        "RCU_CORE_DOMAIN_FORK_ALONE",
+        1,
+        child::Stderr::Captured,
+    ) {
         return;
     }
     let domain = Domain::new();

@@ -21,6 +21,21 @@ pub enum Stderr {
     Broken,
 }
 
+/// The "in a process of its own" idiom. In the test harness's process: re-runs test `name` `runs`
+/// times, each in a fresh child process with `marker` set and standard error set up as `stderr`
+/// (each run must pass, see [`rerun_test_with`]), and returns `false`, so that the test returns.
+/// In such a child: returns `true`, and the test does its work.
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub fn in_own_process(name: &str, marker: &str, runs: usize, stderr: Stderr) -> bool {
+    if std::env::var_os(marker).is_some() {
+        return true;
+    }
+    for _ in 0..runs {
+        rerun_test_with(name, &[(marker, "1")], stderr);
+    }
+    false
+}
+
 /// Runs test `name` of this test binary in a child process with `env` added to its environment, and
 /// asserts that exactly that test ran and passed. Returns the child's output.
 #[allow(dead_code)] // not every test binary that includes this module uses both entry points
