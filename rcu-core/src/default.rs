@@ -41,7 +41,7 @@ loom::lazy_static! {
 /// The reference the default domain's callback thread keeps; made when the thread is started,
 /// which also installs the fork handlers and, the first time, arranges for the thread to be joined
 /// at process exit when idle.
-fn default_owner() -> DomainRef {
+pub(crate) fn default_owner() -> DomainRef {
     crate::fork::init();
     #[cfg(not(loom))]
     {

@@ -263,14 +263,14 @@ impl Domain {
     }
 
     /// The reference the callback thread keeps (made only when it is started).
-    fn owner(&self) -> impl FnOnce() -> DomainRef + '_ {
+    pub(crate) fn owner(&self) -> impl FnOnce() -> DomainRef + '_ {
         || DomainRef::Shared(self.inner.clone())
     }
 
     /// Panics in a child process (see "fork" in the type docs) before anything that would wait for
     /// a thread or lock of the parent.
     #[track_caller]
-    fn assert_same_process(&self, what: &str) {
+    pub(crate) fn assert_same_process(&self, what: &str) {
         if crate::fork::generation() != self.inner.fork_generation {
             panic!(
                 "rcu-core: Domain::{what} called in a child process on a Domain created before \

@@ -43,9 +43,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::default::DEFAULT;
+use crate::default::{DEFAULT, default_owner};
 use crate::domain::{Domain, DomainInner, DomainRef};
 use crate::sync::{Arc, AtomicBool, Mutex, Ordering, lock};
+use crate::worker;
 
 /// The domain a future waits on.
 #[derive(Clone, Copy)]
@@ -78,32 +79,38 @@ impl<'d> Target<'d> {
         }
     }
 
-    /// Queues `f` like `rcu_barrier` queues its marker: the callback thread skips its batching delay
-    /// while the callback is pending, so an awaited barrier costs what `rcu_barrier` costs, not a
+    /// Queues the barrier marker `f` the way `rcu_barrier` queues its own
+    /// ([`worker::push_marker`]: behind every callback queued before, by any thread, including
+    /// those still in other threads' buffers), and lets the callback thread skip its batching delay
+    /// while the marker is pending, so an awaited barrier costs what `rcu_barrier` costs, not a
     /// millisecond more.
-    fn call_rcu_expedited<F: FnOnce() + Send + 'static>(self, f: F) {
+    fn push_barrier_marker<F: FnOnce() + Send + 'static>(self, f: F) {
         let domain = match self {
             Target::Default => DomainRef::Static(&DEFAULT),
-            Target::Domain(d) => DomainRef::Shared(d.inner.clone()),
+            Target::Domain(d) => {
+                d.assert_same_process("barrier_async");
+                DomainRef::Shared(d.inner.clone())
+            }
         };
         let cbs = &domain.callbacks;
         cbs.barrier_waiters.fetch_add(1, Ordering::Relaxed);
         let for_callback = domain.clone();
-        let queued = catch_unwind(AssertUnwindSafe(|| {
-            self.call_rcu(move || {
-                for_callback
-                    .callbacks
-                    .barrier_waiters
-                    .fetch_sub(1, Ordering::Relaxed);
-                f();
-            });
+        let marker = move || {
+            for_callback
+                .callbacks
+                .barrier_waiters
+                .fetch_sub(1, Ordering::Relaxed);
+            f();
+        };
+        let queued = catch_unwind(AssertUnwindSafe(|| match self {
+            Target::Default => worker::push_marker(&DEFAULT, default_owner, marker),
+            Target::Domain(d) => worker::push_marker(&d.inner, d.owner(), marker),
         }));
         if let Err(payload) = queued {
             // Not queued (no callback thread could be spawned): the callback will never undo it.
             cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
             resume_unwind(payload);
         }
-        cbs.kick();
     }
 }
 
@@ -345,7 +352,7 @@ impl<'d> RcuBarrierFuture<'d> {
             waker: Mutex::new(None),
         });
         let shared = marker.clone();
-        target.call_rcu_expedited(move || {
+        target.push_barrier_marker(move || {
             // Release pairs with the Acquire loads in `poll`: the callbacks that ran before the
             // marker happen-before the awaiting task resumes.
             shared.done.store(true, Ordering::Release);

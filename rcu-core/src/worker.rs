@@ -616,17 +616,32 @@ pub(crate) fn barrier(domain: &DomainInner, owner: impl FnOnce() -> DomainRef) {
     cbs.barrier_waiters.fetch_add(1, Ordering::Relaxed);
     let done = Arc::new(Event::new(false));
     let signal = done.clone();
-    ensure_worker(domain, owner);
-    // Every callback queued before this call is in the shared queue or in a registered buffer (an
-    // exiting thread moves its buffer to the queue before unregistering it, under the same lock):
-    // collect the buffers, then queue the marker behind them.
-    cbs.collect();
-    cbs.push_closure(move || signal.set());
-    cbs.kick();
+    push_marker(domain, owner, move || signal.set());
     while !done.is_set() {
         done.wait(None);
     }
     cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Queues `marker` behind every callback queued before the call, by any thread, and wakes the
+/// callback thread: the queueing half of [`barrier`], shared with the barrier future.
+///
+/// Every such callback is in the shared queue or in a registered per-thread buffer (an exiting
+/// thread moves its buffer to the queue before unregistering it, under the same lock), so the
+/// buffers are collected first and the marker goes straight to the shared queue behind them. A
+/// marker queued with `call_rcu` would land in the caller's own buffer, which the callback thread
+/// may collect before another thread's (or take after an append that found it claimed went
+/// straight to the queue): it could run before earlier callbacks (`tests/async_barrier_order.rs`).
+pub(crate) fn push_marker(
+    domain: &DomainInner,
+    owner: impl FnOnce() -> DomainRef,
+    marker: impl FnOnce() + Send + 'static,
+) {
+    ensure_worker(domain, owner);
+    let cbs = &domain.callbacks;
+    cbs.collect();
+    cbs.push_closure(marker);
+    cbs.kick();
 }
 
 /// Explicit per-thread buffers of a [`Domain`](crate::Domain), exposed only to the loom models in
