@@ -28,9 +28,10 @@
 //!
 //! # Barriers
 //!
-//! A [`RcuBarrierFuture`] queues a marker callback when it is created (like `rcu_barrier`); the
-//! callback thread runs callbacks in order, so once the marker ran, every callback queued before it
-//! has. The marker sets a flag and wakes the waker the future last registered. A dropped future only
+//! A [`RcuBarrierFuture`] queues a marker callback when it is created, through `rcu_barrier`'s own
+//! code: every thread's callback buffer is collected into the shared queue first, then the marker
+//! goes in behind them; the callback thread runs the queue in order, so once the marker ran, every
+//! callback queued before it (by any thread) has. The marker sets a flag and wakes the waker the future last registered. A dropped future only
 //! drops its reference to the marker's state; the marker still runs, finds no waker and frees it.
 //!
 //! The table and the markers use short `std` mutex sections; wakers are woken after the lock is
