@@ -152,7 +152,10 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
     /// cell.store(Arc::new(2));
     /// assert_eq!(*cell.load_full(), 2);
     /// ```
+    #[track_caller]
     pub fn store(&self, value: Arc<T>) {
+        // Fail before publishing anything (a parent's `Domain` in a fork child).
+        self.domain.check_can_update();
         let old = rcu_xchg_pointer(&self.ptr, Arc::into_raw(value).cast_mut());
         // SAFETY: `old` was published, so it holds the cell's count, which is now ours.
         unsafe { self.retire(old) };
@@ -166,7 +169,10 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
     /// hits.update(|n| n + 1);
     /// assert_eq!(*hits.load_full(), 1);
     /// ```
+    #[track_caller]
     pub fn update(&self, mut f: impl FnMut(&T) -> T) {
+        // Fail before publishing anything (a parent's `Domain` in a fork child).
+        self.domain.check_can_update();
         let guard = self.domain.read_lock();
         let old = rcu_update_pointer(
             &self.ptr,

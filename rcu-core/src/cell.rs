@@ -170,7 +170,10 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
 
     /// Publishes `value` (`rcu_assign_pointer`, Release) and drops the old value on the callback
     /// thread after a grace period (`call_rcu`).
+    #[track_caller]
     pub fn replace(&self, value: T) {
+        // Fail before publishing anything (a parent's `Domain` in a fork child).
+        self.domain.check_can_update();
         let old = rcu_xchg_pointer(&self.ptr, Node::boxed(value));
         // SAFETY: `old` is unpublished now and owned by nobody else.
         unsafe { self.retire(old) };
@@ -184,6 +187,8 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
     /// [`synchronize_rcu`](crate::synchronize_rcu).
     #[track_caller]
     pub fn replace_sync(&self, value: T) -> T {
+        // Fail before publishing anything (a parent's `Domain` in a fork child).
+        self.domain.check_can_update();
         // Check before publishing: panicking after the exchange would leave the new value
         // published and the old one owned by nobody.
         if self.domain.read_ongoing() {
@@ -205,7 +210,10 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
     /// counter.update(|n| n + 1);
     /// assert_eq!(*counter.read(&rcu_core::read_lock()), 1);
     /// ```
+    #[track_caller]
     pub fn update(&self, mut f: impl FnMut(&T) -> T) {
+        // Fail before publishing anything (a parent's `Domain` in a fork child).
+        self.domain.check_can_update();
         let guard = self.domain.read_lock();
         let old = rcu_update_pointer(
             &self.ptr,

@@ -470,4 +470,8 @@ impl RcuDomain for DefaultDomain {
     /// The type proves it: a [`ReadGuard`] is always a section of the default domain.
     #[inline]
     fn check_guard(&self, _guard: &ReadGuard) {}
+
+    /// The default domain keeps working in a child after `fork()`: nothing to check.
+    #[inline]
+    fn check_can_update(&self) {}
 }

@@ -669,4 +669,10 @@ impl crate::RcuDomain for Domain {
     fn check_guard(&self, guard: &DomainGuard<'_>) {
         Domain::check_guard(self, guard);
     }
+
+    #[inline]
+    #[track_caller]
+    fn check_can_update(&self) {
+        self.assert_same_process("update (a container's writer)");
+    }
 }

@@ -102,4 +102,17 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
     /// Panics (at the caller's line) unless `guard` is a section of this very domain. A no-op where
     /// the type already proves it (the default domain).
     fn check_guard(&self, guard: &Self::Guard<'_>);
+
+    /// Panics (at the caller's line) if an update through this domain could not complete: in a
+    /// child process after `fork()`, an independent [`Domain`](crate::Domain) created in the parent
+    /// can neither wait for a grace period nor run callbacks (see "fork" in its docs). Containers
+    /// call it before they change anything, so a writer that cannot finish fails with nothing
+    /// published, unlinked or leaked. A no-op for the default domain, which works in a child.
+    ///
+    /// ```
+    /// use rcu_core::RcuDomain;
+    /// rcu_core::DefaultDomain.check_can_update();
+    /// rcu_core::Domain::new().check_can_update(); // same process: fine
+    /// ```
+    fn check_can_update(&self);
 }
