@@ -3,9 +3,11 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 
 use crate::default::DefaultDomain;
-use crate::raw::{rcu_dereference, rcu_update_pointer, rcu_xchg_pointer};
+use crate::loaded::Loaded;
+use crate::raw::{rcu_cmpxchg_pointer, rcu_dereference, rcu_update_pointer, rcu_xchg_pointer};
 use crate::rcu_domain::RcuDomain;
 use crate::sync::{Arc, AtomicPtr, Ordering};
 
@@ -29,9 +31,13 @@ use crate::sync::{Arc, AtomicPtr, Ordering};
 ///
 /// | operation | `RcuArcCell` | `ArcSwap` |
 /// |---|---|---|
-/// | borrow for a short section | [`read`](Self::read): one load under a ~1 ns guard; no atomic read-modify-write | `load()`: a debt slot per access (several `SeqCst` atomics), fallback to a count increment when the slots are full |
+/// | borrow for a short section | [`load`](Self::load) → [`Loaded`] (derefs to `&T`), or [`read`](Self::read) under a guard you hold: one load under a ~1 ns guard; no atomic read-modify-write | `load()` → `Guard` (derefs to `Arc<T>`): a debt slot per access (several `SeqCst` atomics), fallback to a count increment when the slots are full |
 /// | owned snapshot | [`load_full`](Self::load_full): guard + one strong-count increment | `load_full()`: debt slot + strong-count increment, then paying the debt back |
 /// | update | [`store`](Self::store): one exchange + one `call_rcu` (one allocation, the old count dropped after a grace period, in batches) | `store()`: one exchange + walking every thread's debt list, the old value dropped at once |
+/// | update, old value back | [`swap`](Self::swap): as `store`, plus a count increment for the returned `Arc` | `swap()` |
+/// | conditional update | [`compare_and_swap`](Self::compare_and_swap) | `compare_and_swap()` |
+/// | read-copy-update loop | [`update`](Self::update) | `rcu()` |
+/// | construct | [`new`](Self::new)`(arc)`, [`from_pointee`](Self::from_pointee)`(value)`, `From<Arc<T>>` | same names |
 ///
 /// Measured on one thread on the project's 2-core machine (one run, both contenders): `read` 2.4 ns
 /// against `load` 26 ns, `load_full` 23 ns against 41 ns, `store` 218 ns against 100 ns (the
@@ -67,8 +73,26 @@ pub struct RcuArcCell<T: Send + Sync + 'static, D: RcuDomain = DefaultDomain> {
 
 impl<T: Send + Sync + 'static> RcuArcCell<T> {
     /// Creates a cell publishing `value`, in the default domain.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let shared = Arc::new(7);
+    /// let cell = rcu_core::RcuArcCell::new(shared.clone());
+    /// assert!(Arc::ptr_eq(&cell.load_full(), &shared));
+    /// ```
     pub fn new(value: Arc<T>) -> Self {
         Self::new_in(value, &DefaultDomain)
+    }
+
+    /// Creates a cell publishing `Arc::new(value)`, in the default domain (arc-swap's
+    /// `from_pointee`).
+    ///
+    /// ```
+    /// let cell = rcu_core::RcuArcCell::from_pointee(String::from("v1"));
+    /// assert_eq!(*cell.load(), "v1");
+    /// ```
+    pub fn from_pointee(value: T) -> Self {
+        Self::new(Arc::new(value))
     }
 }
 
@@ -96,8 +120,43 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
         &self.domain
     }
 
-    /// Borrows the current value (`rcu_dereference`) for as long as both the cell borrow and the
-    /// read-side critical section last.
+    /// Reads the current value inside its own read-side critical section, returned together with
+    /// it: a [`Loaded`] derefs to `&T` and may be returned from a function (arc-swap's `load`,
+    /// whose `Guard` derefs to `Arc<T>`; here the `Arc`'s count is not touched). The section lasts
+    /// until the `Loaded` is dropped: keep it short and never across `.await`; for an owned value
+    /// that may live long, take [`load_full`](Self::load_full).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use rcu_core::{Loaded, RcuArcCell};
+    ///
+    /// struct Config { workers: usize }
+    /// struct Server { config: RcuArcCell<Config> }
+    /// impl Server {
+    ///     fn config(&self) -> Loaded<'_, Config> { self.config.load() }
+    /// }
+    ///
+    /// let server = Server { config: RcuArcCell::from_pointee(Config { workers: 4 }) };
+    /// assert_eq!(server.config().workers, 4);
+    /// ```
+    ///
+    /// # Panics
+    /// In a child process after `fork()`, for a cell of an independent [`Domain`](crate::Domain)
+    /// that was created in the parent and never read on this thread there (see
+    /// [`Domain::read_lock`](crate::Domain::read_lock)).
+    #[doc(alias = "rcu_dereference", alias = "rcu_read_lock")]
+    #[track_caller]
+    pub fn load(&self) -> Loaded<'_, T, D> {
+        let guard = self.domain.read_lock();
+        let value = NonNull::from(self.read(&guard));
+        // SAFETY: `read` loaded `value` under `guard`'s section of the cell's domain: valid while
+        // that section runs and the cell (borrowed for the `Loaded`'s lifetime) lives.
+        unsafe { Loaded::new(guard, value) }
+    }
+
+    /// Borrows the current value under a guard the caller holds (`rcu_dereference`) for as long as
+    /// both the cell borrow and the read-side critical section last; to return it from a function,
+    /// use [`load`](Self::load).
     ///
     /// # Panics
     /// If `guard` is a section of another independent domain than the cell's (see [`RcuDomain`]).
@@ -152,6 +211,7 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
     /// cell.store(Arc::new(2));
     /// assert_eq!(*cell.load_full(), 2);
     /// ```
+    #[doc(alias = "rcu_assign_pointer", alias = "replace", alias = "set")]
     #[track_caller]
     pub fn store(&self, value: Arc<T>) {
         // Fail before publishing anything (a parent's `Domain` in a fork child).
@@ -159,6 +219,73 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
         let old = rcu_xchg_pointer(&self.ptr, Arc::into_raw(value).cast_mut());
         // SAFETY: `old` was published, so it holds the cell's count, which is now ours.
         unsafe { self.retire(old) };
+    }
+
+    /// Publishes `value` and returns the value it replaced (arc-swap's `swap`), without waiting.
+    ///
+    /// The returned `Arc` holds a count of its own, taken while the cell's count still keeps the
+    /// value alive; the cell's count is released after a grace period as with
+    /// [`store`](Self::store), because readers may still borrow the old value under their guards.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let cell = rcu_core::RcuArcCell::from_pointee(1);
+    /// let old: Arc<i32> = cell.swap(Arc::new(2));
+    /// assert_eq!((*old, *cell.load()), (1, 2));
+    /// ```
+    #[doc(alias = "rcu_xchg_pointer", alias = "exchange")]
+    #[track_caller]
+    pub fn swap(&self, value: Arc<T>) -> Arc<T> {
+        // Fail before publishing anything (a parent's `Domain` in a fork child).
+        self.domain.check_can_update();
+        let old = rcu_xchg_pointer(&self.ptr, Arc::into_raw(value).cast_mut());
+        // SAFETY: `old` was published, so it holds the cell's count, which is now ours.
+        unsafe { self.hand_out_and_retire(old) }
+    }
+
+    /// Publishes `new` if the cell still holds `current` (the same allocation, `Arc::ptr_eq`), and
+    /// returns the value found in the cell either way (arc-swap's `compare_and_swap`): it
+    /// succeeded if that is `current`. On failure `new` is dropped.
+    ///
+    /// No ABA: `current` is an `Arc` the caller holds, so its allocation cannot be freed and
+    /// reused by another value while the comparison runs. For "apply `f` to whatever is there,
+    /// retrying on a race", [`update`](Self::update) runs the loop for you.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let cell = rcu_core::RcuArcCell::from_pointee(1);
+    /// let seen = cell.load_full();
+    /// let found = cell.compare_and_swap(&seen, Arc::new(2));
+    /// assert!(Arc::ptr_eq(&found, &seen)); // it was still `seen`: 2 is published
+    /// let found = cell.compare_and_swap(&seen, Arc::new(3));
+    /// assert_eq!(*found, 2); // someone (we) changed it: nothing published
+    /// assert_eq!(*cell.load(), 2);
+    /// ```
+    #[doc(alias = "rcu_cmpxchg_pointer", alias = "compare_exchange")]
+    #[track_caller]
+    pub fn compare_and_swap(&self, current: &Arc<T>, new: Arc<T>) -> Arc<T> {
+        // Fail before publishing anything (a parent's `Domain` in a fork child).
+        self.domain.check_can_update();
+        let expected = Arc::as_ptr(current).cast_mut();
+        let new = Arc::into_raw(new).cast_mut();
+        let guard = self.domain.read_lock();
+        let found = rcu_cmpxchg_pointer(&self.ptr, expected, new);
+        if found == expected {
+            drop(guard);
+            // SAFETY: we unpublished `found`; the cell's count of it is ours.
+            unsafe { self.hand_out_and_retire(found) }
+        } else {
+            // SAFETY: `new` was never published; this is the count `Arc::into_raw` gave us.
+            drop(unsafe { Arc::from_raw(new) });
+            // SAFETY: `found` was published when the exchange failed, and `guard`'s section keeps
+            // the cell's count of it (see `read`); the increment gives the new `Arc` its own.
+            let found = unsafe {
+                Arc::increment_strong_count(found);
+                Arc::from_raw(found)
+            };
+            drop(guard);
+            found
+        }
     }
 
     /// Replaces the value with `f(current)`, retrying if another writer got in between (arc-swap's
@@ -169,6 +296,7 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
     /// hits.update(|n| n + 1);
     /// assert_eq!(*hits.load_full(), 1);
     /// ```
+    #[doc(alias = "rcu")]
     #[track_caller]
     pub fn update(&self, mut f: impl FnMut(&T) -> T) {
         // Fail before publishing anything (a parent's `Domain` in a fork child).
@@ -189,7 +317,7 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
     /// Consumes the cell and returns its value.
     ///
     /// ```
-    /// let cell = rcu_core::RcuArcCell::from(5);
+    /// let cell = rcu_core::RcuArcCell::from_pointee(5);
     /// assert_eq!(*cell.into_inner(), 5);
     /// ```
     pub fn into_inner(self) -> Arc<T> {
@@ -201,6 +329,23 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
             Arc::increment_strong_count(ptr);
             Arc::from_raw(ptr)
         }
+    }
+
+    /// Returns an `Arc` of its own for an unpublished value and gives the cell's count back after
+    /// a grace period of its domain.
+    ///
+    /// # Safety
+    /// As [`retire`](Self::retire).
+    unsafe fn hand_out_and_retire(&self, old: *mut T) -> Arc<T> {
+        // SAFETY: the caller owns the cell's count of `old`, so the count is at least one while we
+        // take another for the caller.
+        let caller = unsafe {
+            Arc::increment_strong_count(old);
+            Arc::from_raw(old)
+        };
+        // SAFETY: forwarded: the caller's count (the cell's) is released after a grace period.
+        unsafe { self.retire(old) };
+        caller
     }
 
     /// Gives the cell's count of an unpublished value back after a grace period of its domain.
@@ -226,15 +371,39 @@ impl<T: Send + Sync + 'static, D: RcuDomain> Drop for RcuArcCell<T, D> {
     }
 }
 
-impl<T: Send + Sync + 'static> From<T> for RcuArcCell<T> {
-    fn from(value: T) -> Self {
-        Self::new(Arc::new(value))
+/// Publishes the `Arc` itself, as [`RcuArcCell::new`] does: `RcuArcCell::from(arc)` is an
+/// `RcuArcCell<T>`, never a cell of `Arc<Arc<T>>`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use rcu_core::RcuArcCell;
+/// let shared = Arc::new(String::from("eth0"));
+/// let cell: RcuArcCell<String> = RcuArcCell::from(shared.clone());
+/// assert!(Arc::ptr_eq(&cell.load_full(), &shared));
+/// let cell: RcuArcCell<String> = Arc::new(String::from("eth1")).into();
+/// assert_eq!(*cell.load(), "eth1");
+/// ```
+///
+/// There is no `From<T>` (it made `RcuArcCell::from(Arc::new(x))` a cell of `Arc<Arc<T>>`); wrap
+/// a plain value with [`from_pointee`](RcuArcCell::from_pointee):
+///
+/// ```compile_fail,E0277
+/// let cell = rcu_core::RcuArcCell::from(5); // use RcuArcCell::from_pointee(5)
+/// ```
+///
+/// ```compile_fail,E0308
+/// use std::sync::Arc;
+/// let cell: rcu_core::RcuArcCell<Arc<i32>> = rcu_core::RcuArcCell::from(Arc::new(5));
+/// ```
+impl<T: Send + Sync + 'static> From<Arc<T>> for RcuArcCell<T> {
+    fn from(value: Arc<T>) -> Self {
+        Self::new(value)
     }
 }
 
 impl<T: Send + Sync + Default + 'static> Default for RcuArcCell<T> {
     fn default() -> Self {
-        Self::from(T::default())
+        Self::from_pointee(T::default())
     }
 }
 

@@ -6,6 +6,7 @@ use std::ptr::NonNull;
 
 use crate::callback::RcuHead;
 use crate::default::DefaultDomain;
+use crate::loaded::Loaded;
 use crate::raw::{rcu_dereference, rcu_update_pointer, rcu_xchg_pointer};
 use crate::rcu_domain::RcuDomain;
 use crate::sync::{AtomicPtr, Ordering};
@@ -48,6 +49,17 @@ unsafe fn reclaim<T>(head: NonNull<RcuHead>) {
 /// An RCU-protected owned value: readers get `&T` for the length of a read-side critical section
 /// with no atomic read-modify-write; writers publish a new value and the old one is dropped on the
 /// callback thread after a grace period.
+///
+/// | you want | call | arc-swap | liburcu / Linux |
+/// |---|---|---|---|
+/// | a reference you can return from a function | [`load`](Self::load) → [`Loaded`] | `load` → `Guard` | — |
+/// | `&T` under a guard you already hold | [`read`](Self::read) | — | `rcu_dereference` |
+/// | publish, drop the old value later | [`replace`](Self::replace) | `store` | `rcu_assign_pointer` + `call_rcu` |
+/// | publish, get the old value back | [`replace_sync`](Self::replace_sync) (waits for a grace period) | `swap` | `rcu_replace_pointer` + `synchronize_rcu` |
+/// | read-copy-update loop | [`update`](Self::update) | `rcu` | `rcu_cmpxchg_pointer` loop |
+///
+/// Need the old value without waiting, or an owned snapshot that lives across `.await`? Use
+/// [`RcuArcCell`](crate::RcuArcCell).
 ///
 /// The cell lives in one RCU domain `D`: the default one ([`new`](Self::new)) or an independent
 /// [`Domain`](crate::Domain) ([`new_in`](Self::new_in)). Readers present a guard of that domain;
@@ -123,7 +135,13 @@ pub struct RcuCell<T: Send + Sync + 'static, D: RcuDomain = DefaultDomain> {
 }
 
 impl<T: Send + Sync + 'static> RcuCell<T> {
-    /// Creates a cell holding `value`, in the default domain.
+    /// Creates a cell holding `value`, in the default domain (arc-swap's `from_pointee`).
+    ///
+    /// ```
+    /// let cell = rcu_core::RcuCell::new(String::from("v1"));
+    /// assert_eq!(*cell.load(), "v1");
+    /// ```
+    #[doc(alias = "from_pointee")]
     pub fn new(value: T) -> Self {
         Self::new_in(value, &DefaultDomain)
     }
@@ -151,8 +169,40 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
         &self.domain
     }
 
-    /// Reads the current value (`rcu_dereference`). The reference lives as long as both the cell
-    /// borrow and the read-side critical section.
+    /// Reads the current value inside its own read-side critical section, returned together with
+    /// it: a [`Loaded`] derefs to `&T` and may be returned from a function (arc-swap's `load`;
+    /// `rcu_read_lock` + `rcu_dereference`). The section lasts until the `Loaded` is dropped, so
+    /// keep it short, as you would a lock guard, and do not hold it across `.await`.
+    ///
+    /// ```
+    /// use rcu_core::{Loaded, RcuCell};
+    ///
+    /// struct Routes { table: RcuCell<Vec<u16>> }
+    /// impl Routes {
+    ///     fn current(&self) -> Loaded<'_, Vec<u16>> { self.table.load() }
+    /// }
+    ///
+    /// let routes = Routes { table: RcuCell::new(vec![80, 443]) };
+    /// assert_eq!(routes.current().len(), 2);
+    /// ```
+    ///
+    /// # Panics
+    /// In a child process after `fork()`, for a cell of an independent [`Domain`](crate::Domain)
+    /// that was created in the parent and never read on this thread there (see
+    /// [`Domain::read_lock`](crate::Domain::read_lock)).
+    #[doc(alias = "rcu_dereference", alias = "rcu_read_lock")]
+    #[track_caller]
+    pub fn load(&self) -> Loaded<'_, T, D> {
+        let guard = self.domain.read_lock();
+        let value = NonNull::from(self.read(&guard));
+        // SAFETY: `read` loaded `value` under `guard`'s section of the cell's domain: valid while
+        // that section runs and the cell (borrowed for the `Loaded`'s lifetime) lives.
+        unsafe { Loaded::new(guard, value) }
+    }
+
+    /// Reads the current value under a guard the caller holds (`rcu_dereference`). The reference
+    /// lives as long as both the cell borrow and the read-side critical section; to return it from
+    /// a function, use [`load`](Self::load).
     ///
     /// # Panics
     /// If `guard` is a section of another independent domain than the cell's (see [`RcuDomain`]).
@@ -169,7 +219,15 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
     }
 
     /// Publishes `value` (`rcu_assign_pointer`, Release) and drops the old value on the callback
-    /// thread after a grace period (`call_rcu`).
+    /// thread after a grace period (`call_rcu`): arc-swap's `store`. Readers that loaded the old
+    /// value keep seeing it until their sections end; later reads see `value`.
+    ///
+    /// ```
+    /// let cell = rcu_core::RcuCell::new(1);
+    /// cell.replace(2);
+    /// assert_eq!(*cell.load(), 2);
+    /// ```
+    #[doc(alias = "store", alias = "rcu_assign_pointer", alias = "set")]
     #[track_caller]
     pub fn replace(&self, value: T) {
         // Fail before publishing anything (a parent's `Domain` in a fork child).
@@ -180,11 +238,18 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
     }
 
     /// Publishes `value`, waits for a grace period of the cell's domain (`synchronize_rcu`) and
-    /// returns the old value.
+    /// returns the old value (arc-swap's `swap`, which needs no wait because its values are
+    /// `Arc`s: [`RcuArcCell::swap`](crate::RcuArcCell::swap) does not wait either).
+    ///
+    /// ```
+    /// let cell = rcu_core::RcuCell::new(String::from("old"));
+    /// assert_eq!(cell.replace_sync(String::from("new")), "old");
+    /// ```
     ///
     /// # Panics
     /// Inside a read-side critical section of the cell's domain, like
     /// [`synchronize_rcu`](crate::synchronize_rcu).
+    #[doc(alias = "swap", alias = "rcu_replace_pointer")]
     #[track_caller]
     pub fn replace_sync(&self, value: T) -> T {
         // Fail before publishing anything (a parent's `Domain` in a fork child).
@@ -202,14 +267,19 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
     }
 
     /// Replaces the value with `f(current)`, retrying if another writer got in between: the
-    /// read-copy-update loop (arc-swap's `rcu`). `f` may run several times. The old value is dropped
-    /// after a grace period.
+    /// read-copy-update loop (arc-swap's `rcu`, built like it on a compare-and-swap). `f` may run
+    /// several times. The old value is dropped after a grace period.
     ///
     /// ```
     /// let counter = rcu_core::RcuCell::new(0u64);
     /// counter.update(|n| n + 1);
     /// assert_eq!(*counter.read(&rcu_core::read_lock()), 1);
     /// ```
+    #[doc(
+        alias = "rcu",
+        alias = "compare_and_swap",
+        alias = "rcu_cmpxchg_pointer"
+    )]
     #[track_caller]
     pub fn update(&self, mut f: impl FnMut(&T) -> T) {
         // Fail before publishing anything (a parent's `Domain` in a fork child).

@@ -225,6 +225,7 @@ mod domain;
 mod fork;
 mod gp;
 mod gp_async;
+mod loaded;
 mod local;
 pub mod raw;
 mod rcu_domain;
@@ -253,6 +254,7 @@ pub use domain::{Domain, DomainGuard, GpState, ReaderHandle};
 pub use gp_async::{
     RcuBarrierFuture, SynchronizeRcuFuture, rcu_barrier_async, synchronize_rcu_async,
 };
+pub use loaded::Loaded;
 pub use rcu_domain::{GuardStaysOnItsThread, RcuDomain};
 pub use stats::Stats;
 #[cfg(loom)]
