@@ -11,7 +11,7 @@ mod common;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 use benches::qdev::{QdevBench, drive_requests};
-use qdev_demo::sync_mode::SyncMode;
+use qdev_demo::qdev::sync_mode::SyncMode;
 
 const IOTHREADS: [usize; 2] = [1, 2];
 

@@ -15,15 +15,15 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use qdev_demo::bql::BqlGuard;
-use qdev_demo::drive::Drive;
-use qdev_demo::histogram::LatencyHistogram;
+use qdev_demo::block::drive::Drive;
+use qdev_demo::hw::scsi::disk::read10_cdb;
+use qdev_demo::hw::scsi::lun::virtio_scsi_lun;
+use qdev_demo::hw::scsi::report_luns::report_luns_cdb;
+use qdev_demo::hw::scsi::virtio_scsi::{IoStats, encode_cmd_req, response};
 use qdev_demo::machine::Machine;
-use qdev_demo::scsi::disk::read10_cdb;
-use qdev_demo::scsi::lun::virtio_scsi_lun;
-use qdev_demo::scsi::report_luns::report_luns_cdb;
-use qdev_demo::sync_mode::SyncMode;
-use qdev_demo::virtio_scsi::{IoStats, encode_cmd_req, response};
+use qdev_demo::qdev::bql::BqlGuard;
+use qdev_demo::qdev::sync_mode::SyncMode;
+use qdev_demo::util::histogram::LatencyHistogram;
 
 use crate::driver::{Stop, timed_parallel};
 
@@ -73,9 +73,9 @@ impl QdevBench {
     ///
     /// ```
     /// use benches::qdev::QdevBench;
-    /// use qdev_demo::sync_mode::SyncMode;
+    /// use qdev_demo::qdev::sync_mode::SyncMode;
     /// let bench = QdevBench::new(SyncMode::Rcu);
-    /// let mut stats = qdev_demo::virtio_scsi::IoStats::default();
+    /// let mut stats = qdev_demo::hw::scsi::virtio_scsi::IoStats::default();
     /// bench.requests(0, 100, &mut stats);
     /// assert_eq!(stats.commands, 100);
     /// assert_eq!(stats.not_found, 0);
@@ -151,7 +151,7 @@ impl QdevBench {
     }
 
     /// One hot-plug command of the main loop, run whole under the BQL held by `bql`
-    /// (taken with [`qdev_demo::bql::Bql::lock_main_loop`]): unplug the next hot disk if
+    /// (taken with [`qdev_demo::qdev::bql::Bql::lock_main_loop`]): unplug the next hot disk if
     /// it is present, otherwise plug it back once its drive is free again.
     pub fn hotplug_step(&self, bql: &mut BqlGuard<'_>) {
         let mut hp = self.hotplug.lock().unwrap_or_else(PoisonError::into_inner);
@@ -195,7 +195,7 @@ fn main_loop(bench: &QdevBench, stop: &Stop) {
     let mut bql = bench.machine.bql().lock_main_loop();
     while !stop.is_set() {
         bench.hotplug_step(&mut bql);
-        bql.unlocked(|| qdev_demo::os::poll_timeout(Duration::ZERO));
+        bql.unlocked(|| qdev_demo::util::os::poll_timeout(Duration::ZERO));
     }
 }
 
@@ -204,7 +204,7 @@ fn main_loop(bench: &QdevBench, stop: &Stop) {
 ///
 /// ```
 /// use benches::qdev::{drive_requests, QdevBench};
-/// use qdev_demo::sync_mode::SyncMode;
+/// use qdev_demo::qdev::sync_mode::SyncMode;
 /// let bench = QdevBench::new(SyncMode::Bql);
 /// assert!(drive_requests(&bench, 2, true, 200).as_nanos() > 0);
 /// ```
@@ -253,7 +253,7 @@ impl LatencyRun {
 /// ```
 /// use std::time::Duration;
 /// use benches::qdev::latency_run;
-/// use qdev_demo::sync_mode::SyncMode;
+/// use qdev_demo::qdev::sync_mode::SyncMode;
 /// let run = latency_run(SyncMode::Rcu, 1, true, Duration::from_millis(20));
 /// assert!(run.requests > 0 && run.lookups.count() > 0);
 /// ```

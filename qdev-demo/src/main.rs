@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use qdev_demo::cli::{CliError, Command, parse_args};
-use qdev_demo::compare::run_comparison;
-use qdev_demo::config::ScenarioConfig;
 use qdev_demo::machine::drain_rcu_callbacks;
-use qdev_demo::monitor::{Monitor, MonitorCommand, parse_command};
-use qdev_demo::scenario::{Progress, run_scenario_until};
-use qdev_demo::sync_mode::SyncMode;
-use qdev_demo::units::duration;
+use qdev_demo::machine::monitor::{Monitor, MonitorCommand, parse_command};
+use qdev_demo::qdev::sync_mode::SyncMode;
+use qdev_demo::run::cli::{CliError, Command, parse_args};
+use qdev_demo::run::compare::run_comparison;
+use qdev_demo::run::config::ScenarioConfig;
+use qdev_demo::run::scenario::{Progress, run_scenario_until};
+use qdev_demo::util::units::duration;
 
 /// `println!` that ignores write errors: a closed pipe (`qdev-demo | head -1`) must not panic.
 macro_rules! out {

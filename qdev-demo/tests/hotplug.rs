@@ -4,14 +4,14 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier, mpsc};
 
-use qdev_demo::bus::{
+use qdev_demo::hw::scsi::bus::scsi_device_get;
+use qdev_demo::machine::{DeviceAddOptions, Machine};
+use qdev_demo::qdev::bus::{
     bus_add_child, bus_remove_child, qdev_realize, qdev_set_parent_bus, qdev_unparent,
 };
-use qdev_demo::error::QdevError;
-use qdev_demo::events::QmpEvent;
-use qdev_demo::machine::{DeviceAddOptions, Machine};
-use qdev_demo::qdev::{BusState, DeviceState, SystemBus};
-use qdev_demo::scsi::bus::scsi_device_get;
+use qdev_demo::qdev::device::{BusState, DeviceState, SystemBus};
+use qdev_demo::qdev::error::QdevError;
+use qdev_demo::qdev::events::QmpEvent;
 
 fn ids(bus: &BusState) -> Vec<String> {
     let guard = rcu_core::read_lock();
@@ -284,7 +284,7 @@ fn locked_commands_refuse_another_machines_bql() {
 /// insertion it would get in during realize and find no usable device.
 #[test]
 fn rwlock_mode_excludes_readers_for_the_whole_command() {
-    use qdev_demo::sync_mode::SyncMode;
+    use qdev_demo::qdev::sync_mode::SyncMode;
     let m = Machine::builder()
         .sync(SyncMode::RwLock)
         .realize_cost(std::time::Duration::from_millis(20))

@@ -1,7 +1,9 @@
 //! The crate's modules import each other in one direction only (QEMU's layering: the qdev core
-//! knows nothing of SCSI, the BQL knows nothing of devices). This test reads every `src/**/*.rs`
-//! file, collects the `crate::` paths its non-test code names (in `use` lines and inline), maps
-//! each to the file that defines that module, and fails on any cycle in that graph, naming it.
+//! knows nothing of SCSI, the BQL knows nothing of devices), and its folders are layers that
+//! import downward only: `util` < `block` < `qdev` < `hw` < `machine` < `run`. This test reads
+//! every `src/**/*.rs` file, collects the `crate::` paths its non-test code names (in `use`
+//! lines and inline), maps each to the file that defines that module, and fails on any cycle in
+//! that graph, naming it, and on any import that goes up the layers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -70,7 +72,7 @@ fn imports(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
     out
 }
 
-/// The module graph, without self-edges (`crate::scsi` from inside `scsi/` is fine).
+/// The module graph, without self-edges (`crate::hw::scsi` from inside `scsi/` is fine).
 fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let src = sources();
     let modules: BTreeSet<String> = src.keys().cloned().collect();
@@ -78,8 +80,6 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
         .map(|(m, text)| {
             let mut deps = imports(&non_test_code(text), &modules);
             deps.remove(m);
-            // A parent module declaring its children (`pub mod x;`) is not an import.
-            deps.retain(|d| !d.starts_with(&format!("{m}/")) || m == "lib");
             (m.clone(), deps)
         })
         .collect()
@@ -127,34 +127,64 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
     None
 }
 
+/// The layers, bottom first: a module may import its own layer and the ones below.
+const LAYERS: [&str; 6] = ["util", "block", "qdev", "hw", "machine", "run"];
+
+/// The layer of a module (its top folder), or `None` for the crate roots `lib` and `main` (the
+/// binary), which sit above every layer.
+fn layer(module: &str) -> Option<usize> {
+    let top = module.split('/').next().unwrap_or(module);
+    LAYERS.iter().position(|l| *l == top)
+}
+
+/// The imports of `graph` that go up the layers, as `from -> to`.
+fn upward_imports(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (m, deps) in graph {
+        let Some(from) = layer(m) else { continue };
+        for d in deps {
+            if layer(d).is_none_or(|to| to > from) {
+                out.push(format!("{m} -> {d}"));
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn the_module_graph_has_no_cycle() {
     let g = graph();
     assert!(g.len() > 20, "found the crate's modules: {:?}", g.keys());
-    assert!(g["machine"].contains("bql"), "found imports: {g:?}");
+    assert!(g["machine"].contains("qdev/bql"), "found imports: {g:?}");
     if let Some(cycle) = find_cycle(&g) {
         panic!("import cycle: {}", cycle.join(" -> "));
     }
 }
 
-/// QEMU's layering: the generic qdev core and the BQL name no SCSI module, and the BQL depends on
-/// no other module of the crate.
+/// Every module is in a layer folder, and no import goes up the layers.
 #[test]
-fn layers() {
+fn layers_import_downward_only() {
     let g = graph();
-    for core in [
-        "bql",
-        "bus",
-        "qdev",
-        "walk",
-        "context",
-        "error",
-        "sync_mode",
-    ] {
-        let scsi: Vec<_> = g[core].iter().filter(|d| d.starts_with("scsi")).collect();
-        assert!(scsi.is_empty(), "{core} imports {scsi:?}");
-    }
-    assert!(g["bql"].is_empty(), "bql imports {:?}", g["bql"]);
+    let outside: Vec<_> = g
+        .keys()
+        .filter(|m| !["lib", "main"].contains(&m.as_str()) && layer(m).is_none())
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "modules outside the layers {LAYERS:?}: {outside:?}"
+    );
+    let up = upward_imports(&g);
+    assert!(
+        up.is_empty(),
+        "imports that go up the layers {LAYERS:?}: {up:?}"
+    );
+}
+
+/// QEMU's layering inside the qdev layer: the BQL depends on no other module.
+#[test]
+fn the_bql_depends_on_nothing() {
+    let g = graph();
+    assert!(g["qdev/bql"].is_empty(), "bql imports {:?}", g["qdev/bql"]);
 }
 
 /// Negative control: the cycle finder finds a cycle it is given, and the parser sees imports.
@@ -175,4 +205,15 @@ fn the_checker_catches_a_cycle() {
     assert_eq!(cycle.len(), 4);
     g.get_mut("b").expect("b").clear();
     assert_eq!(find_cycle(&g), None);
+    // An import from the qdev layer up to hw is caught; downward ones are not.
+    let mut g = BTreeMap::new();
+    g.insert(
+        "qdev/bus".to_owned(),
+        BTreeSet::from(["hw/scsi/bus".to_owned()]),
+    );
+    g.insert(
+        "hw/scsi/bus".to_owned(),
+        BTreeSet::from(["util/os".to_owned()]),
+    );
+    assert_eq!(upward_imports(&g), ["qdev/bus -> hw/scsi/bus"]);
 }

@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use qdev_demo::config::ScenarioConfig;
-use qdev_demo::qdev::BusChild;
-use qdev_demo::scenario::run_scenario;
-use qdev_demo::sync_mode::SyncMode;
+use qdev_demo::qdev::device::BusChild;
+use qdev_demo::qdev::sync_mode::SyncMode;
+use qdev_demo::run::config::ScenarioConfig;
+use qdev_demo::run::scenario::run_scenario;
 
 #[test]
 fn broken_grace_periods_are_detected() {

@@ -3,17 +3,17 @@
 
 use std::sync::Arc;
 
-use qdev_demo::bus::{bus_add_child, qdev_set_parent_bus};
-use qdev_demo::drive::Drive;
-use qdev_demo::machine::Machine;
-use qdev_demo::qdev::{BusState, DeviceState, device_set_realized};
-use qdev_demo::scsi::bus::{
+use qdev_demo::block::drive::Drive;
+use qdev_demo::hw::scsi::bus::{
     ScsiAddress, ScsiAddressError, ScsiBusInfo, ScsiDeviceExt, check_lookup_result,
     do_scsi_device_find, scsi_bus_allocate_address, scsi_bus_check_address,
     scsi_bus_is_address_free, scsi_device_find, scsi_device_get, scsi_target_emulate_report_luns,
 };
-use qdev_demo::scsi::report_luns::{parse_report_luns, report_luns_cdb};
-use qdev_demo::scsi::sense::INVALID_FIELD;
+use qdev_demo::hw::scsi::report_luns::{parse_report_luns, report_luns_cdb};
+use qdev_demo::hw::scsi::sense::INVALID_FIELD;
+use qdev_demo::machine::Machine;
+use qdev_demo::qdev::bus::{bus_add_child, qdev_set_parent_bus};
+use qdev_demo::qdev::device::{BusState, DeviceState, device_set_realized};
 
 fn add(m: &Machine, id: &str, drive: &str, target: u32, lun: u32) -> Arc<DeviceState> {
     m.device_add_str(&format!(

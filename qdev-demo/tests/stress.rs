@@ -8,12 +8,12 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use qdev_demo::config::ScenarioConfig;
-use qdev_demo::os::RunDelayClock;
-use qdev_demo::scenario::run_scenario;
+use qdev_demo::qdev::sync_mode::SyncMode;
+use qdev_demo::run::config::ScenarioConfig;
+use qdev_demo::run::scenario::run_scenario;
 #[cfg(doc)]
-use qdev_demo::summary::Summary;
-use qdev_demo::sync_mode::SyncMode;
+use qdev_demo::run::summary::Summary;
+use qdev_demo::util::os::RunDelayClock;
 
 /// The machines have 2 cores: run one scenario at a time.
 static SERIAL: Mutex<()> = Mutex::new(());

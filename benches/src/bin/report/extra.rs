@@ -9,7 +9,7 @@ use benches::grace_period::{RcuCore, Readers, grace_periods_per_round};
 use benches::qdev::{LatencyRun, latency_run};
 use benches::reclaim::{FloodStats, RcuIntrusive, Reclaimer, flood};
 use benches::tuning::CALLERS;
-use qdev_demo::sync_mode::SyncMode;
+use qdev_demo::qdev::sync_mode::SyncMode;
 
 use crate::units::{format_rate, format_time};
 

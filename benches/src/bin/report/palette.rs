@@ -164,7 +164,7 @@ mod tests {
             "liburcu memb call_rcu",
         ]
         .into_iter()
-        .chain(qdev_demo::sync_mode::SyncMode::ALL.map(|m| m.as_str()))
+        .chain(qdev_demo::qdev::sync_mode::SyncMode::ALL.map(|m| m.as_str()))
         {
             assert!(
                 PALETTE.iter().any(|(n, _)| *n == name),

@@ -1,0 +1,599 @@
+//! The seed's scenario: a virtio-scsi controller with several disks, I/O threads issuing requests
+//! as fast as they can, and the main thread hot-plugging and unplugging disks continuously, with
+//! safety checks that must stay zero.
+//!
+//! The main thread is modelled on QEMU's main loop: it holds the BQL all the time except around
+//! its poll (`main_loop_wait` releases the BQL only around `ppoll`). Each iteration runs one whole
+//! QMP command, `device_add` (create, `qdev_set_parent_bus`, realize with its busy cost, plug) or
+//! `device_del` (unrealize, unparent), then polls with the BQL released ([`crate::util::os::poll_timeout`],
+//! a `ppoll`): with `hotplug_interval` zero ("continuous hot-plug": the next command is already
+//! queued, so the poll timeout is zero) the poll returns at once; otherwise it waits that long
+//! (pacing). When no command can be issued (every hot-plugged slot is unplugged and its drives
+//! still await DEVICE_DELETED) and without hot-plug, the main loop waits in its poll for the next
+//! DEVICE_DELETED or status update.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::block::drive::Drive;
+use crate::hw::scsi::disk::read10_cdb;
+use crate::hw::scsi::lun::virtio_scsi_lun;
+use crate::hw::scsi::report_luns::{parse_report_luns, report_luns_cdb};
+use crate::hw::scsi::virtio_scsi::{IoStats, TmfSubtype, encode_cmd_req, encode_tmf_req, response};
+use crate::machine::{DeviceAddOptions, Machine, drain_rcu_callbacks};
+use crate::qdev::context::spin_for;
+use crate::qdev::device::DeviceState;
+use crate::qdev::walk::{QdevVisitor, Walk, qbus_walk_children};
+use crate::run::config::ScenarioConfig;
+use crate::run::summary::{HotplugStats, MainLoopStats, Summary};
+use crate::util::os;
+
+/// LUNs of the four slots of each target: 0 and 1 stay plugged, 2 and 300 (flat addressing) are
+/// hot-plugged.
+pub const SLOT_LUNS: [u16; 4] = [0, 1, 2, 300];
+
+/// One disk slot of the scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    /// SCSI target.
+    pub target: u8,
+    /// LUN.
+    pub lun: u16,
+    /// Whether the disk stays plugged for the whole run.
+    pub permanent: bool,
+    /// Device id, `disk<N>`.
+    pub id: String,
+    /// Drive names: `d<N>` for a permanent disk; a pool `d<N>.0`, `d<N>.1`, ... for a
+    /// hot-plugged one, whose previous drive stays busy until its DEVICE_DELETED.
+    pub drives: Vec<String>,
+}
+
+/// Drives per hot-plugged slot: a re-plug takes a free drive of the pool while the previous one
+/// waits for its device's grace period, like a host loop that gives each new disk a new backend.
+pub const DRIVES_PER_HOT_SLOT: usize = 4;
+
+/// The slots for `disks` disks.
+///
+/// ```
+/// let slots = qdev_demo::run::scenario::slots(6);
+/// assert_eq!((slots[5].target, slots[5].lun, slots[5].permanent), (1, 1, true));
+/// assert_eq!((slots[3].lun, slots[3].permanent), (300, false));
+/// ```
+pub fn slots(disks: usize) -> Vec<Slot> {
+    (0..disks)
+        .map(|i| {
+            let permanent = i % SLOT_LUNS.len() < 2;
+            let drives = if permanent {
+                vec![format!("d{i}")]
+            } else {
+                (0..DRIVES_PER_HOT_SLOT)
+                    .map(|k| format!("d{i}.{k}"))
+                    .collect()
+            };
+            Slot {
+                target: u8::try_from(i / SLOT_LUNS.len()).expect("at most 256 disks (64 targets)"),
+                lun: SLOT_LUNS[i % SLOT_LUNS.len()],
+                permanent,
+                id: format!("disk{i}"),
+                drives,
+            }
+        })
+        .collect()
+}
+
+/// What REPORT LUNS may and must list for one target.
+#[derive(Debug, Clone, Default)]
+struct TargetExpect {
+    allowed: Vec<u16>,
+    permanent: Vec<u16>,
+}
+
+/// Checks a REPORT LUNS reply against the target's slots: well formed, not truncated, LUN 0
+/// first, no duplicates, only LUNs of the target's slots, every permanent LUN present.
+fn report_luns_consistent(data: &[u8], expect: &TargetExpect) -> bool {
+    let Ok(reply) = parse_report_luns(data) else {
+        return false;
+    };
+    if reply.list_len as usize != data.len() - 8 || reply.luns.first() != Some(&0) {
+        return false;
+    }
+    let mut seen = reply.luns.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len() == reply.luns.len()
+        && reply.luns.iter().all(|l| expect.allowed.contains(l))
+        && expect.permanent.iter().all(|l| reply.luns.contains(l))
+}
+
+/// What [`run_scenario`] reports while it runs (the binary draws a progress bar from it).
+#[derive(Debug, Clone, Copy)]
+pub enum Progress {
+    /// Plugging the initial disks before the timer starts: `done` of `total` realized (each
+    /// realize spends `--realize-cost`).
+    Realizing {
+        /// Disks plugged so far.
+        done: usize,
+        /// Disks to plug.
+        total: usize,
+    },
+    /// The timed run, about four times a second.
+    Running(LiveStatus),
+}
+
+/// The live status of a timed run.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveStatus {
+    /// Time since the start.
+    pub elapsed: Duration,
+    /// Requests served so far (published every few hundred requests).
+    pub requests: u64,
+    /// Request rate since the previous status.
+    pub requests_per_sec: f64,
+    /// Hot-plug operations so far.
+    pub hotplug_ops: u64,
+    /// Grace periods since the start.
+    pub grace_periods: u64,
+    /// rcu-core callbacks queued and not yet run.
+    pub callbacks_pending: u64,
+}
+
+impl std::fmt::Display for LiveStatus {
+    /// At most 40 columns, e.g. `2.47M req/s · 1,234 hot-plugs · 567 GPs`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} req/s · {} hot-plugs · {} GPs",
+            crate::util::units::si(self.requests_per_sec),
+            indicatif::HumanCount(self.hotplug_ops),
+            indicatif::HumanCount(self.grace_periods),
+        )
+    }
+}
+
+/// xorshift64*: cheap, deterministic choices.
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as usize % n.max(1)
+    }
+}
+
+/// Per-thread padded counter of requests (published, read by the status line).
+#[repr(align(128))]
+#[derive(Debug, Default)]
+struct Published(AtomicU64);
+
+fn io_thread(
+    machine: &Machine,
+    slots: &[Slot],
+    expect: &[TargetExpect],
+    stop: &AtomicBool,
+    published: &Published,
+    seed: u64,
+) -> IoStats {
+    let vs = machine.virtio_scsi();
+    let mut stats = IoStats::default();
+    let mut data = Vec::with_capacity(4096);
+    let mut rng = Rng::new(seed);
+    let mut n: u64 = 0;
+    let blocks = u32::try_from(crate::machine::DEFAULT_DRIVE_BLOCKS).unwrap_or(u32::MAX);
+    while !stop.load(Ordering::Relaxed) {
+        for _ in 0..256 {
+            n += 1;
+            let slot = &slots[rng.below(slots.len())];
+            let lun = virtio_scsi_lun(slot.target, slot.lun);
+            if n % 4096 == 1 {
+                let req = encode_tmf_req(TmfSubtype::LogicalUnitReset, lun, n);
+                vs.handle_tmf(&req, &mut stats);
+            } else if n % 8192 == 2 {
+                let req = encode_tmf_req(TmfSubtype::ITNexusReset, lun, n);
+                vs.handle_tmf(&req, &mut stats);
+            } else if n % 64 == 3 {
+                let req = encode_cmd_req(lun, n, &report_luns_cdb(0, 4096));
+                let resp = vs.handle_cmd(&req, &mut data, &mut stats);
+                // BAD_TARGET is legitimate: the exact-match device may be mid-realize.
+                let ok = resp.response == response::BAD_TARGET
+                    || (resp.response == response::OK
+                        && resp.status.sense.is_none()
+                        && report_luns_consistent(&data, &expect[usize::from(slot.target)]));
+                if !ok {
+                    machine.ctx().safety().record_report_luns_inconsistent();
+                }
+            } else {
+                let lba = (rng.below(blocks as usize)) as u32;
+                let req = encode_cmd_req(lun, n, &read10_cdb(lba, 1));
+                vs.handle_cmd(&req, &mut data, &mut stats);
+            }
+        }
+        published
+            .0
+            .store(stats.commands + stats.tmfs, Ordering::Relaxed);
+    }
+    stats
+}
+
+/// The walker's visitor: a slow reader that checks every device before and after dwelling on it.
+struct DwellingVisitor {
+    dwell: Duration,
+    machine_safety: Arc<crate::qdev::context::QdevContext>,
+}
+
+impl QdevVisitor for DwellingVisitor {
+    type Error = std::convert::Infallible;
+
+    fn pre_device(&mut self, dev: &DeviceState) -> Result<Walk, Self::Error> {
+        if !dev.is_live() {
+            self.machine_safety.safety().record_freed_seen();
+        }
+        spin_for(self.dwell);
+        if !dev.is_live() {
+            self.machine_safety.safety().record_freed_seen();
+        }
+        Ok(Walk::Continue)
+    }
+}
+
+fn walker_thread(machine: &Machine, config: &ScenarioConfig, stop: &AtomicBool) -> u64 {
+    let mut visitor = DwellingVisitor {
+        dwell: config.walker_dwell,
+        machine_safety: Arc::clone(machine.ctx()),
+    };
+    let mut walks = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(()) = qbus_walk_children(machine.sysbus(), &mut visitor);
+        walks += 1;
+        // Pacing only (the walker is a background reader), not synchronization.
+        std::thread::sleep(config.walker_interval);
+    }
+    walks
+}
+
+/// Wait between status updates (and the poll timeout of an idle main loop).
+const STATUS_PERIOD: Duration = Duration::from_millis(250);
+
+fn device_opts(slot: &Slot, drive: &str) -> DeviceAddOptions {
+    DeviceAddOptions {
+        driver: "scsi-hd".to_owned(),
+        id: Some(slot.id.clone()),
+        drive: Some(drive.to_owned()),
+        scsi_id: Some(u32::from(slot.target)),
+        lun: Some(u32::from(slot.lun)),
+        ..DeviceAddOptions::default()
+    }
+}
+
+/// Runs the scenario and returns its summary; `on_progress` is called for each disk realized
+/// before the timer starts and then about four times a second with the live status (the binary
+/// draws a progress bar from it on a terminal).
+///
+/// ```
+/// use qdev_demo::run::config::ScenarioConfig;
+/// use qdev_demo::run::scenario::run_scenario;
+/// use std::time::Duration;
+/// let config = ScenarioConfig {
+///     duration: Duration::from_millis(100),
+///     iothreads: 1,
+///     realize_cost: Duration::from_micros(10),
+///     ..ScenarioConfig::default()
+/// };
+/// let summary = run_scenario(&config, |_| {});
+/// assert!(summary.safety.all_zero());
+/// assert!(summary.requests() > 0);
+/// ```
+pub fn run_scenario(config: &ScenarioConfig, on_progress: impl FnMut(Progress)) -> Summary {
+    run_scenario_until(config, &AtomicBool::new(false), on_progress)
+}
+
+/// [`run_scenario`] that ends early, with [`Summary::interrupted`] set, once `interrupt` is true
+/// (the binary sets it on Ctrl-C). The main loop checks it every iteration (at most one
+/// command, i.e. one realize, late); if it is set while the initial disks are realized, the run
+/// ends before its timer starts and the summary counts nothing.
+///
+/// ```
+/// use qdev_demo::run::config::ScenarioConfig;
+/// use qdev_demo::run::scenario::run_scenario_until;
+/// use std::sync::atomic::AtomicBool;
+/// use std::time::Duration;
+/// let config = ScenarioConfig { duration: Duration::from_secs(3600), ..ScenarioConfig::default() };
+/// let summary = run_scenario_until(&config, &AtomicBool::new(true), |_| {});
+/// assert!(summary.interrupted && summary.elapsed < Duration::from_secs(60));
+/// ```
+pub fn run_scenario_until(
+    config: &ScenarioConfig,
+    interrupt: &AtomicBool,
+    mut on_progress: impl FnMut(Progress),
+) -> Summary {
+    let slots = slots(config.disks);
+    let machine = Machine::builder()
+        .sync(config.sync)
+        .realize_cost(config.realize_cost)
+        .drives(0)
+        .build();
+    let mut expect = vec![
+        TargetExpect::default();
+        slots
+            .iter()
+            .map(|s| usize::from(s.target) + 1)
+            .max()
+            .unwrap_or(0)
+    ];
+    for s in &slots {
+        let e = &mut expect[usize::from(s.target)];
+        e.allowed.push(s.lun);
+        if s.permanent {
+            e.permanent.push(s.lun);
+        }
+    }
+    for (i, s) in slots.iter().enumerate() {
+        if interrupt.load(Ordering::Relaxed) {
+            drop(machine);
+            drain_rcu_callbacks();
+            return Summary::not_started(config);
+        }
+        for d in &s.drives {
+            machine.drive_add(d, false).expect("drive names are unique");
+        }
+        machine
+            .device_add(&device_opts(s, &s.drives[0]))
+            .expect("initial disks plug into an empty bus");
+        on_progress(Progress::Realizing {
+            done: i + 1,
+            total: slots.len(),
+        });
+    }
+    let drives: Vec<Vec<Arc<Drive>>> = slots
+        .iter()
+        .map(|s| {
+            s.drives
+                .iter()
+                .map(|d| machine.drive(d).expect("added above"))
+                .collect()
+        })
+        .collect();
+    let hot: Vec<usize> = (0..slots.len()).filter(|&i| !slots[i].permanent).collect();
+    let mut present = vec![true; slots.len()];
+    let mut actionable = Vec::with_capacity(hot.len());
+
+    let stop = AtomicBool::new(false);
+    let published: Vec<Published> = (0..config.iothreads)
+        .map(|_| Published::default())
+        .collect();
+    let gp_start = rcu_core::stats().grace_periods;
+    let mut hp = HotplugStats::default();
+    let mut ml = MainLoopStats::default();
+    let mut interrupted = false;
+
+    let (io, walks, elapsed) = std::thread::scope(|scope| {
+        let io_handles: Vec<_> = (0..config.iothreads)
+            .map(|t| {
+                let (machine, slots, expect, stop, published) =
+                    (&machine, &slots, &expect, &stop, &published[t]);
+                let seed = config.seed.wrapping_add(t as u64 * 0x9e37_79b9);
+                scope.spawn(move || io_thread(machine, slots, expect, stop, published, seed))
+            })
+            .collect();
+        let walker = scope.spawn(|| walker_thread(&machine, config, &stop));
+
+        let start = Instant::now();
+        let mut rng = Rng::new(config.seed ^ 0x5eed);
+        let mut last_status = (start, 0u64);
+        // The main loop owns the BQL from here on, except while it polls.
+        let cpu_start = os::thread_cpu_time();
+        let mut run_delay = os::RunDelayClock::new();
+        let mut bql = machine.bql().lock_main_loop();
+        let mut acquired = Instant::now();
+        loop {
+            let elapsed = start.elapsed();
+            if elapsed >= config.duration {
+                break;
+            }
+            if interrupt.load(Ordering::Relaxed) {
+                interrupted = true;
+                break;
+            }
+            let hotplugging = config.hotplug && !hot.is_empty();
+            // The next command, as a management tool would issue it: unplug a present disk, or
+            // plug an absent one on a drive of its pool that is free (DEVICE_DELETED seen).
+            let mut idle = false;
+            // Read before the drives are checked: a drive freed after the check is followed by
+            // its DEVICE_DELETED, which then ends the idle poll at once.
+            let events_seen = machine.ctx().events().emitted();
+            if hotplugging {
+                actionable.clear();
+                actionable.extend(
+                    hot.iter()
+                        .copied()
+                        .filter(|&s| present[s] || drives[s].iter().any(|d| !d.is_attached())),
+                );
+                if actionable.is_empty() {
+                    idle = true;
+                    hp.deferred += 1;
+                } else {
+                    // One whole QMP command under the BQL.
+                    let s = actionable[rng.below(actionable.len())];
+                    if present[s] {
+                        machine
+                            .device_del_locked(&mut bql, &slots[s].id)
+                            .expect("a present hot-plugged disk can be deleted");
+                        present[s] = false;
+                        hp.dels += 1;
+                    } else {
+                        let drive = drives[s]
+                            .iter()
+                            .find(|d| !d.is_attached())
+                            .expect("actionable: a drive of the pool is free");
+                        match machine
+                            .device_add_locked(&mut bql, &device_opts(&slots[s], drive.name()))
+                        {
+                            Ok(_) => {
+                                present[s] = true;
+                                hp.adds += 1;
+                            }
+                            Err(_) => hp.add_failures += 1,
+                        }
+                    }
+                }
+            }
+            // main_loop_wait: poll with the BQL released.
+            let remaining = config.duration.saturating_sub(start.elapsed());
+            let timeout = if hotplugging {
+                config.hotplug_interval.min(remaining)
+            } else {
+                STATUS_PERIOD.min(remaining)
+            };
+            let wait_before = run_delay.read();
+            let released = Instant::now();
+            ml.bql_held += released - acquired;
+            let poll_end = bql.unlocked(|| {
+                let now = Instant::now();
+                if now - last_status.0 >= STATUS_PERIOD {
+                    let requests: u64 = published.iter().map(|p| p.0.load(Ordering::Relaxed)).sum();
+                    let dt = (now - last_status.0).as_secs_f64();
+                    let stats = rcu_core::stats();
+                    on_progress(Progress::Running(LiveStatus {
+                        elapsed: now - start,
+                        requests,
+                        requests_per_sec: (requests - last_status.1) as f64 / dt,
+                        hotplug_ops: hp.adds + hp.dels,
+                        grace_periods: stats.grace_periods - gp_start,
+                        callbacks_pending: stats.callbacks_pending(),
+                    }));
+                    last_status = (now, requests);
+                }
+                if idle {
+                    // No command can be issued until a DEVICE_DELETED frees a drive: the
+                    // management tool waits for the event, the main loop sleeps in its poll.
+                    machine
+                        .ctx()
+                        .events()
+                        .wait_emitted_beyond(events_seen, STATUS_PERIOD.min(remaining));
+                } else {
+                    // The poll timeout: zero for continuous hot-plug (the next command is
+                    // already queued), else the pacing interval.
+                    os::poll_timeout(timeout);
+                }
+                Instant::now()
+            });
+            acquired = Instant::now();
+            if let (Some(before), Some(after)) = (wait_before, run_delay.read()) {
+                ml.cpu_wait_released += after.saturating_sub(before);
+            }
+            let reacquire = acquired - poll_end;
+            ml.bql_reacquire_total += reacquire;
+            ml.bql_reacquire_max = ml.bql_reacquire_max.max(reacquire);
+            ml.iterations += 1;
+        }
+        ml.bql_held += acquired.elapsed();
+        drop(bql);
+        ml.cpu_time = os::thread_cpu_time().saturating_sub(cpu_start);
+        stop.store(true, Ordering::Relaxed);
+        let elapsed = start.elapsed();
+        let mut io = IoStats::default();
+        for h in io_handles {
+            io.merge(&h.join().expect("I/O thread panicked"));
+        }
+        let walks = walker.join().expect("walker thread panicked");
+        (io, walks, elapsed)
+    });
+
+    let grace_periods = rcu_core::stats().grace_periods - gp_start;
+    // Every removed BusChild is freed after its grace period; wait for the stragglers.
+    rcu_core::rcu_barrier();
+    let ctx = Arc::clone(machine.ctx());
+    let counters = ctx.counters();
+    let summary = Summary {
+        config: config.clone(),
+        interrupted,
+        elapsed,
+        io,
+        walks,
+        hotplug: hp,
+        main_loop: ml,
+        device_deleted_events: ctx.events().emitted(),
+        grace_periods,
+        children_removed: counters.children_removed.load(Ordering::Relaxed),
+        children_freed: counters.children_freed.load(Ordering::Relaxed),
+        safety: ctx.safety().snapshot(),
+    };
+    drop(machine);
+    drain_rcu_callbacks();
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hw::scsi::report_luns::build_report_luns;
+
+    #[test]
+    fn slot_layout() {
+        let s = slots(9);
+        assert_eq!(s.len(), 9);
+        assert_eq!(s.iter().filter(|s| s.permanent).count(), 5);
+        assert_eq!((s[8].target, s[8].lun, s[8].id.as_str()), (2, 0, "disk8"));
+        assert_eq!(s[8].drives, ["d8"]);
+        assert_eq!(s[7].drives.len(), DRIVES_PER_HOT_SLOT);
+        assert_eq!(s[7].drives[1], "d7.1");
+    }
+
+    #[test]
+    fn report_luns_check() {
+        let e = TargetExpect {
+            allowed: vec![0, 1, 2, 300],
+            permanent: vec![0, 1],
+        };
+        assert!(report_luns_consistent(
+            &build_report_luns(4096, [300, 1, 0]),
+            &e
+        ));
+        assert!(report_luns_consistent(&build_report_luns(4096, [1]), &e));
+        assert!(
+            !report_luns_consistent(&build_report_luns(4096, [2]), &e),
+            "permanent LUN 1 missing"
+        );
+        assert!(
+            !report_luns_consistent(&build_report_luns(4096, [1, 7]), &e),
+            "LUN 7 is not ours"
+        );
+        assert!(
+            !report_luns_consistent(&build_report_luns(4096, [1, 2, 2]), &e),
+            "duplicate"
+        );
+        assert!(
+            !report_luns_consistent(&build_report_luns(16, [1]), &e),
+            "truncated"
+        );
+        assert!(!report_luns_consistent(&[0; 4], &e), "malformed");
+    }
+
+    #[test]
+    fn rng_stays_in_range() {
+        let mut r = Rng::new(0);
+        assert!((0..1000).all(|_| r.below(7) < 7));
+        assert_eq!(r.below(0), 0);
+    }
+
+    #[test]
+    fn live_status_formats() {
+        let s = LiveStatus {
+            elapsed: Duration::from_millis(1500),
+            requests: 10,
+            requests_per_sec: 2.5e6,
+            hotplug_ops: 3,
+            grace_periods: 4,
+            callbacks_pending: 5,
+        };
+        let line = s.to_string();
+        assert_eq!(line, "2.50M req/s · 3 hot-plugs · 4 GPs");
+    }
+}
