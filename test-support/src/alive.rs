@@ -1,0 +1,114 @@
+//! [`AliveWord`]: a word embedded in stress-test payloads that says whether the payload may still be
+//! read.
+//!
+//! It holds [`ALIVE`] from construction until the payload is dropped, then [`DEAD`]. A reader that
+//! meets any other value read memory that is no longer the payload: with
+//! [`PoisonAlloc`](crate::PoisonAlloc) installed, freed memory reads as
+//! [`FREED_WORD`](crate::alloc::FREED_WORD); a negative control's quarantine marks parked payloads
+//! [`QUARANTINED`]. Readers in the stress tests call [`AliveWord::check`] on every element they
+//! visit (or [`AliveWord::is_alive`] where a negative control counts instead of panicking).
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::alloc::{ALLOC_WORD, FREED_WORD};
+
+/// The word of a payload that has not been dropped.
+pub const ALIVE: u64 = 0xA11C_E000_A11C_E000;
+/// Written when the payload is dropped (by its reclaimer).
+pub const DEAD: u64 = 0xDEAD_DEAD_DEAD_DEAD;
+/// Written by a negative control's poison hook when it parks a reclaimed payload instead of freeing
+/// it (`rcu_queue::testing::enable_broken_grace_periods`).
+pub const QUARANTINED: u64 = 0x9015_0000_9015_0000;
+
+/// A word that is [`ALIVE`] from construction to drop. See the [module docs](self).
+///
+/// ```
+/// use rcu_test_support::AliveWord;
+/// let w = AliveWord::new();
+/// w.check();
+/// assert_eq!(w.kill(), rcu_test_support::alive::ALIVE);
+/// assert!(!w.is_alive());
+/// let msg = std::panic::catch_unwind(|| w.check()).unwrap_err();
+/// assert!(msg.downcast_ref::<String>().unwrap().contains("dropped"));
+/// ```
+#[derive(Debug)]
+#[repr(transparent)]
+pub struct AliveWord(AtomicU64);
+
+impl Default for AliveWord {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AliveWord {
+    /// A word that is alive.
+    pub const fn new() -> Self {
+        AliveWord(AtomicU64::new(ALIVE))
+    }
+
+    /// The raw word.
+    pub fn word(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+
+    /// Whether the payload is alive.
+    pub fn is_alive(&self) -> bool {
+        self.word() == ALIVE
+    }
+
+    /// Panics unless the payload is alive, with a message that says what was read instead.
+    #[track_caller]
+    pub fn check(&self) {
+        let word = self.word();
+        if word != ALIVE {
+            panic!(
+                "a reader met a payload that is not alive: alive word {word:#018x}, {}",
+                describe(word)
+            );
+        }
+    }
+
+    /// Marks the payload dead and returns the previous word (a reclaimer that gets [`DEAD`] back
+    /// dropped the payload twice). [`Drop`] does the same.
+    pub fn kill(&self) -> u64 {
+        self.0.swap(DEAD, Relaxed)
+    }
+
+    /// Marks the payload [`QUARANTINED`] (a negative control's poison hook).
+    pub fn quarantine(&self) {
+        self.0.store(QUARANTINED, Relaxed);
+    }
+}
+
+impl Drop for AliveWord {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// What an alive word's value means.
+///
+/// ```
+/// use rcu_test_support::alive::{describe, ALIVE};
+/// assert_eq!(describe(ALIVE), "alive");
+/// assert!(describe(rcu_test_support::alloc::FREED_WORD).contains("freed"));
+/// ```
+pub fn describe(word: u64) -> &'static str {
+    match word {
+        ALIVE => "alive",
+        DEAD => "dropped: it was reclaimed while the reader could still reach it",
+        QUARANTINED => {
+            "parked by the broken-grace-period quarantine: it was reclaimed while the reader \
+             could still reach it"
+        }
+        FREED_WORD => {
+            "freed memory (poisoned by PoisonAlloc): the reader reached a block after it was freed"
+        }
+        ALLOC_WORD => {
+            "never-initialised memory (PoisonAlloc's allocation fill): a pointer to a block whose \
+             payload was not written yet"
+        }
+        _ => "neither alive nor any known poison: the reader read memory that is not the payload",
+    }
+}
