@@ -413,7 +413,6 @@ impl<T: Send + Sync + 'static + fmt::Debug, F: Family, D: RcuDomain> fmt::Debug
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let guard = self.domain.read_lock();
-        f.write_str(F::NAME)?;
         f.debug_list().entries(self.iter(&guard)).finish()
     }
 }
@@ -801,7 +800,168 @@ impl<T: Send + Sync + 'static + fmt::Debug, F: Family, D: RcuDomain> fmt::Debug
     for ListWriter<'_, T, F, D>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ListWriter")?;
         f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// std-style conveniences (`LinkedList`, `HashSet`, `Vec`) on top of the QEMU-named operations.
+impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> ListWriter<'_, T, F, D> {
+    /// Removes the element `handle` refers to and returns whether it was on this list: `false` if it
+    /// was already removed, or belongs to another list (`QTAILQ_REMOVE_RCU` + `call_rcu1`; the
+    /// shorthand of `self.cursor(handle).map(CursorMut::remove)`).
+    ///
+    /// O(1) for the doubly linked families ([`WithPrev`](crate::family::WithPrev)); a walk to find
+    /// the predecessor for QSIMPLEQ and QSLIST. The value is dropped after a grace period once
+    /// `handle` and its clones are gone, as with [`remove_first`](Self::remove_first).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let connections = rcu_queue::RcuTailq::new();
+    /// let conn = connections.lock().push_back("10.0.0.7:443").handle();
+    /// assert!(connections.lock().remove(&conn));
+    /// assert!(!connections.lock().remove(&conn)); // already gone
+    /// assert!(connections.is_empty());
+    /// ```
+    #[doc(alias = "QTAILQ_REMOVE_RCU", alias = "QLIST_REMOVE_RCU")]
+    pub fn remove(&mut self, handle: &Handle<T, F>) -> bool {
+        self.cursor(handle).map(CursorMut::remove).is_some()
+    }
+
+    /// Unlinks the first element in O(1) and returns a [`Handle`] to it (std's
+    /// `LinkedList::pop_front`, except that the value cannot be moved out: readers may still be
+    /// looking at it; it is dropped after a grace period once the handle is gone).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let queue = rcu_queue::RcuSimpleq::new();
+    /// queue.lock().extend(["a", "b"]);
+    /// assert_eq!(queue.lock().pop_front().as_deref(), Some(&"a"));
+    /// assert_eq!(queue.lock().pop_front().as_deref(), Some(&"b"));
+    /// assert!(queue.lock().pop_front().is_none());
+    /// ```
+    #[doc(alias = "QSIMPLEQ_REMOVE_HEAD_RCU", alias = "QSLIST_REMOVE_HEAD_RCU")]
+    pub fn pop_front(&mut self) -> Option<Handle<T, F>> {
+        self.remove_first(|_| true)
+    }
+
+    /// Whether an element equals `value` (writer side, O(n)).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list = rcu_queue::RcuList::new();
+    /// list.lock().push_front(3);
+    /// assert!(list.lock().contains(&3));
+    /// assert!(!list.lock().contains(&4));
+    /// ```
+    pub fn contains(&self, value: &T) -> bool
+    where
+        T: PartialEq,
+    {
+        self.iter().any(|v| v == value)
+    }
+}
+
+/// Appends in order (`Vec::extend`): one [`push_back`](ListWriter::push_back), then an O(1)
+/// insertion after the previous element for each further one, so it is O(n) for every family.
+///
+/// ```
+/// let list = rcu_queue::RcuSlist::new();
+/// let mut w = list.lock();
+/// w.extend([1, 2]);
+/// w.extend(vec![3, 4]);
+/// assert_eq!(w.iter().copied().collect::<Vec<_>>(), [1, 2, 3, 4]);
+/// ```
+impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> Extend<T> for ListWriter<'_, T, F, D> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        let mut iter = iter.into_iter();
+        let Some(first) = iter.next() else { return };
+        let mut last = self.push_back(first);
+        for value in iter {
+            last = last.insert_after(value);
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> RcuQueue<T, F, D> {
+    /// Number of elements, without the writer lock: one `Relaxed` load of the count the writers
+    /// keep. Exact when no writer is active; otherwise the length at some recent moment, which may
+    /// differ from what an iteration started at the same time sees (the count changes just after
+    /// the link or unlink that it counts), as for `papaya::HashMap::len`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list: rcu_queue::RcuTailq<u32> = (0..3).collect();
+    /// assert_eq!(list.len(), 3);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len.load(Relaxed)
+    }
+
+    /// Whether an element equals `value`, read under `guard` (O(n); QEMU code writes the
+    /// `*_FOREACH_RCU` loop). Not a snapshot: concurrent inserts and removals may or may not be seen.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` is a section of another independent domain than the list's.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let list: rcu_queue::RcuTailq<&str> = ["sda", "sdb"].into_iter().collect();
+    /// let guard = rcu_core::read_lock();
+    /// assert!(list.contains(&"sdb", &guard));
+    /// ```
+    #[track_caller]
+    pub fn contains(&self, value: &T, guard: &D::Guard<'_>) -> bool
+    where
+        T: PartialEq,
+    {
+        self.iter(guard).any(|v| v == value)
+    }
+
+    /// A writer for `&mut self`: the exclusive borrow already keeps every other writer (and reader)
+    /// out, so no lock is taken, whether the list has its own lock or an external one.
+    #[track_caller]
+    fn exclusive_writer(&mut self) -> ListWriter<'_, T, F, D> {
+        // As in `lock`: fail before anything changes (a parent's `Domain` in a fork child).
+        self.domain.check_can_update();
+        ListWriter {
+            list: self,
+            _own: None,
+            _exclusive: PhantomData,
+        }
+    }
+}
+
+/// Appends in order, like [`ListWriter`]'s `extend`, with no lock to take (`&mut self`), for lists
+/// with their own lock or an external one. Panics as [`RcuQueue::lock`] does in a fork child.
+///
+/// ```
+/// let mut list = rcu_queue::RcuTailq::new();
+/// list.extend(["a", "b"]);
+/// assert_eq!(list.len(), 2);
+/// ```
+impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> Extend<T> for RcuQueue<T, F, D> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        self.exclusive_writer().extend(iter);
+    }
+}
+
+/// Collects into a list of the default domain with its own writer lock, in iteration order.
+///
+/// ```
+/// use rcu_queue::RcuList;
+/// let list: RcuList<u8> = (1..=3).collect();
+/// assert_eq!(format!("{list:?}"), "[1, 2, 3]");
+/// ```
+impl<T: Send + Sync + 'static, F: Family> FromIterator<T> for RcuQueue<T, F> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut list = Self::new();
+        list.extend(iter);
+        list
     }
 }
