@@ -22,7 +22,7 @@ use std::time::Duration;
 use crate::callback::{RcuCallback, RcuHead};
 use crate::domain::{DomainInner, DomainRef, GpState};
 use crate::gp::panic_in_section;
-use crate::rcu_domain::{NotSend, RcuDomain, sealed};
+use crate::rcu_domain::{NotSend, RcuDomain, RecordPtr, sealed};
 use crate::reader::Reader;
 use crate::stats::Stats;
 use crate::sync::Arc;
@@ -145,7 +145,7 @@ fn current_reader() -> *const Reader {
 /// borrow it, so they cannot outlive the section. The guard unlocks during a panic unwind too.
 #[must_use = "the critical section ends when the guard is dropped"]
 pub struct ReadGuard {
-    reader: *const Reader,
+    reader: RecordPtr,
     _not_send: PhantomData<NotSend>,
 }
 
@@ -161,9 +161,9 @@ impl Drop for ReadGuard {
         // SAFETY: the record outlives the guard: it is owned by this thread's registration, or,
         // once late, through `LOCAL` until the outermost unlock (see `Registration::drop`); the
         // guard is `!Send`, so this is the owner thread (Invariant R1 of `reader.rs`).
-        if unsafe { (*self.reader).unlock(&DEFAULT.gp.event) } {
+        if unsafe { (*self.reader.0).unlock(&DEFAULT.gp.event) } {
             // SAFETY: `unlock` reported the end of a late record's outermost section.
-            unsafe { release_late(self.reader) };
+            unsafe { release_late(self.reader.0) };
         }
     }
 }
@@ -191,7 +191,7 @@ pub fn read_lock() -> ReadGuard {
     // SAFETY: `reader` is this thread's live record (see `ReadGuard::drop`), used by its owner.
     unsafe { (*reader).lock(&DEFAULT.gp.ctr) };
     ReadGuard {
-        reader,
+        reader: RecordPtr(reader),
         _not_send: PhantomData,
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::callback::{RcuCallback, RcuHead};
 use crate::gp::GpCore;
-use crate::rcu_domain::NotSend;
+use crate::rcu_domain::{NotSend, RecordPtr};
 use crate::reader::Reader;
 use crate::stats::Stats;
 use crate::sync::{Arc, AtomicUsize, Ordering, maybe_const_fn};
@@ -306,7 +306,7 @@ impl Domain {
         // used by its owner.
         unsafe { (*reader).lock(&self.inner.gp.ctr) };
         DomainGuard {
-            reader,
+            reader: RecordPtr(reader),
             domain: &self.inner,
             _not_send: PhantomData,
         }
@@ -560,7 +560,7 @@ impl ReaderHandle<'_> {
     pub fn read_lock(&self) -> DomainGuard<'_> {
         self.reader.lock(&self.domain.gp.ctr);
         DomainGuard {
-            reader: Arc::as_ptr(&self.reader),
+            reader: RecordPtr(Arc::as_ptr(&self.reader)),
             domain: self.domain,
             _not_send: PhantomData,
         }
@@ -593,7 +593,7 @@ impl Drop for ReaderHandle<'_> {
 /// ```
 #[must_use = "the critical section ends when the guard is dropped"]
 pub struct DomainGuard<'d> {
-    reader: *const Reader,
+    reader: RecordPtr,
     domain: &'d DomainInner,
     _not_send: PhantomData<NotSend>,
 }
@@ -612,9 +612,9 @@ impl Drop for DomainGuard<'_> {
         // SAFETY: the record outlives the guard: it is owned by a `ReaderHandle` the guard borrows,
         // or by this thread's record table, or, once late, by the guard chain until the outermost
         // unlock (`local.rs`); the guard is `!Send`, so this is the owner thread (R1 of `reader.rs`).
-        if unsafe { (*self.reader).unlock(&self.domain.gp.event) } {
+        if unsafe { (*self.reader.0).unlock(&self.domain.gp.event) } {
             // SAFETY: `unlock` reported the end of a late record's outermost section.
-            unsafe { crate::local::release_late(self.reader, self.domain) };
+            unsafe { crate::local::release_late(self.reader.0, self.domain) };
         }
     }
 }

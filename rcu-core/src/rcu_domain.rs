@@ -19,10 +19,52 @@ use crate::domain::GpState;
 /// let guard = rcu_core::read_lock();
 /// std::thread::scope(|s| { s.spawn(move || drop(guard)); }); // `dyn GuardStaysOnItsThread` cannot be sent
 /// ```
+///
+/// The same holds for a guard, or a [`Loaded`](crate::Loaded), kept across an `.await` in a future
+/// that must be `Send` (`tokio::spawn`): rustc reports it once, as "future cannot be sent between
+/// threads safely ... the trait `Send` is not implemented for `dyn GuardStaysOnItsThread`", and
+/// points at the variable (`has type ReadGuard which is not Send`) and at the `.await`. End the
+/// section before the `.await` (a block around the read), or take an owned snapshot with
+/// [`RcuArcCell::load_full`](crate::RcuArcCell::load_full):
+///
+/// ```compile_fail
+/// # let cell = std::sync::Arc::new(rcu_core::RcuCell::new(1));
+/// tokio::spawn(async move {
+///     let current = cell.load();       // a read-side critical section...
+///     tokio::task::yield_now().await;  // ...held across `.await`: the future is not `Send`
+///     assert_eq!(*current, 1);
+/// });
+/// ```
+///
+/// ```
+/// # let cell = std::sync::Arc::new(rcu_core::RcuCell::new(1));
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// tokio::spawn(async move {
+///     let value = *cell.load();        // the section ends with this statement
+///     tokio::task::yield_now().await;
+///     assert_eq!(value, 1);
+/// })
+/// # .await.unwrap() });
+/// ```
 pub trait GuardStaysOnItsThread {}
 
 /// The `!Send`, `!Sync` marker of every guard type (see [`GuardStaysOnItsThread`]).
 pub(crate) type NotSend = dyn GuardStaysOnItsThread;
+
+/// A guard's pointer to its thread's reader record. `Send` and `Sync` as far as the compiler is
+/// concerned, so that a guard's only `!Send`/`!Sync` field is its [`NotSend`] marker: a guard held
+/// across `.await` in a `tokio::spawn`ed future then gets one error, naming
+/// [`GuardStaysOnItsThread`], instead of a second one naming this private pointer type. The guards
+/// stay `!Send` and `!Sync` (the marker; `static_checks` in `lib.rs` asserts it), so the pointer
+/// never leaves its thread.
+#[derive(Clone, Copy)]
+pub(crate) struct RecordPtr(pub(crate) *const crate::reader::Reader);
+
+// SAFETY: only ever held by guards, which are `!Send` and `!Sync` through their `NotSend` marker:
+// the pointer is dereferenced on the thread that owns the record (Invariant R1 of `reader.rs`).
+unsafe impl Send for RecordPtr {}
+// SAFETY: as above.
+unsafe impl Sync for RecordPtr {}
 
 pub(crate) mod sealed {
     /// Only this crate implements [`RcuDomain`](super::RcuDomain): containers rely on its guards
