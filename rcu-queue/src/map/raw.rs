@@ -18,7 +18,7 @@
 //!   grace period ([`Node::reclaim`], [`Table::reclaim`] are the `call_rcu1` callbacks).
 
 use crate::sync::{
-    AtomicPtr,
+    AtomicPtr, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
 use core::ptr::{self, NonNull};
@@ -172,6 +172,10 @@ impl<K, V> Position<K, V> {
 pub struct RawTable<K, V> {
     /// Published with a `Release` store by [`rebuild`](Self::rebuild).
     current: AtomicPtr<Table<K, V>>,
+    /// The current table's bucket count, kept beside it so that size queries never reach the table:
+    /// a caller outside R1 and W1 may find it retired by a rebuild and freed a grace period later.
+    /// Written only by [`rebuild`](Self::rebuild) (with every writer excluded, W2).
+    nbuckets: AtomicUsize,
 }
 
 // SAFETY: the table owns `K`s and `V`s (dropped wherever the table or the reclaimer runs: `Send`)
@@ -185,21 +189,34 @@ impl<K, V> RawTable<K, V> {
     pub fn new(nbuckets: usize) -> Self {
         RawTable {
             current: AtomicPtr::new(Table::alloc(nbuckets, 0).as_ptr()),
+            nbuckets: AtomicUsize::new(nbuckets),
         }
     }
 
+    /// The current table.
+    ///
+    /// # Safety
+    ///
+    /// The caller is in R1 (a read-side critical section of the domain that reclaims tables), holds
+    /// the writer lock of a bucket (W1) or excludes every writer (W2), and uses the table only while
+    /// that lasts: a rebuild needs every writer excluded, and frees the table it replaces only a grace
+    /// period later (W3), so the table stays allocated for each of these callers. Anyone else may
+    /// find it freed (use [`nbuckets`](Self::nbuckets) for its size).
     #[inline]
-    fn table(&self) -> &Table<K, V> {
+    unsafe fn table(&self) -> &Table<K, V> {
         // Acquire: pairs with the Release store in `rebuild` (or the table's creation), so the table
         // and the chains it was published with are visible.
-        // SAFETY: `current` is never null; a replaced table stays allocated for a grace period, which
-        // covers readers (R1), and writers never hold it across a rebuild (W1, W2).
+        // SAFETY: `current` is never null, and the table is live while the caller's section or lock
+        // lasts (contract).
         unsafe { &*self.current.load(Acquire) }
     }
 
-    /// Number of buckets of the current table.
+    /// Number of buckets of the current table; callable anywhere, with no section or lock (a
+    /// snapshot unless every writer is excluded). Reads no table.
     pub fn nbuckets(&self) -> usize {
-        self.table().buckets.len()
+        // Relaxed: a size hint for the resize policy and `buckets()`; W2's writer exclusion (a mutex)
+        // orders it for the rebuild, which alone needs the exact value.
+        self.nbuckets.load(Relaxed)
     }
 
     /// The node with this hash whose key satisfies `eq` (`qht_lookup`): one `Acquire` load per step.
@@ -213,7 +230,8 @@ impl<K, V> RawTable<K, V> {
         hash: u64,
         mut eq: impl FnMut(&K) -> bool,
     ) -> Option<NonNull<Node<K, V>>> {
-        let table = self.table();
+        // SAFETY: R1 (contract): the caller's section keeps the table allocated.
+        let table = unsafe { self.table() };
         // Acquire (here and below): pairs with the Release store that published the node (`insert_at`,
         // `replace_at`) or relinked the chain (`unlink_at`).
         let mut cur = table.bucket(hash).load(Acquire);
@@ -234,7 +252,9 @@ impl<K, V> RawTable<K, V> {
     /// R1: the iterator and the nodes it yields are used only inside the read-side critical section.
     pub unsafe fn iter(&self) -> RawIter<'_, K, V> {
         RawIter {
-            table: self.table(),
+            // SAFETY: R1 (contract): the caller's section keeps the table allocated while the
+            // iterator is used.
+            table: unsafe { self.table() },
             bucket: 0,
             cur: ptr::null_mut(),
         }
@@ -246,7 +266,9 @@ impl<K, V> RawTable<K, V> {
     ///
     /// W1: the writer lock of `hash`'s bucket is held, and stays held while the position is used.
     pub unsafe fn locate(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Position<K, V> {
-        let table = self.table();
+        // SAFETY: W1 (contract): the bucket's lock is held while the position is used, so no rebuild
+        // can retire the table meanwhile.
+        let table = unsafe { self.table() };
         let bucket = table.bucket(hash);
         let mut link = bucket;
         loop {
@@ -282,7 +304,8 @@ impl<K, V> RawTable<K, V> {
     ///
     /// W1 for `pos`; `node` came from [`Node::alloc`] and was never linked; the key is absent.
     pub unsafe fn insert_at(&self, pos: &Position<K, V>, node: NonNull<Node<K, V>>) {
-        // SAFETY: the bucket belongs to the current table (W1); `node` is ours until published.
+        // SAFETY: the bucket is in the current table, which the bucket's lock (held while `pos` is
+        // used, W1) keeps from being retired; `node` is ours (never linked) until published.
         let (bucket, node_ref) = unsafe { (pos.bucket.as_ref(), node.as_ref()) };
         node_ref.next[pos.slot].store(bucket.load(Relaxed), Relaxed);
         // Release: publishes the node's key, value and link; pairs with the Acquire loads of `find`,
@@ -297,7 +320,8 @@ impl<K, V> RawTable<K, V> {
     /// W1 for `pos`, and `pos.found()` is `Some`.
     pub unsafe fn unlink_at(&self, pos: &Position<K, V>) -> NonNull<Node<K, V>> {
         let found = pos.found.expect("unlink_at: position holds no node");
-        // SAFETY: W1: the link and the node are live and ours to change.
+        // SAFETY: the bucket's lock is held while `pos` is used (W1): no rebuild can retire the
+        // table holding the link, and only that lock's holder unlinks (let alone retires) the node.
         let (link, node) = unsafe { (pos.link.as_ref(), found.as_ref()) };
         // Release (as the lists' unlinks): a reader that first meets the successor through this store
         // must also see its initialization; pairs with the readers' Acquire loads.
@@ -317,7 +341,8 @@ impl<K, V> RawTable<K, V> {
         new: NonNull<Node<K, V>>,
     ) -> NonNull<Node<K, V>> {
         let found = pos.found.expect("replace_at: position holds no node");
-        // SAFETY: W1; `new` is ours until published.
+        // SAFETY: as in `unlink_at`, the bucket's lock (W1) keeps the link and the old node live;
+        // `new` is ours (never linked) until published.
         let (link, old, new_ref) = unsafe { (pos.link.as_ref(), found.as_ref(), new.as_ref()) };
         new_ref.next[pos.slot].store(old.next[pos.slot].load(Relaxed), Relaxed);
         // Release: publishes `new`; pairs with the readers' Acquire loads.
@@ -339,7 +364,9 @@ impl<K, V> RawTable<K, V> {
         mut keep: impl FnMut(&K, &V) -> bool,
         mut retire: impl FnMut(NonNull<Node<K, V>>),
     ) {
-        let table = self.table();
+        // SAFETY: W1 (contract): those buckets' lock is held for the whole call, so no rebuild can
+        // retire the table meanwhile.
+        let table = unsafe { self.table() };
         for bucket in table.buckets.iter().skip(first).step_by(step) {
             let mut link = bucket;
             // SAFETY: linked nodes of locked buckets are live (W1, W3).
@@ -385,6 +412,8 @@ impl<K, V> RawTable<K, V> {
         }
         // Release: publishes the new table and its chains; pairs with the Acquire load in `table`.
         self.current.store(new_ptr.as_ptr(), Release);
+        // Relaxed: see `nbuckets`.
+        self.nbuckets.store(nbuckets, Relaxed);
         // SAFETY: `current` is never null.
         unsafe { NonNull::new_unchecked(old_ptr) }
     }

@@ -102,12 +102,18 @@ impl<A> QSimpleqHead<A> {
     }
 
     /// The `next` field a tail insert stores into: the last element's, or the head's first pointer.
-    fn tail_field(&self) -> &AtomicPtr<QSimpleqLink> {
+    ///
+    /// # Safety
+    ///
+    /// The caller is the serialized writer (W1) and uses the field only while it stays so: anyone
+    /// else may find the last element removed and freed meanwhile.
+    unsafe fn tail_field(&self) -> &AtomicPtr<QSimpleqLink> {
         let last = self.last.load(Relaxed);
         if last.is_null() {
             &self.first
         } else {
-            // SAFETY: a non-null `last` is a linked, live element (W2).
+            // SAFETY: the caller is the writer (contract), and only the writer unlinks: a non-null
+            // `last` is linked, so live (W2), while the caller uses the field.
             unsafe { &(*last).next }
         }
     }
@@ -161,7 +167,8 @@ impl<A: Adapter<Link = QSimpleqLink>> Head for QSimpleqHead<A> {
             .next
             .store(ptr::null_mut(), Relaxed);
         // Publish. Release pairs with the readers' Acquire load of that `next` (or first) pointer.
-        self.tail_field().store(link.as_ptr(), Release);
+        // SAFETY: we are the serialized writer (W1).
+        unsafe { self.tail_field() }.store(link.as_ptr(), Release);
         self.last.store(link.as_ptr(), Relaxed);
     }
 
