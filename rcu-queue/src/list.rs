@@ -334,8 +334,10 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> RcuQueue<T, F, D> {
     /// # Panics
     ///
     /// If the list was created with [`with_external_lock`](Self::with_external_lock) (use
-    /// [`writer`](Self::writer) with that lock's guard), or if this thread already holds this list's
-    /// writer (that would deadlock).
+    /// [`writer`](Self::writer) with that lock's guard), if this thread already holds this list's
+    /// writer (that would deadlock), or for a list of an independent [`Domain`](rcu_core::Domain)
+    /// created before `fork()`, in the child process (nothing is changed: its removals could never
+    /// be reclaimed there; see [`RcuDomain::check_can_update`]).
     ///
     /// # Example
     ///
@@ -347,6 +349,9 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> RcuQueue<T, F, D> {
     /// ```
     #[track_caller]
     pub fn lock(&self) -> ListWriter<'_, T, F, D> {
+        // Every mutation goes through a `ListWriter`: fail here, before anything changes, if it
+        // could not complete (a parent's `Domain` in a fork child).
+        self.domain.check_can_update();
         match &self.serializer {
             Serializer::Own(lock) => ListWriter {
                 list: self,
@@ -367,7 +372,8 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> RcuQueue<T, F, D> {
     /// # Panics
     ///
     /// If `guard` is not a guard of the lock this list was created with (including lists that carry
-    /// their own lock: use [`lock`](Self::lock) for those).
+    /// their own lock: use [`lock`](Self::lock) for those), or as [`lock`](Self::lock) in a fork
+    /// child.
     ///
     /// # Example
     ///
@@ -382,6 +388,8 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> RcuQueue<T, F, D> {
     /// ```
     #[track_caller]
     pub fn writer<'a, S>(&'a self, guard: &'a mut WriterGuard<'_, S>) -> ListWriter<'a, T, F, D> {
+        // As in `lock`.
+        self.domain.check_can_update();
         match self.serializer {
             Serializer::External(id) if id == guard.lock_id() => ListWriter {
                 list: self,

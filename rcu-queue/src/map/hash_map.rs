@@ -12,7 +12,7 @@
 
 use super::entry::{Entry, OccupiedEntry, VacantEntry};
 use super::raw::{Node, RawIter, RawTable, Table};
-use super::stripe::{STRIPES, StripeGuard, Stripes};
+use super::stripe::{self, STRIPES, StripeGuard, Stripes};
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
 use core::marker::PhantomData;
@@ -38,10 +38,13 @@ const SHRINK_RATIO: usize = 8;
 /// * **Writers** ([`insert`](Self::insert), [`remove`](Self::remove), [`entry`](Self::entry),
 ///   [`retain`](Self::retain)) take `&self` and lock one of 64 stripes, so writers of different keys
 ///   rarely contend. A removed or replaced value is dropped on rcu-core's callback thread after a grace
-///   period (`call_rcu1`, no allocation); its `Drop` may do `object_unref`-style work.
+///   period (`call_rcu1`, no allocation); its `Drop` may do `object_unref`-style work. A thread may
+///   hold [`Entry`]s of several maps at once, but one of each map: a second write to a map while
+///   holding its entry panics instead of deadlocking.
 /// * The table **resizes itself** (or on [`resize`](Self::resize)) without ever blocking readers, and
-///   readers never miss a key that is present during a resize. See the [module docs](crate::map) for
-///   the design.
+///   readers never miss a key that is present during a resize. An automatic resize is postponed
+///   while the writing thread holds an entry of any map, so it never waits for another map's entry
+///   holder. See the [module docs](crate::map) for the design.
 ///
 /// # Example: QEMU's `/machine/peripheral` container, looked up by id
 ///
@@ -281,7 +284,18 @@ where
     #[track_caller]
     fn lock_stripe(&self, hash: u64) -> StripeGuard<'_> {
         // Truncating is intended: the low bits pick the stripe (and the bucket, invariant 4).
-        self.stripes.lock(hash as usize & (STRIPES - 1))
+        self.lock_stripe_at(hash as usize & (STRIPES - 1))
+    }
+
+    /// Locks stripe `index`: where every write to the table but a rebuild ([`rebuild_with`]) starts,
+    /// so it first makes sure the write can complete (a map of a parent's `Domain` in a fork child
+    /// panics here, with nothing changed).
+    ///
+    /// [`rebuild_with`]: Self::rebuild_with
+    #[track_caller]
+    fn lock_stripe_at(&self, index: usize) -> StripeGuard<'_> {
+        self.domain.check_can_update();
+        self.stripes.lock(index)
     }
 
     /// The value of `key`, borrowed for as long as the guard (`qht_lookup`, `cds_lfht_lookup`).
@@ -347,6 +361,12 @@ where
     /// assert!(!map.insert(1, "b"));             // replaced
     /// assert_eq!(map.get(&1, &rcu_core::read_lock()), Some(&"b"));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If this thread already holds an [`Entry`] of this map (that would deadlock: drop it first), or
+    /// for a map of an independent [`Domain`](rcu_core::Domain) created before `fork()`, in the child process
+    /// (nothing is changed; see [`RcuDomain::check_can_update`]).
     #[track_caller]
     pub fn insert(&self, key: K, value: V) -> bool {
         let hash = self.hash(&key);
@@ -384,6 +404,10 @@ where
     /// assert!(map.remove(&1));
     /// assert!(!map.remove(&1));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`insert`](Self::insert).
     #[track_caller]
     pub fn remove<Q>(&self, key: &Q) -> bool
     where
@@ -411,8 +435,9 @@ where
     ///
     /// # Panics
     ///
-    /// If this thread already holds an entry of a key in the same stripe of this map (that would
-    /// deadlock): drop it first.
+    /// As [`insert`](Self::insert): if this thread already holds an entry of this map (that would
+    /// deadlock: drop it first; entries of other maps are fine), or for a map of an independent [`Domain`](rcu_core::Domain) created before `fork()`, in the child process
+    /// (nothing is changed; see [`RcuDomain::check_can_update`]).
     ///
     /// # Example
     ///
@@ -446,7 +471,9 @@ where
     /// # Panics
     ///
     /// If `keep` writes to this map (it would deadlock on its own stripe), or if `keep` panics (the
-    /// map stays consistent: pairs not yet visited are kept).
+    /// map stays consistent: pairs not yet visited are kept); as [`insert`](Self::insert) otherwise.
+    /// Each stripe is taken in turn, so `retain` waits for every entry of this map that other threads
+    /// hold.
     ///
     /// # Example
     ///
@@ -459,7 +486,7 @@ where
     #[track_caller]
     pub fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) {
         for index in 0..STRIPES {
-            let guard = self.stripes.lock(index);
+            let guard = self.lock_stripe_at(index);
             // SAFETY: the buckets `index, index + STRIPES, ...` are exactly this stripe's (invariant
             // 4), and it is held (W1); each unlinked node is retired once, after a grace period (W3).
             // The count is kept exact even if `keep` panics half-way.
@@ -479,8 +506,14 @@ where
     ///
     /// # Panics
     ///
-    /// Inside a read-side critical section (it may wait for a grace period), or while this thread
-    /// holds an [`Entry`] of this map.
+    /// Inside a read-side critical section (it may wait for a grace period), while this thread
+    /// holds an [`Entry`] of this map, or for a map of an independent [`Domain`](rcu_core::Domain) created before `fork()`, in the child process
+    /// (nothing is changed; see [`RcuDomain::check_can_update`]).
+    ///
+    /// A resize takes every stripe of this map: calling it while this thread holds an entry of
+    /// another map can deadlock against a thread that holds an entry of this map and resizes that
+    /// one (two locks taken in opposite orders). Automatic resizes never do this: they are postponed
+    /// while the thread holds an entry of any map.
     ///
     /// # Example
     ///
@@ -544,9 +577,15 @@ where
     }
 
     /// Resizes if the load calls for it, unless that would have to wait inside a read-side critical
-    /// section, another resize is running, or this thread holds a stripe: then a later write retries.
+    /// section, another resize is running, or this thread holds a stripe of any map: then a later
+    /// write retries.
+    ///
+    /// A resize takes every stripe of this map, so while this thread holds a stripe (an `Entry`) of
+    /// another map, a thread holding an entry of this map and inserting into that one could wait
+    /// for this thread while this thread waits for it. Postponing makes that deadlock impossible: a
+    /// write then takes only its key's stripe, as the caller expects.
     fn auto_resize(&self) {
-        if self.stripes.held_by_me() {
+        if stripe::held_any() {
             return;
         }
         let mut last = match self.resize.try_lock() {
@@ -572,6 +611,8 @@ where
         last: &mut Option<GpState>,
         size: impl FnOnce(usize, usize) -> Option<usize>,
     ) -> bool {
+        // Before anything changes: the retired table's callback must be queued at the end.
+        self.domain.check_can_update();
         if last.is_some_and(|state| !self.domain.poll_state(state)) {
             self.domain.synchronize();
         }

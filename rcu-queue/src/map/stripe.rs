@@ -7,11 +7,15 @@
 //! of its buckets. Each stripe also counts its keys, so `len` and the resize policy need no shared,
 //! contended counter.
 //!
-//! A thread holds stripes of one map at a time: one (a write or an `Entry`) or all (a resize). Taking
-//! another stripe of the same map while holding one panics instead of deadlocking (against itself, or
-//! against a resize that takes the stripes in order).
+//! A thread may hold stripes of several maps at once (entries of different maps), but of each map
+//! only one stripe (a write or an `Entry`) or all of them (a resize). Each thread records which maps
+//! it holds stripes of, so that taking another stripe of a map it already holds panics instead of
+//! deadlocking (against itself, or against a resize that takes the stripes in order), and so that an
+//! automatic resize, which takes every stripe of its map, is postponed while the thread holds a stripe
+//! of any map: two threads that each hold an entry of one map and insert into the other would
+//! otherwise each wait for the other's stripe (see `RcuHashMap::auto_resize`).
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -19,8 +23,16 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 pub(super) const STRIPES: usize = 64;
 
 std::thread_local! {
-    /// Address of the [`Stripes`] whose lock(s) this thread holds; 0 if none.
-    static HELD: Cell<usize> = const { Cell::new(0) };
+    /// Identities of the [`Stripes`] this thread holds a lock of: one entry per live [`StripeGuard`]
+    /// or [`AllStripes`], so no identity appears twice.
+    static HELD: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether this thread holds a stripe of any map. Also true where the thread's record is gone (in a
+/// thread-local destructor at thread exit): callers use it only to postpone optional work.
+pub(super) fn held_any() -> bool {
+    HELD.try_with(|held| !held.borrow().is_empty())
+        .unwrap_or(true)
 }
 
 /// One lock stripe, on its own cache line.
@@ -54,27 +66,29 @@ impl Stripes {
         self.stripes.as_ptr() as usize
     }
 
-    /// Whether this thread holds any of these stripes.
-    pub(super) fn held_by_me(&self) -> bool {
-        HELD.with(Cell::get) == self.id()
+    /// Whether this thread holds any of these stripes (false where the thread's record is gone, in a
+    /// thread-local destructor at thread exit).
+    fn held_by_me(&self) -> bool {
+        HELD.try_with(|held| held.borrow().contains(&self.id()))
+            .unwrap_or(false)
     }
 
+    /// Records that this thread takes a lock of these stripes; the record goes with the returned
+    /// [`Held`].
     #[track_caller]
-    fn enter(&self) -> bool {
+    fn enter(&self) -> Held {
         assert!(
             !self.held_by_me(),
-            "rcu_queue::RcuHashMap: this thread already holds a writer lock of this map (an Entry is \
-             still alive, or a `retain` predicate writes to its own map), which could deadlock; drop \
-             the Entry first, or collect the changes and apply them after `retain` returns"
+            "rcu_queue::RcuHashMap: this thread already holds a writer lock of this map (an Entry of \
+             this map is still alive, or a `retain` predicate writes to its own map), which would \
+             deadlock; drop the Entry first, or collect the changes and apply them after `retain` \
+             returns"
         );
-        HELD.with(|held| {
-            if held.get() == 0 {
-                held.set(self.id());
-                true
-            } else {
-                false // holding another map's stripe: leave that record alone
-            }
-        })
+        let id = self.id();
+        // Where the record is gone (in a thread-local destructor at thread exit) the lock is taken
+        // unrecorded; `held_by_me` finds nothing there anyway.
+        let recorded = HELD.try_with(|held| held.borrow_mut().push(id)).is_ok();
+        Held(recorded.then_some(id))
     }
 
     /// Locks stripe `index`. Poisoning is ignored: every table operation completes before user code
@@ -85,12 +99,12 @@ impl Stripes {
     /// If this thread already holds a stripe of this map.
     #[track_caller]
     pub(super) fn lock(&self, index: usize) -> StripeGuard<'_> {
-        let recorded = self.enter();
+        let held = self.enter();
         let stripe = &self.stripes[index];
         StripeGuard {
             count: &stripe.count,
             _mutex: stripe.mutex.lock().unwrap_or_else(PoisonError::into_inner),
-            _held: Held(recorded),
+            _held: held,
         }
     }
 
@@ -101,14 +115,14 @@ impl Stripes {
     /// If this thread already holds a stripe of this map.
     #[track_caller]
     pub(super) fn lock_all(&self) -> AllStripes<'_> {
-        let recorded = self.enter();
+        let held = self.enter();
         AllStripes {
             _mutexes: self
                 .stripes
                 .iter()
                 .map(|s| s.mutex.lock().unwrap_or_else(PoisonError::into_inner))
                 .collect(),
-            _held: Held(recorded),
+            _held: held,
         }
     }
 
@@ -118,13 +132,20 @@ impl Stripes {
     }
 }
 
-/// Clears the thread's `HELD` record on drop if it set it.
-struct Held(bool);
+/// Removes its map's identity from the thread's `HELD` record on drop (after the mutexes it travels
+/// with are unlocked: it is their struct's last field).
+struct Held(Option<usize>);
 
 impl Drop for Held {
     fn drop(&mut self) {
-        if self.0 {
-            HELD.with(|held| held.set(0));
+        if let Some(id) = self.0 {
+            // `try_with`: a guard dropped during thread exit may outlive the record; nothing to clear.
+            let _ = HELD.try_with(|held| {
+                let mut held = held.borrow_mut();
+                if let Some(at) = held.iter().position(|&h| h == id) {
+                    held.swap_remove(at);
+                }
+            });
         }
     }
 }
