@@ -15,8 +15,9 @@
 //! | [`start_poll_synchronize_rcu`], [`poll_state_synchronize_rcu`], [`cond_synchronize_rcu`] | same names | — | same names |
 //! | [`register_thread`], [`unregister_thread`] | `rcu_register_thread`, ... | same | — |
 //! | [`raw::rcu_dereference`], [`raw::rcu_assign_pointer`] | same names | `qatomic_rcu_read` / `_set` | same names |
-//! | [`RcuCell`] | — | — | `rcu_replace_pointer` pattern |
-//! | [`RcuArcCell`] (`load_full`) | — | — | — (arc-swap's `ArcSwap`) |
+//! | [`RcuCell`]: [`load`](RcuCell::load) → [`Loaded`], [`read`](RcuCell::read) | `rcu_read_lock` + `rcu_dereference` | `RCU_READ_LOCK_GUARD` + `qatomic_rcu_read` | `rcu_dereference` |
+//! | [`RcuCell::replace`], [`replace_sync`](RcuCell::replace_sync), [`update`](RcuCell::update) | `rcu_xchg_pointer` + `call_rcu`; + `synchronize_rcu`; `rcu_cmpxchg_pointer` loop | `qatomic_rcu_set` + `call_rcu1` | `rcu_replace_pointer` + `kfree_rcu` |
+//! | [`RcuArcCell`]: `load`, `load_full`, `store`, `swap`, `compare_and_swap`, `update` | — | — | — (arc-swap's `ArcSwap`: `load`, `load_full`, `store`, `swap`, `compare_and_swap`, `rcu`) |
 //! | [`synchronize_rcu_async`], [`rcu_barrier_async`] | — | — | `start_poll_synchronize_rcu` + completion |
 //! | [`Domain`], [`RcuDomain`], [`DefaultDomain`] | — | — | SRCU (independent domains) |
 //!
