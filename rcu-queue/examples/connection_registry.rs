@@ -102,7 +102,8 @@ fn main() {
             .fold((0, 0), |(v, f), (rv, rf)| (v + rv, f + rf))
     });
 
-    assert!(registry.is_empty() && registry.len() == 0);
+    assert_eq!(registry.len(), 0, "every connection removed");
+    assert!(registry.is_empty());
     rcu_core::rcu_barrier(); // every removed connection has been dropped by now
     assert_eq!(
         DROPPED.load(Relaxed),
