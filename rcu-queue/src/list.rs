@@ -283,6 +283,12 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> RcuQueue<T, F, D> {
     /// # Panics
     ///
     /// If `guard` is a section of another independent domain than the list's.
+    #[doc(
+        alias = "QTAILQ_FOREACH_RCU",
+        alias = "QLIST_FOREACH_RCU",
+        alias = "QSIMPLEQ_FOREACH_RCU",
+        alias = "QSLIST_FOREACH_RCU"
+    )]
     #[track_caller]
     pub fn iter<'g>(&'g self, guard: &'g D::Guard<'_>) -> Iter<'g, T, F> {
         self.domain.check_guard(guard);
@@ -312,6 +318,12 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> RcuQueue<T, F, D> {
     /// # Panics
     ///
     /// If `guard` is a section of another independent domain than the list's.
+    #[doc(
+        alias = "QTAILQ_FIRST_RCU",
+        alias = "QLIST_FIRST_RCU",
+        alias = "QSIMPLEQ_FIRST_RCU",
+        alias = "QSLIST_FIRST_RCU"
+    )]
     #[track_caller]
     pub fn first<'g>(&'g self, guard: &'g D::Guard<'_>) -> Option<&'g T> {
         self.iter(guard).next()
@@ -325,6 +337,12 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> RcuQueue<T, F, D> {
     /// let list = rcu_queue::RcuTailq::<u8>::new();
     /// assert!(list.is_empty());
     /// ```
+    #[doc(
+        alias = "QTAILQ_EMPTY_RCU",
+        alias = "QLIST_EMPTY_RCU",
+        alias = "QSIMPLEQ_EMPTY_RCU",
+        alias = "QSLIST_EMPTY_RCU"
+    )]
     pub fn is_empty(&self) -> bool {
         self.head().is_empty()
     }
@@ -544,6 +562,12 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> ListWriter<'_, T, F, D> 
     /// assert_eq!(*zero, 0);
     /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [0, 1]);
     /// ```
+    #[doc(
+        alias = "QTAILQ_INSERT_HEAD_RCU",
+        alias = "QLIST_INSERT_HEAD_RCU",
+        alias = "QSIMPLEQ_INSERT_HEAD_RCU",
+        alias = "QSLIST_INSERT_HEAD_RCU"
+    )]
     pub fn push_front(&mut self, value: T) -> CursorMut<'_, T, F, D> {
         let node = node::alloc(value);
         // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4).
@@ -563,6 +587,7 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> ListWriter<'_, T, F, D> 
     /// q.lock().push_back(2);
     /// assert_eq!(q.lock().iter().copied().collect::<Vec<_>>(), [1, 2]);
     /// ```
+    #[doc(alias = "QTAILQ_INSERT_TAIL_RCU", alias = "QSIMPLEQ_INSERT_TAIL_RCU")]
     pub fn push_back(&mut self, value: T) -> CursorMut<'_, T, F, D> {
         let node = node::alloc(value);
         // SAFETY: writer lock held (W1); a fresh node (W2, W3); the head never moves (W4).
@@ -632,6 +657,12 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> ListWriter<'_, T, F, D> 
     /// assert!(list.lock().insert_after(|&v| v == 0, 1).is_ok());
     /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [0, 1]);
     /// ```
+    #[doc(
+        alias = "QTAILQ_INSERT_AFTER_RCU",
+        alias = "QLIST_INSERT_AFTER_RCU",
+        alias = "QSIMPLEQ_INSERT_AFTER_RCU",
+        alias = "QSLIST_INSERT_AFTER_RCU"
+    )]
     pub fn insert_after(
         &mut self,
         pred: impl FnMut(&T) -> bool,
@@ -655,6 +686,7 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> ListWriter<'_, T, F, D> 
     /// assert_eq!(list.lock().insert_before(|&v| v == 9, 0).err(), Some(0));
     /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [1, 2]);
     /// ```
+    #[doc(alias = "QTAILQ_INSERT_BEFORE_RCU", alias = "QLIST_INSERT_BEFORE_RCU")]
     pub fn insert_before(
         &mut self,
         pred: impl FnMut(&T) -> bool,
@@ -683,6 +715,12 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> ListWriter<'_, T, F, D> 
     /// assert_eq!(*gone, "scsi-hd0"); // e.g. send DEVICE_DELETED with its id
     /// assert!(list.lock().remove_first(|v| v.starts_with("scsi")).is_none());
     /// ```
+    #[doc(
+        alias = "QTAILQ_REMOVE_RCU",
+        alias = "QLIST_REMOVE_RCU",
+        alias = "QSIMPLEQ_REMOVE_RCU",
+        alias = "QSLIST_REMOVE_RCU"
+    )]
     pub fn remove_first(&mut self, pred: impl FnMut(&T) -> bool) -> Option<Handle<T, F>> {
         self.find(pred).map(CursorMut::remove)
     }
@@ -698,6 +736,12 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> ListWriter<'_, T, F, D> 
     /// list.lock().retain(|&v| v % 2 == 0);
     /// assert_eq!(list.lock().iter().copied().collect::<Vec<_>>(), [0, 2, 4]);
     /// ```
+    #[doc(
+        alias = "QTAILQ_FOREACH_SAFE_RCU",
+        alias = "QLIST_FOREACH_SAFE_RCU",
+        alias = "QSIMPLEQ_FOREACH_SAFE_RCU",
+        alias = "QSLIST_FOREACH_SAFE_RCU"
+    )]
     pub fn retain(&mut self, mut pred: impl FnMut(&T) -> bool) {
         let mut prev = None;
         // SAFETY: writer lock held; `iter_safe` loads each successor before yielding, so retiring the
