@@ -9,24 +9,42 @@
 //! read side uses with the grace period (`barrier.rs`):
 //!
 //! - owner: `busy = true`; [`light`](crate::barrier::light); read `steal` (and the callback
-//!   thread's `SLEEPING` bit); if `steal` is clear, touch the list; `busy = false` (Release).
+//!   thread's `SLEEPING` bit); if `steal` is clear, touch the list; `busy = false` (Release). If
+//!   `steal` is set, `busy = false` at once, wait *outside* the window until `steal` is clear again,
+//!   and start over.
 //! - collector, holding the callback half's buffer-registry lock: `steal = true` on every buffer;
 //!   [`heavy`](crate::barrier::heavy); for each buffer wait until `busy` is false (Acquire), take
-//!   its whole list, `steal = false` (Release).
+//!   its whole list, push it to the shared queue, `steal = false` (Release).
 //!
 //! By the barrier pair's contract, for every owner window either the owner's `busy = true` is visible
 //! to the collector after its `heavy()` (the collector waits for the window to end and then sees the
 //! list it left), or the collector's `steal = true` is visible to the owner after its `light()` (the
-//! owner then leaves the list alone and pushes to the shared queue directly). So a collector never
-//! races with the owner on the list, and it sees every entry appended by a window that ended before
-//! it looked. The owner's steady state is two plain stores, one load of its own line and one load of
+//! owner then leaves the list alone and waits). So a collector never races with the owner on the
+//! list, and it sees every entry appended by a window that ended before it looked. No deadlock: a
+//! collector waits only for a window to end, and an owner never waits inside one.
+//!
+//! # Order
+//! One thread's callbacks reach the shared queue in the order it queued them (`call_rcu`'s FIFO
+//! promise): the list only ever moves to the queue whole (the owner's hand-off inside its window, or
+//! a collector's take), an entry the owner appends while a collector holds the list waits until that
+//! list is in the queue (the owner waits for `steal` to clear, which the collector does only after
+//! its push), and the owner appends nothing to the queue directly. Pushing to the queue before the
+//! release matters as much as the wait: released first, the owner's next append and hand-off could
+//! reach the queue before the entries the collector still held.
+//!
+//! Nothing may panic inside a window, the owner's (`busy` set) or a collector's (`steal` set): the
+//! other side spins on the flag, and a flag left set by an unwinding thread would make it spin
+//! forever. What runs there (the `flush` check, the hand-off to the shared queue) is panic-free; an
+//! overflowing backlog is reported by the caller after the window (`Callbacks::count_queued`).
+//!
+//! The owner's steady state is two plain stores, one load of its own line and one load of
 //! the read-mostly futex word: no atomic read-modify-write, no fence instruction under membarrier.
 
 use std::fmt;
 use std::ptr;
 
 use crate::callback::RcuHead;
-use crate::sync::{AtomicBool, AtomicU32, Ordering, UnsafeCell};
+use crate::sync::{AtomicBool, AtomicU32, Backoff, Ordering, UnsafeCell};
 
 /// A buffer hands its list to the shared queue when it holds this many callbacks.
 pub(crate) const LOCAL_MAX: u32 = 128;
@@ -82,28 +100,34 @@ impl LocalBuffer {
         }
     }
 
-    /// Owner only: appends `head` (whose `func` is set) and returns `true`, unless a collector holds
-    /// the buffer (then it returns `false` and the caller pushes `head` to the shared queue itself).
-    /// `flush` is evaluated after the handshake's `light()`: if it returns true (the callback thread
-    /// sleeps and must see the entry), or the buffer is full, the whole list goes to `hand_off`
-    /// *inside* the window, so that a collector waiting for the window finds it in the shared queue.
+    /// Owner only: appends `head` (whose `func` is set). If a collector holds the buffer, it leaves
+    /// its window, waits until the collector has queued what it took and released the buffer, and
+    /// tries again (module docs, "Order"). `flush` is evaluated once, after the handshake's
+    /// `light()`: if it returns true (the callback thread sleeps and must see the entry), or the
+    /// buffer is full, the whole list goes to `hand_off` *inside* the window, so that a collector
+    /// waiting for the window finds it in the shared queue.
     ///
     /// # Safety
     /// 1. Only the buffer's owner thread calls it (never two at once).
     /// 2. `head` is live and in no queue or list.
+    /// 3. `flush` and `hand_off` do not panic (they run inside the window, module docs).
     pub(crate) unsafe fn append(
         &self,
         head: *mut RcuHead,
         flush: impl FnOnce() -> bool,
         hand_off: impl FnOnce(Chain),
-    ) -> bool {
-        self.busy.store(true, Ordering::Relaxed);
-        crate::barrier::light();
-        // Acquire pairs with the collector's Release `steal = false`: the list it emptied is seen.
-        if self.steal.load(Ordering::Acquire) {
+    ) {
+        loop {
+            self.busy.store(true, Ordering::Relaxed);
+            crate::barrier::light();
+            // Acquire pairs with the collector's Release `steal = false`: the list it emptied is
+            // seen, and so are its pushes to the shared queue.
+            if !self.steal.load(Ordering::Acquire) {
+                break;
+            }
             // Release pairs with the collector's Acquire load of `busy` (nothing written here).
             self.busy.store(false, Ordering::Release);
-            return false;
+            self.wait_released();
         }
         let flush_now = flush();
         // SAFETY: owner inside a window with `steal` clear: nobody else touches the list (module
@@ -131,7 +155,17 @@ impl LocalBuffer {
         }
         // Release pairs with the collector's Acquire load of `busy`: it sees the list as left here.
         self.busy.store(false, Ordering::Release);
-        true
+    }
+
+    /// Owner, outside its window: waits until the collector that claimed the buffer releases it.
+    /// The collector waits for no owner window meanwhile (ours has ended), so it gets there.
+    #[cold]
+    fn wait_released(&self) {
+        let mut backoff = Backoff::new();
+        // Relaxed: only a hint to retry; the retried window's Acquire load is what synchronizes.
+        while self.steal.load(Ordering::Relaxed) {
+            backoff.snooze();
+        }
     }
 
     /// Collector, step 1 (registry lock held): claims the buffer before the `heavy()` barrier.
@@ -140,17 +174,17 @@ impl LocalBuffer {
     }
 
     /// Collector, step 2 (after `heavy()`, registry lock held): waits for the owner's window to end,
-    /// takes the list and releases the buffer.
-    pub(crate) fn take_claimed(&self) -> Chain {
-        let mut spins = 0u32;
+    /// takes the list, passes it to `hand_off` (which queues it) and only then releases the buffer,
+    /// so that nothing the owner queues later can overtake it (module docs, "Order"). Returns how
+    /// many callbacks it took.
+    ///
+    /// # Safety
+    /// `hand_off` does not panic (it runs while the owner may wait for the release).
+    pub(crate) unsafe fn take_claimed(&self, hand_off: impl FnOnce(Chain)) -> u32 {
+        let mut backoff = Backoff::new();
         // Acquire pairs with the owner's Release `busy = false`.
         while self.busy.load(Ordering::Acquire) {
-            spins += 1;
-            if spins < 64 {
-                crate::sync::spin();
-            } else {
-                crate::sync::yield_now();
-            }
+            backoff.snooze();
         }
         // SAFETY: claimed, and the owner is outside its window: it will see `steal` and leave the
         // list alone until the Release store below.
@@ -158,9 +192,10 @@ impl LocalBuffer {
             .list
             .with_mut(|list| unsafe { std::mem::replace(&mut *list, Chain::EMPTY) });
         self.held.store(0, Ordering::Relaxed);
+        hand_off(chain);
         // Release pairs with the owner's Acquire load of `steal`.
         self.steal.store(false, Ordering::Release);
-        chain
+        chain.len
     }
 
     /// The owner's own flush, outside any window, while it holds the registry lock (thread exit): no

@@ -225,18 +225,13 @@ impl CallbackQueue {
     /// # Safety
     /// As [`pop`](Self::pop), and a node must have been counted as queued.
     pub(crate) unsafe fn pop_blocking(&self) -> NonNull<RcuHead> {
-        let mut spins = 0u32;
+        let mut backoff = crate::sync::Backoff::new();
         loop {
             // SAFETY: forwarded contract.
             if let Some(node) = unsafe { self.pop() } {
                 return node;
             }
-            spins += 1;
-            if spins < 64 {
-                crate::sync::spin();
-            } else {
-                crate::sync::yield_now();
-            }
+            backoff.snooze();
         }
     }
 }

@@ -279,9 +279,11 @@ pub fn synchronize_rcu() {
 
 /// Runs `f` on the background callback thread after a grace period: `call_rcu()` with a closure.
 ///
-/// Callbacks run in the order they were queued (FIFO). A callback may call `call_rcu` itself. A
-/// callback that panics is reported on stderr and counted in [`Stats::callback_panics`]; later
-/// callbacks still run.
+/// One thread's callbacks run in the order that thread queued them (FIFO); callbacks queued by
+/// different threads are not ordered with each other (each thread's go through its own buffer;
+/// [`rcu_barrier`] waits for all of them). A callback may call `call_rcu` itself. A callback that
+/// panics is reported on stderr and counted in [`Stats::callback_panics`]; later callbacks still
+/// run.
 ///
 /// # Cost
 /// One allocation: the closure is boxed together with the [`RcuHead`] that queues it, even when it
@@ -303,11 +305,16 @@ pub fn synchronize_rcu() {
 ///
 /// # Example
 ///
+/// # Panics
+/// When 2^28 callbacks are already waiting for the callback thread (it cannot keep up): `f` is
+/// queued and will run, then the call panics.
+///
 /// ```
 /// let old = Box::new([0u8; 64]);
 /// rcu_core::call_rcu(move || drop(old));
 /// rcu_core::rcu_barrier();
 /// ```
+#[track_caller]
 pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
     worker::ensure_worker(&DEFAULT, default_owner);
     let (head, func) = worker::box_closure(f);
@@ -329,7 +336,11 @@ pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
 /// Not async-signal-safe: the per-thread buffer must not be re-entered by a signal handler that
 /// interrupts a `call_rcu` / `call_rcu1` on the same thread.
 ///
+/// # Panics
+/// As [`call_rcu`], when the callback thread cannot keep up.
+///
 /// See [`RcuHead`] for an example.
+#[track_caller]
 pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
     worker::ensure_worker(&DEFAULT, default_owner);
     // SAFETY: forwarded contract.

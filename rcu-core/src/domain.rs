@@ -61,19 +61,21 @@ impl DomainInner {
 
     /// `call_rcu` with a closure. `owner` makes the reference the callback thread keeps, if it must
     /// be started.
+    #[track_caller]
     pub(crate) fn call_rcu<F: FnOnce() + Send + 'static>(
         &self,
         f: F,
         owner: impl FnOnce() -> DomainRef,
     ) {
         worker::ensure_worker(self, owner);
-        self.callbacks.push_closure(f);
+        worker::check_backlog(self.callbacks.push_closure(f));
     }
 
     /// `call_rcu1`.
     ///
     /// # Safety
     /// The contract of [`crate::call_rcu1`].
+    #[track_caller]
     pub(crate) unsafe fn call_rcu1(
         &self,
         head: NonNull<RcuHead>,
@@ -82,7 +84,7 @@ impl DomainInner {
     ) {
         worker::ensure_worker(self, owner);
         // SAFETY: forwarded contract.
-        unsafe { self.callbacks.push(head, func) };
+        worker::check_backlog(unsafe { self.callbacks.push(head, func) });
     }
 
     /// `start_poll_synchronize_rcu`: the snapshot, and a callback that makes sure a grace period
@@ -120,6 +122,15 @@ impl DomainInner {
             stall_warnings: gp.stall_warnings.load(Ordering::Relaxed),
             registered_readers: self.gp.registered(),
             membarrier: crate::barrier::uses_membarrier(),
+        }
+    }
+}
+
+impl Drop for DomainInner {
+    /// An independent domain's state leaves the fork handlers' list before its memory goes.
+    fn drop(&mut self) {
+        if self.link.is_some() {
+            crate::fork::forget_domain(self);
         }
     }
 }
@@ -189,10 +200,14 @@ static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 /// of independent domains are not carried over. In the child, a `Domain` created before the fork
 /// supports `read_lock` (and guards), `read_ongoing`, `poll_state`, `stats` and being dropped (which
 /// then skips the barrier and leaks the domain's state instead of waiting for a thread that does not
-/// exist); every call that waits for or queues work (`synchronize`, `call_rcu`, `call_rcu1`,
-/// `barrier`, `start_poll`, `cond_synchronize`, `register`, a first `read_lock` on the thread) panics
-/// with a message saying so. Create a new `Domain` in the child instead. The default domain is
-/// fully usable in the child (see the crate docs).
+/// exist). These take only locks that the fork handlers hold across `fork()`, so a parent thread
+/// that was using the domain at that moment does not make them hang. Every call that waits for or
+/// queues work (`synchronize`, `call_rcu`, `call_rcu1`, `barrier`, `start_poll`,
+/// `cond_synchronize`, `register`, a first `read_lock` on the thread, `barrier_async`, awaiting
+/// `synchronize_async`) panics with a message saying so, and so does every writer of a container in
+/// the domain ([`RcuCell::replace`](crate::RcuCell::replace) and the others, `rcu-queue`'s lists and
+/// map), before it changes anything. Create a new `Domain` in the child instead. The default domain
+/// is fully usable in the child (see the crate docs).
 ///
 /// # Example
 ///
@@ -249,13 +264,14 @@ impl Domain {
     /// Creates a domain. Its callback thread starts on the first `call_rcu`.
     pub fn new() -> Self {
         crate::fork::init();
-        Domain {
-            inner: Arc::new(DomainInner::new(
-                NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                crate::fork::generation(),
-                Some(crate::local::Link::new()),
-            )),
-        }
+        let inner = Arc::new(DomainInner::new(
+            NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            crate::fork::generation(),
+            Some(crate::local::Link::new()),
+        ));
+        // Its locks are taken across `fork()` from now on (`fork.rs`).
+        crate::fork::track_domain(&inner);
+        Domain { inner }
     }
 
     pub(crate) fn inner(&self) -> &DomainInner {

@@ -1,24 +1,59 @@
-//! `fork()` support for the default domain (QEMU's `rcu_init_lock` / `rcu_init_unlock` /
-//! `rcu_init_child`, liburcu's `call_rcu_before_fork` family), installed with `pthread_atfork` when
-//! the program is loaded (on Linux; elsewhere on first use), like QEMU's `rcu_init` constructor.
+//! `fork()` support (QEMU's `rcu_init_lock` / `rcu_init_unlock` / `rcu_init_child`, liburcu's
+//! `call_rcu_before_fork` family), installed with `pthread_atfork` when the program is loaded (on
+//! Linux; elsewhere on first use), like QEMU's `rcu_init` constructor.
 //!
-//! - Before `fork()` the forking thread completes the one-time barrier set-up, then takes, in lock
-//!   order, the callback-thread handle lock (no thread being spawned), the callback batch lock (the
-//!   callback thread is between batches), the per-thread buffer registry lock (no buffer being
-//!   collected), the grace-period run lock (no grace period in flight), the
-//!   registry lock and the batching lock.
+//! - Before `fork()` the forking thread completes the one-time barrier set-up, then takes every
+//!   process-wide lock of rcu-core in the order of the list below, so that no other thread holds
+//!   one when the process is copied.
 //! - In the parent, it releases them.
 //! - In the child, which has only the forking thread, it releases them, drops every other thread's
-//!   reader record from the registry, drops the list of a per-thread callback buffer whose owner
-//!   was caught inside `call_rcu` (the other buffers keep their entries, like the queue), forgets the callback thread (a new one starts on the next
-//!   `call_rcu`, or at once if callbacks were pending) and re-registers for membarrier.
-//!
+//!   reader record from the default domain's registry, drops the list of a per-thread callback
+//!   buffer whose owner was caught inside `call_rcu` (the other buffers keep their entries, like the
+//!   queue), forgets the callback thread (a new one starts on the next `call_rcu`, or at once if
+//!   callbacks were pending) and re-registers for membarrier.
 //! - In the child, it also advances the fork *generation*: an independent [`Domain`](crate::Domain)
 //!   remembers the generation it was created in and, in a later one, refuses (with a panic) every
-//!   call that would wait for its parent's callback thread or locks (see "fork" in its docs).
+//!   call that would wait for its parent's callback thread or queue work for it (see "fork" in its
+//!   docs). What it still allows there (`read_ongoing`, `stats`, guards, dropping it) takes only
+//!   locks from the list, which the child finds free.
+//!
+//! # Every process-wide lock of rcu-core
+//! In the order `prepare` takes them. A thread that holds one of them only ever takes locks further
+//! down the list (or none), so `prepare` cannot deadlock with it. `child` releases each one after
+//! the step named.
+//!
+//! 1. The default domain's callback-thread handle (`Callbacks::handle`): spawning or joining its
+//!    callback thread; `default_owner`'s at-exit `Once` runs only under it. Child: the handle is
+//!    forgotten (`Callbacks::reset_after_fork`).
+//! 2. The default domain's `Callbacks::batch_lock`: one batch (grace period plus callbacks); a
+//!    callback may take any lock below (the async slot table's `close_slot` takes 7). Child: no
+//!    batch was running.
+//! 3. The default domain's buffer registry (`Callbacks::buffers`): collecting or (un)registering
+//!    per-thread callback buffers. Child: every buffer's flags are cleared, the list of one caught
+//!    inside its owner's window dropped (`LocalBuffer::reset_after_fork`).
+//! 4. The default domain's grace-period run lock (`GpCore::run_lock`): one grace period.
+//! 5. The default domain's reader registry (`GpCore::registry`). Child: only the forking thread's
+//!    records are kept (`GpCore::after_fork_child`).
+//! 6. The default domain's grace-period batching state (`GpCore::batch`). Child: no leader, the
+//!    sequence rolled back to the last completed grace period (`GpCore::after_fork_child`).
+//! 7. The async futures' slot table (`gp_async::SLOTS`), and with it every barrier future's waker
+//!    lock (`Marker::waker`), which is only ever taken inside it. Child: open slots stay open
+//!    (their callbacks are in the queue the child inherits and close them there).
+//! 8. The list of live independent domains ([`DOMAINS`], this module).
+//! 9. For every live independent [`Domain`](crate::Domain), in the list's order: its liveness link
+//!    (`Link::alive`, `local.rs`; its owner thread unregisters a record under it), its reader
+//!    registry and its (always empty) buffer registry. Child: nothing changes; the domain's state
+//!    is only read there (`read_ongoing`, `stats`), or leaked when it is dropped.
+//!
+//! Not taken: an independent domain's handle, batch lock, run lock and batching state. No call on a
+//! parent's `Domain` reaches them in the child (each such call panics first, and dropping it there
+//! leaks its state), and taking them would make every `fork()` wait for that domain's grace period
+//! and callbacks. Outside Linux, each futex word (`sync::FutexWord`) is a mutex and a condition
+//! variable held for a wake-up or the start of a wait; they are not taken here (on Linux they are
+//! futexes and hold no lock).
 //!
 //! Limitations (as in QEMU and liburcu): do not fork from inside a `call_rcu` callback or a
-//! read-side critical section.
+//! read-side critical section of the default domain.
 //! A `call_rcu` racing with `fork()` on another thread may be caught half-way through its
 //! wait-free enqueue; the child then drops that callback and the ones queued after it (they still
 //! run in the parent) instead of waiting forever. The child should exec or exit soon if other
@@ -88,8 +123,51 @@ extern "C" fn install_at_load() {
     init();
 }
 
-/// The default domain's locks, held from `prepare` to `parent` / `child` (in this field order, which
-/// is also the drop order).
+/// A live independent domain, in [`DOMAINS`].
+#[cfg(all(unix, not(loom)))]
+struct DomainPtr(*const crate::domain::DomainInner);
+
+// SAFETY: only dereferenced by `prepare`, under the `DOMAINS` lock, while the domain is alive (it
+// leaves the list, under that lock, before its memory is freed: `forget_domain`).
+#[cfg(all(unix, not(loom)))]
+unsafe impl Send for DomainPtr {}
+
+/// Every live independent domain (lock 8 of the module docs' list): `prepare` takes their locks.
+#[cfg(all(unix, not(loom)))]
+static DOMAINS: crate::sync::Mutex<Vec<DomainPtr>> = crate::sync::Mutex::new(Vec::new());
+
+/// Adds a new independent domain to [`DOMAINS`] (`Domain::new`).
+pub(crate) fn track_domain(domain: &crate::domain::DomainInner) {
+    #[cfg(all(unix, not(loom)))]
+    lock(&DOMAINS).push(DomainPtr(domain));
+    #[cfg(not(all(unix, not(loom))))]
+    let _ = domain;
+}
+
+/// Removes an independent domain from [`DOMAINS`]; called from its `Drop`, before its memory goes.
+pub(crate) fn forget_domain(domain: &crate::domain::DomainInner) {
+    #[cfg(all(unix, not(loom)))]
+    {
+        let mut domains = lock(&DOMAINS);
+        if let Some(i) = domains.iter().position(|d| std::ptr::eq(d.0, domain)) {
+            domains.swap_remove(i);
+        }
+    }
+    #[cfg(not(all(unix, not(loom))))]
+    let _ = domain;
+}
+
+/// Lock 9 of the module docs' list, for one independent domain (fields in locking order).
+#[cfg(all(unix, not(loom)))]
+struct DomainGuards {
+    _link: MutexGuard<'static, bool>,
+    _registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::reader::Reader>>>,
+    _buffers: MutexGuard<'static, Vec<crate::sync::Arc<crate::buffer::LocalBuffer>>>,
+}
+
+/// The locks of the module docs' list, held from `prepare` to `parent` / `child`, in this field
+/// order (the locking order). `domains` is emptied first (`Drop`), while `domain_list` still keeps
+/// those domains alive.
 #[cfg(all(unix, not(loom)))]
 struct ForkGuards {
     _handle: MutexGuard<'static, Option<crate::sync::thread::JoinHandle<()>>>,
@@ -98,6 +176,17 @@ struct ForkGuards {
     _run_lock: MutexGuard<'static, ()>,
     registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::reader::Reader>>>,
     batch: MutexGuard<'static, crate::gp::BatchState>,
+    _slots: MutexGuard<'static, crate::gp_async::Slots>,
+    domain_list: MutexGuard<'static, Vec<DomainPtr>>,
+    domains: Vec<DomainGuards>,
+}
+
+#[cfg(all(unix, not(loom)))]
+impl Drop for ForkGuards {
+    fn drop(&mut self) {
+        // Before the fields: the domains' guards need the list lock, which keeps them alive.
+        self.domains.clear();
+    }
 }
 
 #[cfg(all(unix, not(loom)))]
@@ -109,14 +198,31 @@ thread_local! {
 extern "C" fn prepare() {
     // Finish the one-time barrier set-up first: a child must not inherit it half done.
     crate::barrier::init();
-    let guards = ForkGuards {
+    let mut guards = ForkGuards {
         _handle: lock(&DEFAULT.callbacks.handle),
         _batch_lock: lock(&DEFAULT.callbacks.batch_lock),
         _buffers: lock(&DEFAULT.callbacks.buffers),
         _run_lock: lock(&DEFAULT.gp.run_lock),
         registry: lock(&DEFAULT.gp.registry),
         batch: lock(&DEFAULT.gp.batch),
+        _slots: lock(&crate::gp_async::SLOTS),
+        domain_list: lock(&DOMAINS),
+        domains: Vec::new(),
     };
+    let live: Vec<*const crate::domain::DomainInner> =
+        guards.domain_list.iter().map(|d| d.0).collect();
+    guards.domains.reserve_exact(live.len());
+    for domain in live {
+        // SAFETY: the domain is in `DOMAINS`, whose lock `guards` holds until after these guards
+        // are dropped (`ForkGuards::drop`); a domain leaves the list under that lock before its
+        // memory is freed, so it outlives the references made here.
+        let domain: &'static crate::domain::DomainInner = unsafe { &*domain };
+        guards.domains.push(DomainGuards {
+            _link: domain.link().lock_for_fork(),
+            _registry: lock(&domain.gp.registry),
+            _buffers: lock(&domain.callbacks.buffers),
+        });
+    }
     HELD.with(|h| *h.borrow_mut() = Some(guards));
 }
 

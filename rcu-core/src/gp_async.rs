@@ -34,9 +34,11 @@
 //! callback queued before it (by any thread) has. The marker sets a flag and wakes the waker the future last registered. A dropped future only
 //! drops its reference to the marker's state; the marker still runs, finds no waker and frees it.
 //!
-//! The table and the markers use short `std` mutex sections; wakers are woken after the lock is
-//! released (only cloning or dropping a waker happens under it), and every state they leave is
-//! consistent before anything that can panic, so a panicking waker leaves no future stranded.
+//! The table and the markers use short `std` mutex sections (a marker's only inside the table's, so
+//! that the fork handlers, which take the table's, cover both: `fork.rs`); wakers are woken after
+//! the lock is released (only cloning or dropping a waker happens under it), and every state they
+//! leave is consistent before anything that can panic, so a panicking waker leaves no future
+//! stranded.
 
 use std::fmt;
 use std::future::Future;
@@ -157,7 +159,7 @@ impl Slot {
 }
 
 /// The open slots of every domain: a handful at a time (one or two per domain with waiters).
-struct Slots {
+pub(crate) struct Slots {
     open: Vec<Slot>,
     next_id: u64,
 }
@@ -168,8 +170,11 @@ impl Slots {
     }
 }
 
+/// The slot table: a process-wide lock, in `fork.rs`'s list. Every barrier future's
+/// `Marker::waker` lock is taken only inside it, so holding it also means no such lock is held.
+/// Nothing rcu-core locks is taken under it (a slot's callback is queued after it is released).
 #[cfg(not(loom))]
-static SLOTS: Mutex<Slots> = Mutex::new(Slots {
+pub(crate) static SLOTS: Mutex<Slots> = Mutex::new(Slots {
     open: Vec::new(),
     next_id: 0,
 });
@@ -282,22 +287,15 @@ impl Future for SynchronizeRcuFuture<'_> {
         }
         let domain = this.target.key();
         let snap = this.snap;
-        let slot = match slots
+        let (slot, opened) = match slots
             .open
             .iter()
             .position(|s| s.domain == domain && s.snap == snap)
         {
-            Some(i) => &mut slots.open[i],
+            Some(i) => (&mut slots.open[i], false),
             None => {
                 let id = slots.next_id;
                 slots.next_id += 1;
-                // Queue the callback before the slot exists: if queueing panics (no callback thread
-                // can be spawned), no slot is left that nobody would close. The callback cannot run
-                // before we release the lock.
-                // Not expedited (unlike the barrier's marker): the callback thread's batching delay
-                // (at most 1 ms) gathers the waiters that keep arriving into this slot. Waiving it
-                // made bursts cost one grace period per few waiters (tests/async_sharing.rs).
-                this.target.call_rcu(move || close_slot(id));
                 slots.open.push(Slot {
                     domain,
                     snap,
@@ -306,11 +304,32 @@ impl Future for SynchronizeRcuFuture<'_> {
                     free: Vec::new(),
                 });
                 let last = slots.open.len() - 1;
-                &mut slots.open[last]
+                (&mut slots.open[last], true)
             }
         };
+        let id = slot.id;
         let index = slot.insert(cx.waker().clone());
-        this.parked = Some((slot.id, index));
+        this.parked = Some((id, index));
+        drop(slots);
+        if opened {
+            // Queued after the table lock is released: queueing may start the callback thread or
+            // register a callback buffer, and the table lock is taken under no other rcu-core lock
+            // and holds none (its place in `fork.rs`'s list). The slot exists already, so the
+            // callback, queued after every waiter's snapshot was taken, closes it one grace period
+            // later. Not expedited (unlike the barrier's marker): the callback thread's batching
+            // delay (at most 1 ms) gathers the waiters that keep arriving into this slot. Waiving it
+            // made bursts cost one grace period per few waiters (tests/async_sharing.rs).
+            let queued = catch_unwind(AssertUnwindSafe(|| {
+                this.target.call_rcu(move || close_slot(id));
+            }));
+            if let Err(payload) = queued {
+                // Not queued (no callback thread could be spawned): nobody would close the slot.
+                // Close it now; the futures that joined it meanwhile are woken and try again.
+                this.parked = None;
+                close_slot(id);
+                resume_unwind(payload);
+            }
+        }
         Poll::Pending
     }
 }
@@ -333,7 +352,18 @@ impl fmt::Debug for SynchronizeRcuFuture<'_> {
 /// The state a barrier marker shares with its future.
 struct Marker {
     done: AtomicBool,
+    /// Locked only inside the slot table's lock (through `Marker::waker`), which `fork.rs` takes.
     waker: Mutex<Option<Waker>>,
+}
+
+impl Marker {
+    /// Runs `f` on the waker, holding the slot table's lock around the marker's own: a per-future
+    /// lock that `fork()` could catch held would hang the child's callback thread when the marker
+    /// runs there; held only under the table's lock, it is free whenever the fork handlers hold that.
+    fn waker<R>(&self, f: impl FnOnce(&mut Option<Waker>) -> R) -> R {
+        let _table = lock(&SLOTS);
+        f(&mut lock(&self.waker))
+    }
 }
 
 /// The future of [`rcu_barrier_async`] and [`Domain::barrier_async`]: completes once every callback
@@ -357,7 +387,7 @@ impl<'d> RcuBarrierFuture<'d> {
             // Release pairs with the Acquire loads in `poll`: the callbacks that ran before the
             // marker happen-before the awaiting task resumes.
             shared.done.store(true, Ordering::Release);
-            let waker = lock(&shared.waker).take();
+            let waker = shared.waker(Option::take);
             if let Some(waker) = waker {
                 waker.wake();
             }
@@ -375,14 +405,15 @@ impl Future for RcuBarrierFuture<'_> {
         if marker.done.load(Ordering::Acquire) {
             return Poll::Ready(());
         }
-        let mut waker = lock(&marker.waker);
-        // The marker stores `done` before it takes the waker under this lock: either it takes the
-        // waker stored below, or this load sees `done`.
-        if marker.done.load(Ordering::Acquire) {
-            return Poll::Ready(());
-        }
-        update_waker(&mut waker, cx.waker());
-        Poll::Pending
+        marker.waker(|waker| {
+            // The marker stores `done` before it takes the waker under this lock: either it takes
+            // the waker stored below, or this load sees `done`.
+            if marker.done.load(Ordering::Acquire) {
+                return Poll::Ready(());
+            }
+            update_waker(waker, cx.waker());
+            Poll::Pending
+        })
     }
 }
 
@@ -390,7 +421,7 @@ impl Drop for RcuBarrierFuture<'_> {
     fn drop(&mut self) {
         // The marker may run much later (a long reader delays its grace period): release the task's
         // waker now rather than keep it alive until then.
-        let waker = lock(&self.marker.waker).take();
+        let waker = self.marker.waker(Option::take);
         drop(waker);
     }
 }

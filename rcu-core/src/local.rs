@@ -44,6 +44,12 @@ impl Link {
     fn is_alive(&self) -> bool {
         *lock(&self.alive)
     }
+
+    /// The fork handlers' hold on the link (`fork.rs`, lock 9 of its list).
+    #[cfg(all(unix, not(loom)))]
+    pub(crate) fn lock_for_fork(&self) -> crate::sync::MutexGuard<'_, bool> {
+        lock(&self.alive)
+    }
 }
 
 /// One thread's record in one domain.

@@ -115,6 +115,26 @@ pub(crate) fn spin() {
     spin_loop();
 }
 
+/// The wait of a loop that expects another thread to finish something short (a window, a link):
+/// spins for a while, then yields (one core: the other thread must get to run).
+pub(crate) struct Backoff(u32);
+
+impl Backoff {
+    pub(crate) fn new() -> Backoff {
+        Backoff(0)
+    }
+
+    /// One round of waiting.
+    pub(crate) fn snooze(&mut self) {
+        self.0 = self.0.saturating_add(1);
+        if self.0 < 64 {
+            spin();
+        } else {
+            yield_now();
+        }
+    }
+}
+
 /// A 32-bit atomic word that threads can sleep on until its value changes (a futex).
 #[derive(Debug)]
 pub(crate) struct FutexWord {

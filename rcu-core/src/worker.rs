@@ -54,6 +54,33 @@ const STOPPING: u32 = 1 << 30;
 #[cfg(not(loom))]
 const BATCHING: u32 = 1 << 29;
 const COUNT_MASK: u32 = (1 << 29) - 1;
+/// A `call_rcu` that finds this many callbacks waiting in the shared queue panics, after queueing
+/// its own ([`check_backlog`]). Half the count's range: the callbacks that other threads may add
+/// before they see it (each at most a buffer's [`LOCAL_MAX`](crate::buffer::LOCAL_MAX) per
+/// window) cannot carry the count into the flag bits.
+const BACKLOG_MAX: u32 = 1 << 28;
+
+/// Panics if `backlog` (what an enqueue found in the shared queue) reached [`BACKLOG_MAX`]. Called
+/// after the enqueue, outside every buffer window (module `buffer`): the callback is queued and
+/// will run; the panic reports that the producers outrun the callback thread.
+#[inline]
+#[track_caller]
+pub(crate) fn check_backlog(backlog: u32) {
+    if backlog >= BACKLOG_MAX {
+        backlog_overflow(backlog);
+    }
+}
+
+#[cold]
+#[track_caller]
+fn backlog_overflow(backlog: u32) -> ! {
+    panic!(
+        "rcu-core: {backlog} callbacks are waiting for the callback thread (the limit is \
+         {BACKLOG_MAX}); it cannot keep up with call_rcu. This callback was queued and will run. \
+         Queue fewer callbacks (retire objects in batches), or let producers wait now and then with \
+         rcu_barrier / synchronize_rcu so that the callback thread catches up"
+    )
+}
 /// The bits that mean "the callback thread waits in a futex and needs a wake-up to see news".
 #[cfg(not(loom))]
 const WAITING_BITS: u32 = SLEEPING | BATCHING;
@@ -172,19 +199,22 @@ impl Callbacks {
         }
     }
 
-    /// Queues `func(head)` on the shared queue. Wait-free.
+    /// Queues `func(head)` on the shared queue. Wait-free. Returns the backlog it found, for
+    /// [`check_backlog`].
     ///
     /// # Safety
     /// The contract of [`crate::call_rcu1`].
-    pub(crate) unsafe fn push(&self, head: NonNull<RcuHead>, func: RcuCallback) {
+    #[must_use = "a user's callback is followed by check_backlog"]
+    pub(crate) unsafe fn push(&self, head: NonNull<RcuHead>, func: RcuCallback) -> u32 {
         // SAFETY: forwarded contract.
         unsafe { set_func(head, func) };
         // SAFETY: forwarded contract: live until invoked, not queued twice.
         unsafe { self.queue.push(head) };
-        self.count_queued(1);
+        self.count_queued(1)
     }
 
-    /// Moves a chain taken from a per-thread buffer to the shared queue. Wait-free.
+    /// Moves a chain taken from a per-thread buffer to the shared queue. Wait-free and panic-free
+    /// (it runs inside buffer windows, module `buffer`).
     ///
     /// # Safety
     /// The chain came from a [`LocalBuffer`] of this domain (so every head obeys `call_rcu1`'s
@@ -199,46 +229,53 @@ impl Callbacks {
     }
 
     /// Counts `n` callbacks just linked into the shared queue and wakes the callback thread if it
-    /// needs to see them.
-    fn count_queued(&self, n: u32) {
+    /// needs to see them. Returns the count it found (the backlog).
+    ///
+    /// Panic-free: it runs inside buffer windows (module `buffer`), where an unwinding thread would
+    /// leave a flag set that others spin on. The backlog limit is enforced by the callers of the
+    /// user-facing paths, after their windows ([`check_backlog`]).
+    fn count_queued(&self, n: u32) -> u32 {
         // Release pairs with the Acquire load in `queued_count`: the count never runs ahead of the
         // queue as seen by the callback thread.
         let old = self.pending.value.fetch_add(n, Ordering::Release);
-        assert!(
-            old & COUNT_MASK < COUNT_MASK - n,
-            "rcu-core: more than 2^29 callbacks pending; the callback thread cannot keep up"
-        );
         if old & SLEEPING != 0 || fills_batch(old, n) {
             self.pending.wake_all();
         }
+        old & COUNT_MASK
     }
 
     /// Queues `func(head)` in the calling thread's buffer `buf` (no atomic read-modify-write unless
-    /// the buffer is full, the callback thread sleeps, or a collector holds the buffer).
+    /// the buffer is full or the callback thread sleeps; a collector holding the buffer is waited
+    /// for, module `buffer`). Returns the backlog of the shared queue as the append saw it, for
+    /// [`check_backlog`].
     ///
     /// # Safety
     /// The contract of [`crate::call_rcu1`]; `buf` is registered in `self.buffers` and owned by the
     /// calling thread.
+    #[must_use = "a user's callback is followed by check_backlog"]
     pub(crate) unsafe fn push_local(
         &self,
         buf: &LocalBuffer,
         head: NonNull<RcuHead>,
         func: RcuCallback,
-    ) {
+    ) -> u32 {
         // SAFETY: forwarded contract.
         unsafe { set_func(head, func) };
+        let mut backlog = 0;
         // The callback thread about to sleep collects every buffer after its `heavy()`; a window
         // that misses that collection sees `SLEEPING` here (module `buffer`) and flushes at once.
-        let sleeping = || self.pending.value.load(Ordering::Relaxed) & SLEEPING != 0;
+        // The same load gives the backlog, checked after the window (nothing panics inside it).
+        let sleeping = || {
+            let word = self.pending.value.load(Ordering::Relaxed);
+            backlog = word & COUNT_MASK;
+            word & SLEEPING != 0
+        };
         // SAFETY: the chain came from our own buffer.
         let hand_off = |chain| unsafe { self.push_chain(chain) };
-        // SAFETY: we are the owner; the head is unqueued (contract of call_rcu1).
-        if !unsafe { buf.append(head.as_ptr(), sleeping, hand_off) } {
-            // A collector holds the buffer.
-            // SAFETY: the head is ours and its func is set.
-            unsafe { self.queue.push(head) };
-            self.count_queued(1);
-        }
+        // SAFETY: we are the owner; the head is unqueued (contract of call_rcu1); the two closures
+        // are panic-free (`count_queued` is).
+        unsafe { buf.append(head.as_ptr(), sleeping, hand_off) };
+        backlog
     }
 
     /// Registers a new per-thread buffer.
@@ -279,11 +316,11 @@ impl Callbacks {
         crate::barrier::heavy();
         let mut moved = 0;
         for buf in buffers.iter() {
-            let chain = buf.take_claimed();
-            moved += chain.len;
             // SAFETY: the chain came from a buffer of this domain and was made visible by
             // `take_claimed`'s Acquire.
-            unsafe { self.push_chain(chain) };
+            let hand_off = |chain| unsafe { self.push_chain(chain) };
+            // SAFETY: `push_chain` is panic-free.
+            moved += unsafe { buf.take_claimed(hand_off) };
         }
         moved
     }
@@ -297,10 +334,12 @@ impl Callbacks {
     }
 
     /// Queues a closure on the shared queue (boxes it together with its head: one allocation).
-    pub(crate) fn push_closure<F: FnOnce() + Send + 'static>(&self, f: F) {
+    /// Returns the backlog it found, for [`check_backlog`].
+    #[must_use = "a user's callback is followed by check_backlog"]
+    pub(crate) fn push_closure<F: FnOnce() + Send + 'static>(&self, f: F) -> u32 {
         let (head, func) = box_closure(f);
         // SAFETY: `box_closure` hands over a fresh head with a matching trampoline.
-        unsafe { self.push(head, func) };
+        unsafe { self.push(head, func) }
     }
 
     /// Callbacks queued and not yet invoked: in the shared queue or in a per-thread buffer.
@@ -426,6 +465,7 @@ impl Callbacks {
     /// # Safety
     /// The contract of [`crate::call_rcu1`].
     #[inline]
+    #[track_caller]
     pub(crate) unsafe fn push_buffered(&'static self, head: NonNull<RcuHead>, func: RcuCallback) {
         let buffered = THREAD_BUFFER.try_with(|tb| {
             let mut buf = tb.buf.get();
@@ -434,17 +474,18 @@ impl Callbacks {
                 tb.buf.set(buf);
                 tb.owner.set(Some(self));
             } else if !tb.owner.get().is_some_and(|o| std::ptr::eq(o, self)) {
-                return false;
+                return None;
             }
             // SAFETY: the buffer is registered with `self` and owned by this thread (thread-local);
             // forwarded contract.
-            unsafe { self.push_local(&*buf, head, func) };
-            true
+            Some(unsafe { self.push_local(&*buf, head, func) })
         });
-        if buffered != Ok(true) {
+        let backlog = match buffered {
+            Ok(Some(backlog)) => backlog,
             // SAFETY: forwarded contract.
-            unsafe { self.push(head, func) };
-        }
+            _ => unsafe { self.push(head, func) },
+        };
+        check_backlog(backlog);
     }
 }
 
@@ -456,9 +497,10 @@ impl Callbacks {
     ///
     /// # Safety
     /// The contract of [`crate::call_rcu1`].
+    #[track_caller]
     pub(crate) unsafe fn push_buffered(&self, head: NonNull<RcuHead>, func: RcuCallback) {
         // SAFETY: forwarded contract.
-        unsafe { self.push(head, func) };
+        check_backlog(unsafe { self.push(head, func) });
     }
 }
 
@@ -640,7 +682,9 @@ pub(crate) fn push_marker(
     ensure_worker(domain, owner);
     let cbs = &domain.callbacks;
     cbs.collect();
-    cbs.push_closure(marker);
+    // No backlog check: the marker is rcu-core's own, and a panic here would leave it queued while
+    // the caller (`gp_async`) undoes its bookkeeping.
+    let _backlog = cbs.push_closure(marker);
     cbs.kick();
 }
 
@@ -676,12 +720,52 @@ pub mod loom_buffer {
             let (head, func) = box_closure(f);
             // SAFETY: a fresh head with its trampoline; the buffer is registered with this
             // domain, and the model calls this from one thread at a time (the owner).
-            unsafe { self.domain.callbacks.push_local(&self.buf, head, func) };
+            let backlog = unsafe { self.domain.callbacks.push_local(&self.buf, head, func) };
+            super::check_backlog(backlog);
         }
 
         /// The owner thread exits: its callbacks go to the shared queue, the buffer is unregistered.
         pub fn unregister(self) {
             self.domain.callbacks.unregister_buffer(&self.buf);
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// The backlog limit must not panic inside the owner's buffer window: an unwinding `append`
+    /// used to leave `busy` set (the overflow `assert!` was in `count_queued`, reached from the
+    /// hand-off inside the window), and every later collector spun on it forever.
+    #[test]
+    fn backlog_panic_leaves_no_window_open() {
+        let cbs: &'static Callbacks = Box::leak(Box::new(Callbacks::new()));
+        let buf = cbs.register_buffer();
+        // The callback thread "sleeps" (so the append hands its list over inside the window) and
+        // the count is at the top of its range.
+        cbs.pending
+            .value
+            .store(SLEEPING | (COUNT_MASK - 1), Ordering::Relaxed);
+        let (head, func) = box_closure(|| {});
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: a fresh head with its trampoline; `buf` is registered with `cbs` and used by
+            // this thread only.
+            check_backlog(unsafe { cbs.push_local(&buf, head, func) });
+        }));
+        let payload = caught.expect_err("a call_rcu over the backlog limit did not panic");
+        let message = crate::diag::payload_message(&*payload);
+        assert!(
+            message.contains("cannot keep up"),
+            "unexpected panic message: {message}"
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            cbs.collect();
+            tx.send(()).unwrap();
+        });
+        rx.recv_timeout(Duration::from_secs(10)).expect(
+            "a collector still waits for the owner's window after 10 s: the panic left `busy` set",
+        );
     }
 }

@@ -371,3 +371,46 @@ fn buffered_call_rcu_runs_without_barrier() {
         finish(domain);
     });
 }
+
+/// A callback that checks it runs right after its producer's previous one (`seq - 1` in `last`).
+fn in_sequence(last: &Arc<AtomicUsize>, seq: usize) -> impl FnOnce() + Send + 'static {
+    let last = last.clone();
+    move || {
+        let previous = last.swap(seq, Ordering::Relaxed);
+        assert_eq!(
+            previous,
+            seq - 1,
+            "callback {seq} of one thread ran right after its callback {previous}: call_rcu's \
+             FIFO order was broken by a buffer collection"
+        );
+    }
+}
+
+/// One thread's callbacks run in the order it queued them, while collectors take its buffer: the
+/// owner appends two callbacks while the main thread's `barrier` (and the callback thread, before
+/// it sleeps) collect the buffer. An append that finds the buffer claimed must not go to the shared
+/// queue ahead of the entries the collector holds, and a collector must queue what it took before
+/// it releases the buffer (or the owner's next append and flush can overtake it).
+#[test]
+fn buffered_call_rcu_keeps_fifo_against_a_collector() {
+    check_bounded(2, || {
+        let domain = Arc::new(Domain::new());
+        let last = Arc::new(AtomicUsize::new(0));
+        let owner = {
+            let (domain, last) = (domain.clone(), last.clone());
+            thread::spawn(move || {
+                let buffer = rcu_core::loom_buffer::Buffer::register(&domain);
+                for seq in 1..=2 {
+                    buffer.call_rcu(in_sequence(&last, seq));
+                }
+                buffer
+            })
+        };
+        domain.barrier();
+        let buffer = owner.join().unwrap();
+        domain.barrier();
+        assert_eq!(last.load(Ordering::Relaxed), 2, "a callback did not run");
+        buffer.unregister();
+        finish(domain);
+    });
+}
