@@ -211,6 +211,12 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
     /// cell.store(Arc::new(2));
     /// assert_eq!(*cell.load_full(), 2);
     /// ```
+    ///
+    /// # Panics
+    /// In a child process after `fork()`, if the cell lives in an independent
+    /// [`Domain`](crate::Domain) created before the fork (its callback thread stayed in the parent):
+    /// before anything changes; the cell keeps its value and `value` is dropped
+    /// ([`RcuDomain::check_can_update`](crate::RcuDomain::check_can_update)).
     #[doc(alias = "rcu_assign_pointer", alias = "replace", alias = "set")]
     #[track_caller]
     pub fn store(&self, value: Arc<T>) {
@@ -233,6 +239,12 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
     /// let old: Arc<i32> = cell.swap(Arc::new(2));
     /// assert_eq!((*old, *cell.load()), (1, 2));
     /// ```
+    ///
+    /// # Panics
+    /// In a child process after `fork()`, if the cell lives in an independent
+    /// [`Domain`](crate::Domain) created before the fork (its callback thread stayed in the parent):
+    /// before anything changes; the cell keeps its value and `value` is dropped
+    /// ([`RcuDomain::check_can_update`](crate::RcuDomain::check_can_update)).
     #[doc(alias = "rcu_xchg_pointer", alias = "exchange")]
     #[track_caller]
     pub fn swap(&self, value: Arc<T>) -> Arc<T> {
@@ -261,6 +273,12 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
     /// assert_eq!(*found, 2); // someone (we) changed it: nothing published
     /// assert_eq!(*cell.load(), 2);
     /// ```
+    ///
+    /// # Panics
+    /// In a child process after `fork()`, if the cell lives in an independent
+    /// [`Domain`](crate::Domain) created before the fork (its callback thread stayed in the parent):
+    /// before anything changes; the cell keeps its value and `new` is dropped
+    /// ([`RcuDomain::check_can_update`](crate::RcuDomain::check_can_update)).
     #[doc(alias = "rcu_cmpxchg_pointer", alias = "compare_exchange")]
     #[track_caller]
     pub fn compare_and_swap(&self, current: &Arc<T>, new: Arc<T>) -> Arc<T> {
@@ -296,6 +314,12 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuArcCell<T, D> {
     /// hits.update(|n| n + 1);
     /// assert_eq!(*hits.load_full(), 1);
     /// ```
+    ///
+    /// # Panics
+    /// In a child process after `fork()`, if the cell lives in an independent
+    /// [`Domain`](crate::Domain) created before the fork (its callback thread stayed in the parent):
+    /// before anything changes; the cell keeps its value and `f` is never called
+    /// ([`RcuDomain::check_can_update`](crate::RcuDomain::check_can_update)).
     #[doc(alias = "rcu")]
     #[track_caller]
     pub fn update(&self, mut f: impl FnMut(&T) -> T) {

@@ -227,6 +227,12 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
     /// cell.replace(2);
     /// assert_eq!(*cell.load(), 2);
     /// ```
+    ///
+    /// # Panics
+    /// In a child process after `fork()`, if the cell lives in an independent
+    /// [`Domain`](crate::Domain) created before the fork (its callback thread stayed in the parent):
+    /// before anything changes; the cell keeps its value and `value` is dropped
+    /// ([`RcuDomain::check_can_update`](crate::RcuDomain::check_can_update)).
     #[doc(alias = "store", alias = "rcu_assign_pointer", alias = "set")]
     #[track_caller]
     pub fn replace(&self, value: T) {
@@ -248,7 +254,12 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
     ///
     /// # Panics
     /// Inside a read-side critical section of the cell's domain, like
-    /// [`synchronize_rcu`](crate::synchronize_rcu).
+    /// [`synchronize_rcu`](crate::synchronize_rcu), before anything changes.
+    ///
+    /// In a child process after `fork()`, if the cell lives in an independent
+    /// [`Domain`](crate::Domain) created before the fork (its callback thread stayed in the parent):
+    /// before anything changes; the cell keeps its value and `value` is dropped
+    /// ([`RcuDomain::check_can_update`](crate::RcuDomain::check_can_update)).
     #[doc(alias = "swap", alias = "rcu_replace_pointer")]
     #[track_caller]
     pub fn replace_sync(&self, value: T) -> T {
@@ -275,6 +286,12 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
     /// counter.update(|n| n + 1);
     /// assert_eq!(*counter.read(&rcu_core::read_lock()), 1);
     /// ```
+    ///
+    /// # Panics
+    /// In a child process after `fork()`, if the cell lives in an independent
+    /// [`Domain`](crate::Domain) created before the fork (its callback thread stayed in the parent):
+    /// before anything changes; the cell keeps its value and `f` is never called
+    /// ([`RcuDomain::check_can_update`](crate::RcuDomain::check_can_update)).
     #[doc(
         alias = "rcu",
         alias = "compare_and_swap",
