@@ -54,7 +54,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Run { config, json }) => run(&config, json),
-        Ok(Command::Compare { config, json }) => compare(&config, json),
+        Ok(Command::Compare {
+            config,
+            repeats,
+            json,
+        }) => compare(&config, repeats, json),
         Ok(Command::Monitor { realize_cost }) => monitor(realize_cost),
         Err(CliError(msg)) => {
             err!("qdev-demo: {msg}. Try 'qdev-demo --help'.");
@@ -175,14 +179,15 @@ fn run(config: &ScenarioConfig, json: bool) -> ExitCode {
     exit_status(summary.interrupted, summary.passed())
 }
 
-fn compare(config: &ScenarioConfig, json: bool) -> ExitCode {
+fn compare(config: &ScenarioConfig, repeats: usize, json: bool) -> ExitCode {
     let interrupt = interrupt_flag();
-    // One bar per mode; both callbacks reach it.
+    // One bar per run; both callbacks reach it.
     let bar: RefCell<Option<Bar>> = RefCell::new(None);
     let comparison = run_comparison(
         config,
+        repeats,
         &interrupt,
-        |sync| {
+        |sync, _| {
             bar.replace(None);
             announce(config, sync);
             bar.replace(Some(Bar::new(sync)));

@@ -109,14 +109,16 @@ fn help_and_version_exit_0() {
         "--disks",
         "--hotplug-interval",
         "--realize-cost",
+        "--repeats",
         "--sync",
         "--json",
         "BQL",
+        "I/O thread",
+        "main loop",
+        "grace period",
         "LUN",
         "REPORT LUNS",
-        "I_T nexus",
         "DEVICE_DELETED",
-        "BusChild",
         "realize",
         "2h",
         "130",
@@ -132,7 +134,8 @@ fn help_and_version_exit_0() {
     );
 }
 
-/// The default run compares the three modes: one table row each, a verdict, the legend.
+/// The default run compares the three modes, 3 runs each interleaved: two tables with one row
+/// per mode, a verdict naming every mode, the legend of exactly the terms used.
 #[test]
 fn default_run_compares_the_three_modes() {
     let out = qdev_demo(&[
@@ -150,30 +153,40 @@ fn default_run_compares_the_three_modes() {
         .lines()
         .filter(|l| ["rcu ", "bql ", "rwlock "].iter().any(|m| l.starts_with(m)))
         .collect();
-    assert_eq!(rows.len(), 3, "{text}");
-    assert!(rows.iter().all(|r| r.ends_with("OK")), "{text}");
+    assert_eq!(rows.len(), 6, "{text}");
     assert!(
-        text.contains("mode        req/s       p50       p99"),
+        text.contains("Each mode ran 3 times for 150 ms, interleaved."),
         "{text}"
     );
-    assert!(text.contains("RCU never waited for hot-plug: "), "{text}");
-    assert!(text.contains("x the BQL's req/s; p99 "), "{text}");
-    for term in [
-        "BQL ",
-        "LUN ",
-        "REPORT LUNS",
-        "I_T nexus",
-        "DEVICE_DELETED",
-        "BusChild",
-        "realize ",
-    ] {
-        assert!(text.contains(term), "legend explains {term}: {text}");
+    assert!(
+        text.contains("mode    waited (range)              wait p50    wait p99     longest"),
+        "{text}"
+    );
+    assert!(text.contains("rcu     0% (0%-0%)"), "{text}");
+    assert!(text.contains("Safety: OK in 9 runs"), "{text}");
+    assert!(
+        text.contains("\nRCU: lookups never waited for a lock (0 of "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nBQL: ") && text.contains("\nrwlock: "),
+        "{text}"
+    );
+    assert!(text.contains("Per CPU-second, RCU served "), "{text}");
+    for term in ["I/O thread", "main loop", "BQL", "hot-plug", "grace period"] {
+        assert!(
+            text.contains(&format!("\n  {term}  ")),
+            "legend explains {term}: {text}"
+        );
+    }
+    for absent in ["REPORT LUNS", "I_T nexus", "BusChild", "corrected", " GPs"] {
+        assert!(!text.contains(absent), "{absent} does not appear: {text}");
     }
     assert_human_units(&text);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         stderr.matches("qdev-demo: running --sync").count(),
-        3,
+        9,
         "{stderr}"
     );
 }
@@ -187,24 +200,36 @@ fn comparison_json_is_versioned() {
         "1",
         "--realize-cost",
         "20us",
+        "--repeats",
+        "2",
         "--json",
     ]);
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-    assert_eq!(v["schema_version"], 1);
-    assert_eq!(v["kind"], "comparison");
-    let modes: Vec<_> = v["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["mode"].clone())
-        .collect();
-    assert_eq!(modes, ["rcu", "bql", "rwlock"]);
+    assert_eq!(v["schema_version"], 2);
+    assert_eq!(
+        (v["kind"].clone(), v["repeats"].clone()),
+        ("comparison".into(), 2.into())
+    );
+    let runs = v["runs"].as_array().unwrap();
+    let modes: Vec<_> = runs.iter().map(|r| r["mode"].clone()).collect();
+    assert_eq!(modes, ["rcu", "bql", "rwlock", "rcu", "bql", "rwlock"]);
+    for r in runs {
+        assert!(r["lookups_waited"].is_u64(), "{r}");
+        for key in ["total", "p50", "p99", "max"] {
+            assert!(r["lock_wait_ns"][key].is_u64(), "{key}: {r}");
+        }
+        assert!(r["requests_per_cpu_sec"].is_f64(), "{r}");
+        if r["mode"] == "rcu" {
+            assert_eq!(r["lookups_waited"], 0, "{r}");
+            assert_eq!(r["lock_wait_ns"]["max"], 0, "{r}");
+        }
+    }
     assert!(
         v["verdict"]
             .as_str()
             .unwrap()
-            .starts_with("RCU never waited")
+            .starts_with("RCU: lookups never waited")
     );
     assert_eq!(
         v["runs"][1]["lookups_unrealized_skipped"], 0,
@@ -240,10 +265,12 @@ fn short_json_run() {
     let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
     assert_eq!(
         (v["schema_version"].clone(), v["kind"].clone()),
-        (1.into(), "run".into())
+        (2.into(), "run".into())
     );
     assert_eq!(v["mode"], "rcu");
-    assert_eq!(v["hotplug_interval_us"], 0);
+    assert_eq!(v["hotplug_interval_us"], 2000);
+    assert_eq!(v["lookups_waited"], 0, "RCU lookups take no lock");
+    assert_eq!(v["lock_wait_ns"]["total"], 0);
     assert_eq!(v["interrupted"], false);
     assert_eq!(v["safety_ok"], true);
     for key in ["p50_ns", "p99_ns", "max_ns", "samples"] {
@@ -273,8 +300,9 @@ fn text_run_prints_the_summary() {
     assert!(
         text.starts_with("qdev-demo --sync rwlock: ")
             && text.contains("no hot-plug")
-            && text.contains("lookup latency     p50        p99        max")
-            && text.contains("corrected")
+            && text.contains("lookups         0 waited for a lock")
+            && text.contains("lookup time     p50 ")
+            && !text.contains("corrected")
             && text.contains("mid-plug skips  0 (disk linked, not yet realized")
             && text.contains("safety checks   OK"),
         "{text}"
@@ -327,15 +355,15 @@ fn ctrl_c_prints_the_comparison_so_far_and_exits_130() {
     ]);
     assert_eq!(code, 130, "{out}");
     assert_fits_80_columns(&out);
-    assert!(out.contains("; interrupted):"), "{out}");
+    assert!(out.contains("Interrupted after 1 of 9 runs of 2h"), "{out}");
     // The signal may land while the disks are still being realized (then the row says so).
+    assert!(out.lines().any(|l| l.starts_with("rcu*")), "{out}");
+    assert!(!out.lines().any(|l| l.starts_with("bql ")), "{out}");
     assert!(
-        out.lines().any(|l| l.starts_with("rcu*")
-            && (l.ends_with("OK") || l.ends_with("while its disks were realized"))),
+        out.contains("Interrupted before RCU and the BQL both ran: no throughput ratio")
+            || out.contains("Interrupted before any mode ran: nothing to compare"),
         "{out}"
     );
-    assert!(!out.lines().any(|l| l.starts_with("bql ")), "{out}");
-    assert!(out.contains("no verdict; safety OK"), "{out}");
 }
 
 /// Ctrl-C while the initial disks are realized (1 s each, before the timer starts) ends the run

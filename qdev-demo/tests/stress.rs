@@ -85,8 +85,8 @@ fn stress_rwlock() {
 /// (`paced_main_loop_is_caught`).
 const MIN_BQL_HELD_WHEN_RUNNABLE: f64 = 0.5;
 
-/// The defaults: continuous hot-plug with a 200 µs realize. The main loop holds the BQL except
-/// around its zero-timeout polls and is never kept from re-taking it for long; in the BQL and
+/// Continuous hot-plug (commands back to back) with the default 200 µs realize. The main loop
+/// holds the BQL except around its zero-timeout polls and is never kept from re-taking it for long; in the BQL and
 /// RwLock modes the I/O threads wait out whole commands, so their corrected p99 lookup latency is
 /// at least one realize, while RCU lookups never wait for one (raw p99 far below it).
 fn continuous(sync: SyncMode) {
@@ -94,9 +94,11 @@ fn continuous(sync: SyncMode) {
     let config = ScenarioConfig {
         duration: Duration::from_secs(1),
         sync,
+        iothreads: 2,
+        hotplug_interval: Duration::ZERO,
         ..ScenarioConfig::default()
     };
-    assert!(config.hotplug_interval.is_zero() && config.hotplug);
+    assert!(config.hotplug);
     let s = run_scenario(&config, |_| {});
     eprintln!("{}", s.to_text());
     assert!(s.passed() && s.reclamation_complete());

@@ -1,7 +1,8 @@
 //! How lock-free readers synchronize with the hot-plug writer: the scenario's `--sync` switch.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 use crate::qdev::bql::{Bql, BqlGuard};
 
@@ -73,7 +74,7 @@ impl std::str::FromStr for SyncMode {
 /// use qdev_demo::qdev::sync_mode::{SyncMode, SyncPolicy};
 /// let bql = Bql::new();
 /// let policy = SyncPolicy::new(SyncMode::RwLock);
-/// let section = policy.reader(&bql); // shares the rwlock
+/// let (section, _) = policy.reader(&bql); // shares the rwlock
 /// drop(section);
 /// let held = bql.lock();
 /// let w = policy.writer(&held); // exclusive
@@ -140,13 +141,39 @@ impl SyncPolicy {
         self.mode
     }
 
-    /// Enters the reader-side lock of the mode (none for RCU). Take the RCU read guard after it.
-    pub fn reader<'a>(&'a self, bql: &'a Bql) -> ReaderSection<'a> {
+    /// Enters the reader-side lock of the mode (none for RCU) and says whether and how long the
+    /// reader waited for it: `None` if it got the lock at once, else the time from asking to
+    /// holding it (BQL: see [`Bql::lock_measured`]; rwlock: a `try_read` that would block, then
+    /// the blocking `read`). In RCU mode there is no lock, so never a wait. Take the RCU read
+    /// guard after it.
+    ///
+    /// ```
+    /// use qdev_demo::qdev::bql::Bql;
+    /// use qdev_demo::qdev::sync_mode::{SyncMode, SyncPolicy};
+    /// let bql = Bql::new();
+    /// let policy = SyncPolicy::new(SyncMode::Bql);
+    /// let (section, waited) = policy.reader(&bql);
+    /// assert!(bql.is_locked() && waited.is_none());
+    /// drop(section);
+    /// ```
+    pub fn reader<'a>(&'a self, bql: &'a Bql) -> (ReaderSection<'a>, Option<Duration>) {
         match self.mode {
-            SyncMode::Rcu => ReaderSection::Rcu,
-            SyncMode::Bql => ReaderSection::Bql(bql.lock()),
+            SyncMode::Rcu => (ReaderSection::Rcu, None),
+            SyncMode::Bql => {
+                let (guard, waited) = bql.lock_measured();
+                (ReaderSection::Bql(guard), waited)
+            }
             SyncMode::RwLock => {
-                ReaderSection::RwLock(self.list_lock.read().unwrap_or_else(|e| e.into_inner()))
+                let (guard, waited) = match self.list_lock.try_read() {
+                    Ok(guard) => (guard, None),
+                    Err(TryLockError::Poisoned(e)) => (e.into_inner(), None),
+                    Err(TryLockError::WouldBlock) => {
+                        let asked = Instant::now();
+                        let guard = self.list_lock.read().unwrap_or_else(|e| e.into_inner());
+                        (guard, Some(asked.elapsed()))
+                    }
+                };
+                (ReaderSection::RwLock(guard), waited)
             }
         }
     }
@@ -194,18 +221,22 @@ mod tests {
     fn reader_sections_take_the_right_lock() {
         let bql = Bql::new();
         let rcu = SyncPolicy::new(SyncMode::Rcu);
-        assert!(matches!(rcu.reader(&bql), ReaderSection::Rcu));
+        assert!(matches!(rcu.reader(&bql), (ReaderSection::Rcu, None)));
         assert!(!rcu.writer(&bql.lock()).is_exclusive());
 
         let big = SyncPolicy::new(SyncMode::Bql);
-        let section = big.reader(&bql);
-        assert!(matches!(section, ReaderSection::Bql(_)));
+        let (section, waited) = big.reader(&bql);
+        assert!(matches!(section, ReaderSection::Bql(_)) && waited.is_none());
         assert!(bql.is_locked(), "the BQL reader section holds the BQL");
         drop(section);
         assert!(!bql.is_locked());
 
         let rw = SyncPolicy::new(SyncMode::RwLock);
-        let (a, b) = (rw.reader(&bql), rw.reader(&bql));
+        let ((a, wa), (b, wb)) = (rw.reader(&bql), rw.reader(&bql));
+        assert!(
+            wa.is_none() && wb.is_none(),
+            "readers share the lock without waiting"
+        );
         assert!(matches!(
             (&a, &b),
             (ReaderSection::RwLock(_), ReaderSection::RwLock(_))

@@ -7,8 +7,8 @@ use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::qdev::sync_mode::SyncMode;
-use crate::run::config::ScenarioConfig;
-use crate::run::glossary::TERMS;
+use crate::run::config::{ScenarioConfig, default_iothreads};
+use crate::run::glossary::all_terms;
 
 /// What the binary should do.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,11 +20,13 @@ pub enum Command {
         /// Print the summary as one JSON object instead of text.
         json: bool,
     },
-    /// The default: run the scenario in every mode back to back with `config` (its `sync` is
-    /// ignored) and print a side-by-side table and a verdict.
+    /// The default: run the scenario in every mode, `repeats` times interleaved, with `config`
+    /// (its `sync` is ignored) and print the tables and a verdict.
     Compare {
-        /// Scenario parameters, `duration` per mode.
+        /// Scenario parameters, `duration` per run.
         config: ScenarioConfig,
+        /// How many times each mode runs.
+        repeats: usize,
         /// Print the comparison as one JSON object instead of text.
         json: bool,
     },
@@ -49,7 +51,7 @@ impl std::fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-/// Default run time of each mode in the comparison (the default run).
+/// Default run time of each run in the comparison (the default run).
 pub const COMPARE_DURATION: Duration = Duration::from_secs(1);
 
 /// Longest accepted `--duration`.
@@ -57,10 +59,11 @@ pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 const ABOUT: &str = "\
 QEMU's device bus with its children under RCU (commit 2d24a6466154): SCSI disks are hot-plugged \
-while I/O threads look them up. Without --sync, compares the three ways readers can synchronize \
-with hot-plug (rcu, bql, rwlock) and says which won.";
+while I/O threads look them up. Without --sync, runs the three ways readers can synchronize \
+with hot-plug (rcu, bql, rwlock) 3 times each, interleaved, and says how many lookups waited \
+for a lock in each, for how long, and how many requests each served.";
 
-/// What `--help` prints after the options, below the [`TERMS`].
+/// What `--help` prints after the options, below the terms ([`all_terms`]).
 const AFTER_HELP: &str = "\
 Units: DUR is a number with a unit (ns, us or µs, ms, s, m, h), e.g. 200us,
 1.5s, 2h; a bare number is seconds. Latencies print in ns, µs, ms or s.
@@ -104,21 +107,25 @@ struct RunArgs {
     /// compared.
     #[arg(long, value_name = "MODE", value_parser = sync_mode)]
     sync: Option<SyncMode>,
-    /// How long to run (each mode, when comparing) [default: 1s when comparing, 5s with --sync]
+    /// How long to run (each run, when comparing) [default: 1s when comparing, 5s with --sync]
     #[arg(long, value_name = "DUR", value_parser = run_duration)]
     duration: Option<Duration>,
-    /// I/O threads issuing requests as fast as they can (1-64).
-    #[arg(long, value_name = "N", default_value_t = 2,
-          value_parser = clap::value_parser!(u16).range(1..=64))]
-    iothreads: u16,
+    /// How many times each mode runs when comparing, interleaved (1-99).
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u16).range(1..=99))]
+    repeats: u16,
+    /// I/O threads issuing requests as fast as they can (1-64) [default: one per CPU but one,
+    /// at least 1; more than that and the output says the run is oversubscribed]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    iothreads: Option<u16>,
     /// Disk slots, 4 per SCSI target: LUNs 0 and 1 stay plugged, LUNs 2 and 300 are hot-plugged
     /// (1-256).
     #[arg(long, value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     disks: u16,
-    /// Main-loop poll timeout between hot-plug operations, with the BQL released (0:
-    /// continuous hot-plug, the next command is already queued; e.g. 1ms paces them; at most 10s).
-    #[arg(long, value_name = "DUR", default_value = "0", value_parser = hotplug_interval)]
+    /// Hot-plug pace: one device_add or device_del every DUR, the same number in every mode (0:
+    /// back to back, as many as the main loop manages; at most 10s).
+    #[arg(long, value_name = "DUR", default_value = "2ms", value_parser = hotplug_interval)]
     hotplug_interval: Duration,
     /// Never hot-plug (the baseline for lookup latency).
     #[arg(long)]
@@ -214,7 +221,7 @@ fn sync_mode(text: &str) -> Result<SyncMode, String> {
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, CliError> {
     let argv = std::iter::once("qdev-demo".to_owned()).chain(args);
     let parsed = Cli::command()
-        .after_help(format!("{TERMS}\n{AFTER_HELP}"))
+        .after_help(format!("{}\n{AFTER_HELP}", all_terms()))
         .try_get_matches_from(argv)
         .and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
@@ -229,7 +236,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, Cl
     }
     let a = cli.run;
     let mut config = ScenarioConfig {
-        iothreads: usize::from(a.iothreads),
+        iothreads: a.iothreads.map_or_else(default_iothreads, usize::from),
         disks: usize::from(a.disks),
         hotplug_interval: a.hotplug_interval,
         hotplug: !a.no_hotplug,
@@ -249,6 +256,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, Cl
             config.duration = a.duration.unwrap_or(COMPARE_DURATION);
             Ok(Command::Compare {
                 config,
+                repeats: usize::from(a.repeats),
                 json: a.json,
             })
         }
@@ -291,13 +299,21 @@ mod tests {
         assert_eq!(c.duration, Duration::from_secs(5));
         assert_eq!(
             (c.iothreads, c.disks, c.sync, c.hotplug),
-            (2, 8, SyncMode::Rcu, true)
+            (default_iothreads(), 8, SyncMode::Rcu, true)
         );
         assert_eq!(c.realize_cost, Duration::from_micros(200));
-        assert_eq!(c.hotplug_interval, Duration::ZERO, "continuous hot-plug");
+        assert_eq!(
+            c.hotplug_interval,
+            Duration::from_millis(2),
+            "paced hot-plug"
+        );
         match parse(&[]).unwrap() {
-            Command::Compare { config, json } => {
-                assert_eq!(config.duration, COMPARE_DURATION);
+            Command::Compare {
+                config,
+                repeats,
+                json,
+            } => {
+                assert_eq!((config.duration, repeats), (COMPARE_DURATION, 3));
                 assert!(!json);
             }
             other => panic!("{other:?}"),
@@ -362,6 +378,7 @@ mod tests {
             &["--duration"],
             &["--realize-cost", "2s"],
             &["--hotplug-interval", "-1ms"],
+            &["--repeats", "0"],
             &["--sync", "spinlock"],
             &["--sync"],
             &["--json=yes"],

@@ -10,13 +10,16 @@ use crate::qdev::sync_mode::SyncMode;
 pub struct ScenarioConfig {
     /// Run time.
     pub duration: Duration,
-    /// Number of I/O threads.
+    /// Number of I/O threads (default [`default_iothreads`]: one per CPU but one, so that they
+    /// and the main loop each have a CPU).
     pub iothreads: usize,
     /// Disk slots (4 per target, see [`crate::run::scenario::SLOT_LUNS`]).
     pub disks: usize,
-    /// Poll timeout of the main loop between hot-plug operations, spent with the BQL released;
-    /// zero (the default) is continuous hot-plug: release the BQL, poll with a zero timeout,
-    /// re-take it.
+    /// The hot-plug pace: one command is due every `hotplug_interval` from the start of the run
+    /// (default [`DEFAULT_HOTPLUG_INTERVAL`]), so every `--sync` mode gets the same number; the
+    /// main loop polls with the BQL released until the next one is due. Zero is continuous
+    /// hot-plug: commands back to back, as many as the main loop manages (then the modes' counts
+    /// differ).
     pub hotplug_interval: Duration,
     /// Whether the main thread hot-plugs at all.
     pub hotplug: bool,
@@ -33,13 +36,48 @@ pub struct ScenarioConfig {
     pub seed: u64,
 }
 
+/// The default hot-plug pace: one command every 2 ms, half of them `device_add`s; with the
+/// default 200 µs realize the main loop holds the BQL for a command about 5% of the time, and
+/// keeps that pace on a 2-core machine running several other busy processes (at 1 ms a main
+/// loop that the scheduler preempted in its realizes fell behind in RCU mode, where the I/O
+/// threads never sleep).
+pub const DEFAULT_HOTPLUG_INTERVAL: Duration = Duration::from_millis(2);
+
+/// CPUs this process may run on (1 if unknown).
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// I/O threads that fit the machine: one per CPU but one (left to the main loop), at least one.
+///
+/// ```
+/// let n = qdev_demo::run::config::default_iothreads();
+/// assert_eq!(n, (qdev_demo::run::config::cpus() - 1).max(1));
+/// ```
+pub fn default_iothreads() -> usize {
+    cpus().saturating_sub(1).max(1)
+}
+
+impl ScenarioConfig {
+    /// Threads that want a CPU all the time: the I/O threads and the main loop.
+    pub fn busy_threads(&self) -> usize {
+        self.iothreads + 1
+    }
+
+    /// Whether more threads want a CPU all the time than this process has CPUs: then the
+    /// scheduler, not the locks, decides much of what each thread gets.
+    pub fn oversubscribed(&self) -> bool {
+        self.busy_threads() > cpus()
+    }
+}
+
 impl Default for ScenarioConfig {
     fn default() -> Self {
         Self {
             duration: Duration::from_secs(5),
-            iothreads: 2,
+            iothreads: default_iothreads(),
             disks: 8,
-            hotplug_interval: Duration::ZERO,
+            hotplug_interval: DEFAULT_HOTPLUG_INTERVAL,
             hotplug: true,
             realize_cost: Duration::from_micros(200),
             sync: SyncMode::Rcu,

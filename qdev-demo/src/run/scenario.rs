@@ -1,19 +1,23 @@
 //! The seed's scenario: a virtio-scsi controller with several disks, I/O threads issuing requests
-//! as fast as they can, and the main thread hot-plugging and unplugging disks continuously, with
-//! safety checks that must stay zero.
+//! as fast as they can, and the main thread hot-plugging and unplugging disks at a fixed pace,
+//! with safety checks that must stay zero. [`Scenario`] runs it in four phases: start, the
+//! hot-plug loop, stop, summarise.
 //!
 //! The main thread is modelled on QEMU's main loop: it holds the BQL all the time except around
-//! its poll (`main_loop_wait` releases the BQL only around `ppoll`). Each iteration runs one whole
-//! QMP command, `device_add` (create, `qdev_set_parent_bus`, realize with its busy cost, plug) or
-//! `device_del` (unrealize, unparent), then polls with the BQL released ([`crate::util::os::poll_timeout`],
-//! a `ppoll`): with `hotplug_interval` zero ("continuous hot-plug": the next command is already
-//! queued, so the poll timeout is zero) the poll returns at once; otherwise it waits that long
-//! (pacing). When no command can be issued (every hot-plugged slot is unplugged and its drives
-//! still await DEVICE_DELETED) and without hot-plug, the main loop waits in its poll for the next
-//! DEVICE_DELETED or status update.
+//! its poll (`main_loop_wait` releases the BQL only around `ppoll`). When a hot-plug is due it
+//! runs one whole QMP command, `device_add` (create, `qdev_set_parent_bus`, realize with its busy
+//! cost, plug) or `device_del` (unrealize, unparent), then polls with the BQL released
+//! ([`crate::util::os::poll_timeout`], a `ppoll`) until the next one is due. Commands are due at
+//! a fixed pace, one every `hotplug_interval` from the start (a main loop that fell behind
+//! catches up at once), so every `--sync` mode gets the same number of hot-plugs; with
+//! `hotplug_interval` zero they run back to back ("continuous hot-plug", as many as the main loop
+//! manages). When a command is due but none can be issued (every hot-plugged slot is unplugged
+//! and its drives still await DEVICE_DELETED), and without hot-plug, the main loop waits in its
+//! poll for the next DEVICE_DELETED or status update.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::block::drive::Drive;
@@ -22,6 +26,7 @@ use crate::hw::scsi::lun::virtio_scsi_lun;
 use crate::hw::scsi::report_luns::{parse_report_luns, report_luns_cdb};
 use crate::hw::scsi::virtio_scsi::{IoStats, TmfSubtype, encode_cmd_req, encode_tmf_req, response};
 use crate::machine::{DeviceAddOptions, Machine, drain_rcu_callbacks};
+use crate::qdev::bql::BqlGuard;
 use crate::qdev::context::spin_for;
 use crate::qdev::device::DeviceState;
 use crate::qdev::walk::{QdevVisitor, Walk, qbus_walk_children};
@@ -139,11 +144,11 @@ pub struct LiveStatus {
 }
 
 impl std::fmt::Display for LiveStatus {
-    /// At most 40 columns, e.g. `2.47M req/s · 1,234 hot-plugs · 567 GPs`.
+    /// At most 50 columns, e.g. `2.47M req/s · 1,234 hot-plugs · 567 grace periods`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} req/s · {} hot-plugs · {} GPs",
+            "{} req/s · {} hot-plugs · {} grace periods",
             crate::util::units::si(self.requests_per_sec),
             indicatif::HumanCount(self.hotplug_ops),
             indicatif::HumanCount(self.grace_periods),
@@ -173,14 +178,42 @@ impl Rng {
 #[derive(Debug, Default)]
 struct Published(AtomicU64);
 
+/// The slots and what REPORT LUNS may list on each target, shared with the I/O threads.
+#[derive(Debug)]
+struct Plan {
+    slots: Vec<Slot>,
+    expect: Vec<TargetExpect>,
+}
+
+impl Plan {
+    fn new(disks: usize) -> Self {
+        let slots = slots(disks);
+        let targets = slots
+            .iter()
+            .map(|s| usize::from(s.target) + 1)
+            .max()
+            .unwrap_or(0);
+        let mut expect = vec![TargetExpect::default(); targets];
+        for s in &slots {
+            let e = &mut expect[usize::from(s.target)];
+            e.allowed.push(s.lun);
+            if s.permanent {
+                e.permanent.push(s.lun);
+            }
+        }
+        Self { slots, expect }
+    }
+}
+
 fn io_thread(
     machine: &Machine,
-    slots: &[Slot],
-    expect: &[TargetExpect],
+    plan: &Plan,
     stop: &AtomicBool,
     published: &Published,
     seed: u64,
 ) -> IoStats {
+    let (slots, expect) = (&plan.slots, &plan.expect);
+    let cpu_start = os::thread_cpu_time();
     let vs = machine.virtio_scsi();
     let mut stats = IoStats::default();
     let mut data = Vec::with_capacity(4096);
@@ -219,6 +252,7 @@ fn io_thread(
             .0
             .store(stats.commands + stats.tmfs, Ordering::Relaxed);
     }
+    stats.cpu_time = os::thread_cpu_time().saturating_sub(cpu_start);
     stats
 }
 
@@ -297,7 +331,8 @@ pub fn run_scenario(config: &ScenarioConfig, on_progress: impl FnMut(Progress)) 
 /// [`run_scenario`] that ends early, with [`Summary::interrupted`] set, once `interrupt` is true
 /// (the binary sets it on Ctrl-C). The main loop checks it every iteration (at most one
 /// command, i.e. one realize, late); if it is set while the initial disks are realized, the run
-/// ends before its timer starts and the summary counts nothing.
+/// ends before its timer starts and the summary counts nothing. The four phases of
+/// [`Scenario`], in order.
 ///
 /// ```
 /// use qdev_demo::run::config::ScenarioConfig;
@@ -313,178 +348,212 @@ pub fn run_scenario_until(
     interrupt: &AtomicBool,
     mut on_progress: impl FnMut(Progress),
 ) -> Summary {
-    let slots = slots(config.disks);
-    let machine = Machine::builder()
-        .sync(config.sync)
-        .realize_cost(config.realize_cost)
-        .drives(0)
-        .build();
-    let mut expect = vec![
-        TargetExpect::default();
-        slots
+    let Some(mut scenario) = Scenario::start(config, interrupt, &mut on_progress) else {
+        return Summary::not_started(config);
+    };
+    scenario.hotplug_loop(interrupt, &mut on_progress);
+    scenario.stop();
+    scenario.summarise()
+}
+
+/// One run of the scenario, phase by phase: [`Scenario::start`] (build the machine, plug the
+/// initial disks, start the I/O threads and the tree walker), [`Scenario::hotplug_loop`] (the
+/// timed main loop), [`Scenario::stop`] (stop and join the threads, wait for the last grace
+/// period) and [`Scenario::summarise`]. [`run_scenario_until`] runs them in order.
+///
+/// ```
+/// use qdev_demo::run::config::ScenarioConfig;
+/// use qdev_demo::run::scenario::Scenario;
+/// use std::sync::atomic::AtomicBool;
+/// use std::time::Duration;
+/// let config = ScenarioConfig { duration: Duration::from_millis(50), ..ScenarioConfig::default() };
+/// let never = AtomicBool::new(false);
+/// let mut scenario = Scenario::start(&config, &never, &mut |_| {}).expect("not interrupted");
+/// scenario.hotplug_loop(&never, &mut |_| {});
+/// scenario.stop();
+/// let summary = scenario.summarise();
+/// assert!(summary.passed() && summary.hotplug.adds > 0);
+/// ```
+#[derive(Debug)]
+pub struct Scenario {
+    config: ScenarioConfig,
+    machine: Arc<Machine>,
+    plan: Arc<Plan>,
+    /// The drive pool of each slot.
+    drives: Vec<Vec<Arc<Drive>>>,
+    /// The hot-plugged slots.
+    hot: Vec<usize>,
+    /// Whether each slot's disk is plugged.
+    present: Vec<bool>,
+    rng: Rng,
+    stop: Arc<AtomicBool>,
+    published: Arc<[Published]>,
+    io_threads: Vec<JoinHandle<IoStats>>,
+    walker: Option<JoinHandle<u64>>,
+    gp_start: u64,
+    hotplug: HotplugStats,
+    main_loop: MainLoopStats,
+    interrupted: bool,
+    start: Instant,
+    elapsed: Duration,
+    io: IoStats,
+    walks: u64,
+    grace_periods: u64,
+}
+
+impl Scenario {
+    /// Phase 1: builds the machine, plugs the initial disks (reporting
+    /// [`Progress::Realizing`]), then starts the I/O threads and the tree walker and the
+    /// run's clock. `None` if `interrupt` was set while the disks were plugged (nothing ran).
+    pub fn start(
+        config: &ScenarioConfig,
+        interrupt: &AtomicBool,
+        on_progress: &mut impl FnMut(Progress),
+    ) -> Option<Self> {
+        let plan = Arc::new(Plan::new(config.disks));
+        let machine = Arc::new(
+            Machine::builder()
+                .sync(config.sync)
+                .realize_cost(config.realize_cost)
+                .drives(0)
+                .build(),
+        );
+        let slots = &plan.slots;
+        for (i, s) in slots.iter().enumerate() {
+            if interrupt.load(Ordering::Relaxed) {
+                drop(machine);
+                drain_rcu_callbacks();
+                return None;
+            }
+            for d in &s.drives {
+                machine.drive_add(d, false).expect("drive names are unique");
+            }
+            machine
+                .device_add(&device_opts(s, &s.drives[0]))
+                .expect("initial disks plug into an empty bus");
+            on_progress(Progress::Realizing {
+                done: i + 1,
+                total: slots.len(),
+            });
+        }
+        let drives = slots
             .iter()
-            .map(|s| usize::from(s.target) + 1)
-            .max()
-            .unwrap_or(0)
-    ];
-    for s in &slots {
-        let e = &mut expect[usize::from(s.target)];
-        e.allowed.push(s.lun);
-        if s.permanent {
-            e.permanent.push(s.lun);
-        }
-    }
-    for (i, s) in slots.iter().enumerate() {
-        if interrupt.load(Ordering::Relaxed) {
-            drop(machine);
-            drain_rcu_callbacks();
-            return Summary::not_started(config);
-        }
-        for d in &s.drives {
-            machine.drive_add(d, false).expect("drive names are unique");
-        }
-        machine
-            .device_add(&device_opts(s, &s.drives[0]))
-            .expect("initial disks plug into an empty bus");
-        on_progress(Progress::Realizing {
-            done: i + 1,
-            total: slots.len(),
-        });
-    }
-    let drives: Vec<Vec<Arc<Drive>>> = slots
-        .iter()
-        .map(|s| {
-            s.drives
-                .iter()
-                .map(|d| machine.drive(d).expect("added above"))
-                .collect()
-        })
-        .collect();
-    let hot: Vec<usize> = (0..slots.len()).filter(|&i| !slots[i].permanent).collect();
-    let mut present = vec![true; slots.len()];
-    let mut actionable = Vec::with_capacity(hot.len());
-
-    let stop = AtomicBool::new(false);
-    let published: Vec<Published> = (0..config.iothreads)
-        .map(|_| Published::default())
-        .collect();
-    let gp_start = rcu_core::stats().grace_periods;
-    let mut hp = HotplugStats::default();
-    let mut ml = MainLoopStats::default();
-    let mut interrupted = false;
-
-    let (io, walks, elapsed) = std::thread::scope(|scope| {
-        let io_handles: Vec<_> = (0..config.iothreads)
-            .map(|t| {
-                let (machine, slots, expect, stop, published) =
-                    (&machine, &slots, &expect, &stop, &published[t]);
-                let seed = config.seed.wrapping_add(t as u64 * 0x9e37_79b9);
-                scope.spawn(move || io_thread(machine, slots, expect, stop, published, seed))
+            .map(|s| {
+                s.drives
+                    .iter()
+                    .map(|d| machine.drive(d).expect("added above"))
+                    .collect()
             })
             .collect();
-        let walker = scope.spawn(|| walker_thread(&machine, config, &stop));
+        let hot = (0..slots.len()).filter(|&i| !slots[i].permanent).collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let published: Arc<[Published]> = (0..config.iothreads)
+            .map(|_| Published::default())
+            .collect();
+        let gp_start = rcu_core::stats().grace_periods;
+        let io_threads = (0..config.iothreads)
+            .map(|t| {
+                let (machine, plan, stop, published) = (
+                    Arc::clone(&machine),
+                    Arc::clone(&plan),
+                    Arc::clone(&stop),
+                    Arc::clone(&published),
+                );
+                let seed = config.seed.wrapping_add(t as u64 * 0x9e37_79b9);
+                std::thread::spawn(move || io_thread(&machine, &plan, &stop, &published[t], seed))
+            })
+            .collect();
+        let walker = {
+            let (machine, stop, config) = (Arc::clone(&machine), Arc::clone(&stop), config.clone());
+            std::thread::spawn(move || walker_thread(&machine, &config, &stop))
+        };
+        Some(Self {
+            config: config.clone(),
+            present: vec![true; slots.len()],
+            machine,
+            plan,
+            drives,
+            hot,
+            rng: Rng::new(config.seed ^ 0x5eed),
+            stop,
+            published,
+            io_threads,
+            walker: Some(walker),
+            gp_start,
+            hotplug: HotplugStats::default(),
+            main_loop: MainLoopStats::default(),
+            interrupted: false,
+            start: Instant::now(),
+            elapsed: Duration::ZERO,
+            io: IoStats::default(),
+            walks: 0,
+            grace_periods: 0,
+        })
+    }
 
-        let start = Instant::now();
-        let mut rng = Rng::new(config.seed ^ 0x5eed);
-        let mut last_status = (start, 0u64);
-        // The main loop owns the BQL from here on, except while it polls.
+    /// Phase 2: the main loop, until the run's duration is over or `interrupt` is set. It holds
+    /// the BQL except while it polls; each hot-plug that is due runs whole under it. Reports
+    /// [`Progress::Running`] about four times a second.
+    pub fn hotplug_loop(&mut self, interrupt: &AtomicBool, on_progress: &mut impl FnMut(Progress)) {
+        let machine = Arc::clone(&self.machine);
+        let hotplugging = self.config.hotplug && !self.hot.is_empty();
+        let pace = self.config.hotplug_interval;
+        let mut next_due = self.start;
+        let mut last_status = (self.start, 0u64);
         let cpu_start = os::thread_cpu_time();
         let mut run_delay = os::RunDelayClock::new();
+        // The main loop owns the BQL from here on, except while it polls.
         let mut bql = machine.bql().lock_main_loop();
         let mut acquired = Instant::now();
         loop {
-            let elapsed = start.elapsed();
-            if elapsed >= config.duration {
+            let now = Instant::now();
+            let elapsed = now - self.start;
+            if elapsed >= self.config.duration {
                 break;
             }
             if interrupt.load(Ordering::Relaxed) {
-                interrupted = true;
+                self.interrupted = true;
                 break;
             }
-            let hotplugging = config.hotplug && !hot.is_empty();
-            // The next command, as a management tool would issue it: unplug a present disk, or
-            // plug an absent one on a drive of its pool that is free (DEVICE_DELETED seen).
-            let mut idle = false;
             // Read before the drives are checked: a drive freed after the check is followed by
             // its DEVICE_DELETED, which then ends the idle poll at once.
             let events_seen = machine.ctx().events().emitted();
-            if hotplugging {
-                actionable.clear();
-                actionable.extend(
-                    hot.iter()
-                        .copied()
-                        .filter(|&s| present[s] || drives[s].iter().any(|d| !d.is_attached())),
-                );
-                if actionable.is_empty() {
-                    idle = true;
-                    hp.deferred += 1;
+            let mut idle = false;
+            if hotplugging && now >= next_due {
+                if self.hotplug_command(&mut bql) {
+                    next_due = if pace.is_zero() { now } else { next_due + pace };
                 } else {
-                    // One whole QMP command under the BQL.
-                    let s = actionable[rng.below(actionable.len())];
-                    if present[s] {
-                        machine
-                            .device_del_locked(&mut bql, &slots[s].id)
-                            .expect("a present hot-plugged disk can be deleted");
-                        present[s] = false;
-                        hp.dels += 1;
-                    } else {
-                        let drive = drives[s]
-                            .iter()
-                            .find(|d| !d.is_attached())
-                            .expect("actionable: a drive of the pool is free");
-                        match machine
-                            .device_add_locked(&mut bql, &device_opts(&slots[s], drive.name()))
-                        {
-                            Ok(_) => {
-                                present[s] = true;
-                                hp.adds += 1;
-                            }
-                            Err(_) => hp.add_failures += 1,
-                        }
-                    }
+                    idle = true;
                 }
             }
-            // main_loop_wait: poll with the BQL released.
-            let remaining = config.duration.saturating_sub(start.elapsed());
-            let timeout = if hotplugging {
-                config.hotplug_interval.min(remaining)
+            // main_loop_wait: poll with the BQL released until the next command is due.
+            let remaining = self.config.duration.saturating_sub(self.start.elapsed());
+            let timeout = if hotplugging && !idle {
+                next_due.saturating_duration_since(Instant::now())
             } else {
-                STATUS_PERIOD.min(remaining)
-            };
+                STATUS_PERIOD
+            }
+            .min(STATUS_PERIOD)
+            .min(remaining);
             let wait_before = run_delay.read();
             let released = Instant::now();
-            ml.bql_held += released - acquired;
+            self.main_loop.bql_held += released - acquired;
             let poll_end = bql.unlocked(|| {
-                let now = Instant::now();
-                if now - last_status.0 >= STATUS_PERIOD {
-                    let requests: u64 = published.iter().map(|p| p.0.load(Ordering::Relaxed)).sum();
-                    let dt = (now - last_status.0).as_secs_f64();
-                    let stats = rcu_core::stats();
-                    on_progress(Progress::Running(LiveStatus {
-                        elapsed: now - start,
-                        requests,
-                        requests_per_sec: (requests - last_status.1) as f64 / dt,
-                        hotplug_ops: hp.adds + hp.dels,
-                        grace_periods: stats.grace_periods - gp_start,
-                        callbacks_pending: stats.callbacks_pending(),
-                    }));
-                    last_status = (now, requests);
-                }
+                self.report_status(&mut last_status, on_progress);
                 if idle {
                     // No command can be issued until a DEVICE_DELETED frees a drive: the
                     // management tool waits for the event, the main loop sleeps in its poll.
                     machine
                         .ctx()
                         .events()
-                        .wait_emitted_beyond(events_seen, STATUS_PERIOD.min(remaining));
+                        .wait_emitted_beyond(events_seen, timeout);
                 } else {
-                    // The poll timeout: zero for continuous hot-plug (the next command is
-                    // already queued), else the pacing interval.
                     os::poll_timeout(timeout);
                 }
                 Instant::now()
             });
             acquired = Instant::now();
+            let ml = &mut self.main_loop;
             if let (Some(before), Some(after)) = (wait_before, run_delay.read()) {
                 ml.cpu_wait_released += after.saturating_sub(before);
             }
@@ -493,41 +562,126 @@ pub fn run_scenario_until(
             ml.bql_reacquire_max = ml.bql_reacquire_max.max(reacquire);
             ml.iterations += 1;
         }
-        ml.bql_held += acquired.elapsed();
+        self.main_loop.bql_held += acquired.elapsed();
         drop(bql);
-        ml.cpu_time = os::thread_cpu_time().saturating_sub(cpu_start);
-        stop.store(true, Ordering::Relaxed);
-        let elapsed = start.elapsed();
-        let mut io = IoStats::default();
-        for h in io_handles {
-            io.merge(&h.join().expect("I/O thread panicked"));
-        }
-        let walks = walker.join().expect("walker thread panicked");
-        (io, walks, elapsed)
-    });
+        self.main_loop.cpu_time = os::thread_cpu_time().saturating_sub(cpu_start);
+        self.elapsed = self.start.elapsed();
+    }
 
-    let grace_periods = rcu_core::stats().grace_periods - gp_start;
-    // Every removed BusChild is freed after its grace period; wait for the stragglers.
-    rcu_core::rcu_barrier();
-    let ctx = Arc::clone(machine.ctx());
-    let counters = ctx.counters();
-    let summary = Summary {
-        config: config.clone(),
-        interrupted,
-        elapsed,
-        io,
-        walks,
-        hotplug: hp,
-        main_loop: ml,
-        device_deleted_events: ctx.events().emitted(),
-        grace_periods,
-        children_removed: counters.children_removed.load(Ordering::Relaxed),
-        children_freed: counters.children_freed.load(Ordering::Relaxed),
-        safety: ctx.safety().snapshot(),
-    };
-    drop(machine);
-    drain_rcu_callbacks();
-    summary
+    /// One hot-plug command, as a management tool would issue it, whole under the BQL: unplug a
+    /// present disk, or plug an absent one on a drive of its pool that is free (DEVICE_DELETED
+    /// seen). `false` if none can be issued now (counted as deferred).
+    fn hotplug_command(&mut self, bql: &mut BqlGuard<'_>) -> bool {
+        let (present, drives) = (&self.present, &self.drives);
+        let actionable: Vec<usize> = self
+            .hot
+            .iter()
+            .copied()
+            .filter(|&s| present[s] || drives[s].iter().any(|d| !d.is_attached()))
+            .collect();
+        if actionable.is_empty() {
+            self.hotplug.deferred += 1;
+            return false;
+        }
+        let s = actionable[self.rng.below(actionable.len())];
+        let slot = &self.plan.slots[s];
+        if self.present[s] {
+            self.machine
+                .device_del_locked(bql, &slot.id)
+                .expect("a present hot-plugged disk can be deleted");
+            self.present[s] = false;
+            self.hotplug.dels += 1;
+        } else {
+            let drive = self.drives[s]
+                .iter()
+                .find(|d| !d.is_attached())
+                .expect("actionable: a drive of the pool is free");
+            match self
+                .machine
+                .device_add_locked(bql, &device_opts(slot, drive.name()))
+            {
+                Ok(_) => {
+                    self.present[s] = true;
+                    self.hotplug.adds += 1;
+                }
+                Err(_) => self.hotplug.add_failures += 1,
+            }
+        }
+        true
+    }
+
+    /// Calls `on_progress` with the live status if [`STATUS_PERIOD`] has passed since the last.
+    fn report_status(&self, last: &mut (Instant, u64), on_progress: &mut impl FnMut(Progress)) {
+        let now = Instant::now();
+        if now - last.0 < STATUS_PERIOD {
+            return;
+        }
+        let requests: u64 = self
+            .published
+            .iter()
+            .map(|p| p.0.load(Ordering::Relaxed))
+            .sum();
+        let dt = (now - last.0).as_secs_f64();
+        let stats = rcu_core::stats();
+        on_progress(Progress::Running(LiveStatus {
+            elapsed: now - self.start,
+            requests,
+            requests_per_sec: requests.saturating_sub(last.1) as f64 / dt,
+            hotplug_ops: self.hotplug.adds + self.hotplug.dels,
+            grace_periods: stats.grace_periods - self.gp_start,
+            callbacks_pending: stats.callbacks_pending(),
+        }));
+        *last = (now, requests);
+    }
+
+    /// Phase 3: stops the I/O threads and the walker, collects their statistics, and waits for
+    /// the grace period of every removed BusChild (`rcu_barrier`).
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for h in self.io_threads.drain(..) {
+            self.io.merge(&h.join().expect("I/O thread panicked"));
+        }
+        if let Some(walker) = self.walker.take() {
+            self.walks = walker.join().expect("walker thread panicked");
+        }
+        self.grace_periods = rcu_core::stats().grace_periods - self.gp_start;
+        rcu_core::rcu_barrier();
+    }
+
+    /// Phase 4: the run's [`Summary`]; drops the machine and drains its last callbacks.
+    pub fn summarise(mut self) -> Summary {
+        if self.walker.is_some() {
+            self.stop();
+        }
+        let ctx = Arc::clone(self.machine.ctx());
+        let counters = ctx.counters();
+        let summary = Summary {
+            config: self.config.clone(),
+            interrupted: self.interrupted,
+            elapsed: self.elapsed,
+            io: std::mem::take(&mut self.io),
+            walks: self.walks,
+            hotplug: self.hotplug,
+            main_loop: self.main_loop,
+            device_deleted_events: ctx.events().emitted(),
+            grace_periods: self.grace_periods,
+            children_removed: counters.children_removed.load(Ordering::Relaxed),
+            children_freed: counters.children_freed.load(Ordering::Relaxed),
+            safety: ctx.safety().snapshot(),
+        };
+        drop(ctx);
+        drop(self);
+        drain_rcu_callbacks();
+        summary
+    }
+}
+
+impl Drop for Scenario {
+    /// A scenario dropped before [`Scenario::stop`] (a panic in the main loop) still stops its
+    /// threads, so they do not spin on forever.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 #[cfg(test)]
@@ -594,6 +748,6 @@ mod tests {
             callbacks_pending: 5,
         };
         let line = s.to_string();
-        assert_eq!(line, "2.50M req/s · 3 hot-plugs · 4 GPs");
+        assert_eq!(line, "2.50M req/s · 3 hot-plugs · 4 grace periods");
     }
 }

@@ -14,8 +14,11 @@ use crate::util::histogram::LatencyHistogram;
 use crate::util::units::{duration, latency_ns, percent, si};
 
 /// Version of the `--json` schema ([`RunReport`], and the comparison object that holds them).
-/// Bumped whenever a field changes meaning or goes away; adding a field does not bump it.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever a field changes meaning or goes away, and for the fields a reader must know
+/// to judge a run. 2: `lookups_waited`, `lock_wait_ns`, `cpus` and `oversubscribed` in every run
+/// object; `hotplug_interval_us` is the hot-plug pace (time between the starts of two commands,
+/// was the poll after each); a comparison has `repeats` and its runs interleaved.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Hot-plug bookkeeping of the main thread.
 #[derive(Debug, Default, Clone, Copy)]
@@ -108,6 +111,20 @@ impl From<&LatencyHistogram> for LatencyReport {
     }
 }
 
+/// How long the lookups that waited for the reader lock waited, in `--json`, in nanoseconds:
+/// all zero in RCU mode, whose readers take no lock.
+#[derive(Debug, Clone, Serialize)]
+pub struct LockWaitReport {
+    /// Sum over every lookup that waited.
+    pub total: u64,
+    /// Median of the waits.
+    pub p50: u64,
+    /// 99th percentile of the waits.
+    pub p99: u64,
+    /// Longest wait.
+    pub max: u64,
+}
+
 /// The main loop's use of the BQL in `--json` (see [`MainLoopStats`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct MainLoopReport {
@@ -154,11 +171,15 @@ pub struct RunReport {
     pub duration_s: f64,
     /// I/O threads.
     pub iothreads: usize,
+    /// CPUs the process could run on.
+    pub cpus: usize,
+    /// Whether the I/O threads and the main loop outnumber the CPUs.
+    pub oversubscribed: bool,
     /// Disk slots.
     pub disks: usize,
     /// Whether the main loop hot-plugged.
     pub hotplug: bool,
-    /// Main-loop poll timeout between hot-plug commands (0: continuous).
+    /// Hot-plug pace: time between the starts of two commands (0: continuous, back to back).
     pub hotplug_interval_us: u64,
     /// Busy time of each realize.
     pub realize_cost_us: u64,
@@ -166,6 +187,11 @@ pub struct RunReport {
     pub requests: u64,
     /// Requests served per second.
     pub requests_per_sec: f64,
+    /// CPU time the I/O threads used, in seconds.
+    pub iothread_cpu_s: f64,
+    /// Requests served per second of I/O-thread CPU time (what a lookup costs, whatever share
+    /// of the CPUs the scheduler gave the I/O threads).
+    pub requests_per_cpu_sec: f64,
     /// Lookups that met their disk linked on the bus but not yet realized (mid `device_add`)
     /// and, like QEMU's `scsi_device_find`, skipped it (BAD_TARGET). Only lock-free readers can
     /// see that window.
@@ -179,6 +205,11 @@ pub struct RunReport {
     pub lun_resets: u64,
     /// I_T NEXUS RESETs.
     pub nexus_resets: u64,
+    /// Lookups that waited for the reader lock (the BQL or the rwlock): the lock was held, or
+    /// the main loop queued for it, when the lookup asked. 0 in RCU mode by construction.
+    pub lookups_waited: u64,
+    /// How long those lookups waited (all zero in RCU mode).
+    pub lock_wait_ns: LockWaitReport,
     /// Lookup latency, one sample per lookup.
     pub lookup_latency_raw: LatencyReport,
     /// Lookup latency corrected for coordinated omission.
@@ -246,6 +277,16 @@ impl Summary {
         self.requests() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
+    /// Requests per second of I/O-thread CPU time.
+    pub fn requests_per_cpu_sec(&self) -> f64 {
+        self.requests() as f64 / self.io.cpu_time.as_secs_f64().max(1e-9)
+    }
+
+    /// Share of the lookups that waited for the reader lock (0-1; 0 in RCU mode).
+    pub fn waited_fraction(&self) -> f64 {
+        self.io.lookups_waited() as f64 / self.io.lookups.count().max(1) as f64
+    }
+
     /// Share of the run during which the main loop held the BQL (0-1).
     pub fn main_loop_bql_held_fraction(&self) -> f64 {
         ratio(self.main_loop.bql_held, self.elapsed).min(1.0)
@@ -291,17 +332,28 @@ impl Summary {
             interrupted: self.interrupted,
             duration_s: self.elapsed.as_secs_f64(),
             iothreads: c.iothreads,
+            cpus: crate::run::config::cpus(),
+            oversubscribed: c.oversubscribed(),
             disks: c.disks,
             hotplug: c.hotplug,
             hotplug_interval_us: c.hotplug_interval.as_micros() as u64,
             realize_cost_us: c.realize_cost.as_micros() as u64,
             requests: self.requests(),
             requests_per_sec: self.requests_per_sec().round(),
+            iothread_cpu_s: self.io.cpu_time.as_secs_f64(),
+            requests_per_cpu_sec: self.requests_per_cpu_sec().round(),
             lookups_unrealized_skipped: self.io.not_found,
             lookups_lun_absent: self.io.wrong_lun,
             report_luns: self.io.report_luns,
             lun_resets: self.io.lun_resets,
             nexus_resets: self.io.nexus_resets,
+            lookups_waited: self.io.lookups_waited(),
+            lock_wait_ns: LockWaitReport {
+                total: u64::try_from(self.io.lock_wait_total.as_nanos()).unwrap_or(u64::MAX),
+                p50: self.io.lock_waits.percentile_ns(50.0),
+                p99: self.io.lock_waits.percentile_ns(99.0),
+                max: self.io.lock_waits.max_ns(),
+            },
             lookup_latency_raw: (&self.io.lookups).into(),
             lookup_latency_corrected: (&self.io.lookups_corrected).into(),
             hotplug_adds: self.hotplug.adds,
@@ -343,8 +395,10 @@ impl Summary {
     /// use std::time::Duration;
     /// let config = ScenarioConfig { duration: Duration::from_millis(50), iothreads: 1, ..ScenarioConfig::default() };
     /// let json: serde_json::Value = serde_json::from_str(&run_scenario(&config, |_| {}).to_json()).unwrap();
-    /// assert_eq!(json["schema_version"], 1);
+    /// assert_eq!(json["schema_version"], 2);
     /// assert_eq!(json["mode"], "rcu");
+    /// assert_eq!(json["lookups_waited"], 0, "RCU lookups take no lock");
+    /// assert_eq!(json["lock_wait_ns"]["max"], 0);
     /// assert!(json["lookup_latency_corrected"]["p99_ns"].is_u64());
     /// assert_eq!(json["safety_ok"], true);
     /// ```
@@ -352,8 +406,7 @@ impl Summary {
         serde_json::to_string(&self.report()).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
 
-    /// One line describing the workload, e.g. `2 I/O threads, 8 disks, continuous hot-plug,
-    /// realize 200 µs`.
+    /// One line describing the workload (see [`workload`]).
     pub fn workload(&self) -> String {
         workload(&self.config)
     }
@@ -376,27 +429,39 @@ impl Summary {
         let _ = writeln!(s, "  {}", self.workload());
         let _ = writeln!(
             s,
-            "  requests        {} ({} req/s)",
+            "  requests        {} ({} req/s, {} per I/O-thread CPU-second)",
             HumanCount(self.requests()),
-            si(self.requests_per_sec())
+            si(self.requests_per_sec()),
+            si(self.requests_per_cpu_sec())
         );
+        if c.oversubscribed() {
+            let _ = writeln!(s, "  {}", oversubscribed_note(c));
+        }
         let _ = writeln!(
             s,
-            "  lookup latency     p50        p99        max    samples"
+            "  lookups         {} waited for a lock ({} of all)",
+            HumanCount(self.io.lookups_waited()),
+            percent(self.waited_fraction())
         );
-        for (label, h) in [
-            ("raw", &self.io.lookups),
-            ("corrected", &self.io.lookups_corrected),
-        ] {
+        let w = &self.io.lock_waits;
+        if w.count() > 0 {
             let _ = writeln!(
                 s,
-                "    {label:<14}{:>9}  {:>9}  {:>9}  {:>9}",
-                latency_ns(h.percentile_ns(50.0)),
-                latency_ns(h.percentile_ns(99.0)),
-                latency_ns(h.max_ns()),
-                si(h.count() as f64)
+                "                  wait p50 {}, p99 {}, longest {}, in all {}",
+                latency_ns(w.percentile_ns(50.0)),
+                latency_ns(w.percentile_ns(99.0)),
+                latency_ns(w.max_ns()),
+                duration(self.io.lock_wait_total)
             );
         }
+        let h = &self.io.lookups;
+        let _ = writeln!(
+            s,
+            "  lookup time     p50 {}, p99 {}, longest {} (each lookup once)",
+            latency_ns(h.percentile_ns(50.0)),
+            latency_ns(h.percentile_ns(99.0)),
+            latency_ns(h.max_ns())
+        );
         let _ = writeln!(
             s,
             "  mid-plug skips  {} (disk linked, not yet realized: skipped as QEMU does)",
@@ -477,28 +542,44 @@ impl Summary {
     }
 }
 
-/// One line describing the workload of `config`, e.g. `2 I/O threads, 8 disks, continuous
-/// hot-plug, realize 200 µs`.
+/// One line describing the workload of `config`, e.g. `1 I/O thread, 8 disks, a hot-plug every
+/// 2 ms (adding a disk: 200 µs)`.
 ///
 /// ```
-/// let c = qdev_demo::run::config::ScenarioConfig::default();
+/// let c = qdev_demo::run::config::ScenarioConfig { iothreads: 2, ..Default::default() };
 /// assert_eq!(qdev_demo::run::summary::workload(&c),
-///            "2 I/O threads, 8 disks, continuous hot-plug, realize 200 µs");
+///            "2 I/O threads, 8 disks, a hot-plug every 2 ms (adding a disk: 200 µs)");
 /// ```
 pub fn workload(c: &ScenarioConfig) -> String {
     let hot = if !c.hotplug {
         "no hot-plug".to_owned()
     } else if c.hotplug_interval.is_zero() {
-        "continuous hot-plug".to_owned()
+        "hot-plugs back to back".to_owned()
     } else {
-        format!("hot-plug every {}", duration(c.hotplug_interval))
+        format!("a hot-plug every {}", duration(c.hotplug_interval))
     };
     format!(
-        "{} I/O thread{}, {} disk{}, {hot}, realize {}",
+        "{} I/O thread{}, {} disk{}, {hot} (adding a disk: {})",
         c.iothreads,
         if c.iothreads == 1 { "" } else { "s" },
         c.disks,
         if c.disks == 1 { "" } else { "s" },
         duration(c.realize_cost)
+    )
+}
+
+/// The line that says a run is oversubscribed, e.g. `oversubscribed: 4 busy threads (3 I/O
+/// threads + the main loop) on 2 CPUs`.
+pub fn oversubscribed_note(c: &ScenarioConfig) -> String {
+    format!(
+        "oversubscribed: {} busy threads ({} I/O + the main loop) on {} CPU{}",
+        c.busy_threads(),
+        c.iothreads,
+        crate::run::config::cpus(),
+        if crate::run::config::cpus() == 1 {
+            ""
+        } else {
+            "s"
+        }
     )
 }

@@ -14,6 +14,7 @@ use crate::hw::scsi::report_luns::REPORT_LUNS;
 use crate::hw::scsi::sense::LUN_NOT_SUPPORTED;
 use crate::qdev::bql::Bql;
 use crate::qdev::device::{BusState, DeviceState};
+use crate::qdev::sync_mode::ReaderSection;
 use crate::qdev::walk::qdev_reset_all;
 use crate::util::histogram::LatencyHistogram;
 use crate::util::pacing::RequestPacing;
@@ -146,8 +147,19 @@ pub struct IoStats {
     /// been issued during the stall, with their latency counted from their intended issue time
     /// ([`LatencyHistogram::record_corrected`]).
     pub lookups_corrected: LatencyHistogram,
+    /// How long each lookup that waited for the reader lock (the BQL or the rwlock) waited: one
+    /// sample per lookup that found the lock held, or the main loop queued for it
+    /// ([`crate::qdev::sync_mode::SyncPolicy::reader`]). Its count is the number of lookups that
+    /// waited. Always empty in RCU mode: RCU readers take no lock.
+    pub lock_waits: LatencyHistogram,
+    /// The sum of [`IoStats::lock_waits`].
+    pub lock_wait_total: Duration,
     /// This thread's request pace (the expected interval of the correction).
     pub pacing: RequestPacing,
+    /// CPU time the I/O thread used while it issued these requests (summed over threads by
+    /// [`IoStats::merge`]). Requests per CPU-second do not depend on how much of a CPU the
+    /// scheduler gave the thread.
+    pub cpu_time: Duration,
     /// Command requests completed.
     pub commands: u64,
     /// Task-management requests completed.
@@ -208,9 +220,32 @@ impl IoStats {
         self.lookups_corrected.record_corrected(latency, expected);
     }
 
+    /// Records that a lookup waited `wait` for the reader lock.
+    ///
+    /// ```
+    /// use qdev_demo::hw::scsi::virtio_scsi::IoStats;
+    /// use std::time::Duration;
+    /// let mut stats = IoStats::default();
+    /// stats.record_lock_wait(Duration::from_micros(150));
+    /// assert_eq!(stats.lookups_waited(), 1);
+    /// assert_eq!(stats.lock_wait_total, Duration::from_micros(150));
+    /// ```
+    pub fn record_lock_wait(&mut self, wait: Duration) {
+        self.lock_waits.record(wait);
+        self.lock_wait_total += wait;
+    }
+
+    /// Lookups that waited for the reader lock (0 in RCU mode).
+    pub fn lookups_waited(&self) -> u64 {
+        self.lock_waits.count()
+    }
+
     /// Adds `other` into `self`.
     pub fn merge(&mut self, other: &IoStats) {
         self.lookups.merge(&other.lookups);
+        self.lock_waits.merge(&other.lock_waits);
+        self.lock_wait_total += other.lock_wait_total;
+        self.cpu_time += other.cpu_time;
         self.lookups_corrected.merge(&other.lookups_corrected);
         self.commands += other.commands;
         self.tmfs += other.tmfs;
@@ -232,11 +267,22 @@ pub struct VirtioScsi {
 }
 
 impl VirtioScsi {
+    /// Starts one lookup: notes the time and enters the sync mode's reader section, recording in
+    /// `stats` how long it waited for the lock, if it did. Pass the time to
+    /// [`IoStats::record_lookup`] once the section is left.
+    fn enter_reader(&self, stats: &mut IoStats) -> (ReaderSection<'_>, Instant) {
+        let start = Instant::now();
+        let (section, waited) = self.bus.ctx().sync().reader(&self.bql);
+        if let Some(wait) = waited {
+            stats.record_lock_wait(wait);
+        }
+        (section, start)
+    }
+
     /// `virtio_scsi_device_get`'s lookup: `scsi_device_get` on channel 0 inside the sync mode's
     /// reader section (RCU guard, BQL or read lock), timed into `stats` as one lookup.
     fn device_get(&self, target: u32, lun: u32, stats: &mut IoStats) -> Option<Arc<DeviceState>> {
-        let start = Instant::now();
-        let section = self.bus.ctx().sync().reader(&self.bql);
+        let (section, start) = self.enter_reader(stats);
         let dev = scsi_device_get(&self.bus, 0, target, lun);
         drop(section);
         stats.record_lookup(start);
@@ -297,11 +343,9 @@ impl VirtioScsi {
             return resp;
         };
         let (target, lun) = (u32::from(target), u32::from(lun));
-        let sync = self.bus.ctx().sync();
 
         if cdb[0] == REPORT_LUNS {
-            let start = Instant::now();
-            let section = sync.reader(&self.bql);
+            let (section, start) = self.enter_reader(stats);
             let result = {
                 let guard = rcu_core::read_lock();
                 scsi_device_find(&self.bus, &guard, 0, target, lun)
@@ -379,13 +423,11 @@ impl VirtioScsi {
             return response::FUNCTION_REJECTED;
         };
         let lun_field: [u8; 8] = req[8..16].try_into().expect("8 bytes");
-        let sync = self.bus.ctx().sync();
 
         if subtype == TmfSubtype::ITNexusReset {
             let target = u32::from(lun_field[1]);
             self.resetting.fetch_add(1, Ordering::Relaxed);
-            let start = Instant::now();
-            let section = sync.reader(&self.bql);
+            let (section, start) = self.enter_reader(stats);
             {
                 let guard = rcu_core::read_lock();
                 for kid in self.bus.children(&guard) {
