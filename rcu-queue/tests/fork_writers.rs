@@ -145,7 +145,20 @@ fn writers_of_a_parents_domain_fail_in_a_fork_child_before_changing_anything() {
     domain.barrier();
     drop(domain.read_lock()); // this thread's reader record exists in the child too
 
+    let mut owned = list::<Tailq>(&domain);
     let status = fork::fork_with(|| {
+        // `Extend for RcuQueue` writes through `&mut self`, with no lock to take.
+        let before: Vec<u32> = owned.iter(&domain.read_lock()).copied().collect();
+        let extended = panic::catch_unwind(AssertUnwindSafe(|| owned.extend([8, 9])));
+        let after: Vec<u32> = owned.iter(&domain.read_lock()).copied().collect();
+        assert_eq!(
+            before, after,
+            "RcuQueue::extend in a fork child changed the list"
+        );
+        assert!(
+            extended.is_err(),
+            "RcuQueue::extend in a fork child did not panic"
+        );
         check_list(&tailq, &domain);
         check_list(&qlist, &domain);
         check_list(&simpleq, &domain);
