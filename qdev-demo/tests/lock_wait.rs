@@ -1,12 +1,13 @@
 //! What the seed commit claims, measured: RCU lookups never wait for a lock (by construction:
 //! the RCU reader section takes none, so `lookups_waited` and every `lock_wait_ns` figure are
-//! zero), while BQL and rwlock lookups wait while a hot-plug holds the lock.
+//! zero), while BQL and rwlock lookups wait while a hot-plug holds the lock; and every mode gets
+//! the same number of hot-plugs.
 
 use std::time::Duration;
 
 use qdev_demo::qdev::sync_mode::SyncMode;
 use qdev_demo::run::config::{ScenarioConfig, cpus};
-use qdev_demo::run::scenario::run_scenario;
+use qdev_demo::run::scenario::{planned_hotplugs, run_scenario};
 use qdev_demo::run::summary::Summary;
 
 fn run(sync: SyncMode) -> Summary {
@@ -20,6 +21,14 @@ fn run(sync: SyncMode) -> Summary {
     let s = run_scenario(&config, |_| {});
     assert!(s.passed(), "{}", s.to_text());
     assert!(s.io.lookups.count() > 0, "{sync}: no lookup ran");
+    // The same workload in every mode: the run goes on until its hot-plugs are issued.
+    assert_eq!(
+        s.hotplug.adds + s.hotplug.dels,
+        planned_hotplugs(&config),
+        "{sync}: {:?} in {:?}",
+        s.hotplug,
+        s.elapsed
+    );
     s
 }
 

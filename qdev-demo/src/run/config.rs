@@ -8,7 +8,9 @@ use crate::qdev::sync_mode::SyncMode;
 /// Scenario parameters (the binary's flags).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScenarioConfig {
-    /// Run time.
+    /// Run time. A run whose main loop fell behind the hot-plug pace goes on until it has
+    /// issued one hot-plug per `hotplug_interval` of it, up to
+    /// [`crate::run::scenario::OVERRUN_LIMIT`] times this.
     pub duration: Duration,
     /// Number of I/O threads (default [`default_iothreads`]: one per CPU but one, so that they
     /// and the main loop each have a CPU).

@@ -292,6 +292,29 @@ fn walker_thread(machine: &Machine, config: &ScenarioConfig, stop: &AtomicBool) 
     walks
 }
 
+/// How many hot-plug commands a run issues: one per `hotplug_interval` of its duration (none
+/// without hot-plug or with continuous hot-plug, which issues as many as it can).
+///
+/// ```
+/// use qdev_demo::run::config::ScenarioConfig;
+/// use qdev_demo::run::scenario::planned_hotplugs;
+/// use std::time::Duration;
+/// let c = ScenarioConfig { duration: Duration::from_secs(1), ..ScenarioConfig::default() };
+/// assert_eq!(planned_hotplugs(&c), 500); // one every 2 ms
+/// assert_eq!(planned_hotplugs(&ScenarioConfig { hotplug: false, ..c }), 0);
+/// ```
+pub fn planned_hotplugs(config: &ScenarioConfig) -> u64 {
+    if !config.hotplug || config.hotplug_interval.is_zero() {
+        return 0;
+    }
+    u64::try_from(config.duration.as_nanos() / config.hotplug_interval.as_nanos())
+        .unwrap_or(u64::MAX)
+}
+
+/// A run whose main loop fell behind the hot-plug pace goes on past its duration until it has
+/// issued its [`planned_hotplugs`], but not past this many times its duration.
+pub const OVERRUN_LIMIT: u32 = 3;
+
 /// Wait between status updates (and the poll timeout of an idle main loop).
 const STATUS_PERIOD: Duration = Duration::from_millis(250);
 
@@ -491,13 +514,18 @@ impl Scenario {
         })
     }
 
-    /// Phase 2: the main loop, until the run's duration is over or `interrupt` is set. It holds
-    /// the BQL except while it polls; each hot-plug that is due runs whole under it. Reports
-    /// [`Progress::Running`] about four times a second.
+    /// Phase 2: the main loop, until the run's duration is over and its [`planned_hotplugs`]
+    /// are issued (so that every `--sync` mode gets the same number even where the scheduler
+    /// held the main loop back; at most [`OVERRUN_LIMIT`] times the duration), or until
+    /// `interrupt` is set. It holds the BQL except while it polls; each hot-plug that is due
+    /// runs whole under it. Reports [`Progress::Running`] about four times a second.
     pub fn hotplug_loop(&mut self, interrupt: &AtomicBool, on_progress: &mut impl FnMut(Progress)) {
         let machine = Arc::clone(&self.machine);
         let hotplugging = self.config.hotplug && !self.hot.is_empty();
         let pace = self.config.hotplug_interval;
+        let planned = planned_hotplugs(&self.config);
+        let limit = self.config.duration.saturating_mul(OVERRUN_LIMIT);
+        let mut issued = 0u64;
         let mut next_due = self.start;
         let mut last_status = (self.start, 0u64);
         let cpu_start = os::thread_cpu_time();
@@ -508,7 +536,7 @@ impl Scenario {
         loop {
             let now = Instant::now();
             let elapsed = now - self.start;
-            if elapsed >= self.config.duration {
+            if (elapsed >= self.config.duration && issued >= planned) || elapsed >= limit {
                 break;
             }
             if interrupt.load(Ordering::Relaxed) {
@@ -521,13 +549,20 @@ impl Scenario {
             let mut idle = false;
             if hotplugging && now >= next_due {
                 if self.hotplug_command(&mut bql) {
+                    issued += 1;
                     next_due = if pace.is_zero() { now } else { next_due + pace };
                 } else {
                     idle = true;
                 }
             }
             // main_loop_wait: poll with the BQL released until the next command is due.
-            let remaining = self.config.duration.saturating_sub(self.start.elapsed());
+            // Past the duration, the run goes on only to issue the hot-plugs still due.
+            let end = if issued < planned {
+                limit
+            } else {
+                self.config.duration
+            };
+            let remaining = end.saturating_sub(self.start.elapsed());
             let timeout = if hotplugging && !idle {
                 next_due.saturating_duration_since(Instant::now())
             } else {
