@@ -20,6 +20,7 @@ use crate::run::config::ScenarioConfig;
 use crate::run::glossary::terms_in;
 use crate::run::scenario::{Progress, run_scenario_until};
 use crate::run::summary::{RunReport, SCHEMA_VERSION, Summary, oversubscribed_note, workload};
+use crate::util::histogram::LatencyHistogram;
 use crate::util::units::{duration, latency_ns, si, times};
 
 /// How many times the default run repeats each mode.
@@ -210,13 +211,21 @@ impl ModeStats<'_> {
         self.runs.iter().map(|s| s.io.lookups.count()).sum()
     }
 
-    /// The longest wait of all runs, in nanoseconds.
-    fn longest_wait(&self) -> u64 {
+    /// Every wait of every run, in one histogram.
+    fn waits(&self) -> LatencyHistogram {
+        let mut all = LatencyHistogram::new();
+        for s in &self.runs {
+            all.merge(&s.io.lock_waits);
+        }
+        all
+    }
+
+    /// Runs in which some lookup waited.
+    fn runs_that_waited(&self) -> usize {
         self.runs
             .iter()
-            .map(|s| s.io.lock_waits.max_ns())
-            .max()
-            .unwrap_or(0)
+            .filter(|s| s.io.lookups_waited() > 0)
+            .count()
     }
 
     fn median_ns(&self, f: impl Fn(&Summary) -> u64) -> u64 {
@@ -268,12 +277,23 @@ impl Comparison {
             return Some(never);
         }
         let pct = m.spread(Summary::waited_fraction)?;
-        Some(format!(
-            "{name}: {} of lookups waited, p99 wait {}, the longest {}",
-            share(pct.median),
-            latency_ns(m.median_ns(|s| s.io.lock_waits.percentile_ns(99.0))),
-            latency_ns(m.longest_wait())
-        ))
+        let waits = m.waits();
+        let (p99, longest) = (
+            latency_ns(waits.percentile_ns(99.0)),
+            latency_ns(waits.max_ns()),
+        );
+        let (some, all) = (m.runs_that_waited(), m.runs.len());
+        Some(if some == all {
+            format!(
+                "{name}: {} of lookups waited, p99 wait {p99}, the longest {longest}",
+                share(pct.median)
+            )
+        } else {
+            format!(
+                "{name}: lookups waited in {some} of {all} runs (up to {}), the longest {longest}",
+                share(pct.max)
+            )
+        })
     }
 
     /// RCU's requests per I/O-thread CPU-second over `other`'s, run by run (repeat i of RCU with
@@ -430,11 +450,12 @@ impl Comparison {
             "mode    waited (range)              wait p50    wait p99     longest",
             |m| {
                 let pct = m.spread(Summary::waited_fraction).expect("ran");
-                let waits = |f: &dyn Fn(&Summary) -> u64| {
+                let all = m.waits();
+                let waits = |ns: u64| {
                     if m.waited() == 0 {
                         "-".to_owned()
                     } else {
-                        latency_ns(m.median_ns(f))
+                        latency_ns(ns)
                     }
                 };
                 format!(
@@ -445,13 +466,9 @@ impl Comparison {
                         share(pct.min),
                         share(pct.max)
                     ),
-                    waits(&|s| s.io.lock_waits.percentile_ns(50.0)),
-                    waits(&|s| s.io.lock_waits.percentile_ns(99.0)),
-                    if m.waited() == 0 {
-                        "-".to_owned()
-                    } else {
-                        latency_ns(m.longest_wait())
-                    },
+                    waits(all.percentile_ns(50.0)),
+                    waits(all.percentile_ns(99.0)),
+                    waits(all.max_ns()),
                 )
             },
         );
@@ -504,8 +521,9 @@ Modes: how an I/O thread finds the disk for a request while disks come and go
            freed only after a grace period, so no lookup meets freed memory
   bql      takes the BQL, so it waits while a hot-plug holds it
   rwlock   shares a reader-writer lock that each hot-plug takes alone
-Columns: median of a mode's {repeats} runs (range: lowest-highest); longest: of all
-  waited: share of lookups that found the lock taken; wait: how long they waited
+Columns: median of a mode's {repeats} runs (range: lowest-highest), except:
+  waited: share of lookups that found the lock taken; wait p50, p99, longest:
+  how long they waited, over every wait of the mode's runs
   per CPU-second: requests per second of CPU time the I/O thread(s) got
   lookup: time to find the disk, each lookup counted once
 "
@@ -615,6 +633,21 @@ mod tests {
             assert!(!text.contains(absent), "{absent} should not appear: {text}");
         }
         assert!(text.contains("(lower is better)") && text.contains("(higher is better)"));
+    }
+
+    /// A mode whose lookups waited in some runs only says so, instead of a median of 0%.
+    #[test]
+    fn waits_in_some_runs_only_are_said_as_such() {
+        let mut c = comparison(three_rounds());
+        c.runs[2] = summary(SyncMode::RwLock, 350_000, 0, 0);
+        let v = c.verdict();
+        assert_eq!(
+            v[2], "rwlock: lookups waited in 2 of 3 runs (up to 0.3%), the longest 150 µs",
+            "{v:?}"
+        );
+        let text = c.to_text();
+        assert!(text.contains("rwlock  0.3% (0%-0.3%)"), "{text}");
+        assert_fits_80(&text);
     }
 
     #[test]
