@@ -3,7 +3,8 @@
 //! global. rcu-queue's test mode parks reclaimed list nodes in a quarantine instead of freeing them
 //! and calls our poison hook, which marks the BusChild (and, if it held the last reference, its
 //! device) as freed: readers see the poison, never freed memory.
-//! Compiled only with `RUSTFLAGS="--cfg rcu_broken_gp"` (see `.ci/run`).
+//! Compiled only with `RUSTFLAGS="--cfg rcu_broken_gp"` (see `.ci/run`). Like the stress test, it
+//! runs under `rcu_test_support::PoisonAlloc`, perturbed.
 #![cfg(rcu_broken_gp)]
 
 use std::time::Duration;
@@ -13,8 +14,12 @@ use qdev_demo::qdev::sync_mode::SyncMode;
 use qdev_demo::run::config::ScenarioConfig;
 use qdev_demo::run::scenario::run_scenario;
 
+#[global_allocator]
+static ALLOC: rcu_test_support::PoisonAlloc = rcu_test_support::PoisonAlloc::new();
+
 #[test]
 fn broken_grace_periods_are_detected() {
+    let _perturb = rcu_test_support::perturb::start();
     rcu_queue::testing::enable_broken_grace_periods(|value| {
         if let Some(kid) = value.downcast_ref::<BusChild>() {
             kid.poison_as_freed();

@@ -4,6 +4,12 @@
 //! the main loop must hold the BQL most of the time it can run, and the lookup latency must show
 //! the realize cost exactly in the modes whose readers wait for writers. A paced run is the
 //! negative control of the BQL-held measure.
+//!
+//! The binary runs under `rcu_test_support::PoisonAlloc`: a device or bus child freed while an I/O
+//! thread can still reach it reads as poison, which its liveness word does not accept (a
+//! `freed_object_seen`), instead of a recycled block. The stress scenarios (not the timing ones,
+//! whose latency and BQL-share bounds a paused thread would break) are perturbed: signals pause
+//! random threads, the library's included (`rcu_test_support::perturb`).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -15,11 +21,16 @@ use qdev_demo::run::scenario::run_scenario;
 use qdev_demo::run::summary::Summary;
 use qdev_demo::util::os::RunDelayClock;
 
+#[global_allocator]
+static ALLOC: rcu_test_support::PoisonAlloc = rcu_test_support::PoisonAlloc::new();
+
 /// The machines have 2 cores: run one scenario at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn stress(sync: SyncMode) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Held with SERIAL: no timing scenario runs while threads are being paused.
+    let _perturb = rcu_test_support::perturb::start();
     let config = ScenarioConfig {
         duration: Duration::from_millis(1500),
         iothreads: 2,

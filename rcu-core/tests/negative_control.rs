@@ -3,7 +3,9 @@
 //! pipeline check in `common/torture.rs` must notice. If this test fails, the torture cannot fail either.
 //!
 //! Runs in its own process (own test binary) because the toggle is process-wide. The torture never
-//! frees a slot, so the broken run is observed, not turned into undefined behaviour.
+//! frees a slot, and under this cfg it parks the tags it retires instead of freeing them, so the
+//! broken run is observed, not turned into undefined behaviour. Like the torture test, it runs under
+//! `rcu_test_support::PoisonAlloc` with signal perturbation (`common/torture.rs`).
 //!
 //! Compiled only with the test-only cfg: `RUSTFLAGS="--cfg rcu_broken_gp" CARGO_TARGET_DIR=target/broken
 //! cargo test -p rcu-core --test negative_control` (as `.ci/run` does).
@@ -33,5 +35,10 @@ fn torture_detects_broken_grace_periods() {
     assert!(
         outcome.violations() > 0,
         "the torture check did not fire although grace periods were broken:\n{outcome}"
+    );
+    // The heap tags' alive-word check fires too (the tags are parked, marked dead, not freed).
+    assert!(
+        outcome.dead_tags > 0,
+        "the tags' alive-word check did not fire although grace periods were broken:\n{outcome}"
     );
 }

@@ -2,15 +2,15 @@
 //! check must fire. Reclaimed nodes are quarantined (poisoned, never freed) until every reader has
 //! been joined, so the broken run has no real use-after-free. Runs in its own process, compiled only
 //! with the test-only cfg: `RUSTFLAGS="--cfg rcu_broken_gp" CARGO_TARGET_DIR=target/broken cargo test
-//! -p rcu-queue --test negative_control` (as `.ci/run` does).
+//! -p rcu-queue --test negative_control` (as `.ci/run` does). Like the stress test, it runs under
+//! `rcu_test_support::PoisonAlloc` with signal perturbation (tests/common/stress.rs).
 #![cfg(all(rcu_broken_gp, not(loom)))]
 
 mod common;
 
-use common::stress::{Config, Elem, OnDead, POISONED, initial_list, run_on};
+use common::stress::{Config, Elem, OnDead, initial_list, run_on};
 use rcu_queue::family::{Family, List, Simpleq, Slist, Tailq};
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 fn alive_check_fires<F: Family>() -> u64 {
@@ -41,7 +41,7 @@ fn alive_check_fires<F: Family>() -> u64 {
 fn broken_grace_periods_are_detected() {
     rcu_queue::testing::enable_broken_grace_periods(|value| {
         if let Some(e) = value.downcast_ref::<Elem>() {
-            e.state.store(POISONED, Relaxed);
+            e.alive.quarantine();
         }
     });
     let seen = [

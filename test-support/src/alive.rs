@@ -4,7 +4,7 @@
 //! It holds [`ALIVE`] from construction until the payload is dropped, then [`DEAD`]. A reader that
 //! meets any other value read memory that is no longer the payload: with
 //! [`PoisonAlloc`](crate::PoisonAlloc) installed, freed memory reads as
-//! [`FREED_WORD`](crate::alloc::FREED_WORD); a negative control's quarantine marks parked payloads
+//! [`FREED_WORD`]; a negative control's quarantine marks parked payloads
 //! [`QUARANTINED`]. Readers in the stress tests call [`AliveWord::check`] on every element they
 //! visit (or [`AliveWord::is_alive`] where a negative control counts instead of panicking).
 

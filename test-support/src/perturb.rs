@@ -48,8 +48,9 @@ pub const INTERVAL_ENV: &str = "RCU_TEST_PERTURB_INTERVAL_US";
 pub const MAX_SLEEP_ENV: &str = "RCU_TEST_PERTURB_MAX_SLEEP_US";
 
 const DEFAULT_INTERVAL_US: u64 = 200;
-const DEFAULT_MAX_SLEEP_US: u64 = 2000;
+const DEFAULT_MAX_SLEEP_US: u64 = 10_000;
 const MAX_SPIN_NS: u64 = 20_000;
+const SHORT_SLEEP_NS: u64 = 1_000_000;
 const TASK_LIST_REFRESH: Duration = Duration::from_millis(10);
 
 static SEED: AtomicU64 = AtomicU64::new(0x853C_49E6_748F_EA9B);
@@ -105,26 +106,28 @@ extern "C" fn on_signal(_signal: libc::c_int) {
                 std::hint::spin_loop();
             }
         }
-        10..=13 => {
+        10..=12 => {
             for _ in 0..=arg % 4 {
                 // SAFETY: sched_yield has no preconditions and is async-signal-safe.
                 unsafe { libc::sched_yield() };
             }
         }
-        _ => {
-            let ns = arg % MAX_SLEEP_NS.load(Relaxed).max(1);
-            let ts = libc::timespec {
-                tv_sec: (ns / 1_000_000_000) as libc::time_t,
-                tv_nsec: (ns % 1_000_000_000) as libc::c_long,
-            };
-            // SAFETY: `ts` is a valid timespec; a null remainder is allowed; nanosleep is
-            // async-signal-safe (an interruption only shortens the pause).
-            unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
-        }
+        13..=14 => sleep_ns(arg % SHORT_SLEEP_NS),
+        _ => sleep_ns(arg % MAX_SLEEP_NS.load(Relaxed).max(1)),
     }
     PAUSES.fetch_add(1, Relaxed);
     // SAFETY: as above; restores the interrupted code's errno.
     unsafe { *libc::__errno_location() = errno };
+}
+
+/// Sleeps `ns` nanoseconds (an interruption only shortens the pause). Async-signal-safe.
+fn sleep_ns(ns: u64) {
+    let ts = libc::timespec {
+        tv_sec: (ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (ns % 1_000_000_000) as libc::c_long,
+    };
+    // SAFETY: `ts` is a valid timespec; a null remainder is allowed; nanosleep is async-signal-safe.
+    unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
 }
 
 fn install_handler() {

@@ -20,6 +20,14 @@
 //! A slot's age is 0 while current, 1 once replaced, and grows by one per later update, each of which
 //! waits for a full grace period first. A reader that sees age 2 or more held the slot across a whole
 //! grace period: RCU is broken. So is a reader that sees `mbtest == 0`.
+//!
+//! Each publication also gives the slot a heap-allocated [`Tag`], freed by the writer a grace period
+//! after the slot is replaced, as a real RCU user frees what it unpublished: readers check its alive
+//! word at the end of their section. Every binary that includes this file runs under
+//! `rcu_test_support::PoisonAlloc`, so a tag freed too early reads as poison, never as a recycled
+//! block; under `--cfg rcu_broken_gp` (the negative control) retired tags are only marked dead and
+//! parked until every reader has been joined, so the broken run reads no freed memory. Each run is
+//! perturbed (`rcu_test_support::perturb`): signals pause random threads at random points.
 
 use std::fmt;
 use std::hint::black_box;
@@ -31,6 +39,10 @@ use std::time::{Duration, Instant};
 
 use rcu_core::raw::{rcu_assign_pointer, rcu_dereference};
 use rcu_core::{RcuHead, container_of};
+use rcu_test_support::{AliveWord, PoisonAlloc};
+
+#[global_allocator]
+static ALLOC: PoisonAlloc = PoisonAlloc::new();
 
 /// Number of slots in the pipeline (`RCU_STRESS_PIPE_LEN`).
 pub const PIPE_LEN: usize = 10;
@@ -102,6 +114,10 @@ pub struct Outcome {
     /// Grace-period API answers that contradict each other (e.g. `poll_state_synchronize_rcu` false
     /// right after `cond_synchronize_rcu` returned for the same state).
     pub api_errors: u64,
+    /// Reads whose slot's [`Tag`] was gone or not alive at the end of the section.
+    pub dead_tags: u64,
+    /// The alive word of the last such tag (`None`: the slot had no tag any more).
+    pub last_dead_tag_word: Option<u64>,
     /// Completed read-side critical sections.
     pub reads: u64,
     /// Completed writer updates.
@@ -123,6 +139,7 @@ impl Outcome {
             + self.mberrors
             + self.nesting_errors
             + self.api_errors
+            + self.dead_tags
     }
 }
 
@@ -131,15 +148,26 @@ impl fmt::Display for Outcome {
         writeln!(
             f,
             "n_reads: {} n_updates: {} n_fake_syncs: {} n_mberror: {} n_nesting_errors: {} \
-             n_api_errors: {} duration: {:.3}s",
+             n_api_errors: {} n_dead_tags: {} duration: {:.3}s",
             self.reads,
             self.updates,
             self.fake_syncs,
             self.mberrors,
             self.nesting_errors,
             self.api_errors,
+            self.dead_tags,
             self.elapsed.as_secs_f64()
         )?;
+        if self.dead_tags > 0 {
+            match self.last_dead_tag_word {
+                Some(word) => writeln!(
+                    f,
+                    "last dead tag: alive word {word:#018x}, {}",
+                    rcu_test_support::alive::describe(word)
+                )?,
+                None => writeln!(f, "last dead tag: the slot's tag was already unlinked")?,
+            }
+        }
         write!(f, "updates by method (mean wait):")?;
         for ((method, n), wait) in METHODS
             .iter()
@@ -168,6 +196,72 @@ impl fmt::Display for Outcome {
 struct Slot {
     pipe_count: AtomicU64,
     mbtest: AtomicU32,
+    /// The tag of the slot's current publication (null once retired); see the module docs.
+    tag: AtomicPtr<Tag>,
+}
+
+/// A heap object published with a slot and freed a grace period after the slot is replaced.
+#[derive(Debug)]
+struct Tag {
+    alive: AliveWord,
+}
+
+/// The writer's side of the tags: publishes them with their slots and retires them.
+#[derive(Debug, Default)]
+struct Tags {
+    /// Under the negative control's cfg: retired tags, marked dead, freed once the readers are joined.
+    #[cfg(rcu_broken_gp)]
+    #[allow(
+        clippy::vec_box,
+        reason = "readers may still hold the tags: they must not move"
+    )]
+    parked: Vec<Box<Tag>>,
+}
+
+impl Tags {
+    /// Gives `slot` a fresh tag, before the slot is published.
+    fn publish(&mut self, slot: &Slot) {
+        let fresh = Box::into_raw(Box::new(Tag {
+            alive: AliveWord::new(),
+        }));
+        let old = slot.tag.swap(fresh, Relaxed);
+        self.free(old);
+    }
+
+    /// Retires `slot`'s tag; the caller waited for a grace period since the slot was replaced. With
+    /// real grace periods the tag is freed at once. Under the negative control's cfg it is only
+    /// marked dead and stays linked until the slot is published again, so that a reader that still
+    /// holds the slot meets the dead alive word (and no freed memory).
+    fn retire(&mut self, slot: &Slot) {
+        #[cfg(rcu_broken_gp)]
+        // SAFETY: under this cfg tags are freed only by `free`, once unlinked, and only the writer
+        // (this thread) unlinks them.
+        if let Some(tag) = unsafe { slot.tag.load(Relaxed).as_ref() } {
+            tag.alive.kill();
+        }
+        #[cfg(not(rcu_broken_gp))]
+        self.free(slot.tag.swap(ptr::null_mut(), Relaxed));
+    }
+
+    /// Frees (or, under the negative control's cfg, parks) a tag just unlinked from its slot.
+    fn free(&mut self, tag: *mut Tag) {
+        if tag.is_null() {
+            return;
+        }
+        // SAFETY: `tag` came from `Box::into_raw` in `publish` and was just unlinked from its slot,
+        // so this is its only owner. Readers that loaded it did so inside a section that began
+        // before the slot was replaced, and the writer waited for a grace period since then, which
+        // ended every such section (with broken grace periods they may still read it: it is parked,
+        // not freed, below; at the end of the run every reader has been joined).
+        let tag = unsafe { Box::from_raw(tag) };
+        #[cfg(rcu_broken_gp)]
+        {
+            tag.alive.kill();
+            self.parked.push(tag);
+        }
+        #[cfg(not(rcu_broken_gp))]
+        drop(tag);
+    }
 }
 
 #[derive(Debug)]
@@ -321,7 +415,7 @@ struct WriterTally {
     api_errors: u64,
 }
 
-fn writer(pipeline: &Pipeline, stop: &Stop) -> WriterTally {
+fn writer(pipeline: &Pipeline, stop: &Stop, tags: &mut Tags) -> WriterTally {
     let mut tally = WriterTally::default();
     let mut current = 0;
     while !stop.stopped() {
@@ -330,6 +424,7 @@ fn writer(pipeline: &Pipeline, stop: &Stop) -> WriterTally {
         let slot = &pipeline.slots[current];
         slot.pipe_count.store(0, Relaxed);
         slot.mbtest.store(1, Relaxed);
+        tags.publish(slot);
         // Release store: pairs with the readers' `rcu_dereference` (acquire), so a reader that sees the
         // new pointer also sees the re-initialised slot.
         rcu_assign_pointer(&pipeline.current, pipeline.slot_ptr(current));
@@ -348,6 +443,7 @@ fn writer(pipeline: &Pipeline, stop: &Stop) -> WriterTally {
             stop.report_failure();
         }
         tally.wait_by_method[method_index] += wait_start.elapsed();
+        tags.retire(&pipeline.slots[previous]);
         pipeline.slots[previous].mbtest.store(0, Relaxed);
         tally.updates += 1;
         tally.by_method[method_index] += 1;
@@ -360,6 +456,8 @@ struct ReaderTally {
     histogram: [u64; BUCKETS],
     mberrors: u64,
     nesting_errors: u64,
+    dead_tags: u64,
+    last_dead_tag_word: Option<u64>,
     reads: u64,
 }
 
@@ -369,8 +467,8 @@ fn reader(pipeline: &Pipeline, stop: &Stop, spin: u32) -> ReaderTally {
     while !stop.stopped() {
         let guard = rcu_core::read_lock();
         let p = rcu_dereference(&pipeline.current);
-        let (age, bad_slot, nesting_ok) = match pipeline.index_of(p) {
-            None => (0, true, true),
+        let (age, bad_slot, nesting_ok, tag) = match pipeline.index_of(p) {
+            None => (0, true, true, Ok(())),
             Some(index) => {
                 let slot = &pipeline.slots[index];
                 let mut bad = slot.mbtest.load(Relaxed) == 0;
@@ -384,16 +482,32 @@ fn reader(pipeline: &Pipeline, stop: &Stop, spin: u32) -> ReaderTally {
                 let nesting_ok = rcu_core::read_ongoing();
                 let age = slot.pipe_count.load(Relaxed);
                 bad |= slot.mbtest.load(Relaxed) == 0;
-                (age, bad, nesting_ok)
+                // Read after the age: the writer retires the tag before the slot's age reaches 2.
+                // A tag that is gone (null) was retired too.
+                let tag = slot.tag.load(Relaxed);
+                // SAFETY: the writer frees a slot's tag a grace period after the slot was replaced;
+                // this reader loaded the slot inside the section `guard` holds, so that grace period
+                // cannot end before the guard is dropped below (under the negative control's cfg
+                // retired tags are parked, never freed, while readers run).
+                let tag = match unsafe { tag.as_ref() } {
+                    None => Err(None),
+                    Some(t) if t.alive.is_alive() => Ok(()),
+                    Some(t) => Err(Some(t.alive.word())),
+                };
+                (age, bad, nesting_ok, tag)
             }
         };
         drop(guard);
+        if let Err(word) = tag {
+            tally.dead_tags += 1;
+            tally.last_dead_tag_word = word;
+        }
         let bucket = usize::try_from(age).map_or(BUCKETS - 1, |a| a.min(BUCKETS - 1));
         tally.histogram[bucket] += 1;
         tally.reads += 1;
         tally.mberrors += u64::from(bad_slot);
         tally.nesting_errors += u64::from(!nesting_ok);
-        if bucket >= 2 || bad_slot || !nesting_ok {
+        if bucket >= 2 || bad_slot || !nesting_ok || tag.is_err() {
             stop.report_failure();
         }
     }
@@ -415,11 +529,15 @@ pub fn run(config: &Config) -> Outcome {
         slots: std::array::from_fn(|i| Slot {
             pipe_count: AtomicU64::new(if i == 0 { 0 } else { PIPE_LEN as u64 }),
             mbtest: AtomicU32::new(u32::from(i == 0)),
+            tag: AtomicPtr::new(ptr::null_mut()),
         }),
         current: AtomicPtr::new(ptr::null_mut()),
     };
+    let mut tags = Tags::default();
+    tags.publish(&pipeline.slots[0]);
     rcu_assign_pointer(&pipeline.current, pipeline.slot_ptr(0));
     let stop = Stop::default();
+    let _perturb = rcu_test_support::perturb::start();
     let start = Instant::now();
     let (readers, writer, fake_syncs) = thread::scope(|s| {
         let spawn_err = "failed to spawn a torture thread";
@@ -441,7 +559,7 @@ pub fn run(config: &Config) -> Outcome {
             .collect();
         let writer = thread::Builder::new()
             .name("torture-writer".into())
-            .spawn_scoped(s, || writer(&pipeline, &stop))
+            .spawn_scoped(s, || writer(&pipeline, &stop, &mut tags))
             .expect(spawn_err);
         stop.wait_until(start + config.duration);
         let join_err = "a torture thread panicked";
@@ -457,11 +575,18 @@ pub fn run(config: &Config) -> Outcome {
                 .sum::<u64>(),
         )
     });
+    // Every reader has been joined: free the tags still linked (and, under the negative control's
+    // cfg, the parked ones, when `tags` goes out of scope).
+    for slot in &pipeline.slots {
+        tags.free(slot.tag.swap(ptr::null_mut(), Relaxed));
+    }
     let mut outcome = Outcome {
         histogram: [0; BUCKETS],
         mberrors: 0,
         nesting_errors: 0,
         api_errors: writer.api_errors,
+        dead_tags: 0,
+        last_dead_tag_word: None,
         reads: 0,
         updates: writer.updates,
         updates_by_method: writer.by_method,
@@ -475,6 +600,8 @@ pub fn run(config: &Config) -> Outcome {
         }
         outcome.mberrors += r.mberrors;
         outcome.nesting_errors += r.nesting_errors;
+        outcome.dead_tags += r.dead_tags;
+        outcome.last_dead_tag_word = r.last_dead_tag_word.or(outcome.last_dead_tag_word);
         outcome.reads += r.reads;
     }
     outcome

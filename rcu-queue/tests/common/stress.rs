@@ -8,20 +8,22 @@
 //! reclaimed exactly once, the list must still be populated and every reader must have visited at
 //! least half a list per traversal.
 //!
-//! Shared by tests/stress.rs, tests/negative_control.rs and examples/list_stress.rs.
+//! Every binary that includes this file (tests/stress.rs, tests/negative_control.rs,
+//! examples/list_stress.rs, and the map's through tests/map_common/stress.rs) runs under
+//! `rcu_test_support::PoisonAlloc`: a freed element is poisoned and never reused, so a reader that
+//! reaches one fails its alive-word check. Each run is perturbed (`rcu_test_support::perturb`):
+//! signals pause random threads at random points, the library's included.
 
 use rcu_queue::RcuQueue;
 use rcu_queue::family::Family;
+use rcu_test_support::alive::DEAD;
+use rcu_test_support::{AliveWord, PoisonAlloc};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-/// State of a value that has not been reclaimed.
-pub const ALIVE: u64 = 0xA11C_E000_A11C_E000;
-/// Written by `Drop` (the reclaimer).
-pub const DEAD: u64 = 0xDEAD_DEAD_DEAD_DEAD;
-/// Written by the negative control's poison hook when a node is quarantined.
-pub const POISONED: u64 = 0x9015_0000_9015_0000;
+#[global_allocator]
+static ALLOC: PoisonAlloc = PoisonAlloc::new();
 
 /// Initial list length (QEMU's `RCU_Q_LEN`).
 pub const INITIAL: u64 = 100;
@@ -39,10 +41,11 @@ pub struct Counters {
     pub double_drops: AtomicU64,
 }
 
-/// A list element whose `state` is written only by the reclaimer (Drop) or the poison hook.
+/// A list element whose alive word is written only by the reclaimer (Drop) or the negative
+/// control's poison hook (`alive.quarantine()`).
 #[derive(Debug)]
 pub struct Elem {
-    pub state: AtomicU64,
+    pub alive: AliveWord,
     pub id: u64,
     pub counters: Arc<Counters>,
 }
@@ -51,23 +54,46 @@ impl Elem {
     pub fn new(id: u64, counters: &Arc<Counters>) -> Self {
         counters.created.fetch_add(1, Relaxed);
         Elem {
-            state: AtomicU64::new(ALIVE),
+            alive: AliveWord::new(),
             id,
             counters: counters.clone(),
         }
     }
 
     pub fn alive(&self) -> bool {
-        self.state.load(Relaxed) == ALIVE
+        self.alive.is_alive()
+    }
+
+    /// What a reader does with every element it visits: panics (with what it read instead of the
+    /// alive word) in the stress test, counts in the negative control. Returns whether it was alive.
+    #[track_caller]
+    pub fn visit(&self, on_dead: OnDead) -> bool {
+        if on_dead == OnDead::Panic {
+            self.alive.check();
+        }
+        self.alive()
     }
 }
 
 impl Drop for Elem {
     fn drop(&mut self) {
-        if self.state.swap(DEAD, Relaxed) == DEAD {
+        if self.alive.kill() == DEAD {
             self.counters.double_drops.fetch_add(1, Relaxed);
         }
         self.counters.reclaimed.fetch_add(1, Relaxed);
+    }
+}
+
+/// Raises the run's stop flag if the thread that holds it unwinds, so that a failed check ends the
+/// run at once instead of leaving the other threads looping until the deadline (or forever, when
+/// the updater, which ends the run, is the one that failed).
+pub struct StopOnUnwind<'a>(pub &'a AtomicBool);
+
+impl Drop for StopOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Relaxed);
+        }
     }
 }
 
@@ -138,29 +164,29 @@ pub fn run_on<F: Family>(
     let dead_seen = AtomicU64::new(0);
     let min_reader = std::sync::Mutex::new((u64::MAX, 0u64));
     let (mut removed, mut inserted, mut updates) = (0, 0, 0);
+    let _perturb = rcu_test_support::perturb::start();
     std::thread::scope(|s| {
         for _ in 0..cfg.readers {
             s.spawn(|| {
+                let _stop = StopOnUnwind(&stop);
                 started.fetch_add(1, Relaxed);
                 let (mut reads, mut walks, mut dead) = (0, 0, 0);
                 while !stop.load(Relaxed) {
                     let guard = rcu_core::read_lock();
                     let mut seen = Vec::with_capacity(2 * INITIAL as usize);
                     for e in list.iter(&guard) {
+                        // Alive when reached ...
+                        if !e.visit(cfg.on_dead) {
+                            dead += 1;
+                        }
                         for _ in 0..cfg.reader_spin {
                             std::hint::spin_loop();
                         }
                         seen.push(e);
                     }
-                    // Everything seen in this critical section must still be alive at its end.
+                    // ... and everything seen in this critical section still alive at its end.
                     for e in &seen {
-                        if !e.alive() {
-                            assert!(
-                                cfg.on_dead == OnDead::Count,
-                                "reader saw reclaimed element {} (state {:#x}) inside its critical section",
-                                e.id,
-                                e.state.load(Relaxed)
-                            );
+                        if !e.visit(cfg.on_dead) {
                             dead += 1;
                         }
                     }
@@ -177,6 +203,7 @@ pub fn run_on<F: Family>(
             });
         }
         // The updater (this thread): QEMU's rcu_q_updater.
+        let _stop = StopOnUnwind(&stop);
         while started.load(Relaxed) < cfg.readers as u64 {
             std::thread::yield_now();
         }
@@ -186,7 +213,8 @@ pub fn run_on<F: Family>(
         let mut next_id = INITIAL;
         loop {
             let now = Instant::now();
-            if now >= cap || (now >= deadline && updates >= MIN_UPDATES) {
+            // A thread that failed a check raised the flag (`StopOnUnwind`).
+            if stop.load(Relaxed) || now >= cap || (now >= deadline && updates >= MIN_UPDATES) {
                 break;
             }
             // Balanced updates keep the list at INITIAL - 1 or INITIAL elements, so readers always walk

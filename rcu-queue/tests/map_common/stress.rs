@@ -2,15 +2,21 @@
 //! examples/map_stress.rs (included with `#[path]`).
 //!
 //! `FIXED` keys are inserted first and never removed; `CHURN` keys are replaced and removed at random
-//! by one updater, which also forces a grow or a shrink every few operations. Readers look keys up
-//! under a guard and check, for every value seen, its checksum and key, and that it is still alive at
-//! the end of their critical section; a fixed key that is not found is a false negative. At the end
-//! every value ever created must be reclaimed exactly once (`removed == reclaimed`).
+//! by one updater while a second writer thread forces a grow or a shrink, over and over. Readers look
+//! keys up under a guard and check, for every value seen, its alive word, checksum and key, and that
+//! it is still alive at the end of their critical section; a fixed key that is not found is a false
+//! negative. Both writers and a prober thread check every `buckets()` answer (a power of two, not
+//! above [`MAX_BUCKETS`]): outside a read-side critical section, a read of a bucket array that a
+//! concurrent resize retired and freed returns PoisonAlloc's poison, `0xdede_dede_dede_dede`. At the
+//! end every value ever created must be reclaimed exactly once (`removed == reclaimed`).
+//!
+//! Runs under `rcu_test_support::PoisonAlloc` and with signal perturbation (see
+//! tests/common/stress.rs).
 
 #[path = "../common/stress.rs"]
 mod list_stress;
 
-pub use list_stress::{Config, Counters, OnDead, POISONED, Rng};
+pub use list_stress::{Config, Counters, OnDead, Rng, StopOnUnwind};
 
 use rcu_queue::RcuHashMap;
 use std::sync::Arc;
@@ -28,6 +34,12 @@ const MAX_OVERTIME: Duration = Duration::from_secs(30);
 pub const FIXED: u64 = 64;
 /// Keys `FIXED..FIXED + CHURN` come and go.
 pub const CHURN: u64 = 448;
+/// The resizer's forced grows ask for this many keys: 4096 buckets, about ten times what the keys
+/// need, so that the map also shrinks itself on the next removals. Small enough to rebuild quickly:
+/// the more bucket arrays are retired, the more chances a writer has to read one that was freed.
+pub const FORCED_GROW: usize = 1 << 11;
+/// More buckets than any table of this run has.
+pub const MAX_BUCKETS: usize = 1 << 20;
 
 /// A map value: the list stress test's element (alive word written only by its `Drop` or the poison
 /// hook, reclamation counters) plus a checksum of its id, whose low 32 bits are the key.
@@ -61,8 +73,22 @@ impl Elem {
 
     /// Marks the value as quarantined (the negative control's poison hook).
     pub fn poison(&self) {
-        self.elem.state.store(POISONED, Relaxed);
+        self.elem.alive.quarantine();
     }
+}
+
+/// The map's bucket count, checked: a writer's `buckets()` that read a freed bucket array returns
+/// PoisonAlloc's poison.
+#[track_caller]
+pub fn checked_buckets(map: &RcuHashMap<u64, Elem>) -> usize {
+    let buckets = map.buckets();
+    assert!(
+        buckets.is_power_of_two() && buckets <= MAX_BUCKETS,
+        "RcuHashMap::buckets() returned {buckets:#x}, not a bucket count: it read a bucket array \
+         that was freed ({:#x} is PoisonAlloc's poison)",
+        rcu_test_support::alloc::FREED_WORD
+    );
+    buckets
 }
 
 #[derive(Debug, Default)]
@@ -88,16 +114,20 @@ pub fn initial_map(counters: &Arc<Counters>) -> RcuHashMap<u64, Elem> {
     map
 }
 
-/// Runs the readers and the updater until the deadline; returns after joining every thread.
+/// Runs the readers, the updater and the resizer until the deadline; returns after joining every
+/// thread.
 pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config) -> Report {
     let stop = AtomicBool::new(false);
     let started = AtomicU64::new(0);
     let totals = [(); 4].map(|()| AtomicU64::new(0)); // lookups, checked, misses, dead
+    let resizes = AtomicU64::new(0);
     let mut report = Report::default();
+    let _perturb = rcu_test_support::perturb::start();
     std::thread::scope(|s| {
         for _ in 0..cfg.readers {
             let (stop, started, totals) = (&stop, &started, &totals);
             s.spawn(move || {
+                let _stop = StopOnUnwind(stop);
                 started.fetch_add(1, Relaxed);
                 let mut rng = Rng::from_clock();
                 let (mut lookups, mut checked, mut misses, mut dead) = (0, 0, 0, 0);
@@ -109,7 +139,15 @@ pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config
                         lookups += 1;
                         match map.get(&key, &guard) {
                             Some(e) => {
-                                assert!(e.intact(key), "torn or misplaced value {e:?} for key {key}");
+                                // Alive when reached (a freed value's checksum is poison too) ...
+                                if !e.elem.visit(cfg.on_dead) {
+                                    dead += 1;
+                                    continue;
+                                }
+                                assert!(
+                                    e.intact(key),
+                                    "torn or misplaced value {e:?} for key {key}"
+                                );
                                 for _ in 0..cfg.reader_spin {
                                     std::hint::spin_loop();
                                 }
@@ -119,15 +157,9 @@ pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config
                             None => {}
                         }
                     }
-                    // Everything seen in this critical section must still be alive at its end.
+                    // ... and everything seen in this critical section still alive at its end.
                     for e in &seen {
-                        if !e.alive() {
-                            assert!(
-                                cfg.on_dead == OnDead::Count,
-                                "reader saw reclaimed value {:#x} (state {:#x}) inside its critical section",
-                                e.elem.id,
-                                e.elem.state.load(Relaxed)
-                            );
+                        if !e.elem.visit(cfg.on_dead) {
                             dead += 1;
                         }
                     }
@@ -138,21 +170,55 @@ pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config
                 }
             });
         }
-        while started.load(Relaxed) < cfg.readers as u64 {
+        // The resizer: forces a grow, or a shrink if the table is large (the map also shrinks
+        // itself after a forced grow, on the next removals), concurrently with the updater's
+        // inserts and removals (whose automatic resizes it races with too).
+        {
+            let (stop, started, resizes) = (&stop, &started, &resizes);
+            s.spawn(move || {
+                let _stop = StopOnUnwind(stop);
+                started.fetch_add(1, Relaxed);
+                while !stop.load(Relaxed) {
+                    let capacity = if checked_buckets(map) >= FORCED_GROW {
+                        0
+                    } else {
+                        FORCED_GROW
+                    };
+                    if map.resize(capacity) {
+                        resizes.fetch_add(1, Relaxed);
+                    }
+                    checked_buckets(map);
+                }
+            });
+        }
+        // The prober: asks for the bucket count over and over, outside any read-side critical
+        // section, as a monitoring thread would.
+        {
+            let (stop, started) = (&stop, &started);
+            s.spawn(move || {
+                let _stop = StopOnUnwind(stop);
+                started.fetch_add(1, Relaxed);
+                while !stop.load(Relaxed) {
+                    checked_buckets(map);
+                }
+            });
+        }
+        while started.load(Relaxed) < cfg.readers as u64 + 2 {
             std::thread::yield_now();
         }
         // The updater (this thread).
+        let _stop = StopOnUnwind(&stop);
         // Run for the configured time, and on until a minimum of work is done (a slow machine or
         // valgrind stretches each forced resize's grace period), but never past a hard cap.
         let start = Instant::now();
         let (deadline, cap) = (start + cfg.duration, start + cfg.duration + MAX_OVERTIME);
         let mut rng = Rng::from_clock();
         let mut generation = 1;
-        let mut ops = 0u64;
         loop {
             let now = Instant::now();
-            let enough = report.resizes >= MIN_RESIZES && report.inserted >= MIN_INSERTS;
-            if now >= cap || (now >= deadline && enough) {
+            let enough = resizes.load(Relaxed) >= MIN_RESIZES && report.inserted >= MIN_INSERTS;
+            // A thread that failed a check raised the flag (`StopOnUnwind`).
+            if stop.load(Relaxed) || now >= cap || (now >= deadline && enough) {
                 break;
             }
             let key = FIXED + rng.below(CHURN);
@@ -165,15 +231,7 @@ pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config
             } else if map.remove(&key) {
                 report.removed += 1;
             }
-            ops += 1;
-            if ops % 128 == 0 {
-                // Force a grow, or a shrink if the table is still large (the map also shrinks
-                // itself after a forced grow, on the next removals).
-                let capacity = if map.buckets() >= 1 << 14 { 0 } else { 1 << 14 };
-                if map.resize(capacity) {
-                    report.resizes += 1;
-                }
-            }
+            checked_buckets(map);
         }
         stop.store(true, Relaxed);
     });
@@ -182,6 +240,7 @@ pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config
     report.values_checked = checked;
     report.misses = misses;
     report.dead_seen = dead;
+    report.resizes = resizes.into_inner();
     report
 }
 
