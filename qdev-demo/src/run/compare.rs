@@ -21,7 +21,7 @@ use crate::run::glossary::terms_in;
 use crate::run::scenario::{Progress, run_scenario_until};
 use crate::run::summary::{RunReport, SCHEMA_VERSION, Summary, oversubscribed_note, workload};
 use crate::util::histogram::LatencyHistogram;
-use crate::util::units::{duration, latency_ns, si, times};
+use crate::util::units::{duration, latency_ns, share, si, times};
 
 /// How many times the default run repeats each mode.
 pub const DEFAULT_REPEATS: usize = 3;
@@ -165,31 +165,6 @@ fn label(mode: SyncMode) -> &'static str {
         SyncMode::Rcu => "RCU",
         SyncMode::Bql => "BQL",
         SyncMode::RwLock => "rwlock",
-    }
-}
-
-/// A share of the lookups, with enough digits for small ones: `0%`, `0.031%`, `2.4%`, `41%`.
-///
-/// ```
-/// use qdev_demo::run::compare::share;
-/// assert_eq!(share(0.0), "0%");
-/// assert_eq!(share(0.000_31), "0.031%");
-/// assert_eq!(share(0.024), "2.4%");
-/// assert_eq!(share(0.41), "41%");
-/// assert_eq!(share(1e-9), "<0.001%");
-/// ```
-pub fn share(fraction: f64) -> String {
-    let pct = fraction * 100.0;
-    if pct == 0.0 {
-        "0%".to_owned()
-    } else if pct < 0.001 {
-        "<0.001%".to_owned()
-    } else if pct < 0.1 {
-        format!("{pct:.3}%")
-    } else if pct < 10.0 {
-        format!("{pct:.1}%")
-    } else {
-        format!("{pct:.0}%")
     }
 }
 
@@ -526,6 +501,7 @@ Columns: median of a mode's {repeats} runs (range: lowest-highest), except:
   how long they waited, over every wait of the mode's runs
   per CPU-second: requests per second of CPU time the I/O thread(s) got
   lookup: time to find the disk, each lookup counted once
+  hot-plugs: the workload, the same in every row
 "
     )
 }

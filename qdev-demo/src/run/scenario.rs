@@ -9,7 +9,9 @@
 //! cost, plug) or `device_del` (unrealize, unparent), then polls with the BQL released
 //! ([`crate::util::os::poll_timeout`], a `ppoll`) until the next one is due. Commands are due at
 //! a fixed pace, one every `hotplug_interval` from the start (a main loop that fell behind
-//! catches up at once), so every `--sync` mode gets the same number of hot-plugs; with
+//! catches up at up to twice the pace, never back to back, so that it still releases the BQL
+//! between commands; a run goes on past its duration until its commands are issued), so every
+//! `--sync` mode gets the same number of hot-plugs; with
 //! `hotplug_interval` zero they run back to back ("continuous hot-plug", as many as the main loop
 //! manages). When a command is due but none can be issued (every hot-plugged slot is unplugged
 //! and its drives still await DEVICE_DELETED), and without hot-plug, the main loop waits in its
@@ -550,7 +552,13 @@ impl Scenario {
             if hotplugging && now >= next_due {
                 if self.hotplug_command(&mut bql) {
                     issued += 1;
-                    next_due = if pace.is_zero() { now } else { next_due + pace };
+                    // On schedule: the next one a pace later. Behind: catch up, but with at
+                    // least half a pace between starts, so the BQL is still released in between.
+                    next_due = if pace.is_zero() {
+                        now
+                    } else {
+                        (next_due + pace).max(now + pace / 2)
+                    };
                 } else {
                     idle = true;
                 }

@@ -11,7 +11,7 @@ use crate::hw::scsi::virtio_scsi::IoStats;
 use crate::qdev::context::SafetySnapshot;
 use crate::run::config::ScenarioConfig;
 use crate::util::histogram::LatencyHistogram;
-use crate::util::units::{duration, latency_ns, percent, si};
+use crate::util::units::{duration, latency_ns, percent, share, si};
 
 /// Version of the `--json` schema ([`RunReport`], and the comparison object that holds them).
 /// Bumped whenever a field changes meaning or goes away, and for the fields a reader must know
@@ -441,7 +441,7 @@ impl Summary {
             s,
             "  lookups         {} waited for a lock ({} of all)",
             HumanCount(self.io.lookups_waited()),
-            percent(self.waited_fraction())
+            share(self.waited_fraction())
         );
         let w = &self.io.lock_waits;
         if w.count() > 0 {

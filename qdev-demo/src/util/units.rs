@@ -86,6 +86,32 @@ pub fn times(ratio: f64) -> String {
     format!("{}x", three_digits(ratio.max(0.0)))
 }
 
+/// A share (0-1) as a percentage with enough digits for small ones: `0%`, `0.031%`, `2.4%`,
+/// `41%`.
+///
+/// ```
+/// use qdev_demo::util::units::share;
+/// assert_eq!(share(0.0), "0%");
+/// assert_eq!(share(0.000_31), "0.031%");
+/// assert_eq!(share(0.024), "2.4%");
+/// assert_eq!(share(0.41), "41%");
+/// assert_eq!(share(1e-9), "<0.001%");
+/// ```
+pub fn share(fraction: f64) -> String {
+    let pct = fraction * 100.0;
+    if pct == 0.0 {
+        "0%".to_owned()
+    } else if pct < 0.001 {
+        "<0.001%".to_owned()
+    } else if pct < 0.1 {
+        format!("{pct:.3}%")
+    } else if pct < 10.0 {
+        format!("{pct:.1}%")
+    } else {
+        format!("{pct:.0}%")
+    }
+}
+
 /// A share as a whole percentage, e.g. `97%`.
 pub fn percent(fraction: f64) -> String {
     format!("{:.0}%", fraction * 100.0)
