@@ -236,6 +236,13 @@ impl Comparison {
         Spread::of(counts).is_none_or(|s| s.max <= s.min * (1.0 + HOTPLUG_TOLERANCE))
     }
 
+    /// The longest run's time, if some run went on more than 10% past its duration to issue
+    /// its hot-plugs (its main loop fell behind the pace).
+    fn overran(&self) -> Option<std::time::Duration> {
+        let longest = self.runs.iter().map(|s| s.elapsed).max()?;
+        (longest.as_secs_f64() > self.config.duration.as_secs_f64() * 1.1).then_some(longest)
+    }
+
     /// The line the verdict gives `mode`, if it ran.
     fn mode_line(&self, mode: SyncMode) -> Option<String> {
         let m = self.mode(mode);
@@ -415,6 +422,13 @@ impl Comparison {
             )
         };
         let _ = writeln!(body, "  {}", workload(c));
+        if let Some(longest) = self.overran() {
+            let _ = writeln!(
+                body,
+                "  the main loop fell behind that pace: the longest run took {}",
+                duration(longest)
+            );
+        }
         if c.oversubscribed() {
             let _ = writeln!(body, "  {}", oversubscribed_note(c));
         }
@@ -665,8 +679,14 @@ mod tests {
     }
 
     #[test]
-    fn oversubscription_is_said() {
+    fn oversubscription_and_overrun_are_said() {
         let mut c = comparison(three_rounds());
+        assert!(!c.to_text().contains("fell behind"));
+        c.runs[4].elapsed = Duration::from_millis(6500); // of 5 s
+        assert!(
+            c.to_text()
+                .contains("  the main loop fell behind that pace: the longest run took 6.50 s")
+        );
         c.config.iothreads = crate::run::config::cpus() + 1;
         let text = c.to_text();
         assert!(text.contains("oversubscribed: "), "{text}");

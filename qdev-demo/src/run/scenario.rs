@@ -315,7 +315,7 @@ pub fn planned_hotplugs(config: &ScenarioConfig) -> u64 {
 
 /// A run whose main loop fell behind the hot-plug pace goes on past its duration until it has
 /// issued its [`planned_hotplugs`], but not past this many times its duration.
-pub const OVERRUN_LIMIT: u32 = 3;
+pub const OVERRUN_LIMIT: u32 = 10;
 
 /// Wait between status updates (and the poll timeout of an idle main loop).
 const STATUS_PERIOD: Duration = Duration::from_millis(250);
