@@ -445,16 +445,18 @@ impl<T: Send + Sync + 'static + fmt::Debug, F: Family, D: RcuDomain> fmt::Debug
 
 impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> Drop for RcuQueue<T, F, D> {
     fn drop(&mut self) {
-        // `&mut self`: no reader or writer can be using the list. Values are still dropped after a grace
-        // period, on the callback thread, like removed ones.
-        // SAFETY: exclusive access; `iter_safe` reads each successor before we retire the node, and we
-        // never touch a node after retiring it (invariants 1 and 3).
+        // `&mut self`: no reader or writer can be using the list (readers borrow it, and so does
+        // every reference they got from it), so the list's references are given up at once, with no
+        // grace period: a value is dropped here unless a handle still holds it. Queueing them with
+        // `call_rcu1` instead panicked inside `Drop` in a fork child, for a parent's `Domain`.
+        // SAFETY: exclusive access; `iter_safe` reads each successor before we release the node, and
+        // we never touch a node after releasing it (invariants 1 and 3).
         for node in unsafe { self.head().iter_safe() } {
             // SAFETY: the node is alive (the list's reference); handles now see it unlinked (inv. 5).
             unsafe { node.as_ref() }.set_owner(0);
-            // SAFETY: each node is owned by the list and retired once; its list is going away so no new
-            // reader can reach it.
-            unsafe { node::retire(node, &self.domain) };
+            // SAFETY: the list's own reference, given up once; no reader can reach the node (the
+            // list is exclusively borrowed and about to go), and handles hold counts of their own.
+            unsafe { node::release(node) };
         }
         // SAFETY: the head came from `Box::into_raw` (invariant 4) and nothing refers to it any more.
         drop(unsafe { Box::from_raw(self.head.as_ptr()) });

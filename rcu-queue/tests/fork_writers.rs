@@ -16,6 +16,8 @@ use rcu_queue::family::{Family, List, Simpleq, Slist, Tailq};
 use rcu_queue::map::Entry;
 use rcu_queue::{RcuHashMap, RcuQueue, WriterLock};
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 type Map = RcuHashMap<u32, u32, std::collections::hash_map::RandomState, Domain>;
 
@@ -42,6 +44,26 @@ fn refused<S: PartialEq + std::fmt::Debug>(what: &str, read: impl Fn() -> S, wri
         msg.contains("child process"),
         "{what} in a fork child: unexpected panic: {msg}"
     );
+}
+
+/// Counts its drops.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A list of family `F` holding three [`Counted`] values.
+fn counted<F: Family>(domain: &Domain, drops: &Arc<AtomicUsize>) -> RcuQueue<Counted, F, Domain> {
+    let list = RcuQueue::new_in(domain);
+    let mut w = list.lock();
+    for _ in 0..3 {
+        w.push_back(Counted(drops.clone()));
+    }
+    drop(w);
+    list
 }
 
 /// A list of family `F` holding 1, 2, 3.
@@ -110,12 +132,12 @@ fn check_map(map: &Map, domain: &Domain) {
         map.remove(&5);
     });
     refused("RcuHashMap entry + remove", read, || {
-        if let Entry::Occupied(e) = map.entry(6) {
+        if let Entry::Occupied(e) = map.entry(6, &domain.read_lock()) {
             e.remove();
         }
     });
     refused("RcuHashMap entry + insert", read, || {
-        if let Entry::Vacant(e) = map.entry(2000) {
+        if let Entry::Vacant(e) = map.entry(2000, &domain.read_lock()) {
             e.insert(1);
         }
     });
@@ -146,7 +168,27 @@ fn writers_of_a_parents_domain_fail_in_a_fork_child_before_changing_anything() {
     drop(domain.read_lock()); // this thread's reader record exists in the child too
 
     let mut owned = list::<Tailq>(&domain);
+    let drops = Arc::new(AtomicUsize::new(0));
+    let doomed = (
+        counted::<Tailq>(&domain, &drops),
+        counted::<List>(&domain, &drops),
+        counted::<Simpleq>(&domain, &drops),
+        counted::<Slist>(&domain, &drops),
+    );
     let status = fork::fork_with(|| {
+        // Dropping a list frees its elements at once (nothing can borrow it any more): it needs no
+        // grace period, so it works in the child too. It used to queue them with `call_rcu1`, which
+        // panicked inside `Drop`.
+        let dropped = panic::catch_unwind(AssertUnwindSafe(|| drop(doomed)));
+        assert!(
+            dropped.is_ok(),
+            "dropping a list of a parent's Domain in a fork child panicked"
+        );
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            12,
+            "dropping the lists in a fork child did not drop their elements"
+        );
         // `Extend for RcuQueue` writes through `&mut self`, with no lock to take.
         let before: Vec<u32> = owned.iter(&domain.read_lock()).copied().collect();
         let extended = panic::catch_unwind(AssertUnwindSafe(|| owned.extend([8, 9])));
