@@ -16,6 +16,7 @@ fn run(sync: SyncMode) -> Summary {
         duration: Duration::from_millis(300),
         iothreads: 1,
         hotplug_interval: Duration::from_millis(1),
+        finish_hotplugs: true,
         ..ScenarioConfig::default()
     };
     let s = run_scenario(&config, |_| {});
@@ -44,20 +45,35 @@ fn rcu_lookups_never_wait_and_lock_lookups_do() {
     for key in ["total", "p50", "p99", "max"] {
         assert_eq!(json["lock_wait_ns"][key], 0, "{key}");
     }
+    // Waits are rare (a lookup takes about 100 ns, a hot-plug holds the lock about a tenth of
+    // the time) and, on a loaded machine, a short run may see none: up to ATTEMPTS runs each.
+    const ATTEMPTS: usize = 10;
     for sync in [SyncMode::Bql, SyncMode::RwLock] {
-        let s = run(sync);
-        let waited = s.io.lookups_waited();
-        eprintln!(
-            "{sync}: {waited} of {} lookups waited, {:?} in all",
-            s.io.lookups.count(),
-            s.io.lock_wait_total
-        );
-        assert!(s.hotplug.adds > 0, "{sync}: hot-plugs ran: {:?}", s.hotplug);
+        let mut seen = None;
+        for _ in 0..ATTEMPTS {
+            let s = run(sync);
+            eprintln!(
+                "{sync}: {} of {} lookups waited, {:?} in all",
+                s.io.lookups_waited(),
+                s.io.lookups.count(),
+                s.io.lock_wait_total
+            );
+            if s.io.lookups_waited() > 0 {
+                seen = Some(s);
+                break;
+            }
+        }
         // With one CPU the I/O thread mostly runs when the main loop sleeps: no wait is
         // guaranteed there. With two, the I/O thread meets the hot-plugs' lock.
-        if cpus() >= 2 {
-            assert!(waited > 0, "{sync}: no lookup waited for a hot-plug");
-            assert!(s.io.lock_wait_total > Duration::ZERO);
+        match seen {
+            Some(s) => {
+                assert!(s.io.lock_wait_total > Duration::ZERO);
+                assert!(s.io.lock_waits.max_ns() > 0);
+            }
+            None => assert!(
+                cpus() < 2,
+                "{sync}: no lookup waited for a hot-plug in {ATTEMPTS} runs"
+            ),
         }
     }
 }

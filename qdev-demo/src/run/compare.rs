@@ -141,6 +141,7 @@ pub fn run_comparison(
             on_start(sync, repeat);
             let mode_config = ScenarioConfig {
                 sync,
+                finish_hotplugs: true,
                 ..config.clone()
             };
             let summary = run_scenario_until(&mode_config, interrupt, |p| on_progress(sync, p));

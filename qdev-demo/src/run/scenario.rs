@@ -10,10 +10,10 @@
 //! ([`crate::util::os::poll_timeout`], a `ppoll`) until the next one is due. Commands are due at
 //! a fixed pace, one every `hotplug_interval` from the start (a main loop that fell behind
 //! catches up at up to twice the pace, never back to back, so that it still releases the BQL
-//! between commands; a run goes on past its duration until its commands are issued), so every
-//! `--sync` mode gets the same number of hot-plugs; with
-//! `hotplug_interval` zero they run back to back ("continuous hot-plug", as many as the main loop
-//! manages). When a command is due but none can be issued (every hot-plugged slot is unplugged
+//! between commands; in the comparison a run goes on past its duration until its commands are
+//! issued, [`ScenarioConfig::finish_hotplugs`]), so every `--sync` mode gets the same number of
+//! hot-plugs; with `hotplug_interval` zero they run back to back ("continuous hot-plug", as many
+//! as the main loop manages). When a command is due but none can be issued (every hot-plugged slot is unplugged
 //! and its drives still await DEVICE_DELETED), and without hot-plug, the main loop waits in its
 //! poll for the next DEVICE_DELETED or status update.
 
@@ -313,7 +313,8 @@ pub fn planned_hotplugs(config: &ScenarioConfig) -> u64 {
         .unwrap_or(u64::MAX)
 }
 
-/// A run whose main loop fell behind the hot-plug pace goes on past its duration until it has
+/// With [`ScenarioConfig::finish_hotplugs`], a run whose main loop fell behind the hot-plug pace
+/// goes on past its duration until it has
 /// issued its [`planned_hotplugs`], but not past this many times its duration.
 pub const OVERRUN_LIMIT: u32 = 10;
 
@@ -516,16 +517,21 @@ impl Scenario {
         })
     }
 
-    /// Phase 2: the main loop, until the run's duration is over and its [`planned_hotplugs`]
-    /// are issued (so that every `--sync` mode gets the same number even where the scheduler
-    /// held the main loop back; at most [`OVERRUN_LIMIT`] times the duration), or until
+    /// Phase 2: the main loop, until the run's duration is over and, with
+    /// [`ScenarioConfig::finish_hotplugs`], its [`planned_hotplugs`] are issued (so that every
+    /// `--sync` mode gets the same number even where the scheduler held the main loop back; at
+    /// most [`OVERRUN_LIMIT`] times the duration), or until
     /// `interrupt` is set. It holds the BQL except while it polls; each hot-plug that is due
     /// runs whole under it. Reports [`Progress::Running`] about four times a second.
     pub fn hotplug_loop(&mut self, interrupt: &AtomicBool, on_progress: &mut impl FnMut(Progress)) {
         let machine = Arc::clone(&self.machine);
         let hotplugging = self.config.hotplug && !self.hot.is_empty();
         let pace = self.config.hotplug_interval;
-        let planned = planned_hotplugs(&self.config);
+        let planned = if self.config.finish_hotplugs {
+            planned_hotplugs(&self.config)
+        } else {
+            0
+        };
         let limit = self.config.duration.saturating_mul(OVERRUN_LIMIT);
         let mut issued = 0u64;
         let mut next_due = self.start;
