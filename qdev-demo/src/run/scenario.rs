@@ -13,9 +13,9 @@
 //! between commands; in the comparison a run goes on past its duration until its commands are
 //! issued, [`ScenarioConfig::finish_hotplugs`]), so every `--sync` mode gets the same number of
 //! hot-plugs; with `hotplug_interval` zero they run back to back ("continuous hot-plug", as many
-//! as the main loop manages). When a command is due but none can be issued (every hot-plugged slot is unplugged
-//! and its drives still await DEVICE_DELETED), and without hot-plug, the main loop waits in its
-//! poll for the next DEVICE_DELETED or status update.
+//! as the main loop manages). When a command is due but none can be issued (every hot-plugged
+//! slot is unplugged and its drives still await DEVICE_DELETED), and without hot-plug, the main
+//! loop waits in its poll for the next DEVICE_DELETED or status update.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
