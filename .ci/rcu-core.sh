@@ -31,6 +31,9 @@ cat >"$supp" <<'SUPP'
 }
 SUPP
 
+# The example runs under rcu-test-support's poisoning allocator and signal perturbation: under
+# memcheck both are off (RCU_TEST_ALLOC=system: memcheck sees the program's own blocks and frees).
+export RCU_TEST_ALLOC=system RCU_TEST_PERTURB=0
 echo "== rcu-core torture under valgrind memcheck (${VALGRIND_SECS} s)"
 valgrind --fair-sched=yes --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
     --suppressions="$supp" "$torture" "$VALGRIND_SECS"
@@ -39,6 +42,7 @@ echo "== rcu-core torture under valgrind memcheck, fallback barrier path (${VALG
 RCU_CORE_FORCE_FALLBACK=1 valgrind --fair-sched=yes --error-exitcode=1 --leak-check=full \
     --errors-for-leak-kinds=definite,possible --suppressions="$supp" "$torture" "$VALGRIND_SECS"
 
+unset RCU_TEST_ALLOC RCU_TEST_PERTURB
 echo "== rcu-core torture with RCU_CORE_FORCE_FALLBACK=1 (2 s)"
 RCU_CORE_FORCE_FALLBACK=1 "$torture" 2
 

@@ -9,6 +9,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 # The unit, model, stress and doc tests run in .ci/run's `cargo test --workspace`; the loom models and
 # the negative control (`--cfg rcu_broken_gp`) in .ci/run's own steps, once each.
 
+# The stress examples run under rcu-test-support's poisoning allocator and signal perturbation:
+# under memcheck both are off (RCU_TEST_ALLOC=system: memcheck sees the program's own blocks).
+export RCU_TEST_ALLOC=system RCU_TEST_PERTURB=0
+
 echo "== rcu-queue: valgrind memcheck over the list stress binary"
 command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 cargo build -p rcu-queue --release --example list_stress

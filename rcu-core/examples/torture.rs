@@ -9,6 +9,11 @@
 //! only the first two buckets may be non-zero) and exits with status 1 on a grace-period violation or
 //! if the run made no progress, 2 on bad arguments. Set `RCU_CORE_FORCE_FALLBACK=1` to test the
 //! fence-based barrier path instead of membarrier.
+//!
+//! Runs under rcu-test-support's poisoning allocator with signal perturbation (freed blocks read as
+//! poison; random threads paused at random points); `RCU_TEST_ALLOC=system` and
+//! `RCU_TEST_PERTURB=0` turn them off, as the valgrind runs do. CI also runs it as a debug build
+//! (`.ci/stress-debug.sh`) and under AddressSanitizer (`.ci/asan.sh`).
 
 #[path = "../tests/common/torture.rs"]
 mod torture;
@@ -44,6 +49,13 @@ fn main() -> ExitCode {
     let outcome = torture::run(&config);
     println!("{outcome}");
     println!("{:?}", rcu_core::stats());
+    // What the test support did: the allocator poisons (unless RCU_TEST_ALLOC=system) and the
+    // perturber sent signals (unless RCU_TEST_PERTURB=0).
+    println!(
+        "{:?}\n{:?}",
+        rcu_test_support::alloc::stats(),
+        rcu_test_support::perturb::stats()
+    );
     if outcome.violations() != 0 {
         eprintln!("torture: FAILURE (RCU grace-period violation)");
         ExitCode::FAILURE

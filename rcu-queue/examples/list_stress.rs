@@ -5,8 +5,14 @@
 //!
 //! ```text
 //! cargo build -p rcu-queue --release --example list_stress
-//! valgrind --error-exitcode=1 --leak-check=full target/release/examples/list_stress 0.25 2
+//! RCU_TEST_ALLOC=system RCU_TEST_PERTURB=0 valgrind --error-exitcode=1 --leak-check=full \
+//!     target/release/examples/list_stress 0.25 2
 //! ```
+//!
+//! Runs under rcu-test-support's poisoning allocator with signal perturbation (freed blocks read as
+//! poison; random threads paused at random points); `RCU_TEST_ALLOC=system` and
+//! `RCU_TEST_PERTURB=0` turn them off, as the valgrind runs do. CI also runs it as a debug build
+//! (`.ci/stress-debug.sh`) and under AddressSanitizer (`.ci/asan.sh`).
 
 #[path = "../tests/common/stress.rs"]
 #[allow(dead_code)]
@@ -42,4 +48,11 @@ fn main() {
     run::<List>(cfg);
     run::<Simpleq>(cfg);
     run::<Slist>(cfg);
+    // What the test support did: the allocator poisons (unless RCU_TEST_ALLOC=system) and the
+    // perturber sent signals (unless RCU_TEST_PERTURB=0).
+    println!(
+        "{:?}\n{:?}",
+        rcu_test_support::alloc::stats(),
+        rcu_test_support::perturb::stats()
+    );
 }

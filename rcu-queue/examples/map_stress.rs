@@ -5,8 +5,14 @@
 //!
 //! ```text
 //! cargo build -p rcu-queue --release --example map_stress
-//! valgrind --error-exitcode=1 --leak-check=full target/release/examples/map_stress 0.5 2
+//! RCU_TEST_ALLOC=system RCU_TEST_PERTURB=0 valgrind --error-exitcode=1 --leak-check=full \
+//!     target/release/examples/map_stress 0.5 2
 //! ```
+//!
+//! Runs under rcu-test-support's poisoning allocator with signal perturbation (freed blocks read as
+//! poison; random threads paused at random points); `RCU_TEST_ALLOC=system` and
+//! `RCU_TEST_PERTURB=0` turn them off, as the valgrind runs do. CI also runs it as a debug build
+//! (`.ci/stress-debug.sh`) and under AddressSanitizer (`.ci/asan.sh`).
 
 #[path = "../tests/map_common/stress.rs"]
 #[allow(dead_code)]
@@ -33,5 +39,12 @@ fn main() {
         "RcuHashMap: {readers} readers; 1 updater; lookups: {}, values checked: {}, misses: {}, \
          inserted: {}, removed: {}, forced resizes: {}",
         r.lookups, r.values_checked, r.misses, r.inserted, r.removed, r.resizes
+    );
+    // What the test support did: the allocator poisons (unless RCU_TEST_ALLOC=system) and the
+    // perturber sent signals (unless RCU_TEST_PERTURB=0).
+    println!(
+        "{:?}\n{:?}",
+        rcu_test_support::alloc::stats(),
+        rcu_test_support::perturb::stats()
     );
 }

@@ -14,7 +14,8 @@
 //! (those that report `EINTR` anyway, such as futex waits, are retried by std).
 //!
 //! Threads created by library code (qdev-demo's I/O threads, rcu-core's callback thread) are
-//! perturbed too: nothing has to register.
+//! perturbed too: nothing has to register. A thread can ask for a larger share of the signals with
+//! [`favour_current_thread`].
 //!
 //! `RCU_TEST_PERTURB=0` turns it off; `RCU_TEST_PERTURB_INTERVAL_US` and
 //! `RCU_TEST_PERTURB_MAX_SLEEP_US` set the mean interval and the longest sleep.
@@ -173,17 +174,53 @@ fn task_ids(me: libc::pid_t) -> Vec<libc::pid_t> {
         .unwrap_or_default()
 }
 
+/// Threads that asked for a larger share of the signals ([`favour_current_thread`]).
+static FAVOURED: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
+
+/// Gives the calling thread (with the other favoured threads) half of all signals, until it exits.
+/// A stress test calls it in the threads whose race windows matter most, e.g. writers that read
+/// shared state outside any read-side critical section, so that they are paused far more often
+/// than the threads that merely keep the run busy.
+///
+/// ```
+/// let _p = rcu_test_support::perturb::start();
+/// std::thread::spawn(|| {
+///     rcu_test_support::perturb::favour_current_thread();
+///     // ... the racy work ...
+/// })
+/// .join()
+/// .unwrap();
+/// ```
+pub fn favour_current_thread() {
+    let tid = gettid();
+    let mut favoured = FAVOURED.lock().unwrap_or_else(PoisonError::into_inner);
+    if !favoured.contains(&tid) {
+        favoured.push(tid);
+    }
+}
+
 fn perturber_thread(stop: &AtomicBool, interval_us: u64) {
     let (pid, me) = (std::process::id() as libc::pid_t, gettid());
-    let mut tids = Vec::new();
+    let (mut tids, mut favoured) = (Vec::new(), Vec::new());
     let mut refreshed: Option<Instant> = None;
     while !stop.load(Relaxed) {
         if refreshed.is_none_or(|t| t.elapsed() >= TASK_LIST_REFRESH) {
             tids = task_ids(me);
+            let mut list = FAVOURED.lock().unwrap_or_else(PoisonError::into_inner);
+            // Threads that exited leave the list.
+            list.retain(|tid| tids.contains(tid));
+            favoured.clone_from(&list);
+            drop(list);
             refreshed = Some(Instant::now());
         }
-        if !tids.is_empty() {
-            let tid = tids[(next_random() % tids.len() as u64) as usize];
+        let r = next_random();
+        let pool = if r & 1 == 1 && !favoured.is_empty() {
+            &favoured
+        } else {
+            &tids
+        };
+        if !pool.is_empty() {
+            let tid = pool[((r >> 1) % pool.len() as u64) as usize];
             // SAFETY: tgkill only sends a signal; a thread that has exited makes it fail (ESRCH),
             // and the tgid check keeps it inside this process.
             let rc = unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, SIGNAL) };

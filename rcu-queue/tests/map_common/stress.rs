@@ -5,7 +5,7 @@
 //! by one updater while a second writer thread forces a grow or a shrink, over and over. Readers look
 //! keys up under a guard and check, for every value seen, its alive word, checksum and key, and that
 //! it is still alive at the end of their critical section; a fixed key that is not found is a false
-//! negative. Both writers and a prober thread check every `buckets()` answer (a power of two, not
+//! negative. Both writers and two prober threads check every `buckets()` answer (a power of two, not
 //! above [`MAX_BUCKETS`]): outside a read-side critical section, a read of a bucket array that a
 //! concurrent resize retired and freed returns PoisonAlloc's poison, `0xdede_dede_dede_dede`. At the
 //! end every value ever created must be reclaimed exactly once (`removed == reclaimed`).
@@ -191,23 +191,26 @@ pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config
                 }
             });
         }
-        // The prober: asks for the bucket count over and over, outside any read-side critical
-        // section, as a monitoring thread would.
-        {
+        // Two probers: ask for the bucket count over and over, outside any read-side critical
+        // section, as a monitoring thread would. They and the updater, the threads that read the
+        // map outside a read-side critical section, get most of the perturbation signals.
+        for _ in 0..2 {
             let (stop, started) = (&stop, &started);
             s.spawn(move || {
                 let _stop = StopOnUnwind(stop);
+                rcu_test_support::perturb::favour_current_thread();
                 started.fetch_add(1, Relaxed);
                 while !stop.load(Relaxed) {
                     checked_buckets(map);
                 }
             });
         }
-        while started.load(Relaxed) < cfg.readers as u64 + 2 {
+        while started.load(Relaxed) < cfg.readers as u64 + 3 {
             std::thread::yield_now();
         }
         // The updater (this thread).
         let _stop = StopOnUnwind(&stop);
+        rcu_test_support::perturb::favour_current_thread();
         // Run for the configured time, and on until a minimum of work is done (a slow machine or
         // valgrind stretches each forced resize's grace period), but never past a hard cap.
         let start = Instant::now();
