@@ -46,20 +46,21 @@ impl Drop for Page {
 
 /// The body's length for `path`, from the cache or freshly rendered; `true` on a hit.
 fn lookup(cache: &RcuHashMap<String, Page>, path: &str) -> (usize, bool) {
-    {
-        let guard = rcu_core::read_lock();
-        if let Some(page) = cache.get(path, &guard) {
-            // `get` takes `&str` for `String` keys: no allocation on a hit.
-            assert!(page.alive.load(Relaxed), "a reader saw a freed page");
-            assert_eq!(page.path, path);
-            return (page.body.len(), true);
-        }
+    // A pin holds a read guard: what it returns stays valid until it is dropped.
+    let cache = cache.pin();
+    if let Some(page) = cache.get(path) {
+        // `get` takes `&str` for `String` keys: no allocation on a hit.
+        assert!(page.alive.load(Relaxed), "a reader saw a freed page");
+        assert_eq!(page.path, path);
+        return (page.body.len(), true);
     }
-    // Miss: render under the key's entry, so two threads missing at once render it once.
-    cache
+    // Miss: render under the key's entry, so two threads missing at once render it once; the page
+    // returned is this thread's or the other's.
+    let page = cache
         .entry(path.to_owned())
         .or_insert_with(|| Page::render(path));
-    (format!("<h1>{path}</h1>").len(), false)
+    assert!(page.alive.load(Relaxed), "a reader saw a freed page");
+    (page.body.len(), false)
 }
 
 fn main() {

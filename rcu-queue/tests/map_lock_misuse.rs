@@ -73,8 +73,9 @@ fn write_with_entries_of_two_maps(drop_other: bool, write_to_second: bool) -> St
     let (first, second) = (Map::default(), Map::default());
     first.insert(1, 1);
     second.insert(1, 1);
-    let first_entry = first.entry(1);
-    let second_entry = second.entry(1);
+    let guard = rcu_core::read_lock();
+    let first_entry = first.entry(1, &guard);
+    let second_entry = second.entry(1, &guard);
     let (target, _target_entry, other_entry) = if write_to_second {
         (&second, second_entry, first_entry)
     } else {
@@ -112,13 +113,14 @@ fn a_write_to_a_map_whose_entry_is_held_panics_whatever_other_maps_are_held() {
     let msg = bounded("remove/entry/retain with an entry held", || {
         let (a, b) = (Map::default(), Map::default());
         b.insert(2, 2);
-        let _ea = a.entry(1);
-        let _eb = b.entry(2);
+        let guard = rcu_core::read_lock();
+        let _ea = a.entry(1, &guard);
+        let _eb = b.entry(2, &guard);
         [
             panic_message(|| {
                 b.remove(&2);
             }),
-            panic_message(|| drop(b.entry(3))),
+            panic_message(|| drop(b.entry(3, &guard))),
             panic_message(|| b.retain(|_, _| true)),
         ]
     });
@@ -144,7 +146,8 @@ fn crossed_entries_and_inserts_that_would_grow_do_not_deadlock() {
     let crossed = |held: Arc<Map>, held_key: u64, into: Arc<Map>, key: u64| {
         let both_hold = Arc::clone(&both_hold);
         move || {
-            let entry = held.entry(held_key);
+            let guard = rcu_core::read_lock();
+            let entry = held.entry(held_key, &guard);
             assert!(matches!(entry, Entry::Occupied(_)));
             both_hold.wait();
             into.insert(key, key);

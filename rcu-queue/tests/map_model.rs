@@ -58,6 +58,20 @@ enum Op {
     /// Many inserts at once, to force automatic growth.
     Fill(u32),
     Clear,
+    /// `map.pin().insert`: the replaced value comes back.
+    PinInsert(u32, u32),
+    /// `map.pin().remove`: the removed value comes back.
+    PinRemove(u32),
+    /// `remove_if` (pin and map alternately): remove if the value is even.
+    RemoveIfEven(u32, bool),
+    /// `map.pin().get_or_insert_with`.
+    GetOrInsertWith(u32, u32),
+    /// `map.pin().update(k, v + 1)`.
+    Update(u32),
+    /// `map.pin().compute`: +1 below 3 (inserting 0 when absent), removed at 3.
+    Compute(u32),
+    /// `extend` with pairs, then `clear` or not.
+    Extend(Vec<(u32, u32)>),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -71,6 +85,13 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0usize..600).prop_map(Op::Resize),
         1 => (100u32..300).prop_map(Op::Fill),
         1 => Just(Op::Clear),
+        4 => (0..KEYS, any::<u32>()).prop_map(|(k, v)| Op::PinInsert(k, v)),
+        3 => (0..KEYS).prop_map(Op::PinRemove),
+        2 => (0..KEYS, any::<bool>()).prop_map(|(k, pin)| Op::RemoveIfEven(k, pin)),
+        2 => (0..KEYS, any::<u32>()).prop_map(|(k, v)| Op::GetOrInsertWith(k, v)),
+        2 => (0..KEYS).prop_map(Op::Update),
+        3 => (0..KEYS).prop_map(Op::Compute),
+        1 => proptest::collection::vec((0..KEYS, any::<u32>()), 0..8).prop_map(Op::Extend),
     ]
 }
 
@@ -93,33 +114,99 @@ fn run<S: BuildHasher + Default>(ops: &[Op]) {
             }
             Op::Remove(k) => assert_eq!(map.remove(&k), model.remove(&k).is_some()),
             Op::Upsert(k) => {
-                match map.entry(k) {
+                let guard = rcu_core::read_lock();
+                let now = match map.entry(k, &guard) {
                     Entry::Occupied(e) => {
                         let next = e.get().v.wrapping_add(1);
-                        e.insert(make(next));
+                        e.insert(make(next))
                     }
                     Entry::Vacant(e) => e.insert(make(0)),
-                }
-                model
+                };
+                let want = model
                     .entry(k)
                     .and_modify(|v| *v = v.wrapping_add(1))
                     .or_insert(0);
+                assert_eq!(now.v, *want);
             }
             Op::EntryRemove(k) => {
-                if let Entry::Occupied(e) = map.entry(k) {
+                if let Entry::Occupied(e) = map.entry(k, &rcu_core::read_lock()) {
                     assert_eq!(*e.key(), k);
-                    e.remove();
+                    assert_eq!(Some(e.remove().v), model.get(&k).copied());
                 }
                 model.remove(&k);
             }
             Op::OrInsert(k, v) => {
                 let mut made = None;
-                map.entry(k).or_insert_with(|| {
+                let guard = rcu_core::read_lock();
+                let got = map.entry(k, &guard).or_insert_with(|| {
                     made = Some(());
                     make(v)
                 });
                 assert_eq!(made.is_some(), !model.contains_key(&k));
-                model.entry(k).or_insert(v);
+                assert_eq!(got.v, *model.entry(k).or_insert(v));
+            }
+            Op::PinInsert(k, v) => {
+                let m = map.pin();
+                let old = m.insert(k, make(v));
+                assert_eq!(old.map(|t| t.v), model.insert(k, v));
+                assert_eq!(m.get(&k).map(|t| t.v), Some(v));
+            }
+            Op::PinRemove(k) => {
+                let m = map.pin();
+                assert_eq!(m.remove(&k).map(|t| t.v), model.remove(&k));
+            }
+            Op::RemoveIfEven(k, pin) => {
+                let even = |_: &u32, t: &Tracked| t.v % 2 == 0;
+                let removed = if pin {
+                    let m = map.pin();
+                    let removed = m.remove_if(&k, even).map(|(k, t)| (*k, t.v));
+                    removed.is_some()
+                } else {
+                    map.remove_if(&k, even)
+                };
+                let want = model.get(&k).is_some_and(|v| v % 2 == 0);
+                if want {
+                    model.remove(&k);
+                }
+                assert_eq!(removed, want);
+            }
+            Op::GetOrInsertWith(k, v) => {
+                let m = map.pin();
+                let got = m.get_or_insert_with(k, || make(v)).v;
+                assert_eq!(got, *model.entry(k).or_insert(v));
+            }
+            Op::Update(k) => {
+                let m = map.pin();
+                let got = m.update(k, |t| make(t.v.wrapping_add(1))).map(|t| t.v);
+                let want = model.get_mut(&k).map(|v| {
+                    *v = v.wrapping_add(1);
+                    *v
+                });
+                assert_eq!(got, want);
+            }
+            Op::Compute(k) => {
+                let m = map.pin();
+                let got = m
+                    .compute(k, |t| match t.map(|t| t.v) {
+                        None => Some(make(0)),
+                        Some(3) => None,
+                        Some(v) => Some(make(v.wrapping_add(1) % 4)),
+                    })
+                    .map(|t| t.v);
+                let want = match model.get(&k).copied() {
+                    None => Some(0),
+                    Some(3) => None,
+                    Some(v) => Some(v.wrapping_add(1) % 4),
+                };
+                match want {
+                    Some(v) => model.insert(k, v),
+                    None => model.remove(&k),
+                };
+                assert_eq!(got, want);
+            }
+            Op::Extend(ref pairs) => {
+                (&map).extend(pairs.iter().map(|&(k, v)| (k, make(v))));
+                model.extend(pairs.iter().copied());
             }
             Op::RetainMultiplesOf(m) => {
                 map.retain(|k, t| {
@@ -146,7 +233,7 @@ fn run<S: BuildHasher + Default>(ops: &[Op]) {
                 }
             }
             Op::Clear => {
-                map.retain(|_, _| false);
+                map.clear();
                 model.clear();
             }
         }
@@ -177,6 +264,25 @@ fn check<S: BuildHasher>(map: &RcuHashMap<u32, Tracked, S>, model: &HashMap<u32,
     let mut want: Vec<(u32, u32)> = model.iter().map(|(k, v)| (*k, *v)).collect();
     want.sort_unstable();
     assert_eq!(seen, want);
+    // The other views agree with `iter`.
+    let mut keys: Vec<u32> = map.keys(&guard).copied().collect();
+    keys.sort_unstable();
+    assert_eq!(keys, want.iter().map(|&(k, _)| k).collect::<Vec<_>>());
+    let mut values: Vec<u32> = map.values(&guard).map(|t| t.v).collect();
+    values.sort_unstable();
+    let mut want_values: Vec<u32> = model.values().copied().collect();
+    want_values.sort_unstable();
+    assert_eq!(values, want_values);
+    for k in 0..KEYS {
+        assert_eq!(
+            map.get_key_value(&k, &guard).map(|(k, t)| (*k, t.v)),
+            model.get_key_value(&k).map(|(k, v)| (*k, *v)),
+            "key {k}"
+        );
+    }
+    let pinned = map.pin();
+    assert_eq!(pinned.len(), model.len());
+    assert_eq!(pinned.iter().count(), model.len());
 }
 
 fn proptest_with<S: BuildHasher + Default>() {
@@ -263,7 +369,8 @@ fn insert_inside_a_read_section_never_blocks() {
 #[should_panic(expected = "already holds a writer lock of this map")]
 fn writing_while_holding_an_entry_panics() {
     let map = RcuHashMap::new();
-    let _entry = map.entry(1u32);
+    let guard = rcu_core::read_lock();
+    let _entry = map.entry(1u32, &guard);
     map.insert(2, ());
 }
 
@@ -357,4 +464,73 @@ fn a_panicking_key_comparison_leaks_nothing_and_unlocks() {
     drop(map);
     rcu_core::rcu_barrier();
     assert_eq!(drops.load(Relaxed), 3);
+}
+
+#[test]
+fn debug_prints_the_pairs_like_std() {
+    let map = RcuHashMap::new();
+    let mut std_map = HashMap::new();
+    assert_eq!(format!("{map:?}"), format!("{std_map:?}"));
+    map.insert("one", 1);
+    std_map.insert("one", 1);
+    assert_eq!(format!("{map:?}"), format!("{std_map:?}"));
+    assert_eq!(format!("{:?}", map.pin()), r#"{"one": 1}"#);
+    // Several pairs: the same pairs, in the map's own order.
+    for k in 0..20u32 {
+        map.insert("k", k);
+    }
+    let printed = format!("{map:#?}");
+    assert!(
+        printed.contains(r#""one": 1,"#) && printed.contains(r#""k": 19,"#),
+        "{printed}"
+    );
+}
+
+#[test]
+fn collect_and_extend() {
+    let map: RcuHashMap<u32, u32> = (0..100).map(|k| (k, k * 2)).collect();
+    assert_eq!(map.len(), 100);
+    assert!(map.buckets() >= 100, "sized from the iterator's hint");
+    let mut map = map;
+    map.extend((100..150).map(|k| (k, k * 2)));
+    (&map).extend([(0, 7)]);
+    let m = map.pin();
+    assert_eq!(
+        (m.len(), m.get(&0), m.get(&149)),
+        (150, Some(&7), Some(&298))
+    );
+}
+
+#[test]
+fn values_returned_by_a_pin_outlive_their_removal_until_the_pin_ends() {
+    let value = Arc::new(());
+    let map = RcuHashMap::new();
+    map.insert(1, value.clone());
+    let m = map.pin();
+    let old = m.insert(1, Arc::new(())).unwrap();
+    let removed = m.remove(&1).unwrap();
+    assert_eq!(
+        Arc::strong_count(old),
+        2,
+        "the replaced value is alive under the pin"
+    );
+    assert_eq!(Arc::strong_count(removed), 1);
+    assert!(m.is_empty());
+    drop(m);
+    rcu_core::rcu_barrier();
+    assert_eq!(Arc::strong_count(&value), 1, "dropped after the pin ended");
+}
+
+#[test]
+fn a_pinned_insert_loop_grows_the_map_once_the_pin_is_dropped() {
+    let map = RcuHashMap::new();
+    {
+        let m = map.pin();
+        for k in 0..2_000u32 {
+            m.insert(k, k);
+        }
+        assert_eq!(m.len(), 2_000);
+    }
+    map.insert(2_000, 2_000);
+    assert!(map.buckets() >= 2_001, "buckets: {}", map.buckets());
 }

@@ -4,26 +4,30 @@ use super::hash_map::RcuHashMap;
 use super::raw::{Node, Position};
 use super::stripe::StripeGuard;
 use core::hash::{BuildHasher, Hash};
+use core::ptr::NonNull;
 use rcu_core::{DefaultDomain, RcuDomain};
 use std::fmt;
 
-/// A key's place in an [`RcuHashMap`], from [`RcuHashMap::entry`], with the key's writer stripe held
-/// until it is dropped (liburcu's `cds_lfht_add_unique` / `cds_lfht_replace` decisions, made by the
-/// caller). Readers are never blocked by it.
+/// A key's place in an [`RcuHashMap`], from [`RcuHashMap::entry`] or
+/// [`PinnedMap::entry`](super::PinnedMap::entry), with the key's writer stripe held until it is
+/// dropped (liburcu's `cds_lfht_add_unique` / `cds_lfht_replace` decisions, made by the caller).
+/// Readers are never blocked by it. The values it returns borrow the read guard it was made under
+/// (`'a`), so they stay valid after the entry, and its stripe, are gone.
 ///
 /// # Example
 ///
 /// ```
 /// use rcu_queue::map::Entry;
 /// let map = rcu_queue::RcuHashMap::new();
-/// match map.entry("id0") {
+/// let guard = rcu_core::read_lock();
+/// let one = match map.entry("id0", &guard) {
 ///     Entry::Occupied(_) => unreachable!(),
 ///     Entry::Vacant(v) => v.insert(1),
-/// }
-/// map.entry("id0").or_insert_with(|| 2); // already there: kept
-/// assert_eq!(map.get("id0", &rcu_core::read_lock()), Some(&1));
+/// };
+/// assert_eq!(map.entry("id0", &guard).or_insert_with(|| 2), &1); // already there: kept
+/// assert_eq!((one, map.get("id0", &guard)), (&1, Some(&1)));
 /// ```
-pub enum Entry<'a, K, V, S, D: RcuDomain = DefaultDomain> {
+pub enum Entry<'a, K, V, S: BuildHasher, D: RcuDomain = DefaultDomain> {
     /// The key is present.
     Occupied(OccupiedEntry<'a, K, V, S, D>),
     /// The key is absent.
@@ -38,13 +42,14 @@ pub enum Entry<'a, K, V, S, D: RcuDomain = DefaultDomain> {
 /// use rcu_queue::map::Entry;
 /// let map = rcu_queue::RcuHashMap::new();
 /// map.insert(1, "one");
-/// if let Entry::Occupied(e) = map.entry(1) {
+/// let guard = rcu_core::read_lock();
+/// if let Entry::Occupied(e) = map.entry(1, &guard) {
 ///     assert_eq!((*e.key(), *e.get()), (1, "one"));
-///     e.remove();
+///     assert_eq!(e.remove(), &"one"); // readable until the guard is dropped
 /// }
 /// assert!(map.is_empty());
 /// ```
-pub struct OccupiedEntry<'a, K, V, S, D: RcuDomain = DefaultDomain> {
+pub struct OccupiedEntry<'a, K, V, S: BuildHasher, D: RcuDomain = DefaultDomain> {
     map: &'a RcuHashMap<K, V, S, D>,
     stripe: StripeGuard<'a>,
     pos: Position<K, V>,
@@ -58,13 +63,13 @@ pub struct OccupiedEntry<'a, K, V, S, D: RcuDomain = DefaultDomain> {
 /// ```
 /// use rcu_queue::map::Entry;
 /// let map = rcu_queue::RcuHashMap::new();
-/// if let Entry::Vacant(e) = map.entry(5) {
+/// if let Entry::Vacant(e) = map.entry(5, &rcu_core::read_lock()) {
 ///     assert_eq!(*e.key(), 5);
 ///     e.insert("five");
 /// }
 /// assert_eq!(map.len(), 1);
 /// ```
-pub struct VacantEntry<'a, K, V, S, D: RcuDomain = DefaultDomain> {
+pub struct VacantEntry<'a, K, V, S: BuildHasher, D: RcuDomain = DefaultDomain> {
     map: &'a RcuHashMap<K, V, S, D>,
     stripe: StripeGuard<'a>,
     pos: Position<K, V>,
@@ -72,7 +77,7 @@ pub struct VacantEntry<'a, K, V, S, D: RcuDomain = DefaultDomain> {
     key: K,
 }
 
-impl<'a, K, V, S, D: RcuDomain> OccupiedEntry<'a, K, V, S, D> {
+impl<'a, K, V, S: BuildHasher, D: RcuDomain> OccupiedEntry<'a, K, V, S, D> {
     pub(super) fn new(
         map: &'a RcuHashMap<K, V, S, D>,
         stripe: StripeGuard<'a>,
@@ -105,7 +110,8 @@ impl<'a, K, V, S, D: RcuDomain> OccupiedEntry<'a, K, V, S, D> {
     /// use rcu_queue::map::Entry;
     /// let map = rcu_queue::RcuHashMap::new();
     /// map.insert('a', 0);
-    /// let Entry::Occupied(e) = map.entry('a') else { unreachable!() };
+    /// let guard = rcu_core::read_lock();
+    /// let Entry::Occupied(e) = map.entry('a', &guard) else { unreachable!() };
     /// assert_eq!(e.key(), &'a');
     /// ```
     pub fn key(&self) -> &K {
@@ -120,7 +126,8 @@ impl<'a, K, V, S, D: RcuDomain> OccupiedEntry<'a, K, V, S, D> {
     /// use rcu_queue::map::Entry;
     /// let map = rcu_queue::RcuHashMap::new();
     /// map.insert('a', 10);
-    /// let Entry::Occupied(e) = map.entry('a') else { unreachable!() };
+    /// let guard = rcu_core::read_lock();
+    /// let Entry::Occupied(e) = map.entry('a', &guard) else { unreachable!() };
     /// assert_eq!(e.get(), &10);
     /// ```
     pub fn get(&self) -> &V {
@@ -128,14 +135,15 @@ impl<'a, K, V, S, D: RcuDomain> OccupiedEntry<'a, K, V, S, D> {
     }
 }
 
-impl<K, V, S, D: RcuDomain> OccupiedEntry<'_, K, V, S, D>
+impl<'a, K, V, S, D: RcuDomain> OccupiedEntry<'a, K, V, S, D>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
     S: BuildHasher,
 {
     /// Replaces the value (`cds_lfht_replace`): publishes a new node in place of the old one, whose
-    /// value is dropped after a grace period; readers see either value, never a mix.
+    /// value is dropped after a grace period; readers see either value, never a mix. Returns the new
+    /// value, borrowed from the entry's guard.
     ///
     /// # Example
     ///
@@ -143,18 +151,24 @@ where
     /// use rcu_queue::map::Entry;
     /// let map = rcu_queue::RcuHashMap::new();
     /// map.insert("k", 1);
-    /// if let Entry::Occupied(e) = map.entry("k") { e.insert(2) }
-    /// assert_eq!(map.get("k", &rcu_core::read_lock()), Some(&2));
+    /// let guard = rcu_core::read_lock();
+    /// if let Entry::Occupied(e) = map.entry("k", &guard) { assert_eq!(e.insert(2), &2) }
+    /// assert_eq!(map.get("k", &guard), Some(&2));
     /// ```
-    pub fn insert(self, value: V) {
+    pub fn insert(self, value: V) -> &'a V {
         let node = Node::alloc(self.node().hash(), self.key, value);
         // SAFETY: `pos` found a node and its stripe is held (W1); `node` is fresh.
         let old = unsafe { self.map.raw().replace_at(&self.pos, node) };
         // SAFETY: `old` was just unlinked and is retired once.
         unsafe { self.map.retire(old) };
+        // SAFETY: the new node is linked now; once unlinked it is freed only a grace period later
+        // (invariant 3), and the entry was made under a read guard of the map's domain that lives
+        // for `'a` (`RcuHashMap::entry`), so that grace period cannot end within `'a`.
+        unsafe { value_of(node) }
     }
 
-    /// Removes the key (`qht_remove`); the value is dropped after a grace period.
+    /// Removes the key (`qht_remove`); the value is dropped after a grace period, and is returned,
+    /// borrowed from the entry's guard.
     ///
     /// # Example
     ///
@@ -162,19 +176,35 @@ where
     /// use rcu_queue::map::Entry;
     /// let map = rcu_queue::RcuHashMap::new();
     /// map.insert("k", 1);
-    /// if let Entry::Occupied(e) = map.entry("k") { e.remove() }
+    /// if let Entry::Occupied(e) = map.entry("k", &rcu_core::read_lock()) {
+    ///     assert_eq!(e.remove(), &1);
+    /// }
     /// assert!(map.is_empty());
     /// ```
-    pub fn remove(self) {
+    pub fn remove(self) -> &'a V {
         // SAFETY: `pos` found a node and its stripe is held (W1).
         let old = unsafe { self.map.raw().unlink_at(&self.pos) };
         // SAFETY: `old` was just unlinked and is retired once.
         unsafe { self.map.retire(old) };
         self.map.after_remove(self.stripe);
+        // SAFETY: `old` is freed only a grace period after its retirement above (invariant 3), and
+        // the entry's read guard lives for `'a` (`RcuHashMap::entry`), so not within `'a`.
+        unsafe { value_of(old) }
     }
 }
 
-impl<'a, K, V, S, D: RcuDomain> VacantEntry<'a, K, V, S, D> {
+/// The value of `node`, for `'a`.
+///
+/// # Safety
+///
+/// `node` came from [`Node::alloc`] and stays allocated for `'a`: it is linked, or retired, and a
+/// read-side critical section of the map's domain that began before it was retired lasts for `'a`.
+pub(super) unsafe fn value_of<'a, K, V>(node: NonNull<Node<K, V>>) -> &'a V {
+    // SAFETY: allocated for `'a` (contract); a node's value is never written after publication.
+    unsafe { &(*node.as_ptr()).value }
+}
+
+impl<'a, K, V, S: BuildHasher, D: RcuDomain> VacantEntry<'a, K, V, S, D> {
     pub(super) fn new(
         map: &'a RcuHashMap<K, V, S, D>,
         stripe: StripeGuard<'a>,
@@ -198,7 +228,8 @@ impl<'a, K, V, S, D: RcuDomain> VacantEntry<'a, K, V, S, D> {
     /// ```
     /// use rcu_queue::map::Entry;
     /// let map = rcu_queue::RcuHashMap::<u8, u8>::new();
-    /// let Entry::Vacant(e) = map.entry(9) else { unreachable!() };
+    /// let guard = rcu_core::read_lock();
+    /// let Entry::Vacant(e) = map.entry(9, &guard) else { unreachable!() };
     /// assert_eq!(e.key(), &9);
     /// ```
     pub fn key(&self) -> &K {
@@ -206,33 +237,39 @@ impl<'a, K, V, S, D: RcuDomain> VacantEntry<'a, K, V, S, D> {
     }
 }
 
-impl<K, V, S, D: RcuDomain> VacantEntry<'_, K, V, S, D>
+impl<'a, K, V, S, D: RcuDomain> VacantEntry<'a, K, V, S, D>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
     S: BuildHasher,
 {
     /// Inserts the key with `value` (`qht_insert`, `cds_lfht_add_unique`), publishing it with one
-    /// `Release` store. May resize the table afterwards.
+    /// `Release` store, and returns the value, borrowed from the entry's guard. May resize the table
+    /// afterwards.
     ///
     /// # Example
     ///
     /// ```
     /// use rcu_queue::map::Entry;
     /// let map = rcu_queue::RcuHashMap::new();
-    /// if let Entry::Vacant(e) = map.entry(1) { e.insert("one") }
+    /// if let Entry::Vacant(e) = map.entry(1, &rcu_core::read_lock()) {
+    ///     assert_eq!(e.insert("one"), &"one");
+    /// }
     /// assert!(map.contains_key(&1));
     /// ```
-    pub fn insert(self, value: V) {
+    pub fn insert(self, value: V) -> &'a V {
         let node = Node::alloc(self.hash, self.key, value);
         // SAFETY: `pos` is this key's position with its stripe held (W1); the key is absent and
         // `node` fresh.
         unsafe { self.map.raw().insert_at(&self.pos, node) };
         self.map.after_insert(self.stripe);
+        // SAFETY: the node is linked now; once unlinked it is freed only a grace period later
+        // (invariant 3), and the entry's read guard lives for `'a` (`RcuHashMap::entry`).
+        unsafe { value_of(node) }
     }
 }
 
-impl<K, V, S, D: RcuDomain> Entry<'_, K, V, S, D>
+impl<'a, K, V, S, D: RcuDomain> Entry<'a, K, V, S, D>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
@@ -244,7 +281,7 @@ where
     ///
     /// ```
     /// let map = rcu_queue::RcuHashMap::<u8, u8>::new();
-    /// assert_eq!(map.entry(3).key(), &3);
+    /// assert_eq!(map.entry(3, &rcu_core::read_lock()).key(), &3);
     /// ```
     pub fn key(&self) -> &K {
         match self {
@@ -253,26 +290,61 @@ where
         }
     }
 
-    /// Inserts `make()` if the key is absent; keeps the present value otherwise.
+    /// The present value, or `make()` inserted if the key is absent (std's `or_insert_with`).
     ///
     /// # Example
     ///
     /// ```
     /// let map = rcu_queue::RcuHashMap::new();
-    /// map.entry("a").or_insert_with(|| 1);
-    /// map.entry("a").or_insert_with(|| 2);
-    /// assert_eq!(map.get("a", &rcu_core::read_lock()), Some(&1));
+    /// let guard = rcu_core::read_lock();
+    /// assert_eq!(map.entry("a", &guard).or_insert_with(|| 1), &1);
+    /// assert_eq!(map.entry("a", &guard).or_insert_with(|| 2), &1);
     /// ```
-    pub fn or_insert_with(self, make: impl FnOnce() -> V) {
-        if let Entry::Vacant(e) = self {
-            e.insert(make());
+    pub fn or_insert_with(self, make: impl FnOnce() -> V) -> &'a V {
+        match self {
+            Entry::Occupied(e) => {
+                let node = e.pos.found().expect("an OccupiedEntry always holds a node");
+                // SAFETY: the node is linked under the stripe `e` holds; once unlinked it is freed
+                // only a grace period later (invariant 3), and the entry's read guard lives for `'a`.
+                unsafe { value_of(node) }
+            }
+            Entry::Vacant(e) => e.insert(make()),
         }
+    }
+
+    /// The present value, or `value` inserted if the key is absent (std's `or_insert`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let map = rcu_queue::RcuHashMap::new();
+    /// let guard = rcu_core::read_lock();
+    /// assert_eq!(map.entry('x', &guard).or_insert(5), &5);
+    /// assert_eq!(map.entry('x', &guard).or_insert(6), &5);
+    /// ```
+    pub fn or_insert(self, value: V) -> &'a V {
+        self.or_insert_with(|| value)
+    }
+
+    /// The present value, or `V::default()` inserted if the key is absent (std's `or_default`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let map = rcu_queue::RcuHashMap::<u8, u32>::new();
+    /// assert_eq!(map.entry(1, &rcu_core::read_lock()).or_default(), &0);
+    /// ```
+    pub fn or_default(self) -> &'a V
+    where
+        V: Default,
+    {
+        self.or_insert_with(V::default)
     }
 }
 
 macro_rules! entry_debug {
     ($($ty:ident),*) => {$(
-        impl<K: fmt::Debug, V, S, D: RcuDomain> fmt::Debug for $ty<'_, K, V, S, D> {
+        impl<K: fmt::Debug, V, S: BuildHasher, D: RcuDomain> fmt::Debug for $ty<'_, K, V, S, D> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_struct(stringify!($ty)).field("key", &self.key).finish_non_exhaustive()
             }
@@ -281,7 +353,7 @@ macro_rules! entry_debug {
 }
 entry_debug!(OccupiedEntry, VacantEntry);
 
-impl<K: fmt::Debug, V, S, D: RcuDomain> fmt::Debug for Entry<'_, K, V, S, D> {
+impl<K: fmt::Debug, V, S: BuildHasher, D: RcuDomain> fmt::Debug for Entry<'_, K, V, S, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Entry::Occupied(e) => e.fmt(f),

@@ -11,6 +11,7 @@
 //! 4. A table always has at least [`STRIPES`] buckets, so each bucket belongs to one stripe.
 
 use super::entry::{Entry, OccupiedEntry, VacantEntry};
+use super::pinned::PinnedMap;
 use super::raw::{Node, RawIter, RawTable, Table};
 use super::stripe::{self, STRIPES, StripeGuard, Stripes};
 use core::borrow::Borrow;
@@ -34,7 +35,8 @@ const SHRINK_RATIO: usize = 8;
 ///   default domain; `domain.read_lock()` for a map made with [`new_in`](Self::new_in), whose
 ///   removed values are then dropped by that domain's callback thread); [`get`](Self::get) and
 ///   [`iter`](Self::iter) return references that live as long as the guard, never longer. Another
-///   domain's guard is rejected as [`rcu_core::RcuDomain`] describes.
+///   domain's guard is rejected as [`rcu_core::RcuDomain`] describes. [`pin`](Self::pin) holds a
+///   guard for you (papaya's `pin`): see [`PinnedMap`].
 /// * **Writers** ([`insert`](Self::insert), [`remove`](Self::remove), [`entry`](Self::entry),
 ///   [`retain`](Self::retain)) take `&self` and lock one of 64 stripes, so writers of different keys
 ///   rarely contend. A removed or replaced value is dropped on rcu-core's callback thread after a grace
@@ -67,6 +69,52 @@ const SHRINK_RATIO: usize = 8;
 /// rcu_core::rcu_barrier();              // the Arc is dropped after a grace period
 /// ```
 ///
+/// # Type parameters
+///
+/// `RcuHashMap<K, V, S = RandomState, D = DefaultDomain>`: the hasher comes third, as in std's
+/// `HashMap<K, V, S>`, dashmap and papaya, and the [`RcuDomain`] last. The struct requires
+/// `S: BuildHasher`, so putting a domain in the hasher's place fails where the type is written
+/// (spell a map of an independent domain `RcuHashMap<K, V, RandomState, Domain>`, or let
+/// [`new_in`](Self::new_in) infer it):
+///
+/// ```compile_fail
+/// // error[E0277]: the trait bound `Domain: BuildHasher` is not satisfied
+/// let map: rcu_queue::RcuHashMap<String, u32, rcu_core::Domain>;
+/// ```
+///
+/// ```
+/// use std::collections::hash_map::RandomState;
+/// let domain = rcu_core::Domain::new();
+/// let map: rcu_queue::RcuHashMap<String, u32, RandomState, rcu_core::Domain> =
+///     rcu_queue::RcuHashMap::new_in(&domain);
+/// map.insert("a".into(), 1);
+/// assert_eq!(map.get("a", &domain.read_lock()), Some(&1));
+/// ```
+///
+/// # Migrating from dashmap / papaya
+///
+/// Values are immutable once published (readers may hold them while a writer replaces them), so
+/// there are no `get_mut`/`RefMut`s: a change is a new value, made under the key's stripe by
+/// [`PinnedMap::update`] or [`PinnedMap::compute`], or through an [`Entry`]. References borrow a
+/// read guard (a [`pin`](Self::pin), or a guard passed to the map's methods) instead of a shard lock,
+/// so holding one never blocks a writer.
+///
+/// | dashmap | papaya | `RcuHashMap` |
+/// |---|---|---|
+/// | `map.get(&k)` → `Ref` (shard read lock) | `map.pin().get(&k)` → `&V` | `map.pin().get(&k)` → `&V`, or `map.get(&k, &guard)` |
+/// | `map.insert(k, v)` → `Option<V>` | `m.insert(k, v)` → `Option<&V>` | `m.insert(k, v)` → `Option<&V>` (on a pin); `map.insert(k, v)` → `bool` (new key) |
+/// | `map.remove(&k)` → `Option<(K, V)>` | `m.remove(&k)` → `Option<&V>` | `m.remove(&k)` → `Option<&V>`; `map.remove(&k)` → `bool` |
+/// | `map.remove_if(&k, f)` | `m.remove_if(&k, f)` | `m.remove_if(&k, f)` → `Option<(&K, &V)>`; `map.remove_if(&k, f)` → `bool` |
+/// | `map.entry(k).or_insert_with(f)` → `RefMut` | `m.get_or_insert_with(k, f)` → `&V` | `m.get_or_insert_with(k, f)` → `&V`; `m.entry(k).or_insert_with(f)` → `&V` |
+/// | `*map.get_mut(&k).unwrap() += 1` / `map.alter(&k, f)` | `m.update(k, f)` → `Option<&V>` | `m.update(k, f)` → `Option<&V>` |
+/// | `map.entry(k)` + match | `m.compute(k, f)` | `m.compute(k, f)` (`f: Option<&V> → Option<V>`) or `m.entry(k)` + match |
+/// | `map.contains_key(&k)` | `m.contains_key(&k)` | `map.contains_key(&k)`, `m.contains_key(&k)` |
+/// | `map.iter()` (locks shards in turn) | `m.iter()`, `m.keys()`, `m.values()` | `m.iter()`, `m.keys()`, `m.values()` (lock-free, not a snapshot) |
+/// | `map.retain(f)`, `map.clear()` | `m.retain(f)`, `m.clear()` | `map.retain(f)`, `map.clear()` (or on a pin) |
+/// | `map.len()` | `m.len()` | `map.len()` |
+/// | `DashMap::with_hasher(s)` | `HashMap::with_hasher(s)` | `RcuHashMap::with_hasher(s)` |
+/// | `collect()`, `extend` | `collect()`, `(&map).extend` | `collect()`, `extend`, `(&map).extend` |
+///
 /// # References cannot outlive the read guard
 ///
 /// ```compile_fail
@@ -78,7 +126,7 @@ const SHRINK_RATIO: usize = 8;
 /// };
 /// println!("{v}");
 /// ```
-pub struct RcuHashMap<K, V, S = RandomState, D: RcuDomain = DefaultDomain> {
+pub struct RcuHashMap<K, V, S: BuildHasher = RandomState, D: RcuDomain = DefaultDomain> {
     raw: RawTable<K, V>,
     /// The domain of readers' sections and of reclamation.
     domain: D,
@@ -131,7 +179,7 @@ impl<K, V, D: RcuDomain> RcuHashMap<K, V, RandomState, D> {
     }
 }
 
-impl<K, V, S> RcuHashMap<K, V, S> {
+impl<K, V, S: BuildHasher> RcuHashMap<K, V, S> {
     /// An empty map that hashes with `hasher`.
     ///
     /// # Example
@@ -162,7 +210,7 @@ impl<K, V, S> RcuHashMap<K, V, S> {
     }
 }
 
-impl<K, V, S, D: RcuDomain> RcuHashMap<K, V, S, D> {
+impl<K, V, S: BuildHasher, D: RcuDomain> RcuHashMap<K, V, S, D> {
     /// An empty map sized for `capacity` keys that hashes with `hasher`, in `domain`.
     ///
     /// # Example
@@ -263,6 +311,56 @@ impl<K, V, S, D: RcuDomain> RcuHashMap<K, V, S, D> {
             _pairs: PhantomData,
         }
     }
+
+    /// Iterates over every key under `guard`, as [`iter`](Self::iter) (std's `keys`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let map: rcu_queue::RcuHashMap<u32, ()> = (0..4).map(|i| (i, ())).collect();
+    /// assert_eq!(map.keys(&rcu_core::read_lock()).sum::<u32>(), 6);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `guard` is a section of another independent domain than the map's.
+    #[track_caller]
+    pub fn keys<'g>(&'g self, guard: &'g D::Guard<'_>) -> Keys<'g, K, V> {
+        Keys(self.iter(guard))
+    }
+
+    /// Iterates over every value under `guard`, as [`iter`](Self::iter) (std's `values`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let map: rcu_queue::RcuHashMap<u32, u32> = (0..4).map(|i| (i, 1)).collect();
+    /// assert_eq!(map.values(&rcu_core::read_lock()).sum::<u32>(), 4);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `guard` is a section of another independent domain than the map's.
+    #[track_caller]
+    pub fn values<'g>(&'g self, guard: &'g D::Guard<'_>) -> Values<'g, K, V> {
+        Values(self.iter(guard))
+    }
+
+    /// The map with a read guard of its domain held (papaya's `pin`): its methods need no guard
+    /// argument and return references that live as long as it, including the old values of
+    /// `insert` and `remove`. See [`PinnedMap`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let map = rcu_queue::RcuHashMap::new();
+    /// let m = map.pin();
+    /// m.insert(1, "one");
+    /// assert_eq!(m.get(&1), Some(&"one"));
+    /// ```
+    pub fn pin(&self) -> PinnedMap<'_, K, V, S, D> {
+        PinnedMap::new(self, self.domain.read_lock())
+    }
 }
 
 impl<K, V, S, D> RcuHashMap<K, V, S, D>
@@ -323,6 +421,34 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.get_key_value(key, guard).map(|(_, v)| v)
+    }
+
+    /// The stored key and the value of `key`, borrowed for as long as the guard (std's
+    /// `get_key_value`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let map = rcu_queue::RcuHashMap::new();
+    /// map.insert(String::from("k"), 1);
+    /// let guard = rcu_core::read_lock();
+    /// assert_eq!(map.get_key_value("k", &guard), Some((&String::from("k"), &1)));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `guard` is a section of another independent domain than the map's.
+    #[track_caller]
+    pub fn get_key_value<'g, Q>(
+        &'g self,
+        key: &Q,
+        guard: &'g D::Guard<'_>,
+    ) -> Option<(&'g K, &'g V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.domain.check_guard(guard);
         let hash = self.hash(key);
         // SAFETY: `guard` keeps this thread in a read-side critical section of the map's domain
@@ -330,7 +456,8 @@ where
         // after they are unlinked (invariant 3).
         let node = unsafe { self.raw.find(hash, |k| k.borrow() == key) }?;
         // SAFETY: as above: the node outlives `'g`.
-        Some(unsafe { &node.as_ref().value })
+        let node = unsafe { node.as_ref() };
+        Some((&node.key, &node.value))
     }
 
     /// Whether `key` is present (a [`get`](Self::get) under its own guard).
@@ -369,6 +496,14 @@ where
     /// (nothing is changed; see [`RcuDomain::check_can_update`]).
     #[track_caller]
     pub fn insert(&self, key: K, value: V) -> bool {
+        self.insert_node(key, value).is_none()
+    }
+
+    /// Inserts or replaces; returns the replaced node, already retired: it stays allocated until a
+    /// grace period after this call, so a caller inside a read-side critical section of the map's
+    /// domain may read it until that section ends (what [`PinnedMap::insert`] returns).
+    #[track_caller]
+    pub(super) fn insert_node(&self, key: K, value: V) -> Option<NonNull<Node<K, V>>> {
         let hash = self.hash(&key);
         // Allocated before the stripe is locked, to keep the critical section short; freed again if
         // locking or the key comparison panics.
@@ -384,12 +519,12 @@ where
             let old = unsafe { self.raw.replace_at(&pos, node) };
             // SAFETY: `old` was just unlinked and is retired once.
             unsafe { self.retire(old) };
-            false
+            Some(old)
         } else {
             // SAFETY: W1, the key is absent, and `node` was never linked.
             unsafe { self.raw.insert_at(&pos, node) };
             self.after_insert(stripe);
-            true
+            None
         }
     }
 
@@ -414,46 +549,119 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.remove_node(key, |_, _| true).is_some()
+    }
+
+    /// Removes `key` if it is present and `pred` returns true for its pair (dashmap's `remove_if`,
+    /// papaya's `remove_if`); returns whether it was removed. `pred` runs with the key's stripe
+    /// held, so no other writer changes the key in between; it must not write to this map.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let map = rcu_queue::RcuHashMap::new();
+    /// map.insert("a", 1);
+    /// assert!(!map.remove_if("a", |_, v| *v > 1));
+    /// assert!(map.remove_if("a", |_, v| *v == 1));
+    /// assert!(map.is_empty());
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`insert`](Self::insert), and if `pred` writes to this map (it would deadlock).
+    #[track_caller]
+    pub fn remove_if<Q>(&self, key: &Q, pred: impl FnOnce(&K, &V) -> bool) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.remove_node(key, pred).is_some()
+    }
+
+    /// Removes `key` if `pred` accepts its pair; returns the unlinked node, already retired: it stays
+    /// allocated until a grace period after this call, so a caller inside a read-side critical
+    /// section of the map's domain may read it until that section ends.
+    #[track_caller]
+    pub(super) fn remove_node<Q>(
+        &self,
+        key: &Q,
+        pred: impl FnOnce(&K, &V) -> bool,
+    ) -> Option<NonNull<Node<K, V>>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let hash = self.hash(key);
         let stripe = self.lock_stripe(hash);
         // SAFETY: the key's stripe is held (raw W1).
         let pos = unsafe { self.raw.locate(hash, |k| k.borrow() == key) };
-        if pos.found().is_none() {
-            return false;
+        // SAFETY: a node found under the held stripe stays linked and allocated while the stripe is
+        // held (raw W1, W3).
+        let found = unsafe { pos.found()?.as_ref() };
+        if !pred(&found.key, &found.value) {
+            return None;
         }
         // SAFETY: W1 and the position holds a node.
         let node = unsafe { self.raw.unlink_at(&pos) };
         // SAFETY: just unlinked, retired once (invariant 3).
         unsafe { self.retire(node) };
         self.after_remove(stripe);
-        true
+        Some(node)
+    }
+
+    /// Removes every key (`qht_reset`): [`retain`](Self::retain) keeping nothing. Values are dropped
+    /// after a grace period; readers see each key either present or absent.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let map: rcu_queue::RcuHashMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+    /// map.clear();
+    /// assert!(map.is_empty());
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`retain`](Self::retain).
+    #[track_caller]
+    pub fn clear(&self) {
+        self.retain(|_, _| false);
     }
 
     /// The entry of `key`, with the key's stripe locked until the entry is dropped: look at the
     /// current value, then insert, replace or remove atomically with respect to other writers
-    /// (`cds_lfht_add_unique`, `cds_lfht_replace`). Readers are never blocked.
+    /// (`cds_lfht_add_unique`, `cds_lfht_replace`). Readers are never blocked. The values the entry
+    /// hands out borrow `guard`, as [`get`](Self::get)'s do; [`PinnedMap::entry`] passes its own.
     ///
     /// # Panics
     ///
     /// As [`insert`](Self::insert): if this thread already holds an entry of this map (that would
-    /// deadlock: drop it first; entries of other maps are fine), or for a map of an independent [`Domain`](rcu_core::Domain) created before `fork()`, in the child process
-    /// (nothing is changed; see [`RcuDomain::check_can_update`]).
+    /// deadlock: drop it first; entries of other maps are fine), for a map of an independent
+    /// [`Domain`](rcu_core::Domain) created before `fork()`, in the child process (nothing is
+    /// changed; see [`RcuDomain::check_can_update`]), or if `guard` is a section of another
+    /// independent domain than the map's.
     ///
     /// # Example
     ///
     /// ```
     /// use rcu_queue::map::Entry;
     /// let counters = rcu_queue::RcuHashMap::new();
+    /// let guard = rcu_core::read_lock();
     /// for word in ["a", "b", "a"] {
-    ///     match counters.entry(word) {
-    ///         Entry::Occupied(e) => { let n = *e.get(); e.insert(n + 1) }
-    ///         Entry::Vacant(e) => e.insert(1),
+    ///     match counters.entry(word, &guard) {
+    ///         Entry::Occupied(e) => { let n = *e.get(); e.insert(n + 1); }
+    ///         Entry::Vacant(e) => { e.insert(1); }
     ///     }
     /// }
-    /// assert_eq!(counters.get("a", &rcu_core::read_lock()), Some(&2));
+    /// assert_eq!(counters.get("a", &guard), Some(&2));
+    /// // Or with the returned references (what `*map.entry(k).or_insert(0) += 1` is elsewhere):
+    /// let n = *counters.entry("b", &guard).or_insert(0);
+    /// counters.insert("b", n + 1);
+    /// assert_eq!(counters.get("b", &guard), Some(&2));
     /// ```
     #[track_caller]
-    pub fn entry(&self, key: K) -> Entry<'_, K, V, S, D> {
+    pub fn entry<'g>(&'g self, key: K, guard: &'g D::Guard<'_>) -> Entry<'g, K, V, S, D> {
+        self.domain.check_guard(guard);
         let hash = self.hash(&key);
         let stripe = self.lock_stripe(hash);
         // SAFETY: the key's stripe is held (raw W1) and travels with the position in the entry.
@@ -723,18 +931,84 @@ unsafe fn free_node<K, V>(node: *mut u8) {
     drop(unsafe { Box::from_raw(node.cast::<Node<K, V>>()) });
 }
 
-impl<K, V, S: Default> Default for RcuHashMap<K, V, S> {
+impl<K, V, S: BuildHasher + Default> Default for RcuHashMap<K, V, S> {
     fn default() -> Self {
         Self::with_hasher(S::default())
     }
 }
 
-impl<K, V, S, D: RcuDomain> fmt::Debug for RcuHashMap<K, V, S, D> {
+/// Prints the pairs like std's `HashMap` (`{k: v, ...}`), read under a guard of the map's domain.
+impl<K: fmt::Debug, V: fmt::Debug, S: BuildHasher, D: RcuDomain> fmt::Debug
+    for RcuHashMap<K, V, S, D>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RcuHashMap")
-            .field("len", &self.len())
-            .field("buckets", &self.buckets())
-            .finish_non_exhaustive()
+        f.debug_map()
+            .entries(self.iter(&self.domain.read_lock()))
+            .finish()
+    }
+}
+
+/// A map of the default domain holding the pairs (std's `collect::<HashMap<_, _>>()`); a later pair
+/// replaces an earlier one with the same key.
+///
+/// ```
+/// let map: rcu_queue::RcuHashMap<&str, u32> = [("a", 1), ("b", 2), ("a", 3)].into_iter().collect();
+/// assert_eq!(map.len(), 2);
+/// assert_eq!(map.pin().get("a"), Some(&3));
+/// ```
+impl<K, V, S> FromIterator<(K, V)> for RcuHashMap<K, V, S>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+    S: BuildHasher + Default,
+{
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let iter = iter.into_iter();
+        let map = Self::with_capacity_and_hasher(iter.size_hint().0, S::default());
+        (&map).extend(iter);
+        map
+    }
+}
+
+/// Inserts every pair (std's `HashMap: Extend`), through a shared reference as papaya's `&HashMap`.
+///
+/// ```
+/// let map = rcu_queue::RcuHashMap::new();
+/// (&map).extend([(1, 'a'), (2, 'b')]);
+/// assert_eq!(map.len(), 2);
+/// ```
+impl<K, V, S, D> Extend<(K, V)> for &RcuHashMap<K, V, S, D>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+    S: BuildHasher,
+    D: RcuDomain,
+{
+    #[track_caller]
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (key, value) in iter {
+            self.insert(key, value);
+        }
+    }
+}
+
+/// Inserts every pair (std's `HashMap: Extend`).
+///
+/// ```
+/// let mut map = rcu_queue::RcuHashMap::new();
+/// map.extend([(1, 'a'), (2, 'b')]);
+/// assert_eq!(map.len(), 2);
+/// ```
+impl<K, V, S, D> Extend<(K, V)> for RcuHashMap<K, V, S, D>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+    S: BuildHasher,
+    D: RcuDomain,
+{
+    #[track_caller]
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        (&*self).extend(iter);
     }
 }
 
@@ -768,5 +1042,49 @@ impl<'g, K, V> Iterator for Iter<'g, K, V> {
 impl<K, V> fmt::Debug for Iter<'_, K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter").finish_non_exhaustive()
+    }
+}
+
+/// Iterator over a map's keys under a guard; see [`RcuHashMap::keys`].
+///
+/// # Example
+///
+/// ```
+/// let map = rcu_queue::RcuHashMap::new();
+/// map.insert('k', 1);
+/// let guard = rcu_core::read_lock();
+/// let keys: rcu_queue::map::Keys<'_, char, i32> = map.keys(&guard);
+/// assert_eq!(keys.collect::<Vec<_>>(), [&'k']);
+/// ```
+#[derive(Debug)]
+pub struct Keys<'g, K, V>(Iter<'g, K, V>);
+
+impl<'g, K, V> Iterator for Keys<'g, K, V> {
+    type Item = &'g K;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(k, _)| k)
+    }
+}
+
+/// Iterator over a map's values under a guard; see [`RcuHashMap::values`].
+///
+/// # Example
+///
+/// ```
+/// let map = rcu_queue::RcuHashMap::new();
+/// map.insert('k', 1);
+/// let guard = rcu_core::read_lock();
+/// let values: rcu_queue::map::Values<'_, char, i32> = map.values(&guard);
+/// assert_eq!(values.collect::<Vec<_>>(), [&1]);
+/// ```
+#[derive(Debug)]
+pub struct Values<'g, K, V>(Iter<'g, K, V>);
+
+impl<'g, K, V> Iterator for Values<'g, K, V> {
+    type Item = &'g V;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(_, v)| v)
     }
 }

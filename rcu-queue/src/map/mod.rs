@@ -12,6 +12,10 @@
 //! | [`RcuHashMap::iter`] | `qht_iter` | `cds_lfht_for_each_entry` |
 //! | [`RcuHashMap::resize`] | `qht_resize` | `cds_lfht_resize` |
 //! | [`RcuHashMap::len`] | `qht_statistics_init` (entries) | `cds_lfht_count_nodes` |
+//! | [`RcuHashMap::clear`] | `qht_reset` | — |
+//! | [`RcuHashMap::pin`] ([`PinnedMap`]) | `RCU_READ_LOCK_GUARD()` + `qht_*` | `rcu_read_lock()` + `cds_lfht_*` |
+//!
+//! Users of papaya and dashmap: see [`RcuHashMap`'s migration table](RcuHashMap#migrating-from-dashmap--papaya).
 //!
 //! # Design
 //!
@@ -56,6 +60,7 @@
 
 mod entry;
 mod hash_map;
+mod pinned;
 #[cfg(not(loom))]
 mod raw;
 #[cfg(loom)]
@@ -64,4 +69,5 @@ pub mod raw;
 mod stripe;
 
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
-pub use hash_map::{Iter, RcuHashMap};
+pub use hash_map::{Iter, Keys, RcuHashMap, Values};
+pub use pinned::PinnedMap;
