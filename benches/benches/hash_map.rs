@@ -9,7 +9,16 @@
 //! * `hash_map_resize`: `RcuHashMap` gets while another thread resizes the table in a loop, against
 //!   the same gets with no resizer.
 //!
-//! Whole target: about 2.5 minutes on 2 cores (`cargo bench -p benches --bench hash_map`).
+//! * `hash_map_cmb_{read_heavy,exchange,rapid_grow}_{1k,100k,1m}`: conc-map-bench's mixes (read /
+//!   insert / remove / update: 98/1/1/0, 10/40/40/10, 5/80/5/10; see `benches::hash_map::OpMix`)
+//!   against the same contenders.
+//! * `hash_map_footprint` (printed, not a criterion group; runs when the filter names it): bytes per
+//!   entry of each map at 1k, 100k and 2^20 `u64 -> u64` keys, counted by this target's allocator,
+//!   and the slowest single insert while each map grows from empty to 2^20 keys.
+//!
+//! Whole target: about 8 minutes on 2 cores (`cargo bench -p benches --bench hash_map`); one group:
+//! `cargo bench -p benches --bench hash_map -- hash_map_read_heavy_100k`; the footprint and growth
+//! table: `cargo bench -p benches --bench hash_map -- hash_map_footprint` (about 20 s).
 
 mod common;
 
@@ -23,9 +32,49 @@ use criterion::{
 
 use benches::driver::thread_counts;
 use benches::hash_map::{
-    BenchMap, Mix, READ_HEAVY, READ_MOSTLY, Rcu, SIZES, StdRwLock, drive_gets_during_resize,
-    drive_hash_only, drive_mix, drive_single, plain_map, prefilled,
+    BenchMap, CMB_EXCHANGE, CMB_RAPID_GROW, CMB_READ_HEAVY, Mix, OpMix, READ_HEAVY, READ_MOSTLY,
+    Rcu, SIZES, StdRwLock, drive_gets_during_resize, drive_hash_only, drive_mix, drive_ops,
+    drive_single, plain_map, prefilled, worst_insert,
 };
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
+
+/// The system allocator, counting live bytes while [`COUNTING`] is set (only the footprint
+/// measurement sets it: the timed groups pay one relaxed load of a flag nobody writes).
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: forwards every call to `System` unchanged; the counter has no effect on the memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            LIVE.fetch_add(layout.size() as isize, Relaxed);
+        }
+        // SAFETY: the caller's contract, forwarded.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if COUNTING.load(Relaxed) {
+            LIVE.fetch_sub(layout.size() as isize, Relaxed);
+        }
+        // SAFETY: the caller's contract, forwarded.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            LIVE.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
+        }
+        // SAFETY: the caller's contract, forwarded.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
 
 /// `dashmap::DashMap` (sharded `RwLock<HashMap>`s).
 struct DashMap(dashmap::DashMap<u64, u64, RandomState>);
@@ -137,6 +186,84 @@ fn sweep<M: BenchMap>(group: &mut BenchmarkGroup<'_, WallTime>, keys: u64, mix: 
     }
 }
 
+fn sweep_ops<M: BenchMap>(group: &mut BenchmarkGroup<'_, WallTime>, keys: u64, mix: OpMix) {
+    let map: M = prefilled(keys);
+    for threads in thread_counts() {
+        group.throughput(Throughput::Elements(threads as u64));
+        group.bench_with_input(
+            BenchmarkId::new(M::NAME, threads),
+            &threads,
+            |b, &threads| b.iter_custom(|iters| drive_ops(&map, threads, keys, mix, iters)),
+        );
+    }
+}
+
+fn conc_map_bench(c: &mut Criterion) {
+    for mix in [CMB_READ_HEAVY, CMB_EXCHANGE, CMB_RAPID_GROW] {
+        for (keys, size) in SIZES {
+            let mut group = common::group(c, &format!("hash_map_{}_{size}", mix.name));
+            sweep_ops::<Rcu>(&mut group, keys, mix);
+            sweep_ops::<Papaya>(&mut group, keys, mix);
+            sweep_ops::<DashMap>(&mut group, keys, mix);
+            sweep_ops::<Scc>(&mut group, keys, mix);
+            sweep_ops::<StdRwLock>(&mut group, keys, mix);
+            group.finish();
+        }
+    }
+}
+
+/// Live bytes `make` leaves allocated, per key.
+fn bytes_per_entry<T>(keys: u64, make: impl FnOnce() -> T) -> f64 {
+    rcu_core::rcu_barrier();
+    COUNTING.store(true, Relaxed);
+    let before = LIVE.load(Relaxed);
+    let map = make();
+    // Tables a resize retired are freed by the callback thread.
+    rcu_core::rcu_barrier();
+    let after = LIVE.load(Relaxed);
+    COUNTING.store(false, Relaxed);
+    drop(map);
+    (after - before) as f64 / keys as f64
+}
+
+fn footprint_row<M: BenchMap>(name: &str) {
+    let sizes: Vec<String> = SIZES
+        .iter()
+        .map(|&(keys, _)| format!("{:>7.1}", bytes_per_entry(keys, || prefilled::<M>(keys))))
+        .collect();
+    let grow = M::with_capacity(0, RandomState::new());
+    let (worst, total) = worst_insert(&grow, 1 << 20);
+    println!(
+        "{name:<28} {} B/entry | worst insert {:>9.1?}, mean {:>6.1?} (growing to 2^20)",
+        sizes.join(" "),
+        worst,
+        total / (1 << 20)
+    );
+}
+
+/// Bytes per entry and the slowest insert during growth, printed (criterion has no statistic for a
+/// maximum); runs only when the filter names `hash_map_footprint`.
+fn footprint(_c: &mut Criterion) {
+    if !std::env::args().any(|a| a.contains("hash_map_footprint")) {
+        return;
+    }
+    println!("hash_map_footprint: u64 -> u64, RandomState; sizes 1k 100k 2^20");
+    footprint_row::<Rcu>("RcuHashMap");
+    footprint_row::<Papaya>("papaya");
+    footprint_row::<DashMap>("dashmap");
+    footprint_row::<Scc>("scc HashMap");
+    footprint_row::<StdRwLock>("std RwLock<HashMap>");
+    let plain: Vec<String> = SIZES
+        .iter()
+        .map(|&(keys, _)| format!("{:>7.1}", bytes_per_entry(keys, || plain_map(keys))))
+        .collect();
+    println!(
+        "{:<28} {} B/entry",
+        "std HashMap (unsynchronized)",
+        plain.join(" ")
+    );
+}
+
 fn mixes(c: &mut Criterion) {
     for mix in [READ_HEAVY, READ_MOSTLY] {
         for (keys, size) in SIZES {
@@ -192,5 +319,12 @@ fn resize(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, mixes, single_thread, resize);
+criterion_group!(
+    benches,
+    footprint,
+    mixes,
+    conc_map_bench,
+    single_thread,
+    resize
+);
 criterion_main!(benches);

@@ -67,8 +67,144 @@ pub const READ_MOSTLY: Mix = Mix {
     write_every: 10,
 };
 
-/// Map sizes of the sweep, with their group-name suffix.
-pub const SIZES: [(u64, &str); 2] = [(1_000, "1k"), (100_000, "100k")];
+/// Map sizes of the sweep, with their group-name suffix: a table in L1/L2, one in the last-level
+/// cache of most machines, and one (2^20 keys) that falls out of it.
+pub const SIZES: [(u64, &str); 3] = [(1_000, "1k"), (100_000, "100k"), (1 << 20, "1m")];
+
+/// A mix of conc-map-bench (xacrimon/conc-map-bench, after bustle): percentages of reads, inserts,
+/// removes and updates, summing to 100.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpMix {
+    /// Group-name part.
+    pub name: &'static str,
+    /// `get` of a random prefilled key.
+    pub read: u64,
+    /// Insert of a fresh key of the thread's own window.
+    pub insert: u64,
+    /// Remove of the thread's oldest inserted key (of an absent key when it has none).
+    pub remove: u64,
+    /// Insert over a random prefilled key (a replace).
+    pub update: u64,
+}
+
+/// conc-map-bench's read-heavy mix: 98% read, 1% insert, 1% remove.
+pub const CMB_READ_HEAVY: OpMix = OpMix {
+    name: "cmb_read_heavy",
+    read: 98,
+    insert: 1,
+    remove: 1,
+    update: 0,
+};
+
+/// conc-map-bench's exchange mix: 10% read, 40% insert, 40% remove, 10% update.
+pub const CMB_EXCHANGE: OpMix = OpMix {
+    name: "cmb_exchange",
+    read: 10,
+    insert: 40,
+    remove: 40,
+    update: 10,
+};
+
+/// conc-map-bench's rapid-grow mix: 5% read, 80% insert, 5% remove, 10% update.
+pub const CMB_RAPID_GROW: OpMix = OpMix {
+    name: "cmb_rapid_grow",
+    read: 5,
+    insert: 80,
+    remove: 5,
+    update: 10,
+};
+
+/// Keys each thread inserts before its inserts wrap around (and become replaces): bounds the growth
+/// of the rapid-grow mix over criterion's many iterations to `threads * WINDOW` keys.
+pub const WINDOW: u64 = 1 << 16;
+
+/// `threads` threads each run `iters` operations of `mix` over a map prefilled with `keys` keys;
+/// returns the wall time of the parallel phase. The operation is drawn per step from the same
+/// xorshift stream for every contender (one draw for the kind, one for a key).
+///
+/// ```
+/// use benches::hash_map::{BenchMap, CMB_EXCHANGE, Rcu, drive_ops, prefilled};
+/// let map: Rcu = prefilled(1000);
+/// assert!(drive_ops(&map, 2, 1000, CMB_EXCHANGE, 1000).as_nanos() > 0);
+/// assert_eq!(map.get(999), Some(999)); // updates rewrite prefilled keys with themselves
+/// ```
+pub fn drive_ops<M: BenchMap>(
+    map: &M,
+    threads: usize,
+    keys: u64,
+    mix: OpMix,
+    iters: u64,
+) -> Duration {
+    assert_eq!(
+        mix.read + mix.insert + mix.remove + mix.update,
+        100,
+        "{mix:?}"
+    );
+    let elapsed = timed_parallel(
+        map,
+        threads,
+        0,
+        |m, _| m.register(),
+        |m, index| {
+            let mut rng = Keys::new(index as u64 + 1);
+            let base = keys + ((index as u64 + 1) << 32);
+            let (mut inserted, mut removed, mut found) = (0u64, 0u64, 0u64);
+            for _ in 0..iters {
+                let roll = rng.below(100);
+                if roll < mix.read {
+                    if let Some(v) = m.get(rng.below(keys)) {
+                        found = found.wrapping_add(v);
+                    }
+                } else if roll < mix.read + mix.insert {
+                    let k = base + inserted % WINDOW;
+                    inserted += 1;
+                    m.insert(k, k);
+                } else if roll < mix.read + mix.insert + mix.remove {
+                    // The oldest key still in the window; an absent one when none is left.
+                    if removed < inserted && inserted - removed <= WINDOW {
+                        m.remove(base + removed % WINDOW);
+                        removed += 1;
+                    } else {
+                        removed = inserted.saturating_sub(WINDOW).max(removed);
+                        m.remove(base + WINDOW);
+                    }
+                } else {
+                    let k = rng.below(keys);
+                    m.insert(k, k);
+                }
+            }
+            black_box(found);
+        },
+        |_, _, _| {},
+        |_, _| {},
+    );
+    map.quiesce();
+    elapsed
+}
+
+/// Inserts `keys` fresh keys into `map` one by one and returns the slowest insert and the sum of
+/// all (the growth pauses show up in the slowest: a whole-table rebuild, a lock held across a
+/// rehash, or none for an incremental resize).
+///
+/// ```
+/// use benches::hash_map::{BenchMap, Rcu, worst_insert};
+/// let map = Rcu::with_capacity(0, Default::default());
+/// let (worst, total) = worst_insert(&map, 10_000);
+/// assert!(worst <= total && map.get(9_999) == Some(9_999));
+/// ```
+pub fn worst_insert<M: BenchMap>(map: &M, keys: u64) -> (Duration, Duration) {
+    map.register();
+    let (mut worst, mut total) = (Duration::ZERO, Duration::ZERO);
+    for k in 0..keys {
+        let start = std::time::Instant::now();
+        map.insert(k, k);
+        let took = start.elapsed();
+        worst = worst.max(took);
+        total += took;
+    }
+    map.quiesce();
+    (worst, total)
+}
 
 /// xorshift64 keys, mapped onto `0..n` by a multiply-shift (no division on the hot path).
 #[derive(Debug, Clone)]
@@ -326,6 +462,18 @@ mod tests {
         }
         check::<Rcu>();
         check::<StdRwLock>();
+    }
+
+    #[test]
+    fn conc_map_bench_mixes_keep_prefilled_keys_and_bound_growth() {
+        for mix in [CMB_READ_HEAVY, CMB_EXCHANGE, CMB_RAPID_GROW] {
+            let map: Rcu = prefilled(500);
+            drive_ops(&map, 2, 500, mix, 3000);
+            for k in 0..500 {
+                assert_eq!(map.get(k), Some(k), "{}", mix.name);
+            }
+            assert!(map.0.len() <= 500 + 2 * WINDOW as usize, "{}", mix.name);
+        }
     }
 
     #[test]

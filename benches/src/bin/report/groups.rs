@@ -146,6 +146,53 @@ macro_rules! hash_map_mix {
     };
 }
 
+/// A conc-map-bench mix group (`benches::hash_map::OpMix`): threads sweep against `RcuHashMap`,
+/// aggregate operations/s; title and description built from the mix's percentages and key count.
+macro_rules! hash_map_cmb {
+    ($group:literal, $section:literal, $mix:literal, $read:literal, $insert:literal, $remove:literal, $update:literal, $keys:literal) => {
+        Spec {
+            group: $group,
+            title: concat!(
+                $section,
+                ". Hash map, conc-map-bench ",
+                $mix,
+                " (",
+                $read,
+                "/",
+                $insert,
+                "/",
+                $remove,
+                "/",
+                $update,
+                "), ",
+                $keys,
+                " keys"
+            ),
+            what: concat!(
+                "conc-map-bench's ",
+                $mix,
+                " mix over a map prefilled with ",
+                $keys,
+                " keys: ",
+                $read,
+                "% gets of prefilled keys, ",
+                $insert,
+                "% inserts of the thread's fresh keys (wrapping after 65,536), ",
+                $remove,
+                "% removes of its oldest, ",
+                $update,
+                "% replaces of prefilled keys; every contender hashes with the same `RandomState`. \
+                 Aggregate operations/s; higher is better."
+            ),
+            param: "{} thr",
+            metric: Metric::Rate,
+            baseline: "RcuHashMap",
+            panels: &[],
+            scaling: THREADS,
+        }
+    };
+}
+
 /// Every described group, in report order.
 pub const SPECS: &[Spec<'static>] = &[
     Spec {
@@ -366,8 +413,16 @@ pub const SPECS: &[Spec<'static>] = &[
         "100k"
     ),
     hash_map_mix!(
-        "hash_map_read_mostly_1k",
+        "hash_map_read_heavy_1m",
         "7c",
+        "read-heavy",
+        "99",
+        "1",
+        "2^20"
+    ),
+    hash_map_mix!(
+        "hash_map_read_mostly_1k",
+        "7d",
         "read-mostly",
         "90",
         "10",
@@ -375,15 +430,113 @@ pub const SPECS: &[Spec<'static>] = &[
     ),
     hash_map_mix!(
         "hash_map_read_mostly_100k",
-        "7d",
+        "7e",
         "read-mostly",
         "90",
         "10",
         "100k"
     ),
+    hash_map_mix!(
+        "hash_map_read_mostly_1m",
+        "7f",
+        "read-mostly",
+        "90",
+        "10",
+        "2^20"
+    ),
+    hash_map_cmb!(
+        "hash_map_cmb_read_heavy_1k",
+        "7g",
+        "read-heavy",
+        "98",
+        "1",
+        "1",
+        "0",
+        "1k"
+    ),
+    hash_map_cmb!(
+        "hash_map_cmb_read_heavy_100k",
+        "7h",
+        "read-heavy",
+        "98",
+        "1",
+        "1",
+        "0",
+        "100k"
+    ),
+    hash_map_cmb!(
+        "hash_map_cmb_read_heavy_1m",
+        "7i",
+        "read-heavy",
+        "98",
+        "1",
+        "1",
+        "0",
+        "2^20"
+    ),
+    hash_map_cmb!(
+        "hash_map_cmb_exchange_1k",
+        "7j",
+        "exchange",
+        "10",
+        "40",
+        "40",
+        "10",
+        "1k"
+    ),
+    hash_map_cmb!(
+        "hash_map_cmb_exchange_100k",
+        "7k",
+        "exchange",
+        "10",
+        "40",
+        "40",
+        "10",
+        "100k"
+    ),
+    hash_map_cmb!(
+        "hash_map_cmb_exchange_1m",
+        "7l",
+        "exchange",
+        "10",
+        "40",
+        "40",
+        "10",
+        "2^20"
+    ),
+    hash_map_cmb!(
+        "hash_map_cmb_rapid_grow_1k",
+        "7m",
+        "rapid-grow",
+        "5",
+        "80",
+        "5",
+        "10",
+        "1k"
+    ),
+    hash_map_cmb!(
+        "hash_map_cmb_rapid_grow_100k",
+        "7n",
+        "rapid-grow",
+        "5",
+        "80",
+        "5",
+        "10",
+        "100k"
+    ),
+    hash_map_cmb!(
+        "hash_map_cmb_rapid_grow_1m",
+        "7o",
+        "rapid-grow",
+        "5",
+        "80",
+        "5",
+        "10",
+        "2^20"
+    ),
     Spec {
         group: "hash_map_single_thread",
-        title: "7e. Hash map get on one thread",
+        title: "7p. Hash map get on one thread",
         what: "One thread looks up present keys: `RcuHashMap::get` under a read guard, an unsynchronized \
                `std::collections::HashMap::get`, and hashing the key alone with `RandomState` (the part of both \
                that is not the table). Gets/s; higher is better.",
