@@ -27,6 +27,16 @@ use std::fmt;
 /// assert_eq!(map.entry("id0", &guard).or_insert_with(|| 2), &1); // already there: kept
 /// assert_eq!((one, map.get("id0", &guard)), (&1, Some(&1)));
 /// ```
+///
+/// What an entry returns cannot outlive the guard:
+///
+/// ```compile_fail
+/// let map = rcu_queue::RcuHashMap::new();
+/// let guard = rcu_core::read_lock();
+/// let v = map.entry(1, &guard).or_insert(String::from("freed after a grace period"));
+/// drop(guard); // error: cannot move out of `guard` because it is borrowed
+/// println!("{v}");
+/// ```
 pub enum Entry<'a, K, V, S: BuildHasher, D: RcuDomain = DefaultDomain> {
     /// The key is present.
     Occupied(OccupiedEntry<'a, K, V, S, D>),
