@@ -5,7 +5,7 @@
 //! out (in `call_rcu` or `synchronize`) used to leave the new value published and the old one
 //! leaked. Its own test binary: it forks while no thread of its own starts or exits.
 
-#![cfg(unix)]
+#![cfg(all(unix, not(loom)))]
 
 #[path = "common/fork.rs"]
 mod fork;
