@@ -32,12 +32,13 @@ use criterion::{
 
 use benches::driver::thread_counts;
 use benches::hash_map::{
-    BenchMap, CMB_EXCHANGE, CMB_RAPID_GROW, CMB_READ_HEAVY, Mix, OpMix, READ_HEAVY, READ_MOSTLY,
-    Rcu, SIZES, StdRwLock, drive_gets_during_resize, drive_hash_only, drive_mix, drive_ops,
-    drive_single, plain_map, prefilled, worst_insert,
+    BenchMap, CMB_EXCHANGE, CMB_RAPID_GROW, CMB_READ_HEAVY, READ_HEAVY, READ_MOSTLY, Rcu, SIZES,
+    StdRwLock, drive_gets_during_resize, drive_hash_only, drive_mix, drive_ops, drive_single,
+    plain_map, prefilled, worst_insert,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
+use std::time::Duration;
 
 /// The system allocator, counting live bytes while [`COUNTING`] is set (only the footprint
 /// measurement sets it: the timed groups pay one relaxed load of a flag nobody writes).
@@ -174,26 +175,19 @@ impl BenchMap for ParkingLotRwLock {
     }
 }
 
-fn sweep<M: BenchMap>(group: &mut BenchmarkGroup<'_, WallTime>, keys: u64, mix: Mix) {
+/// One contender over every thread count: `drive(map, threads, iters)` runs one sample.
+fn sweep<M: BenchMap>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    keys: u64,
+    drive: impl Fn(&M, usize, u64) -> Duration,
+) {
     let map: M = prefilled(keys);
     for threads in thread_counts() {
         group.throughput(Throughput::Elements(threads as u64));
         group.bench_with_input(
             BenchmarkId::new(M::NAME, threads),
             &threads,
-            |b, &threads| b.iter_custom(|iters| drive_mix(&map, threads, keys, mix, iters)),
-        );
-    }
-}
-
-fn sweep_ops<M: BenchMap>(group: &mut BenchmarkGroup<'_, WallTime>, keys: u64, mix: OpMix) {
-    let map: M = prefilled(keys);
-    for threads in thread_counts() {
-        group.throughput(Throughput::Elements(threads as u64));
-        group.bench_with_input(
-            BenchmarkId::new(M::NAME, threads),
-            &threads,
-            |b, &threads| b.iter_custom(|iters| drive_ops(&map, threads, keys, mix, iters)),
+            |b, &threads| b.iter_custom(|iters| drive(&map, threads, iters)),
         );
     }
 }
@@ -202,11 +196,11 @@ fn conc_map_bench(c: &mut Criterion) {
     for mix in [CMB_READ_HEAVY, CMB_EXCHANGE, CMB_RAPID_GROW] {
         for (keys, size) in SIZES {
             let mut group = common::group(c, &format!("hash_map_{}_{size}", mix.name));
-            sweep_ops::<Rcu>(&mut group, keys, mix);
-            sweep_ops::<Papaya>(&mut group, keys, mix);
-            sweep_ops::<DashMap>(&mut group, keys, mix);
-            sweep_ops::<Scc>(&mut group, keys, mix);
-            sweep_ops::<StdRwLock>(&mut group, keys, mix);
+            sweep::<Rcu>(&mut group, keys, |m, t, i| drive_ops(m, t, keys, mix, i));
+            sweep::<Papaya>(&mut group, keys, |m, t, i| drive_ops(m, t, keys, mix, i));
+            sweep::<DashMap>(&mut group, keys, |m, t, i| drive_ops(m, t, keys, mix, i));
+            sweep::<Scc>(&mut group, keys, |m, t, i| drive_ops(m, t, keys, mix, i));
+            sweep::<StdRwLock>(&mut group, keys, |m, t, i| drive_ops(m, t, keys, mix, i));
             group.finish();
         }
     }
@@ -268,12 +262,12 @@ fn mixes(c: &mut Criterion) {
     for mix in [READ_HEAVY, READ_MOSTLY] {
         for (keys, size) in SIZES {
             let mut group = common::group(c, &format!("hash_map_{}_{size}", mix.name));
-            sweep::<Rcu>(&mut group, keys, mix);
-            sweep::<Papaya>(&mut group, keys, mix);
-            sweep::<DashMap>(&mut group, keys, mix);
-            sweep::<Scc>(&mut group, keys, mix);
-            sweep::<StdRwLock>(&mut group, keys, mix);
-            sweep::<ParkingLotRwLock>(&mut group, keys, mix);
+            sweep::<Rcu>(&mut group, keys, |m, t, i| drive_mix(m, t, keys, mix, i));
+            sweep::<Papaya>(&mut group, keys, |m, t, i| drive_mix(m, t, keys, mix, i));
+            sweep::<DashMap>(&mut group, keys, |m, t, i| drive_mix(m, t, keys, mix, i));
+            sweep::<Scc>(&mut group, keys, |m, t, i| drive_mix(m, t, keys, mix, i));
+            sweep::<StdRwLock>(&mut group, keys, |m, t, i| drive_mix(m, t, keys, mix, i));
+            sweep::<ParkingLotRwLock>(&mut group, keys, |m, t, i| drive_mix(m, t, keys, mix, i));
             group.finish();
         }
     }
