@@ -9,8 +9,9 @@
 //! - In the child, which has only the forking thread, it releases them, drops every other thread's
 //!   reader record from the default domain's registry, drops the list of a per-thread callback
 //!   buffer whose owner was caught inside `call_rcu` (the other buffers keep their entries, like the
-//!   queue), forgets the callback thread (a new one starts on the next `call_rcu`, or at once if
-//!   callbacks were pending) and re-registers for membarrier.
+//!   queue), queues a fresh closing callback for each open grace-period slot of the async futures,
+//!   forgets the callback thread (a new one starts on the next `call_rcu`, or at once if callbacks
+//!   were pending) and re-registers for membarrier.
 //! - In the child, it also advances the fork *generation*: an independent [`Domain`](crate::Domain)
 //!   remembers the generation it was created in and, in a later one, refuses (with a panic) every
 //!   call that would wait for its parent's callback thread or queue work for it (see "fork" in its
@@ -37,8 +38,9 @@
 //! 6. The default domain's grace-period batching state (`GpCore::batch`). Child: no leader, the
 //!    sequence rolled back to the last completed grace period (`GpCore::after_fork_child`).
 //! 7. The async futures' slot table (`gp_async::SLOTS`), and with it every barrier future's waker
-//!    lock (`Marker::waker`), which is only ever taken inside it. Child: open slots stay open
-//!    (their callbacks are in the queue the child inherits and close them there).
+//!    lock (`Marker::waker`), which is only ever taken inside it. Child: open slots stay open, and
+//!    each of the default domain's gets a fresh closing callback
+//!    (`gp_async::close_slots_after_fork_child`): its own may not be in the inherited queue.
 //! 8. The list of live independent domains ([`DOMAINS`], this module).
 //! 9. For every live independent [`Domain`](crate::Domain), in the list's order: its liveness link
 //!    (`Link::alive`, `local.rs`; its owner thread unregisters a record under it), its reader
@@ -243,6 +245,16 @@ extern "C" fn child() {
     #[cfg(target_os = "linux")]
     crate::barrier::after_fork_child();
     DEFAULT.callbacks.reset_after_fork();
+    // Before the callback thread starts: the slots' new callbacks go behind the inherited queue.
+    // `call_rcu` panics only if no callback thread can be started; this handler must not unwind.
+    let requeued = std::panic::catch_unwind(crate::gp_async::close_slots_after_fork_child);
+    if let Err(payload) = requeued {
+        crate::diag::drop_payload(payload);
+        crate::diag::report(
+            "rcu-core: fork child: cannot queue the callbacks that complete inherited grace-period \
+             futures; awaiting synchronize_rcu_async in this child may hang",
+        );
+    }
     if DEFAULT.callbacks.pending_count() > 0 {
         crate::worker::ensure_worker(&DEFAULT, || crate::domain::DomainRef::Static(&DEFAULT));
     }

@@ -200,6 +200,29 @@ fn close_slot(id: u64) {
     wake_all(slot.wakers.into_iter().flatten());
 }
 
+/// In a child of `fork()` (from `fork.rs`'s `child`, the forking thread alone): queues a fresh
+/// closing callback for every open slot of the default domain. The child inherits the table but not
+/// always the callbacks that close it: a future that opened a slot queues its callback after
+/// releasing the table's lock, so `fork()` can fall between the two, and a callback caught inside
+/// another thread's `call_rcu` is dropped in the child (`fork.rs`). A slot left without its callback
+/// would hang every future of the child that joins it (`tests/fork_async_slots.rs`). A slot whose
+/// own callback did survive is closed by whichever runs first; the other finds it gone. Slots of
+/// independent domains stay as they are: no future of a parent's `Domain` can be awaited in the
+/// child (each such call panics there).
+#[cfg(all(unix, not(loom)))]
+pub(crate) fn close_slots_after_fork_child() {
+    let key = Target::Default.key();
+    let ids: Vec<u64> = lock(&SLOTS)
+        .open
+        .iter()
+        .filter(|s| s.domain == key)
+        .map(|s| s.id)
+        .collect();
+    for id in ids {
+        crate::call_rcu(move || close_slot(id));
+    }
+}
+
 /// Wakes every waker even if one of them panics; the first panic is then resumed, so the callback
 /// thread reports it as a panicking callback and no other future is left asleep.
 fn wake_all(wakers: impl Iterator<Item = Waker>) {
