@@ -6,8 +6,7 @@
 #[cfg(unix)]
 #[path = "common/child.rs"]
 mod child;
-#[path = "common/fork.rs"]
-mod fork;
+use rcu_test_support::fork;
 
 use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;

@@ -9,8 +9,7 @@
 
 #![cfg(unix)]
 
-#[path = "common/fork.rs"]
-mod fork;
+use rcu_test_support::fork;
 
 use std::future::Future;
 use std::pin::pin;

@@ -7,8 +7,7 @@
 
 #![cfg(all(unix, not(loom)))]
 
-#[path = "common/fork.rs"]
-mod fork;
+use rcu_test_support::fork;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;

@@ -13,8 +13,7 @@
 
 #[path = "common/child.rs"]
 mod child;
-#[path = "common/fork.rs"]
-mod fork;
+use rcu_test_support::fork;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};

@@ -4,8 +4,7 @@
 
 #![cfg(unix)]
 
-#[path = "common/fork.rs"]
-mod fork;
+use rcu_test_support::fork;
 #[path = "common/reader.rs"]
 mod reader;
 

@@ -8,8 +8,7 @@
 //! and must be unchanged. One test in this binary, so that no other test thread runs while it forks.
 #![cfg(unix)]
 
-#[path = "../../rcu-core/tests/common/fork.rs"]
-mod fork;
+use rcu_test_support::fork;
 
 use rcu_core::Domain;
 use rcu_queue::family::{Family, List, Simpleq, Slist, Tailq};

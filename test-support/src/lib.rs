@@ -18,6 +18,9 @@
 //!   the handler pauses the interrupted thread (spin, `sched_yield` or a short sleep), which widens
 //!   race windows anywhere in the code, the libraries included, without any hook in them.
 //!
+//! Beside them, [`fork`] (Unix) runs a check in a forked child and reads back its exit status,
+//! killing a child that hangs: what every fork test of the workspace uses.
+//!
 //! # How CI uses it
 //!
 //! * `cargo test --workspace` (a debug build) runs the stress and torture tests with the allocator
@@ -64,6 +67,8 @@
 
 pub mod alive;
 pub mod alloc;
+#[cfg(unix)]
+pub mod fork;
 pub mod perturb;
 
 pub use alive::AliveWord;

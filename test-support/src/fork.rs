@@ -1,6 +1,16 @@
 //! Forking from a test: the child runs a check and leaves with `_exit`, never returning into the
 //! test harness; a hung child is killed (its own `alarm`, or the parent after a deadline), and the
-//! parent reads the exit status with `waitpid`.
+//! parent reads the exit status with `waitpid`. Used by every fork test of the workspace (rcu-core's
+//! `tests/fork*.rs` and `domain_local.rs`, rcu-queue's `tests/fork_writers.rs`).
+//!
+//! # Example
+//!
+//! ```
+//! use rcu_test_support::fork::{describe, exited_ok, fork_with};
+//!
+//! let status = fork_with(|| if 2 + 2 == 4 { 0 } else { 1 });
+//! assert!(exited_ok(status), "child failed: {}", describe(status));
+//! ```
 
 use std::panic;
 use std::thread;
@@ -11,7 +21,6 @@ pub const CHILD_TIMEOUT_SECS: u32 = 30;
 
 /// Forks; the child runs `check` and leaves with its exit code (1 if it panicked), never returning
 /// into the test harness. Returns the child's wait status in the parent.
-#[allow(dead_code)] // a test binary that forks several children at once uses `wait_bounded` only
 pub fn fork_with(check: impl FnOnce() -> i32) -> libc::c_int {
     // SAFETY: fork has no memory-safety preconditions; the child only runs Rust code that is safe after
     // fork in practice (glibc's malloc has fork handlers, rcu-core has its own), and never returns.
@@ -58,10 +67,12 @@ pub fn wait_bounded(pid: libc::pid_t) -> libc::c_int {
     }
 }
 
+/// Whether a wait status says the child exited with code 0.
 pub fn exited_ok(status: libc::c_int) -> bool {
     libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
 }
 
+/// A wait status in words, for a failure message ("hung, killed after 30 s" for a killed child).
 pub fn describe(status: libc::c_int) -> String {
     if libc::WIFEXITED(status) {
         format!("exit status {}", libc::WEXITSTATUS(status))
