@@ -120,9 +120,7 @@ mod sync;
 
 pub mod raw;
 
-mod cursor;
 pub mod family;
-mod handle;
 mod list;
 mod lock;
 mod node;
@@ -131,8 +129,8 @@ pub mod testing;
 
 pub mod map;
 
-pub use cursor::CursorMut;
-pub use handle::Handle;
-pub use list::{Iter, ListWriter, RcuList, RcuQueue, RcuSimpleq, RcuSlist, RcuTailq};
+pub use list::{
+    CursorMut, Handle, Iter, ListWriter, RcuList, RcuQueue, RcuSimpleq, RcuSlist, RcuTailq,
+};
 pub use lock::{WriterGuard, WriterLock};
 pub use map::RcuHashMap;

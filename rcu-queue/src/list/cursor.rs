@@ -1,8 +1,8 @@
 //! [`CursorMut`]: a writer's position on one element of a safe list.
 
+use super::handle::Handle;
+use super::queue::RcuQueue;
 use crate::family::{Family, Tailq};
-use crate::handle::Handle;
-use crate::list::RcuQueue;
 use crate::node::{self, Node};
 use crate::raw::Head;
 use core::{fmt, marker::PhantomData, ptr::NonNull};
