@@ -242,29 +242,50 @@ impl CallbackQueue {
     ///
     /// A producer thread of the parent may have been between its exchange of `tail` and its store of
     /// `prev.next`; it does not exist in the child, so the chain would stay broken forever. Keep the
-    /// part reachable from `head`, point `tail` at its end and leak the unreachable rest (those
-    /// callbacks still run in the parent; the child only loses its copies).
+    /// part reachable from `head` and leak the unreachable rest (those callbacks still run in the
+    /// parent; the child only loses its copies). The kept nodes are relinked behind the stub, in
+    /// order, as if just pushed: the stub itself may be out of reach (the consumer sends it behind
+    /// the tail it finds, which may be the torn producer's node), and without the stub behind it the
+    /// last kept node could never be popped (`pop` takes a node only once it has a successor), so
+    /// the child's callback thread spun in `pop_blocking` forever (the unit test below).
     ///
     /// # Safety
     /// Only in the single-threaded child, while no callback thread exists, between batches (the
     /// fork handlers hold the batch lock, so no `pop` was in progress).
     #[cfg(not(loom))]
     pub(crate) unsafe fn repair_after_fork(&self) -> u32 {
-        // SAFETY: single-threaded child: nothing else touches the queue.
+        let stub = self.stub_ptr();
+        // The stub's successor is read before the relinking overwrites it.
+        let stub_next = self.stub.next.load(Ordering::Relaxed);
+        // SAFETY: single-threaded child: nothing else touches `head` (Q1 holds trivially).
         let mut node = self.or_stub(self.head.with(|h| unsafe { *h }));
+        let mut last = stub;
         let mut count = 0u32;
         loop {
-            if node != self.stub_ptr() {
+            let next = if node == stub {
+                stub_next
+            } else {
+                // Relink behind the previous kept node (or the stub); that node's own successor
+                // was read in the previous round, before this store.
+                // SAFETY: `last` is the stub or a node reachable from `head`; queued nodes stay
+                // valid until popped, and no other thread exists to touch them.
+                unsafe { (*last).next.store(node, Ordering::Relaxed) };
+                last = node;
                 count += 1;
-            }
-            // SAFETY: `node` is the stub or a queued node; nodes stay valid while queued.
-            let next = unsafe { (*node).next.load(Ordering::Relaxed) };
+                // SAFETY: as above, for `node`.
+                unsafe { (*node).next.load(Ordering::Relaxed) }
+            };
             if next.is_null() {
                 break;
             }
             node = next;
         }
-        self.tail.store(node, Ordering::Relaxed);
+        // SAFETY: as above, for `last`.
+        unsafe { (*last).next.store(ptr::null_mut(), Ordering::Relaxed) };
+        // SAFETY: single-threaded child, as above.
+        self.head.with_mut(|h| unsafe { *h = ptr::null_mut() });
+        let tail = if last == stub { ptr::null_mut() } else { last };
+        self.tail.store(tail, Ordering::Relaxed);
         count
     }
 }
@@ -316,6 +337,80 @@ pub mod loom_queue {
         pub unsafe fn pop(&self) -> Option<NonNull<RcuHead>> {
             // SAFETY: forwarded contract.
             unsafe { self.0.pop() }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// A fresh head with a callback that never runs here (the test only pops).
+    fn head() -> NonNull<RcuHead> {
+        unsafe fn unused(_: NonNull<RcuHead>) {}
+        let head = Box::leak(Box::new(RcuHead::new()));
+        head.func.with_mut(|f| {
+            // SAFETY: the head is not queued yet: this thread has it alone.
+            unsafe { *f = Some(unused as RcuCallback) }
+        });
+        NonNull::from(head)
+    }
+
+    /// What a fork can catch: producer P has exchanged the tail (its node `x` is now the tail) but
+    /// not yet linked the old tail `b` to it, and the consumer, between two batches, already sent
+    /// the stub behind `x`. The child must still be able to pop every node it counts: `b`, the
+    /// end of what is reachable, has no successor there and the stub is out of reach, so the old
+    /// repair (which only moved `tail`) left `b` unpoppable and the child's callback thread spun
+    /// in `pop_blocking` forever (seen as a hung `rcu_barrier_async` in
+    /// `tests/fork_busy_locks.rs`).
+    #[test]
+    fn repair_after_a_torn_push_leaves_every_counted_node_poppable() {
+        let queue = CallbackQueue::new();
+        let (a, b, x) = (head(), head(), head());
+        // SAFETY: this thread plays every producer and the consumer in turn;
+        // the heads are leaked, so they stay valid; none is queued twice.
+        unsafe {
+            queue.push(a);
+            queue.push(b);
+            // P's first step only: the tail is `x`, `b.next` is still null.
+            x.as_ref().next.store(ptr::null_mut(), Ordering::Relaxed);
+            queue.tail.swap(x.as_ptr(), Ordering::AcqRel);
+            // A batch of one: passes the stub (re-queued behind `x`), returns `a`.
+            assert_eq!(queue.pop(), Some(a));
+            // The fork: the child repairs the queue.
+            assert_eq!(queue.repair_after_fork(), 1, "one node (`b`) is reachable");
+            assert_eq!(
+                queue.pop(),
+                Some(b),
+                "the counted node `b` cannot be popped"
+            );
+            assert_eq!(queue.pop(), None);
+            // The repaired queue works on: a new push is popped in order.
+            let c = head();
+            queue.push(c);
+            assert_eq!(queue.pop(), Some(c));
+        }
+    }
+
+    /// The repair keeps the reachable nodes in order when the stub sits between them (the usual
+    /// state between batches), and counts only real nodes.
+    #[test]
+    fn repair_keeps_order_around_the_stub() {
+        let queue = CallbackQueue::new();
+        let (a, b, c) = (head(), head(), head());
+        // SAFETY: as in the test above.
+        unsafe {
+            queue.push(a);
+            queue.push(b);
+            assert_eq!(queue.pop(), Some(a)); // head = b -> stub
+            queue.push(c); // b -> stub -> c
+            assert_eq!(queue.repair_after_fork(), 2);
+            assert_eq!(queue.pop(), Some(b));
+            assert_eq!(queue.pop(), Some(c));
+            assert_eq!(queue.pop(), None);
+            assert_eq!(queue.repair_after_fork(), 0, "an empty queue stays empty");
+            queue.push(a);
+            assert_eq!(queue.pop(), Some(a));
         }
     }
 }
