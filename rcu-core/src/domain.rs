@@ -52,6 +52,20 @@ impl DomainInner {
         }
     }
 
+    /// Panics if this is an independent domain and the calling process is a child of the one that
+    /// created it (see "fork" in [`Domain`]'s docs), before anything that would wait for a thread
+    /// or lock of the parent. The default domain works in a child: never panics for it.
+    #[track_caller]
+    pub(crate) fn assert_same_process(&self, what: &str) {
+        if self.link.is_some() && crate::fork::generation() != self.fork_generation {
+            panic!(
+                "rcu-core: Domain::{what} called in a child process on a Domain created before \
+                 fork(); its callback thread and readers stayed in the parent. Create a new Domain \
+                 in the child (the default domain keeps working there)"
+            );
+        }
+    }
+
     /// The liveness link of an independent domain.
     pub(crate) fn link(&self) -> &Arc<crate::local::Link> {
         self.link
@@ -287,13 +301,7 @@ impl Domain {
     /// a thread or lock of the parent.
     #[track_caller]
     pub(crate) fn assert_same_process(&self, what: &str) {
-        if crate::fork::generation() != self.inner.fork_generation {
-            panic!(
-                "rcu-core: Domain::{what} called in a child process on a Domain created before \
-                 fork(); its callback thread and readers stayed in the parent. Create a new Domain \
-                 in the child (the default domain keeps working there)"
-            );
-        }
+        self.inner.assert_same_process(what);
     }
 
     /// Enters a read-side critical section of this domain (`rcu_read_lock`), registering the

@@ -51,78 +51,76 @@ use crate::domain::{Domain, DomainInner, DomainRef};
 use crate::sync::{Arc, AtomicBool, Mutex, Ordering, lock};
 use crate::worker;
 
-/// The domain a future waits on.
-#[derive(Clone, Copy)]
-enum Target<'d> {
-    /// The process-wide default domain.
-    Default,
-    /// An independent domain, borrowed so that it outlives the future.
-    Domain(&'d Domain),
+/// Identifies `domain` in the slot table: the address of its engine.
+///
+/// A domain's engine is not freed, so its address not reused, while a slot of it is open: the
+/// future that opens a slot holds the domain open (`_open`) until the slot's closing callback is
+/// queued, and a domain shuts down only after every callback queued on it has run (its last owner's
+/// barrier in `Domain`'s drop, or, when that owner is dropped inside one of the domain's own
+/// callbacks, the callback thread finishing its queue before it lets go of the engine). In a child of
+/// `fork()` a parent's domain is leaked, never freed. So a later domain at the same address never
+/// finds, and joins, a slot that an earlier domain's grace period closes.
+fn key(domain: &DomainInner) -> usize {
+    std::ptr::from_ref(domain) as usize
 }
 
-impl<'d> Target<'d> {
-    fn inner(self) -> &'d DomainInner {
-        match self {
-            Target::Default => &DEFAULT,
-            Target::Domain(d) => &d.inner,
-        }
-    }
-
-    /// Identifies the domain in the slot table. A domain cannot be freed while a slot of it is
-    /// open: its futures borrow it, and dropping a `Domain` runs every queued callback (the slots'
-    /// too) before the memory goes.
-    fn key(self) -> usize {
-        std::ptr::from_ref(self.inner()) as usize
-    }
-
-    fn call_rcu<F: FnOnce() + Send + 'static>(self, f: F) {
-        match self {
-            Target::Default => crate::call_rcu(f),
-            Target::Domain(d) => d.call_rcu(f),
-        }
-    }
-
-    /// Queues the barrier marker `f` the way `rcu_barrier` queues its own
-    /// ([`worker::push_marker`]: behind every callback queued before, by any thread, including
-    /// those still in other threads' buffers), and lets the callback thread skip its batching delay
-    /// while the marker is pending, so an awaited barrier costs what `rcu_barrier` costs, not a
-    /// millisecond more.
-    fn push_barrier_marker<F: FnOnce() + Send + 'static>(self, f: F) {
-        let domain = match self {
-            Target::Default => DomainRef::Static(&DEFAULT),
-            Target::Domain(d) => {
-                d.assert_same_process("barrier_async");
-                DomainRef::Shared(d.inner.clone())
-            }
-        };
-        let cbs = &domain.callbacks;
-        cbs.barrier_waiters.fetch_add(1, Ordering::Relaxed);
-        let for_callback = domain.clone();
-        let marker = move || {
-            for_callback
-                .callbacks
-                .barrier_waiters
-                .fetch_sub(1, Ordering::Relaxed);
-            f();
-        };
-        let queued = catch_unwind(AssertUnwindSafe(|| match self {
-            Target::Default => worker::push_marker(&DEFAULT, default_owner, marker),
-            Target::Domain(d) => worker::push_marker(&d.inner, d.owner(), marker),
-        }));
-        if let Err(payload) = queued {
-            // Not queued (no callback thread could be spawned): the callback will never undo it.
-            cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
-            resume_unwind(payload);
+/// Queues the closing callback of a slot on `domain`, the way its public `call_rcu` queues it (the
+/// default domain through the calling thread's buffer).
+///
+/// # Panics
+/// For an independent domain, in a child of `fork()` (see "fork" in [`Domain`]'s docs).
+#[track_caller]
+fn call_rcu<F: FnOnce() + Send + 'static>(domain: &DomainRef, f: F) {
+    match domain {
+        DomainRef::Static(_) => crate::call_rcu(f),
+        DomainRef::Shared(d) => {
+            d.assert_same_process("synchronize_async (awaited)");
+            d.call_rcu(f, || domain.clone());
         }
     }
 }
 
-impl fmt::Debug for Target<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Target::Default => f.write_str("default domain"),
-            Target::Domain(_) => f.write_str("Domain"),
-        }
+/// Queues the barrier marker `f` the way `rcu_barrier` queues its own ([`worker::push_marker`]:
+/// behind every callback queued before, by any thread, including those still in other threads'
+/// buffers), and lets the callback thread skip its batching delay while the marker is pending, so
+/// an awaited barrier costs what `rcu_barrier` costs, not a millisecond more.
+///
+/// # Panics
+/// For an independent domain, in a child of `fork()` (see "fork" in [`Domain`]'s docs).
+#[track_caller]
+fn push_barrier_marker<F: FnOnce() + Send + 'static>(domain: &DomainRef, f: F) {
+    domain.assert_same_process("barrier_async");
+    let cbs = &domain.callbacks;
+    cbs.barrier_waiters.fetch_add(1, Ordering::Relaxed);
+    let for_callback = domain.clone();
+    let marker = move || {
+        for_callback
+            .callbacks
+            .barrier_waiters
+            .fetch_sub(1, Ordering::Relaxed);
+        f();
+    };
+    let queued = catch_unwind(AssertUnwindSafe(|| match domain {
+        DomainRef::Static(d) => worker::push_marker(d, default_owner, marker),
+        DomainRef::Shared(d) => worker::push_marker(d, || domain.clone(), marker),
+    }));
+    if let Err(payload) = queued {
+        // Not queued (no callback thread could be spawned): the callback will never undo it.
+        cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
+        resume_unwind(payload);
+    }
+}
+
+/// What a future of `domain` (`None`: the default domain) holds: the domain's engine and, for an
+/// independent domain, a handle that keeps it open (its callback thread running) until the future
+/// is dropped. The engine alone keeps only the memory: the drop of the domain's last `Domain` handle
+/// shuts it down (stops and joins its callback thread, if one ran), and a future polled after that
+/// would queue its slot's callback for a callback thread that is gone, or start one that no owner
+/// ever stops.
+fn owned(domain: Option<&Domain>) -> (DomainRef, Option<Domain>) {
+    match domain {
+        None => (DomainRef::Static(&DEFAULT), None),
+        Some(d) => (DomainRef::Shared(d.inner.clone()), Some(d.clone())),
     }
 }
 
@@ -211,7 +209,7 @@ fn close_slot(id: u64) {
 /// child (each such call panics there).
 #[cfg(all(unix, not(loom)))]
 pub(crate) fn close_slots_after_fork_child() {
-    let key = Target::Default.key();
+    let key = key(&DEFAULT);
     let ids: Vec<u64> = lock(&SLOTS)
         .open
         .iter()
@@ -252,27 +250,34 @@ fn update_waker(slot: &mut Option<Waker>, waker: &Waker) {
 /// The future of [`synchronize_rcu_async`] and [`Domain::synchronize_async`]: completes once every
 /// read-side critical section that was running when it was created has ended.
 ///
+/// `'static`: it owns what it needs (an independent domain's future keeps the domain open until it
+/// is dropped), so it can be handed to `tokio::spawn` on its own.
+///
 /// Cancel-safe: dropping it at any point leaks nothing and delays no one. See
 /// [`synchronize_rcu_async`].
 #[must_use = "futures do nothing unless polled; the grace period is only awaited by `.await`"]
-pub struct SynchronizeRcuFuture<'d> {
-    target: Target<'d>,
+pub struct SynchronizeRcuFuture {
+    domain: DomainRef,
+    /// An independent domain's handle (see [`owned`]); `None` for the default domain.
+    _open: Option<Domain>,
     snap: u64,
     /// Where our waker is parked: the slot id and our index in it.
     parked: Option<(u64, usize)>,
 }
 
-impl<'d> SynchronizeRcuFuture<'d> {
-    fn new(target: Target<'d>) -> Self {
+impl SynchronizeRcuFuture {
+    fn new(domain: Option<&Domain>) -> Self {
+        let (domain, open) = owned(domain);
         SynchronizeRcuFuture {
-            target,
-            snap: target.inner().gp.poll_snapshot(),
+            snap: domain.gp.poll_snapshot(),
+            domain,
+            _open: open,
             parked: None,
         }
     }
 
     fn done(&self) -> bool {
-        self.target.inner().gp.poll_done(self.snap)
+        self.domain.gp.poll_done(self.snap)
     }
 
     /// Takes our waker out of its slot, if it is still open.
@@ -285,7 +290,7 @@ impl<'d> SynchronizeRcuFuture<'d> {
     }
 }
 
-impl Future for SynchronizeRcuFuture<'_> {
+impl Future for SynchronizeRcuFuture {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -308,7 +313,7 @@ impl Future for SynchronizeRcuFuture<'_> {
         if this.done() {
             return Poll::Ready(());
         }
-        let domain = this.target.key();
+        let domain = key(&this.domain);
         let snap = this.snap;
         let (slot, opened) = match slots
             .open
@@ -343,7 +348,7 @@ impl Future for SynchronizeRcuFuture<'_> {
             // delay (at most 1 ms) gathers the waiters that keep arriving into this slot. Waiving it
             // made bursts cost one grace period per few waiters (tests/async_sharing.rs).
             let queued = catch_unwind(AssertUnwindSafe(|| {
-                this.target.call_rcu(move || close_slot(id));
+                call_rcu(&this.domain, move || close_slot(id));
             }));
             if let Err(payload) = queued {
                 // Not queued (no callback thread could be spawned): nobody would close the slot.
@@ -357,16 +362,16 @@ impl Future for SynchronizeRcuFuture<'_> {
     }
 }
 
-impl Drop for SynchronizeRcuFuture<'_> {
+impl Drop for SynchronizeRcuFuture {
     fn drop(&mut self) {
         self.unpark();
     }
 }
 
-impl fmt::Debug for SynchronizeRcuFuture<'_> {
+impl fmt::Debug for SynchronizeRcuFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SynchronizeRcuFuture")
-            .field("domain", &self.target)
+            .field("domain_id", &self.domain.id)
             .field("done", &self.done())
             .finish_non_exhaustive()
     }
@@ -392,21 +397,26 @@ impl Marker {
 /// The future of [`rcu_barrier_async`] and [`Domain::barrier_async`]: completes once every callback
 /// queued before it was created has run.
 ///
+/// `'static`, like [`SynchronizeRcuFuture`]: it can be handed to `tokio::spawn` on its own.
+///
 /// Cancel-safe: dropping it leaves only the queued marker, which runs and frees itself.
 #[must_use = "futures do nothing unless polled; the barrier is only awaited by `.await`"]
-pub struct RcuBarrierFuture<'d> {
-    target: Target<'d>,
+pub struct RcuBarrierFuture {
+    domain: DomainRef,
+    /// An independent domain's handle (see [`owned`]); `None` for the default domain.
+    _open: Option<Domain>,
     marker: Arc<Marker>,
 }
 
-impl<'d> RcuBarrierFuture<'d> {
-    fn new(target: Target<'d>) -> Self {
+impl RcuBarrierFuture {
+    fn new(domain: Option<&Domain>) -> Self {
+        let (domain, open) = owned(domain);
         let marker = Arc::new(Marker {
             done: AtomicBool::new(false),
             waker: Mutex::new(None),
         });
         let shared = marker.clone();
-        target.push_barrier_marker(move || {
+        push_barrier_marker(&domain, move || {
             // Release pairs with the Acquire loads in `poll`: the callbacks that ran before the
             // marker happen-before the awaiting task resumes.
             shared.done.store(true, Ordering::Release);
@@ -415,11 +425,15 @@ impl<'d> RcuBarrierFuture<'d> {
                 waker.wake();
             }
         });
-        RcuBarrierFuture { target, marker }
+        RcuBarrierFuture {
+            domain,
+            _open: open,
+            marker,
+        }
     }
 }
 
-impl Future for RcuBarrierFuture<'_> {
+impl Future for RcuBarrierFuture {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -440,7 +454,7 @@ impl Future for RcuBarrierFuture<'_> {
     }
 }
 
-impl Drop for RcuBarrierFuture<'_> {
+impl Drop for RcuBarrierFuture {
     fn drop(&mut self) {
         // The marker may run much later (a long reader delays its grace period): release the task's
         // waker now rather than keep it alive until then.
@@ -449,10 +463,10 @@ impl Drop for RcuBarrierFuture<'_> {
     }
 }
 
-impl fmt::Debug for RcuBarrierFuture<'_> {
+impl fmt::Debug for RcuBarrierFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RcuBarrierFuture")
-            .field("domain", &self.target)
+            .field("domain_id", &self.domain.id)
             .field("done", &self.marker.done.load(Ordering::Relaxed))
             .finish()
     }
@@ -490,8 +504,8 @@ impl fmt::Debug for RcuBarrierFuture<'_> {
 /// rcu_core::synchronize_rcu_async().await;
 /// # });
 /// ```
-pub fn synchronize_rcu_async() -> SynchronizeRcuFuture<'static> {
-    SynchronizeRcuFuture::new(Target::Default)
+pub fn synchronize_rcu_async() -> SynchronizeRcuFuture {
+    SynchronizeRcuFuture::new(None)
 }
 
 /// Waits, without blocking the thread, until every callback queued (by any thread) before the call
@@ -513,24 +527,35 @@ pub fn synchronize_rcu_async() -> SynchronizeRcuFuture<'static> {
 /// assert!(flushed.load(Ordering::SeqCst));
 /// # });
 /// ```
-pub fn rcu_barrier_async() -> RcuBarrierFuture<'static> {
-    RcuBarrierFuture::new(Target::Default)
+pub fn rcu_barrier_async() -> RcuBarrierFuture {
+    RcuBarrierFuture::new(None)
 }
 
 impl Domain {
     /// The async form of [`synchronize`](Domain::synchronize); see [`synchronize_rcu_async`].
     ///
+    /// The future does not borrow the domain: it holds a handle of its own, which keeps the domain
+    /// open until the future is dropped (the future may be the domain's last handle; dropping it
+    /// then shuts the domain down, as dropping the last `Domain` does). So it can be spawned as a
+    /// task of its own, and the caller's handle may be dropped or moved meanwhile.
+    ///
     /// ```
     /// let domain = rcu_core::Domain::new();
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// domain.synchronize_async().await;
+    ///
+    /// // `'static`: a task of its own, outliving the caller's handle.
+    /// let grace_period = tokio::spawn(domain.synchronize_async());
+    /// drop(domain);
+    /// grace_period.await.unwrap();
     /// # });
     /// ```
-    pub fn synchronize_async(&self) -> SynchronizeRcuFuture<'_> {
-        SynchronizeRcuFuture::new(Target::Domain(self))
+    pub fn synchronize_async(&self) -> SynchronizeRcuFuture {
+        SynchronizeRcuFuture::new(Some(self))
     }
 
-    /// The async form of [`barrier`](Domain::barrier); see [`rcu_barrier_async`].
+    /// The async form of [`barrier`](Domain::barrier); see [`rcu_barrier_async`]. `'static`, like
+    /// [`synchronize_async`](Domain::synchronize_async)'s future.
     ///
     /// ```
     /// let domain = rcu_core::Domain::new();
@@ -540,7 +565,7 @@ impl Domain {
     /// # });
     /// assert_eq!(domain.stats().callbacks_pending(), 0);
     /// ```
-    pub fn barrier_async(&self) -> RcuBarrierFuture<'_> {
-        RcuBarrierFuture::new(Target::Domain(self))
+    pub fn barrier_async(&self) -> RcuBarrierFuture {
+        RcuBarrierFuture::new(Some(self))
     }
 }

@@ -286,6 +286,6 @@ mod static_checks {
     assert_eq_size!(crate::RcuArcCell<u64>, usize);
     assert_impl_all!(crate::RcuArcCell<String>: Send, Sync);
     assert_impl_all!(crate::RcuArcCell<String, crate::Domain>: Send, Sync);
-    assert_impl_all!(crate::SynchronizeRcuFuture<'static>: Send, Sync, Unpin);
-    assert_impl_all!(crate::RcuBarrierFuture<'static>: Send, Sync, Unpin);
+    assert_impl_all!(crate::SynchronizeRcuFuture: Send, Sync, Unpin);
+    assert_impl_all!(crate::RcuBarrierFuture: Send, Sync, Unpin);
 }
