@@ -18,6 +18,10 @@
 //!   the handler pauses the interrupted thread (spin, `sched_yield` or a short sleep), which widens
 //!   race windows anywhere in the code, the libraries included, without any hook in them.
 //!
+//! Besides, [`module_graph`] reads a crate's `src/` and gives the graph of which module imports
+//! which: the `tests/module_graph.rs` of rcu-core, rcu-queue and qdev-demo assert with it that
+//! their modules form no import cycle and import down their layers only.
+//!
 //! # How CI uses it
 //!
 //! * `cargo test --workspace` (a debug build) runs the stress and torture tests with the allocator
@@ -64,6 +68,7 @@
 
 pub mod alive;
 pub mod alloc;
+pub mod module_graph;
 pub mod perturb;
 
 pub use alive::AliveWord;
