@@ -23,7 +23,8 @@
 //!
 //! let modules: BTreeSet<String> = ["lib", "a", "b", "b/c"].map(String::from).into();
 //! let code = "use crate::b::c::Thing;\n// crate::a in a comment\nfn f() { crate::a::g(); }";
-//! assert_eq!(imports("b", code, &modules, &Default::default()), ["a", "b/c"].map(String::from).into());
+//! let found = imports("b", code, &modules, &Default::default());
+//! assert_eq!(found, ["a", "b/c"].map(String::from).into());
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
