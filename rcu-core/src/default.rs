@@ -20,23 +20,13 @@ use std::ptr::{self, NonNull};
 use std::time::Duration;
 
 use crate::callback::{RcuCallback, RcuHead};
-use crate::domain::{DomainInner, DomainRef, GpState};
+use crate::engine::{DEFAULT, GpState};
 use crate::gp::panic_in_section;
 use crate::rcu_domain::{NotSend, RcuDomain, RecordPtr, sealed};
 use crate::reader::Reader;
 use crate::stats::Stats;
 use crate::sync::Arc;
-use crate::worker;
-
-/// The default domain.
-#[cfg(not(loom))]
-pub(crate) static DEFAULT: DomainInner = DomainInner::new(0, 0, None);
-
-#[cfg(loom)]
-loom::lazy_static! {
-    /// The default domain; under loom a lazy static, rebuilt for every execution of a model.
-    pub(crate) static ref DEFAULT: DomainInner = DomainInner::new(0, 0, None);
-}
+use crate::worker::{self, DomainRef};
 
 /// The reference the default domain's callback thread keeps; made when the thread is started,
 /// which also installs the fork handlers and, the first time, arranges for the thread to be joined

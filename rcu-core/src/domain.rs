@@ -1,8 +1,8 @@
-//! RCU domains: the engine every domain shares ([`DomainInner`]: a grace-period core, a callback
-//! thread and the operations on them), and the public [`Domain`] API for independent domains (like
-//! Linux SRCU or crossbeam's `Collector`). The default domain (`default.rs`) is a `static`
-//! `DomainInner` with a faster way to find the calling thread's reader record; everything past that
-//! look-up is the code below.
+//! The public API of independent RCU domains, [`Domain`] (like Linux SRCU or crossbeam's
+//! `Collector`): handles, guards, explicit reader registration and the shutdown of a domain. The
+//! engine, shared with the default domain (`default.rs`), is `engine.rs` over the state
+//! `DomainInner` (`worker.rs`); a `Domain` differs only in finding the calling thread's reader
+//! record through a small thread-local table (`local.rs`) and in owning its state.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -10,155 +10,12 @@ use std::ptr::NonNull;
 use std::time::Duration;
 
 use crate::callback::{RcuCallback, RcuHead};
-use crate::gp::GpCore;
+use crate::engine::GpState;
 use crate::rcu_domain::{NotSend, RecordPtr};
-use crate::reader::Reader;
+use crate::reader::{Link, Reader};
 use crate::stats::Stats;
-use crate::sync::{Arc, AtomicUsize, Ordering, maybe_const_fn};
-use crate::worker::{self, Callbacks};
-
-/// The state of one RCU domain: grace periods plus callbacks.
-#[derive(Debug)]
-pub(crate) struct DomainInner {
-    pub(crate) gp: GpCore,
-    pub(crate) callbacks: Callbacks,
-    /// Identity, never reused (0 is the default domain): keys the thread-local reader records of
-    /// independent domains (`local.rs`), so a record can never be mistaken for a later domain's.
-    pub(crate) id: u64,
-    /// Number of [`Domain`] values (clones) alive; the last one to go shuts the domain down.
-    owners: AtomicUsize,
-    /// The fork generation (`fork.rs`) the domain was created in; another one means this is a
-    /// child process, where an independent domain must not be used (see [`Domain`]).
-    fork_generation: u64,
-    /// Independent domains: the liveness flag the thread-local records check (`local.rs`).
-    link: Option<Arc<crate::local::Link>>,
-}
-
-impl DomainInner {
-    maybe_const_fn! {
-        pub(crate) fn new(
-            id: u64,
-            fork_generation: u64,
-            link: Option<Arc<crate::local::Link>>,
-        ) -> DomainInner {
-            DomainInner {
-                gp: GpCore::new(),
-                callbacks: Callbacks::new(),
-                id,
-                owners: AtomicUsize::new(1),
-                fork_generation,
-                link,
-            }
-        }
-    }
-
-    /// The liveness link of an independent domain.
-    pub(crate) fn link(&self) -> &Arc<crate::local::Link> {
-        self.link
-            .as_ref()
-            .expect("rcu-core: only independent domains have thread-local records")
-    }
-
-    /// `call_rcu` with a closure. `owner` makes the reference the callback thread keeps, if it must
-    /// be started.
-    #[track_caller]
-    pub(crate) fn call_rcu<F: FnOnce() + Send + 'static>(
-        &self,
-        f: F,
-        owner: impl FnOnce() -> DomainRef,
-    ) {
-        worker::ensure_worker(self, owner);
-        worker::check_backlog(self.callbacks.push_closure(f));
-    }
-
-    /// `call_rcu1`.
-    ///
-    /// # Safety
-    /// The contract of [`crate::call_rcu1`].
-    #[track_caller]
-    pub(crate) unsafe fn call_rcu1(
-        &self,
-        head: NonNull<RcuHead>,
-        func: RcuCallback,
-        owner: impl FnOnce() -> DomainRef,
-    ) {
-        worker::ensure_worker(self, owner);
-        // SAFETY: forwarded contract.
-        worker::check_backlog(unsafe { self.callbacks.push(head, func) });
-    }
-
-    /// `start_poll_synchronize_rcu`: the snapshot, and a callback that makes sure a grace period
-    /// runs even if nobody else asks for one.
-    pub(crate) fn start_poll(&self, owner: impl FnOnce() -> DomainRef) -> GpState {
-        let state = GpState(self.gp.poll_snapshot());
-        self.call_rcu(|| {}, owner);
-        state
-    }
-
-    /// `poll_state_synchronize_rcu`.
-    pub(crate) fn poll_state(&self, state: GpState) -> bool {
-        self.gp.poll_done(state.0)
-    }
-
-    pub(crate) fn stats(&self) -> Stats {
-        // The barrier mode is chosen when the first reader registers; choose it now if needed so
-        // that `membarrier` reports what readers will use.
-        #[cfg(not(loom))]
-        crate::barrier::init();
-        let gp = &self.gp.stats;
-        // Snapshot, not atomic as a whole: `pending` still includes the part of the running batch
-        // that was already invoked (`batch_done`) until the batch ends.
-        let pending = self.callbacks.pending_count();
-        let done = self.callbacks.batch_done.load(Ordering::Relaxed);
-        let invoked = self.callbacks.invoked.load(Ordering::Relaxed);
-        let pending = u64::from(pending.saturating_sub(done));
-        Stats {
-            grace_periods: gp.grace_periods.load(Ordering::Relaxed),
-            synchronize_calls: gp.synchronize_calls.load(Ordering::Relaxed),
-            callbacks_queued: invoked + pending,
-            callbacks_invoked: invoked,
-            callback_panics: self.callbacks.panics.load(Ordering::Relaxed),
-            longest_grace_period: Duration::from_nanos(gp.longest_ns.load(Ordering::Relaxed)),
-            stall_warnings: gp.stall_warnings.load(Ordering::Relaxed),
-            registered_readers: self.gp.registered(),
-            membarrier: crate::barrier::uses_membarrier(),
-        }
-    }
-}
-
-impl Drop for DomainInner {
-    /// An independent domain's state leaves the fork handlers' list before its memory goes.
-    fn drop(&mut self) {
-        if self.link.is_some() {
-            crate::fork::forget_domain(self);
-        }
-    }
-}
-
-/// A handle to a domain that the callback thread can own: the `static` default domain or a shared
-/// instance.
-#[derive(Debug, Clone)]
-pub(crate) enum DomainRef {
-    Static(&'static DomainInner),
-    Shared(Arc<DomainInner>),
-}
-
-impl std::ops::Deref for DomainRef {
-    type Target = DomainInner;
-    fn deref(&self) -> &DomainInner {
-        match self {
-            DomainRef::Static(d) => d,
-            DomainRef::Shared(d) => d,
-        }
-    }
-}
-
-/// A grace-period cookie from [`start_poll_synchronize_rcu`](crate::start_poll_synchronize_rcu) or
-/// [`Domain::start_poll`]: liburcu's `struct urcu_gp_poll_state`, Linux's `unsigned long` cookie.
-///
-/// Only meaningful for the domain that produced it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct GpState(pub(crate) u64);
+use crate::sync::{Arc, Ordering};
+use crate::worker::{self, DomainInner, DomainRef};
 
 /// Source of [`DomainInner::id`] for independent domains (a plain `std` counter even under loom:
 /// identities, not state the algorithm synchronizes through).
@@ -266,16 +123,12 @@ impl Domain {
         crate::fork::init();
         let inner = Arc::new(DomainInner::new(
             NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            crate::fork::generation(),
-            Some(crate::local::Link::new()),
+            crate::engine::generation(),
+            Some(Link::new()),
         ));
         // Its locks are taken across `fork()` from now on (`fork.rs`).
-        crate::fork::track_domain(&inner);
+        crate::engine::track_domain(&inner);
         Domain { inner }
-    }
-
-    pub(crate) fn inner(&self) -> &DomainInner {
-        &self.inner
     }
 
     /// The reference the callback thread keeps (made only when it is started).
@@ -287,13 +140,7 @@ impl Domain {
     /// a thread or lock of the parent.
     #[track_caller]
     pub(crate) fn assert_same_process(&self, what: &str) {
-        if crate::fork::generation() != self.inner.fork_generation {
-            panic!(
-                "rcu-core: Domain::{what} called in a child process on a Domain created before \
-                 fork(); its callback thread and readers stayed in the parent. Create a new Domain \
-                 in the child (the default domain keeps working there)"
-            );
-        }
+        self.inner.assert_same_process(what);
     }
 
     /// Enters a read-side critical section of this domain (`rcu_read_lock`), registering the
@@ -317,7 +164,7 @@ impl Domain {
     #[inline]
     #[track_caller]
     pub fn read_lock(&self) -> DomainGuard<'_> {
-        let reader = crate::local::reader(self);
+        let reader = crate::local::reader(&self.inner);
         // SAFETY: `reader` is this thread's live record in this domain (see `DomainGuard::drop`),
         // used by its owner.
         unsafe { (*reader).lock(&self.inner.gp.ctr) };
@@ -326,13 +173,6 @@ impl Domain {
             domain: &self.inner,
             _not_send: PhantomData,
         }
-    }
-
-    /// Registers the calling thread in the registry (the slow path of [`read_lock`](Self::read_lock)).
-    #[track_caller]
-    pub(crate) fn register_record(&self) -> Arc<Reader> {
-        self.assert_same_process("read_lock (first on a thread) or register");
-        self.inner.gp.register()
     }
 
     /// Whether the calling thread is inside a read-side critical section of this domain
@@ -367,7 +207,7 @@ impl Domain {
     pub fn register(&self) -> ReaderHandle<'_> {
         ReaderHandle {
             domain: &self.inner,
-            reader: self.register_record(),
+            reader: self.inner.register_record(),
             _not_send: PhantomData,
         }
     }
@@ -506,9 +346,52 @@ fn wrong_domain(expected: u64, found: u64) -> ! {
 
 #[cfg(loom)]
 impl Domain {
-    /// The loom models' handle on this domain (`worker::loom_buffer`).
+    /// The loom models' handle on this domain ([`loom_buffer`]).
     pub(crate) fn loom_ref(&self) -> DomainRef {
         (self.owner())()
+    }
+}
+
+/// Explicit per-thread buffers of a [`Domain`], exposed only to the loom models in
+/// `tests/loom.rs`: outside loom the default domain finds the calling thread's buffer through a
+/// thread-local; the models hold it in a variable instead and go through the same `push_local`,
+/// collection and unregistration code.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_buffer {
+    use crate::buffer::LocalBuffer;
+    use crate::sync::Arc;
+    use crate::worker::{DomainRef, box_closure, check_backlog, ensure_worker};
+
+    /// One thread's buffer of a domain.
+    #[derive(Debug)]
+    pub struct Buffer {
+        domain: DomainRef,
+        buf: Arc<LocalBuffer>,
+    }
+
+    impl Buffer {
+        /// Registers a buffer with `domain` (and starts its callback thread).
+        pub fn register(domain: &crate::Domain) -> Buffer {
+            let domain = domain.loom_ref();
+            ensure_worker(&domain, || domain.clone());
+            let buf = domain.callbacks.register_buffer();
+            Buffer { domain, buf }
+        }
+
+        /// `call_rcu` through this buffer; only the thread that owns it may call it.
+        pub fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F) {
+            let (head, func) = box_closure(f);
+            // SAFETY: a fresh head with its trampoline; the buffer is registered with this
+            // domain, and the model calls this from one thread at a time (the owner).
+            let backlog = unsafe { self.domain.callbacks.push_local(&self.buf, head, func) };
+            check_backlog(backlog);
+        }
+
+        /// The owner thread exits: its callbacks go to the shared queue, the buffer is unregistered.
+        pub fn unregister(self) {
+            self.domain.callbacks.unregister_buffer(&self.buf);
+        }
     }
 }
 
@@ -529,7 +412,7 @@ impl Drop for Domain {
             drop(crate::sync::lock(&self.inner.callbacks.handle).take());
             return;
         }
-        if crate::fork::generation() != self.inner.fork_generation {
+        if crate::engine::generation() != self.inner.fork_generation {
             // A child process: the callback thread (if any) stayed in the parent, and the domain's
             // locks may have been held by threads that do not exist here. Leak the state.
             std::mem::forget(self.inner.clone());

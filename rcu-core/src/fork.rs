@@ -37,13 +37,13 @@
 //!    records are kept (`GpCore::after_fork_child`).
 //! 6. The default domain's grace-period batching state (`GpCore::batch`). Child: no leader, the
 //!    sequence rolled back to the last completed grace period (`GpCore::after_fork_child`).
-//! 7. The async futures' slot table (`gp_async::SLOTS`), and with it every barrier future's waker
+//! 7. The async futures' slot table (`slots::SLOTS`), and with it every barrier future's waker
 //!    lock (`Marker::waker`), which is only ever taken inside it. Child: open slots stay open, and
 //!    each of the default domain's gets a fresh closing callback
-//!    (`gp_async::close_slots_after_fork_child`): its own may not be in the inherited queue.
-//! 8. The list of live independent domains ([`DOMAINS`], this module).
+//!    (`slots::close_slots_after_fork_child`): its own may not be in the inherited queue.
+//! 8. The list of live independent domains (`engine::DOMAINS`).
 //! 9. For every live independent [`Domain`](crate::Domain), in the list's order: its liveness link
-//!    (`Link::alive`, `local.rs`; its owner thread unregisters a record under it), its reader
+//!    (`Link::lock`, `reader.rs`; a thread unregisters its record under it, `local.rs`), its reader
 //!    registry and its (always empty) buffer registry. Child: nothing changes; the domain's state
 //!    is only read there (`read_ongoing`, `stats`), or leaked when it is dropped.
 //!
@@ -67,17 +67,9 @@
 use std::cell::RefCell;
 
 #[cfg(all(unix, not(loom)))]
-use crate::default::DEFAULT;
+use crate::engine::{DEFAULT, DOMAINS, DomainPtr};
 #[cfg(all(unix, not(loom)))]
 use crate::sync::{MutexGuard, lock};
-
-/// Children created by `fork()` so far along this process's ancestry (see the module docs).
-static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// The current fork generation: changes in a child process.
-pub(crate) fn generation() -> u64 {
-    GENERATION.load(std::sync::atomic::Ordering::Relaxed)
-}
 
 /// Installs the fork handlers once per process (nothing to do under loom, which cannot fork).
 ///
@@ -125,40 +117,6 @@ extern "C" fn install_at_load() {
     init();
 }
 
-/// A live independent domain, in [`DOMAINS`].
-#[cfg(all(unix, not(loom)))]
-struct DomainPtr(*const crate::domain::DomainInner);
-
-// SAFETY: only dereferenced by `prepare`, under the `DOMAINS` lock, while the domain is alive (it
-// leaves the list, under that lock, before its memory is freed: `forget_domain`).
-#[cfg(all(unix, not(loom)))]
-unsafe impl Send for DomainPtr {}
-
-/// Every live independent domain (lock 8 of the module docs' list): `prepare` takes their locks.
-#[cfg(all(unix, not(loom)))]
-static DOMAINS: crate::sync::Mutex<Vec<DomainPtr>> = crate::sync::Mutex::new(Vec::new());
-
-/// Adds a new independent domain to [`DOMAINS`] (`Domain::new`).
-pub(crate) fn track_domain(domain: &crate::domain::DomainInner) {
-    #[cfg(all(unix, not(loom)))]
-    lock(&DOMAINS).push(DomainPtr(domain));
-    #[cfg(not(all(unix, not(loom))))]
-    let _ = domain;
-}
-
-/// Removes an independent domain from [`DOMAINS`]; called from its `Drop`, before its memory goes.
-pub(crate) fn forget_domain(domain: &crate::domain::DomainInner) {
-    #[cfg(all(unix, not(loom)))]
-    {
-        let mut domains = lock(&DOMAINS);
-        if let Some(i) = domains.iter().position(|d| std::ptr::eq(d.0, domain)) {
-            domains.swap_remove(i);
-        }
-    }
-    #[cfg(not(all(unix, not(loom))))]
-    let _ = domain;
-}
-
 /// Lock 9 of the module docs' list, for one independent domain (fields in locking order).
 #[cfg(all(unix, not(loom)))]
 struct DomainGuards {
@@ -178,7 +136,7 @@ struct ForkGuards {
     _run_lock: MutexGuard<'static, ()>,
     registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::reader::Reader>>>,
     batch: MutexGuard<'static, crate::gp::BatchState>,
-    _slots: MutexGuard<'static, crate::gp_async::Slots>,
+    _slots: MutexGuard<'static, crate::slots::Slots>,
     domain_list: MutexGuard<'static, Vec<DomainPtr>>,
     domains: Vec<DomainGuards>,
 }
@@ -207,20 +165,20 @@ extern "C" fn prepare() {
         _run_lock: lock(&DEFAULT.gp.run_lock),
         registry: lock(&DEFAULT.gp.registry),
         batch: lock(&DEFAULT.gp.batch),
-        _slots: lock(&crate::gp_async::SLOTS),
+        _slots: lock(&crate::slots::SLOTS),
         domain_list: lock(&DOMAINS),
         domains: Vec::new(),
     };
-    let live: Vec<*const crate::domain::DomainInner> =
+    let live: Vec<*const crate::worker::DomainInner> =
         guards.domain_list.iter().map(|d| d.0).collect();
     guards.domains.reserve_exact(live.len());
     for domain in live {
         // SAFETY: the domain is in `DOMAINS`, whose lock `guards` holds until after these guards
         // are dropped (`ForkGuards::drop`); a domain leaves the list under that lock before its
         // memory is freed, so it outlives the references made here.
-        let domain: &'static crate::domain::DomainInner = unsafe { &*domain };
+        let domain: &'static crate::worker::DomainInner = unsafe { &*domain };
         guards.domains.push(DomainGuards {
-            _link: domain.link().lock_for_fork(),
+            _link: domain.link().lock(),
             _registry: lock(&domain.gp.registry),
             _buffers: lock(&domain.callbacks.buffers),
         });
@@ -235,7 +193,7 @@ extern "C" fn parent() {
 
 #[cfg(all(unix, not(loom)))]
 extern "C" fn child() {
-    GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    crate::engine::GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if let Some(mut guards) = HELD.with(|h| h.borrow_mut().take()) {
         DEFAULT
             .gp
@@ -247,7 +205,7 @@ extern "C" fn child() {
     DEFAULT.callbacks.reset_after_fork();
     // Before the callback thread starts: the slots' new callbacks go behind the inherited queue.
     // `call_rcu` panics only if no callback thread can be started; this handler must not unwind.
-    let requeued = std::panic::catch_unwind(crate::gp_async::close_slots_after_fork_child);
+    let requeued = std::panic::catch_unwind(crate::slots::close_slots_after_fork_child);
     if let Err(payload) = requeued {
         crate::diag::drop_payload(payload);
         crate::diag::report(
@@ -256,6 +214,6 @@ extern "C" fn child() {
         );
     }
     if DEFAULT.callbacks.pending_count() > 0 {
-        crate::worker::ensure_worker(&DEFAULT, || crate::domain::DomainRef::Static(&DEFAULT));
+        crate::worker::ensure_worker(&DEFAULT, || crate::worker::DomainRef::Static(&DEFAULT));
     }
 }

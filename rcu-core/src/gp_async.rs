@@ -12,10 +12,10 @@
 //! poll re-checks that first, without a lock.
 //!
 //! When it has to wait, the future parks its [`Waker`] in a *slot*: a list of wakers for one
-//! `(domain, snapshot)` pair, kept in a process-wide table. The future that opens a slot queues one
-//! callback on the domain's callback thread (`call_rcu`) that closes the slot and wakes every waker
-//! in it. Every later future with the same snapshot joins that slot instead of queueing its own
-//! callback. The callback runs after a grace period that began after it was queued, hence after the
+//! `(domain, snapshot)` pair, kept in a process-wide table (`slots.rs`). The future that opens a
+//! slot queues one callback on the domain's callback thread (`call_rcu`) that closes the slot and
+//! wakes every waker in it. Every later future with the same snapshot joins that slot instead of
+//! queueing its own callback. The callback runs after a grace period that began after it was queued, hence after the
 //! snapshot was taken, so that grace period satisfies every future in the slot. Snapshots only
 //! change when a grace period starts or ends, so thousands of futures created together share one or
 //! two slots, one callback each, and the callback thread runs those few callbacks in one batch, one
@@ -46,198 +46,70 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::default::{DEFAULT, default_owner};
-use crate::domain::{Domain, DomainInner, DomainRef};
+use crate::default::default_owner;
+use crate::domain::Domain;
+use crate::engine::DEFAULT;
+use crate::slots::{SLOTS, close_slot, key};
 use crate::sync::{Arc, AtomicBool, Mutex, Ordering, lock};
-use crate::worker;
+use crate::worker::{self, DomainRef};
 
-/// The domain a future waits on.
-#[derive(Clone, Copy)]
-enum Target<'d> {
-    /// The process-wide default domain.
-    Default,
-    /// An independent domain, borrowed so that it outlives the future.
-    Domain(&'d Domain),
-}
-
-impl<'d> Target<'d> {
-    fn inner(self) -> &'d DomainInner {
-        match self {
-            Target::Default => &DEFAULT,
-            Target::Domain(d) => &d.inner,
-        }
-    }
-
-    /// Identifies the domain in the slot table. A domain cannot be freed while a slot of it is
-    /// open: its futures borrow it, and dropping a `Domain` runs every queued callback (the slots'
-    /// too) before the memory goes.
-    fn key(self) -> usize {
-        std::ptr::from_ref(self.inner()) as usize
-    }
-
-    fn call_rcu<F: FnOnce() + Send + 'static>(self, f: F) {
-        match self {
-            Target::Default => crate::call_rcu(f),
-            Target::Domain(d) => d.call_rcu(f),
-        }
-    }
-
-    /// Queues the barrier marker `f` the way `rcu_barrier` queues its own
-    /// ([`worker::push_marker`]: behind every callback queued before, by any thread, including
-    /// those still in other threads' buffers), and lets the callback thread skip its batching delay
-    /// while the marker is pending, so an awaited barrier costs what `rcu_barrier` costs, not a
-    /// millisecond more.
-    fn push_barrier_marker<F: FnOnce() + Send + 'static>(self, f: F) {
-        let domain = match self {
-            Target::Default => DomainRef::Static(&DEFAULT),
-            Target::Domain(d) => {
-                d.assert_same_process("barrier_async");
-                DomainRef::Shared(d.inner.clone())
-            }
-        };
-        let cbs = &domain.callbacks;
-        cbs.barrier_waiters.fetch_add(1, Ordering::Relaxed);
-        let for_callback = domain.clone();
-        let marker = move || {
-            for_callback
-                .callbacks
-                .barrier_waiters
-                .fetch_sub(1, Ordering::Relaxed);
-            f();
-        };
-        let queued = catch_unwind(AssertUnwindSafe(|| match self {
-            Target::Default => worker::push_marker(&DEFAULT, default_owner, marker),
-            Target::Domain(d) => worker::push_marker(&d.inner, d.owner(), marker),
-        }));
-        if let Err(payload) = queued {
-            // Not queued (no callback thread could be spawned): the callback will never undo it.
-            cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
-            resume_unwind(payload);
+/// Queues the closing callback of a slot on `domain`, the way its public `call_rcu` queues it (the
+/// default domain through the calling thread's buffer).
+///
+/// # Panics
+/// For an independent domain, in a child of `fork()` (see "fork" in [`Domain`]'s docs).
+#[track_caller]
+fn call_rcu<F: FnOnce() + Send + 'static>(domain: &DomainRef, f: F) {
+    match domain {
+        DomainRef::Static(_) => crate::call_rcu(f),
+        DomainRef::Shared(d) => {
+            d.assert_same_process("synchronize_async (awaited)");
+            d.call_rcu(f, || domain.clone());
         }
     }
 }
 
-impl fmt::Debug for Target<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Target::Default => f.write_str("default domain"),
-            Target::Domain(_) => f.write_str("Domain"),
-        }
-    }
-}
-
-/// The wakers of every future waiting for one snapshot of one domain.
-struct Slot {
-    domain: usize,
-    snap: u64,
-    id: u64,
-    /// `None` where a future left (dropped, or completed before the callback ran).
-    wakers: Vec<Option<Waker>>,
-    /// Indices of `None` entries, reused first.
-    free: Vec<usize>,
-}
-
-impl Slot {
-    fn insert(&mut self, waker: Waker) -> usize {
-        match self.free.pop() {
-            Some(i) => {
-                self.wakers[i] = Some(waker);
-                i
-            }
-            None => {
-                self.wakers.push(Some(waker));
-                self.wakers.len() - 1
-            }
-        }
-    }
-
-    fn remove(&mut self, index: usize) {
-        if self.wakers[index].take().is_some() {
-            self.free.push(index);
-        }
-    }
-}
-
-/// The open slots of every domain: a handful at a time (one or two per domain with waiters).
-pub(crate) struct Slots {
-    open: Vec<Slot>,
-    next_id: u64,
-}
-
-impl Slots {
-    fn get(&mut self, id: u64) -> Option<&mut Slot> {
-        self.open.iter_mut().find(|s| s.id == id)
-    }
-}
-
-/// The slot table: a process-wide lock, in `fork.rs`'s list. Every barrier future's
-/// `Marker::waker` lock is taken only inside it, so holding it also means no such lock is held.
-/// Nothing rcu-core locks is taken under it (a slot's callback is queued after it is released).
-#[cfg(not(loom))]
-pub(crate) static SLOTS: Mutex<Slots> = Mutex::new(Slots {
-    open: Vec::new(),
-    next_id: 0,
-});
-
-#[cfg(loom)]
-loom::lazy_static! {
-    /// Under loom a lazy static, rebuilt for every execution of a model (like the default domain).
-    static ref SLOTS: Mutex<Slots> = Mutex::new(Slots {
-        open: Vec::new(),
-        next_id: 0,
-    });
-}
-
-/// The callback of a slot: closes it and wakes its futures.
-fn close_slot(id: u64) {
-    let slot = {
-        let mut slots = lock(&SLOTS);
-        let Some(i) = slots.open.iter().position(|s| s.id == id) else {
-            return;
-        };
-        slots.open.swap_remove(i)
+/// Queues the barrier marker `f` the way `rcu_barrier` queues its own ([`worker::push_marker`]:
+/// behind every callback queued before, by any thread, including those still in other threads'
+/// buffers), and lets the callback thread skip its batching delay while the marker is pending, so
+/// an awaited barrier costs what `rcu_barrier` costs, not a millisecond more.
+///
+/// # Panics
+/// For an independent domain, in a child of `fork()` (see "fork" in [`Domain`]'s docs).
+#[track_caller]
+fn push_barrier_marker<F: FnOnce() + Send + 'static>(domain: &DomainRef, f: F) {
+    domain.assert_same_process("barrier_async");
+    let cbs = &domain.callbacks;
+    cbs.barrier_waiters.fetch_add(1, Ordering::Relaxed);
+    let for_callback = domain.clone();
+    let marker = move || {
+        for_callback
+            .callbacks
+            .barrier_waiters
+            .fetch_sub(1, Ordering::Relaxed);
+        f();
     };
-    wake_all(slot.wakers.into_iter().flatten());
-}
-
-/// In a child of `fork()` (from `fork.rs`'s `child`, the forking thread alone): queues a fresh
-/// closing callback for every open slot of the default domain. The child inherits the table but not
-/// always the callbacks that close it: a future that opened a slot queues its callback after
-/// releasing the table's lock, so `fork()` can fall between the two, and a callback caught inside
-/// another thread's `call_rcu` is dropped in the child (`fork.rs`). A slot left without its callback
-/// would hang every future of the child that joins it (`tests/fork_async_slots.rs`). A slot whose
-/// own callback did survive is closed by whichever runs first; the other finds it gone. Slots of
-/// independent domains stay as they are: no future of a parent's `Domain` can be awaited in the
-/// child (each such call panics there).
-#[cfg(all(unix, not(loom)))]
-pub(crate) fn close_slots_after_fork_child() {
-    let key = Target::Default.key();
-    let ids: Vec<u64> = lock(&SLOTS)
-        .open
-        .iter()
-        .filter(|s| s.domain == key)
-        .map(|s| s.id)
-        .collect();
-    for id in ids {
-        crate::call_rcu(move || close_slot(id));
-    }
-}
-
-/// Wakes every waker even if one of them panics; the first panic is then resumed, so the callback
-/// thread reports it as a panicking callback and no other future is left asleep.
-fn wake_all(wakers: impl Iterator<Item = Waker>) {
-    let mut first_panic = None;
-    for waker in wakers {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
-            if first_panic.is_none() {
-                first_panic = Some(payload);
-            } else {
-                crate::diag::drop_payload(payload);
-            }
-        }
-    }
-    if let Some(payload) = first_panic {
+    let queued = catch_unwind(AssertUnwindSafe(|| match domain {
+        DomainRef::Static(d) => worker::push_marker(d, default_owner, marker),
+        DomainRef::Shared(d) => worker::push_marker(d, || domain.clone(), marker),
+    }));
+    if let Err(payload) = queued {
+        // Not queued (no callback thread could be spawned): the callback will never undo it.
+        cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
         resume_unwind(payload);
+    }
+}
+
+/// What a future of `domain` (`None`: the default domain) holds: the domain's engine and, for an
+/// independent domain, a handle that keeps it open (its callback thread running) until the future
+/// is dropped. The engine alone keeps only the memory: the drop of the domain's last `Domain` handle
+/// shuts it down (stops and joins its callback thread, if one ran), and a future polled after that
+/// would queue its slot's callback for a callback thread that is gone, or start one that no owner
+/// ever stops.
+fn owned(domain: Option<&Domain>) -> (DomainRef, Option<Domain>) {
+    match domain {
+        None => (DomainRef::Static(&DEFAULT), None),
+        Some(d) => (DomainRef::Shared(d.inner.clone()), Some(d.clone())),
     }
 }
 
@@ -252,27 +124,34 @@ fn update_waker(slot: &mut Option<Waker>, waker: &Waker) {
 /// The future of [`synchronize_rcu_async`] and [`Domain::synchronize_async`]: completes once every
 /// read-side critical section that was running when it was created has ended.
 ///
+/// `'static`: it owns what it needs (an independent domain's future keeps the domain open until it
+/// is dropped), so it can be handed to `tokio::spawn` on its own.
+///
 /// Cancel-safe: dropping it at any point leaks nothing and delays no one. See
 /// [`synchronize_rcu_async`].
 #[must_use = "futures do nothing unless polled; the grace period is only awaited by `.await`"]
-pub struct SynchronizeRcuFuture<'d> {
-    target: Target<'d>,
+pub struct SynchronizeRcuFuture {
+    domain: DomainRef,
+    /// An independent domain's handle (see [`owned`]); `None` for the default domain.
+    _open: Option<Domain>,
     snap: u64,
     /// Where our waker is parked: the slot id and our index in it.
     parked: Option<(u64, usize)>,
 }
 
-impl<'d> SynchronizeRcuFuture<'d> {
-    fn new(target: Target<'d>) -> Self {
+impl SynchronizeRcuFuture {
+    fn new(domain: Option<&Domain>) -> Self {
+        let (domain, open) = owned(domain);
         SynchronizeRcuFuture {
-            target,
-            snap: target.inner().gp.poll_snapshot(),
+            snap: domain.gp.poll_snapshot(),
+            domain,
+            _open: open,
             parked: None,
         }
     }
 
     fn done(&self) -> bool {
-        self.target.inner().gp.poll_done(self.snap)
+        self.domain.gp.poll_done(self.snap)
     }
 
     /// Takes our waker out of its slot, if it is still open.
@@ -285,7 +164,7 @@ impl<'d> SynchronizeRcuFuture<'d> {
     }
 }
 
-impl Future for SynchronizeRcuFuture<'_> {
+impl Future for SynchronizeRcuFuture {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -308,28 +187,7 @@ impl Future for SynchronizeRcuFuture<'_> {
         if this.done() {
             return Poll::Ready(());
         }
-        let domain = this.target.key();
-        let snap = this.snap;
-        let (slot, opened) = match slots
-            .open
-            .iter()
-            .position(|s| s.domain == domain && s.snap == snap)
-        {
-            Some(i) => (&mut slots.open[i], false),
-            None => {
-                let id = slots.next_id;
-                slots.next_id += 1;
-                slots.open.push(Slot {
-                    domain,
-                    snap,
-                    id,
-                    wakers: Vec::new(),
-                    free: Vec::new(),
-                });
-                let last = slots.open.len() - 1;
-                (&mut slots.open[last], true)
-            }
-        };
+        let (slot, opened) = slots.find_or_open(key(&this.domain), this.snap);
         let id = slot.id;
         let index = slot.insert(cx.waker().clone());
         this.parked = Some((id, index));
@@ -343,7 +201,7 @@ impl Future for SynchronizeRcuFuture<'_> {
             // delay (at most 1 ms) gathers the waiters that keep arriving into this slot. Waiving it
             // made bursts cost one grace period per few waiters (tests/async_sharing.rs).
             let queued = catch_unwind(AssertUnwindSafe(|| {
-                this.target.call_rcu(move || close_slot(id));
+                call_rcu(&this.domain, move || close_slot(id));
             }));
             if let Err(payload) = queued {
                 // Not queued (no callback thread could be spawned): nobody would close the slot.
@@ -357,16 +215,16 @@ impl Future for SynchronizeRcuFuture<'_> {
     }
 }
 
-impl Drop for SynchronizeRcuFuture<'_> {
+impl Drop for SynchronizeRcuFuture {
     fn drop(&mut self) {
         self.unpark();
     }
 }
 
-impl fmt::Debug for SynchronizeRcuFuture<'_> {
+impl fmt::Debug for SynchronizeRcuFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SynchronizeRcuFuture")
-            .field("domain", &self.target)
+            .field("domain_id", &self.domain.id)
             .field("done", &self.done())
             .finish_non_exhaustive()
     }
@@ -392,21 +250,26 @@ impl Marker {
 /// The future of [`rcu_barrier_async`] and [`Domain::barrier_async`]: completes once every callback
 /// queued before it was created has run.
 ///
+/// `'static`, like [`SynchronizeRcuFuture`]: it can be handed to `tokio::spawn` on its own.
+///
 /// Cancel-safe: dropping it leaves only the queued marker, which runs and frees itself.
 #[must_use = "futures do nothing unless polled; the barrier is only awaited by `.await`"]
-pub struct RcuBarrierFuture<'d> {
-    target: Target<'d>,
+pub struct RcuBarrierFuture {
+    domain: DomainRef,
+    /// An independent domain's handle (see [`owned`]); `None` for the default domain.
+    _open: Option<Domain>,
     marker: Arc<Marker>,
 }
 
-impl<'d> RcuBarrierFuture<'d> {
-    fn new(target: Target<'d>) -> Self {
+impl RcuBarrierFuture {
+    fn new(domain: Option<&Domain>) -> Self {
+        let (domain, open) = owned(domain);
         let marker = Arc::new(Marker {
             done: AtomicBool::new(false),
             waker: Mutex::new(None),
         });
         let shared = marker.clone();
-        target.push_barrier_marker(move || {
+        push_barrier_marker(&domain, move || {
             // Release pairs with the Acquire loads in `poll`: the callbacks that ran before the
             // marker happen-before the awaiting task resumes.
             shared.done.store(true, Ordering::Release);
@@ -415,11 +278,15 @@ impl<'d> RcuBarrierFuture<'d> {
                 waker.wake();
             }
         });
-        RcuBarrierFuture { target, marker }
+        RcuBarrierFuture {
+            domain,
+            _open: open,
+            marker,
+        }
     }
 }
 
-impl Future for RcuBarrierFuture<'_> {
+impl Future for RcuBarrierFuture {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -440,7 +307,7 @@ impl Future for RcuBarrierFuture<'_> {
     }
 }
 
-impl Drop for RcuBarrierFuture<'_> {
+impl Drop for RcuBarrierFuture {
     fn drop(&mut self) {
         // The marker may run much later (a long reader delays its grace period): release the task's
         // waker now rather than keep it alive until then.
@@ -449,10 +316,10 @@ impl Drop for RcuBarrierFuture<'_> {
     }
 }
 
-impl fmt::Debug for RcuBarrierFuture<'_> {
+impl fmt::Debug for RcuBarrierFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RcuBarrierFuture")
-            .field("domain", &self.target)
+            .field("domain_id", &self.domain.id)
             .field("done", &self.marker.done.load(Ordering::Relaxed))
             .finish()
     }
@@ -490,8 +357,8 @@ impl fmt::Debug for RcuBarrierFuture<'_> {
 /// rcu_core::synchronize_rcu_async().await;
 /// # });
 /// ```
-pub fn synchronize_rcu_async() -> SynchronizeRcuFuture<'static> {
-    SynchronizeRcuFuture::new(Target::Default)
+pub fn synchronize_rcu_async() -> SynchronizeRcuFuture {
+    SynchronizeRcuFuture::new(None)
 }
 
 /// Waits, without blocking the thread, until every callback queued (by any thread) before the call
@@ -513,24 +380,35 @@ pub fn synchronize_rcu_async() -> SynchronizeRcuFuture<'static> {
 /// assert!(flushed.load(Ordering::SeqCst));
 /// # });
 /// ```
-pub fn rcu_barrier_async() -> RcuBarrierFuture<'static> {
-    RcuBarrierFuture::new(Target::Default)
+pub fn rcu_barrier_async() -> RcuBarrierFuture {
+    RcuBarrierFuture::new(None)
 }
 
 impl Domain {
     /// The async form of [`synchronize`](Domain::synchronize); see [`synchronize_rcu_async`].
     ///
+    /// The future does not borrow the domain: it holds a handle of its own, which keeps the domain
+    /// open until the future is dropped (the future may be the domain's last handle; dropping it
+    /// then shuts the domain down, as dropping the last `Domain` does). So it can be spawned as a
+    /// task of its own, and the caller's handle may be dropped or moved meanwhile.
+    ///
     /// ```
     /// let domain = rcu_core::Domain::new();
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// domain.synchronize_async().await;
+    ///
+    /// // `'static`: a task of its own, outliving the caller's handle.
+    /// let grace_period = tokio::spawn(domain.synchronize_async());
+    /// drop(domain);
+    /// grace_period.await.unwrap();
     /// # });
     /// ```
-    pub fn synchronize_async(&self) -> SynchronizeRcuFuture<'_> {
-        SynchronizeRcuFuture::new(Target::Domain(self))
+    pub fn synchronize_async(&self) -> SynchronizeRcuFuture {
+        SynchronizeRcuFuture::new(Some(self))
     }
 
-    /// The async form of [`barrier`](Domain::barrier); see [`rcu_barrier_async`].
+    /// The async form of [`barrier`](Domain::barrier); see [`rcu_barrier_async`]. `'static`, like
+    /// [`synchronize_async`](Domain::synchronize_async)'s future.
     ///
     /// ```
     /// let domain = rcu_core::Domain::new();
@@ -540,7 +418,7 @@ impl Domain {
     /// # });
     /// assert_eq!(domain.stats().callbacks_pending(), 0);
     /// ```
-    pub fn barrier_async(&self) -> RcuBarrierFuture<'_> {
-        RcuBarrierFuture::new(Target::Domain(self))
+    pub fn barrier_async(&self) -> RcuBarrierFuture {
+        RcuBarrierFuture::new(Some(self))
     }
 }

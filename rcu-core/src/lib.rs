@@ -223,6 +223,7 @@ mod default;
 #[cfg_attr(loom, allow(dead_code))]
 mod diag;
 mod domain;
+mod engine;
 mod fork;
 mod gp;
 mod gp_async;
@@ -231,6 +232,7 @@ mod local;
 pub mod raw;
 mod rcu_domain;
 mod reader;
+mod slots;
 mod stats;
 mod sync;
 #[cfg(all(target_os = "linux", not(loom)))]
@@ -251,16 +253,17 @@ pub use default::{
     poll_state_synchronize_rcu, rcu_barrier, read_lock, read_ongoing, register_thread,
     set_stall_timeout, start_poll_synchronize_rcu, stats, synchronize_rcu, unregister_thread,
 };
-pub use domain::{Domain, DomainGuard, GpState, ReaderHandle};
+#[cfg(loom)]
+#[doc(hidden)]
+pub use domain::loom_buffer;
+pub use domain::{Domain, DomainGuard, ReaderHandle};
+pub use engine::GpState;
 pub use gp_async::{
     RcuBarrierFuture, SynchronizeRcuFuture, rcu_barrier_async, synchronize_rcu_async,
 };
 pub use loaded::Loaded;
 pub use rcu_domain::{GuardStaysOnItsThread, RcuDomain};
 pub use stats::Stats;
-#[cfg(loom)]
-#[doc(hidden)]
-pub use worker::loom_buffer;
 
 #[doc(hidden)]
 pub mod __private {
@@ -286,6 +289,6 @@ mod static_checks {
     assert_eq_size!(crate::RcuArcCell<u64>, usize);
     assert_impl_all!(crate::RcuArcCell<String>: Send, Sync);
     assert_impl_all!(crate::RcuArcCell<String, crate::Domain>: Send, Sync);
-    assert_impl_all!(crate::SynchronizeRcuFuture<'static>: Send, Sync, Unpin);
-    assert_impl_all!(crate::RcuBarrierFuture<'static>: Send, Sync, Unpin);
+    assert_impl_all!(crate::SynchronizeRcuFuture: Send, Sync, Unpin);
+    assert_impl_all!(crate::RcuBarrierFuture: Send, Sync, Unpin);
 }

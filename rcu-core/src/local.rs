@@ -1,6 +1,7 @@
-//! The thread-local reader records of independent domains, behind [`Domain::read_lock`]: a small
-//! per-thread table with one entry per domain the thread has read in, filled on first use and
-//! emptied (each record unregistered) when the thread exits.
+//! The thread-local reader records of independent domains, behind
+//! [`Domain::read_lock`](crate::Domain::read_lock): a small per-thread table with one entry per
+//! domain the thread has read in, filled on first use and emptied (each record unregistered) when
+//! the thread exits.
 //!
 //! Lifetimes:
 //! - A domain may be dropped before the threads that read in it. An entry therefore reaches its
@@ -17,40 +18,9 @@
 
 use std::cell::RefCell;
 
-use crate::domain::{Domain, DomainInner};
-use crate::reader::Reader;
-use crate::sync::{Arc, Mutex, lock};
-
-/// A domain's liveness, shared with the thread-local entries that refer to it.
-#[derive(Debug)]
-pub(crate) struct Link {
-    /// Whether the domain's state is alive; cleared by its last owner before it can be freed.
-    alive: Mutex<bool>,
-}
-
-impl Link {
-    pub(crate) fn new() -> Arc<Link> {
-        Arc::new(Link {
-            alive: Mutex::new(true),
-        })
-    }
-
-    /// Called by the domain's last owner: from now on no entry touches the domain. Waits for an
-    /// entry that is unregistering right now.
-    pub(crate) fn close(&self) {
-        *lock(&self.alive) = false;
-    }
-
-    fn is_alive(&self) -> bool {
-        *lock(&self.alive)
-    }
-
-    /// The fork handlers' hold on the link (`fork.rs`, lock 9 of its list).
-    #[cfg(all(unix, not(loom)))]
-    pub(crate) fn lock_for_fork(&self) -> crate::sync::MutexGuard<'_, bool> {
-        lock(&self.alive)
-    }
-}
+use crate::reader::{Link, Reader};
+use crate::sync::Arc;
+use crate::worker::DomainInner;
 
 /// One thread's record in one domain.
 struct Entry {
@@ -63,7 +33,7 @@ struct Entry {
 impl Entry {
     /// Unregisters the record if its domain is still alive (thread exit or purge).
     fn unregister(self) {
-        let alive = lock(&self.link.alive);
+        let alive = self.link.lock();
         if *alive {
             // SAFETY: the link is alive and we hold its lock, so the domain's last owner has not
             // passed `Link::close` and the domain's state is not freed until we release the lock.
@@ -96,8 +66,8 @@ crate::sync::thread_local_const! {
 /// This thread's record in `domain`, registering it on first use.
 #[inline]
 #[track_caller]
-pub(crate) fn reader(domain: &Domain) -> *const Reader {
-    let id = domain.inner().id;
+pub(crate) fn reader(domain: &DomainInner) -> *const Reader {
+    let id = domain.id;
     let found = TABLE.try_with(|t| {
         t.borrow()
             .0
@@ -115,14 +85,14 @@ pub(crate) fn reader(domain: &Domain) -> *const Reader {
 /// First `read_lock` of this thread in `domain`.
 #[cold]
 #[track_caller]
-fn register(domain: &Domain) -> *const Reader {
+fn register(domain: &DomainInner) -> *const Reader {
     let reader = domain.register_record();
     let raw = Arc::as_ptr(&reader);
     let entry = Entry {
-        id: domain.inner().id,
+        id: domain.id,
         reader,
-        domain: domain.inner(),
-        link: domain.inner().link().clone(),
+        domain,
+        link: domain.link().clone(),
     };
     let stale = TABLE.with(|t| {
         let mut table = t.borrow_mut();
@@ -141,7 +111,7 @@ fn register(domain: &Domain) -> *const Reader {
 /// record, owned by the guard until its section ends.
 #[cold]
 #[track_caller]
-fn register_late(domain: &Domain) -> *const Reader {
+fn register_late(domain: &DomainInner) -> *const Reader {
     let reader = domain.register_record();
     reader.mark_late();
     Arc::into_raw(reader)

@@ -8,7 +8,7 @@ use std::fmt;
 use std::ptr::NonNull;
 
 use crate::callback::{RcuCallback, RcuHead};
-use crate::domain::GpState;
+use crate::engine::GpState;
 
 /// The reason a read-side guard is neither `Send` nor `Sync`: its critical section belongs to the
 /// thread that entered it (the record it ends is that thread's). Guards hold a

@@ -6,7 +6,7 @@
 use std::cell::Cell;
 
 use crate::barrier;
-use crate::sync::{AtomicU8, AtomicUsize, Event, Ordering, fence};
+use crate::sync::{Arc, AtomicU8, AtomicUsize, Event, Mutex, MutexGuard, Ordering, fence, lock};
 
 /// [`Reader::flags`] bit: a leader sleeps until this reader leaves its section.
 const WAITING: u8 = 1;
@@ -190,5 +190,38 @@ impl Reader {
     /// Whether the reader is inside any section (any thread may ask; exact for the owner).
     pub(crate) fn in_section(&self) -> bool {
         self.ctr.load(Ordering::Relaxed) != 0
+    }
+}
+
+/// An independent domain's liveness, shared with the thread-local entries that hold its threads'
+/// records (`local.rs`): such an entry reaches its domain only through it.
+#[derive(Debug)]
+pub(crate) struct Link {
+    /// Whether the domain's state is alive; cleared by its last owner before it can be freed.
+    alive: Mutex<bool>,
+}
+
+impl Link {
+    pub(crate) fn new() -> Arc<Link> {
+        Arc::new(Link {
+            alive: Mutex::new(true),
+        })
+    }
+
+    /// Called by the domain's last owner: from now on no entry touches the domain. Waits for an
+    /// entry that is unregistering right now.
+    pub(crate) fn close(&self) {
+        *lock(&self.alive) = false;
+    }
+
+    pub(crate) fn is_alive(&self) -> bool {
+        *lock(&self.alive)
+    }
+
+    /// Holds the flag: while the guard reads `true`, the domain's state is not freed (its last
+    /// owner waits in [`close`](Self::close)). Taken by an entry that unregisters its record
+    /// (`local.rs`) and by the fork handlers (`fork.rs`, lock 9 of its list).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, bool> {
+        lock(&self.alive)
     }
 }

@@ -39,7 +39,8 @@ use crate::buffer::{Chain, LocalBuffer};
 use crate::callback::{CallbackQueue, RcuCallback, RcuHead, invoke};
 #[cfg(not(loom))]
 use crate::diag;
-use crate::domain::{DomainInner, DomainRef};
+use crate::gp::GpCore;
+use crate::reader::Link;
 use crate::sync::{
     Arc, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, CachePadded, Event, FutexWord, Mutex,
     Ordering, lock, maybe_const_fn, thread,
@@ -688,45 +689,59 @@ pub(crate) fn push_marker(
     cbs.kick();
 }
 
-/// Explicit per-thread buffers of a [`Domain`](crate::Domain), exposed only to the loom models in
-/// `tests/loom.rs`: outside loom the default domain finds the calling thread's buffer through a
-/// thread-local; the models hold it in a variable instead and go through the same `push_local`,
-/// collection and unregistration code.
-#[cfg(loom)]
-#[doc(hidden)]
-pub mod loom_buffer {
-    use super::{LocalBuffer, box_closure, ensure_worker};
-    use crate::domain::DomainRef;
-    use crate::sync::Arc;
+/// The state of one RCU domain: grace periods plus callbacks. Defined here, beside the callback
+/// half it embeds and the callback thread that drives it; its operations are in `engine.rs`.
+#[derive(Debug)]
+pub(crate) struct DomainInner {
+    pub(crate) gp: GpCore,
+    pub(crate) callbacks: Callbacks,
+    /// Identity, never reused (0 is the default domain): keys the thread-local reader records of
+    /// independent domains (`local.rs`), so a record can never be mistaken for a later domain's.
+    pub(crate) id: u64,
+    /// Number of [`Domain`](crate::Domain) values (clones) alive; the last one to go shuts the
+    /// domain down.
+    pub(crate) owners: AtomicUsize,
+    /// The fork generation (`fork.rs`) the domain was created in; another one means this is a
+    /// child process, where an independent domain must not be used (see
+    /// [`Domain`](crate::Domain)).
+    pub(crate) fork_generation: u64,
+    /// Independent domains: the liveness flag the thread-local records check (`local.rs`).
+    pub(crate) link: Option<Arc<Link>>,
+}
 
-    /// One thread's buffer of a domain.
-    #[derive(Debug)]
-    pub struct Buffer {
-        domain: DomainRef,
-        buf: Arc<LocalBuffer>,
+impl DomainInner {
+    maybe_const_fn! {
+        pub(crate) fn new(
+            id: u64,
+            fork_generation: u64,
+            link: Option<Arc<Link>>,
+        ) -> DomainInner {
+            DomainInner {
+                gp: GpCore::new(),
+                callbacks: Callbacks::new(),
+                id,
+                owners: AtomicUsize::new(1),
+                fork_generation,
+                link,
+            }
+        }
     }
+}
 
-    impl Buffer {
-        /// Registers a buffer with `domain` (and starts its callback thread).
-        pub fn register(domain: &crate::Domain) -> Buffer {
-            let domain = domain.loom_ref();
-            ensure_worker(&domain, || domain.clone());
-            let buf = domain.callbacks.register_buffer();
-            Buffer { domain, buf }
-        }
+/// A handle to a domain that the callback thread can own: the `static` default domain or a shared
+/// instance.
+#[derive(Debug, Clone)]
+pub(crate) enum DomainRef {
+    Static(&'static DomainInner),
+    Shared(Arc<DomainInner>),
+}
 
-        /// `call_rcu` through this buffer; only the thread that owns it may call it.
-        pub fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F) {
-            let (head, func) = box_closure(f);
-            // SAFETY: a fresh head with its trampoline; the buffer is registered with this
-            // domain, and the model calls this from one thread at a time (the owner).
-            let backlog = unsafe { self.domain.callbacks.push_local(&self.buf, head, func) };
-            super::check_backlog(backlog);
-        }
-
-        /// The owner thread exits: its callbacks go to the shared queue, the buffer is unregistered.
-        pub fn unregister(self) {
-            self.domain.callbacks.unregister_buffer(&self.buf);
+impl std::ops::Deref for DomainRef {
+    type Target = DomainInner;
+    fn deref(&self) -> &DomainInner {
+        match self {
+            DomainRef::Static(d) => d,
+            DomainRef::Shared(d) => d,
         }
     }
 }

@@ -13,7 +13,7 @@
 //!
 //! The traits are sealed.
 
-use crate::node::NodeAdapter;
+use crate::node::{NodeAdapter, sealed};
 use crate::raw;
 
 /// A list family: [`Tailq`], [`List`], [`Simpleq`] or [`Slist`]. Sealed.
@@ -121,17 +121,6 @@ pub enum Simpleq {}
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub enum Slist {}
-
-pub(crate) mod sealed {
-    use super::*;
-
-    /// The raw head and link behind a family; the safe list calls [`raw::Head`] on `Head<T>`
-    /// directly.
-    pub trait Sealed: Sized {
-        type Link: raw::RcuLink + Default + Send + Sync;
-        type Head<T>: raw::Head<Object = crate::node::Node<T, Self>, Adapter = NodeAdapter<T, Self>>;
-    }
-}
 
 /// Implements [`Family`] and its sealed half for one family.
 macro_rules! family {

@@ -7,12 +7,26 @@
 //! `call_rcu(kid, bus_free_bus_child, rcu)`: no allocation on the removal path. The value is dropped
 //! when the last reference goes: at that callback, or later when the last handle is dropped.
 
-use crate::family::sealed::Sealed;
 use crate::raw::Adapter;
 use core::ptr::NonNull;
 use rcu_core::{RcuDomain, RcuHead};
+use sealed::Sealed;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// The sealed half of [`Family`](crate::family::Family), here beside the node it names (the family
+/// module implements it for each family).
+pub(crate) mod sealed {
+    use super::{Node, NodeAdapter};
+    use crate::raw;
+
+    /// The raw head and link behind a family; the safe list calls [`raw::Head`] on `Head<T>`
+    /// directly.
+    pub trait Sealed: Sized {
+        type Link: raw::RcuLink + Default + Send + Sync;
+        type Head<T>: raw::Head<Object = Node<T, Self>, Adapter = NodeAdapter<T, Self>>;
+    }
+}
 
 /// One list element. `pub` only so the sealed family trait can name it; not reachable from outside.
 pub struct Node<T, F: Sealed> {

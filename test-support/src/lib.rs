@@ -19,7 +19,10 @@
 //!   race windows anywhere in the code, the libraries included, without any hook in them.
 //!
 //! Beside them, [`fork`] (Unix) runs a check in a forked child and reads back its exit status,
-//! killing a child that hangs: what every fork test of the workspace uses.
+//! killing a child that hangs: what every fork test of the workspace uses. And [`module_graph`]
+//! reads a crate's `src/` and gives the graph of which module imports which: the
+//! `tests/module_graph.rs` of rcu-core, rcu-queue and qdev-demo assert with it that their modules
+//! form no import cycle and import down their layers only.
 //!
 //! # How CI uses it
 //!
@@ -69,6 +72,7 @@ pub mod alive;
 pub mod alloc;
 #[cfg(unix)]
 pub mod fork;
+pub mod module_graph;
 pub mod perturb;
 
 pub use alive::AliveWord;
