@@ -407,14 +407,18 @@ impl<K, V> RawTable<K, V> {
         let tag = tag_of(hash);
         let mut bucket = table.bucket(hash);
         loop {
-            for (t, slot) in bucket.tags.iter().zip(&bucket.nodes) {
+            // The slots whose tag matches, as a bit mask: no branch per slot.
+            let mut matches = 0u32;
+            for (i, t) in bucket.tags.iter().enumerate() {
                 // Relaxed: the tag only filters (see `Table::place`).
-                if t.load(Relaxed) != tag {
-                    continue;
-                }
+                matches |= u32::from(t.load(Relaxed) == tag) << i;
+            }
+            while matches != 0 {
+                let i = matches.trailing_zeros() as usize;
+                matches &= matches - 1;
                 // Acquire: pairs with the Release store that published the node (`Table::place`,
                 // `replace_at`).
-                let cur = slot.load(Acquire);
+                let cur = bucket.nodes[i].load(Acquire);
                 // SAFETY: nodes reachable from a table a reader holds are freed only a grace period
                 // after they are unlinked (W3), which this reader's section delays.
                 if let Some(node) = unsafe { cur.as_ref() } {
@@ -540,15 +544,26 @@ impl<K, V> RawTable<K, V> {
         let new_ptr = Table::<K, V>::alloc(nbuckets);
         // SAFETY: fresh and not yet published.
         let new = unsafe { new_ptr.as_ref() };
-        for (_, node) in old.slots(0, 1) {
-            // SAFETY: linked nodes are live, writers are excluded (W2), and the new table is ours
-            // until published, so no one else writes its chains; the node is in the new table at
-            // most once (keys are unique in the old one), so `|_| false` finds no key and `place`
-            // gets the first empty slot.
-            unsafe {
-                let hash = node.as_ref().hash;
-                let pos = new.locate(hash, |_| false);
-                Table::place(&pos, node);
+        // One old bucket at a time: its nodes' hashes are loaded first, independent cache misses
+        // that overlap, before the branchy placement.
+        let heads = old.buckets.iter();
+        for bucket in heads.flat_map(|head| core::iter::successors(Some(head), |b| b.next_bucket())) {
+            // Relaxed: writers are excluded (W2), so no slot changes.
+            let nodes = bucket.nodes.each_ref().map(|slot| NonNull::new(slot.load(Relaxed)));
+            // SAFETY: linked nodes are live while writers are excluded (W2).
+            let hashes = nodes.map(|node| node.map(|node| unsafe { node.as_ref() }.hash));
+            for (node, hash) in nodes.into_iter().zip(hashes) {
+                let (Some(node), Some(hash)) = (node, hash) else {
+                    continue;
+                };
+                // SAFETY: the new table is ours until published, so no one else writes its chains,
+                // and its nodes are live (W2); the node is in the new table at most once (keys are
+                // unique in the old one), so `|_| false` finds no key and `place` gets the first
+                // empty slot.
+                unsafe {
+                    let pos = new.locate(hash, |_| false);
+                    Table::place(&pos, node);
+                }
             }
         }
         // Release: publishes the new table and its slots; pairs with the Acquire load in `table`.
