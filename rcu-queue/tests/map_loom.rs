@@ -204,7 +204,6 @@ fn map_resize_vs_get() {
     resize_vs_get();
 }
 
-
 /// A key whose tag (top 16 bits of its hash, which is the key) is `k` and whose bucket is 0 of 1.
 fn tagged(k: u64) -> u64 {
     k << 48
@@ -267,9 +266,16 @@ fn slots_vs_get(late: Late) {
         // slot are found by a later reader.
         let handle = domain.register();
         let guard = handle.read_lock();
-        for (k, want) in [(0, Some(10)), (1, None), (4, Some(14)), (5, Some(15)), (6, Some(16))] {
+        for (k, want) in [
+            (0, Some(10)),
+            (1, None),
+            (4, Some(14)),
+            (5, Some(15)),
+            (6, Some(16)),
+        ] {
             // SAFETY: inside a read-side critical section of `domain` (R1).
-            assert_eq!(unsafe { get(&map, tagged(k)) }, want, "key {k} after the writes");
+            let got = unsafe { get(&map, tagged(k)) };
+            assert_eq!(got, want, "key {k} after the writes");
         }
         drop(guard);
     });

@@ -106,13 +106,16 @@ impl<K, V> Node<K, V> {
     }
 }
 
+/// A slot's node pointer.
+type Slot<K, V> = AtomicPtr<Node<K, V>>;
+
 /// One cache line of slots (qht's `struct qht_bucket`). A slot is empty when its pointer is null;
 /// its tag is meaningful only while the pointer is not (a reader that matches a stale tag loads the
 /// pointer and compares the node's full hash and key).
 #[repr(C, align(64))]
 struct Bucket<K, V> {
     tags: [AtomicU16; SLOTS],
-    nodes: [AtomicPtr<Node<K, V>>; SLOTS],
+    nodes: [Slot<K, V>; SLOTS],
     /// The overflow bucket, published with a `Release` store by [`Table::place`]; owned by the table.
     next: AtomicPtr<Bucket<K, V>>,
 }
@@ -127,6 +130,11 @@ impl<K, V> Bucket<K, V> {
             nodes: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             next: AtomicPtr::new(ptr::null_mut()),
         }
+    }
+
+    /// This bucket and its overflow buckets.
+    fn chain(&self) -> impl Iterator<Item = &Self> {
+        core::iter::successors(Some(self), |bucket| bucket.next_bucket())
     }
 
     /// The overflow bucket, if any.
@@ -171,12 +179,12 @@ impl<K, V> Table<K, V> {
         &self,
         first: usize,
         step: usize,
-    ) -> impl Iterator<Item = (&AtomicPtr<Node<K, V>>, NonNull<Node<K, V>>)> {
+    ) -> impl Iterator<Item = (&Slot<K, V>, NonNull<Node<K, V>>)> {
         self.buckets
             .iter()
             .skip(first)
             .step_by(step)
-            .flat_map(|head| core::iter::successors(Some(head), |b| b.next_bucket()))
+            .flat_map(Bucket::chain)
             .flat_map(|bucket| &bucket.nodes)
             // Relaxed: callers own the table or hold the lock of these buckets (W1, W2), so no slot
             // changes under them.
@@ -546,10 +554,12 @@ impl<K, V> RawTable<K, V> {
         let new = unsafe { new_ptr.as_ref() };
         // One old bucket at a time: its nodes' hashes are loaded first, independent cache misses
         // that overlap, before the branchy placement.
-        let heads = old.buckets.iter();
-        for bucket in heads.flat_map(|head| core::iter::successors(Some(head), |b| b.next_bucket())) {
+        for bucket in old.buckets.iter().flat_map(Bucket::chain) {
             // Relaxed: writers are excluded (W2), so no slot changes.
-            let nodes = bucket.nodes.each_ref().map(|slot| NonNull::new(slot.load(Relaxed)));
+            let nodes = bucket
+                .nodes
+                .each_ref()
+                .map(|slot| NonNull::new(slot.load(Relaxed)));
             // SAFETY: linked nodes are live while writers are excluded (W2).
             let hashes = nodes.map(|node| node.map(|node| unsafe { node.as_ref() }.hash));
             for (node, hash) in nodes.into_iter().zip(hashes) {
