@@ -717,7 +717,8 @@ where
 
     /// Resizes the table for `capacity` keys (at least the current count), publishing a new bucket
     /// array while readers go on (`qht_resize`, `cds_lfht_resize`). Returns whether the table changed.
-    /// Writers wait while the pairs are placed in the new table. The map also resizes itself as it grows and shrinks.
+    /// Writers wait while the pairs are placed in the new table. The map also resizes itself as it
+    /// grows and shrinks.
     ///
     /// # Panics
     ///
