@@ -132,6 +132,14 @@ impl<K, V> Bucket<K, V> {
         }
     }
 
+    /// The non-empty slots of this bucket with their nodes. The caller owns the table or holds the
+    /// bucket's writer lock (W1, W2), so no slot changes meanwhile.
+    fn nodes(&self) -> impl Iterator<Item = (&Slot<K, V>, NonNull<Node<K, V>>)> {
+        // Relaxed: no slot changes under the caller (see above).
+        (self.nodes.iter())
+            .filter_map(|slot| NonNull::new(slot.load(Relaxed)).map(|node| (slot, node)))
+    }
+
     /// This bucket and its overflow buckets.
     fn chain(&self) -> impl Iterator<Item = &Self> {
         core::iter::successors(Some(self), |bucket| bucket.next_bucket())
@@ -185,10 +193,7 @@ impl<K, V> Table<K, V> {
             .skip(first)
             .step_by(step)
             .flat_map(Bucket::chain)
-            .flat_map(|bucket| &bucket.nodes)
-            // Relaxed: callers own the table or hold the lock of these buckets (W1, W2), so no slot
-            // changes under them.
-            .filter_map(|slot| NonNull::new(slot.load(Relaxed)).map(|node| (slot, node)))
+            .flat_map(Bucket::nodes)
     }
 
     /// Finds where the key with this hash satisfying `eq` is, or the first empty slot of its chain.
@@ -552,20 +557,17 @@ impl<K, V> RawTable<K, V> {
         let new_ptr = Table::<K, V>::alloc(nbuckets);
         // SAFETY: fresh and not yet published.
         let new = unsafe { new_ptr.as_ref() };
-        // One old bucket at a time: its nodes' hashes are loaded first, independent cache misses
-        // that overlap, before the branchy placement.
-        for bucket in old.buckets.iter().flat_map(Bucket::chain) {
-            // Relaxed: writers are excluded (W2), so no slot changes.
-            let nodes = bucket
-                .nodes
-                .each_ref()
-                .map(|slot| NonNull::new(slot.load(Relaxed)));
-            // SAFETY: linked nodes are live while writers are excluded (W2).
-            let hashes = nodes.map(|node| node.map(|node| unsafe { node.as_ref() }.hash));
-            for (node, hash) in nodes.into_iter().zip(hashes) {
-                let (Some(node), Some(hash)) = (node, hash) else {
-                    continue;
-                };
+        // In batches of old buckets: first every node's hash (independent cache misses, in a tight
+        // loop that overlaps them), then the branchy placement.
+        const BATCH: usize = 64;
+        let mut batch = Vec::with_capacity(BATCH * SLOTS * 2);
+        for heads in old.buckets.chunks(BATCH) {
+            batch.clear();
+            for (_, node) in heads.iter().flat_map(Bucket::chain).flat_map(Bucket::nodes) {
+                // SAFETY: linked nodes are live while writers are excluded (W2).
+                batch.push((node, unsafe { node.as_ref() }.hash));
+            }
+            for &(node, hash) in &batch {
                 // SAFETY: the new table is ours until published, so no one else writes its chains,
                 // and its nodes are live (W2); the node is in the new table at most once (keys are
                 // unique in the old one), so `|_| false` finds no key and `place` gets the first
