@@ -26,3 +26,8 @@ pub(crate) use loom_const_fn;
 pub(crate) use loom::sync::atomic::AtomicUsize;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::AtomicUsize;
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::AtomicU16;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::AtomicU16;

@@ -131,10 +131,11 @@ fn a_write_to_a_map_whose_entry_is_held_panics_whatever_other_maps_are_held() {
 
 #[test]
 fn crossed_entries_and_inserts_that_would_grow_do_not_deadlock() {
-    // Both maps hold 64 keys in 64 buckets, one per stripe: one more key makes an insert grow the
-    // table, which takes every stripe of the map.
+    // Both maps hold FULL keys in 64 buckets, as many per stripe as the table is sized for: one more
+    // key makes an insert grow the table, which takes every stripe of the map.
+    const FULL: u64 = 4 * 64;
     let (a, b) = (Arc::new(Map::default()), Arc::new(Map::default()));
-    for key in 0..64 {
+    for key in 0..FULL {
         a.insert(key, key);
         b.insert(key, key);
     }
@@ -154,8 +155,8 @@ fn crossed_entries_and_inserts_that_would_grow_do_not_deadlock() {
             drop(entry);
         }
     };
-    let one = crossed(Arc::clone(&a), 0, Arc::clone(&b), 64 + 5);
-    let two = crossed(Arc::clone(&b), 7, Arc::clone(&a), 64 + 9);
+    let one = crossed(Arc::clone(&a), 0, Arc::clone(&b), FULL + 5);
+    let two = crossed(Arc::clone(&b), 7, Arc::clone(&a), FULL + 9);
     bounded(
         "two threads, each holding an entry of one map and inserting into the other",
         move || {
@@ -164,19 +165,19 @@ fn crossed_entries_and_inserts_that_would_grow_do_not_deadlock() {
             two.join().unwrap();
         },
     );
-    assert_eq!((a.len(), b.len()), (65, 65));
+    assert_eq!((a.len() as u64, b.len() as u64), (FULL + 1, FULL + 1));
     // The resize was postponed, not lost: the next insert without entries held grows the table.
     assert_eq!((a.buckets(), b.buckets()), (64, 64));
-    a.insert(128 + 9, 0);
-    b.insert(128 + 5, 0);
+    a.insert(2 * FULL + 9, 0);
+    b.insert(2 * FULL + 5, 0);
     assert!(
         a.buckets() > 64 && b.buckets() > 64,
         "no resize after the entries were dropped"
     );
     let guard = rcu_core::read_lock();
-    for key in (0..64).chain([64 + 5, 64 + 9]) {
-        let in_a = key != 64 + 5;
-        let in_b = key != 64 + 9;
+    for key in (0..FULL).chain([FULL + 5, FULL + 9]) {
+        let in_a = key != FULL + 5;
+        let in_b = key != FULL + 9;
         assert_eq!(a.get(&key, &guard).is_some(), in_a, "a: key {key}");
         assert_eq!(b.get(&key, &guard).is_some(), in_b, "b: key {key}");
     }

@@ -1,5 +1,7 @@
 //! loom models of `RcuHashMap`'s table (`rcu_queue::map::raw`, the code the safe map calls): insert
-//! and remove against `get` and `iter`, and a grow and a shrink against `get`.
+//! and remove against `get` and `iter`; a reader against an insert into a reused slot, an insert that
+//! appends an overflow bucket and a remove that empties a slot; a grow and a shrink against `get`;
+//! and a rebuild against a writer it does not exclude.
 //!
 //! Run with: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p rcu-queue --release --test map_loom`.
 //!
@@ -8,8 +10,9 @@
 //! domain: a reader's `ReadGuard` is a `Domain` read-side section, and `call_rcu1(head, reclaim)` is
 //! `Domain::synchronize` followed by the same `Node::reclaim` / `Table::reclaim` callbacks. Values are
 //! loom `UnsafeCell`s, so loom reports any read of a value not ordered after its initialization, or
-//! racing with its reclamation. Negative controls: reclaiming without a grace period, and rebuilding
-//! twice without one, must be caught.
+//! racing with its reclamation. Negative controls: reclaiming without a grace period, initializing a
+//! value after publishing it (in a reused slot, and in an overflow bucket), and a rebuild that does
+//! not exclude writers must be caught.
 #![cfg(loom)]
 
 use core::ptr::NonNull;
@@ -25,13 +28,18 @@ type T = Table<u64, UnsafeCell<u64>>;
 
 /// A node whose value is written after allocation: the store that publication must order.
 fn node(key: u64, value: u64) -> NonNull<N> {
-    // The hash is the key: the models choose buckets and chains exactly.
+    // The hash is the key: the models choose buckets, tags (the top 16 bits) and slots exactly.
     let n = N::alloc(key, key, UnsafeCell::new(0));
-    // SAFETY: not shared yet.
+    set(n, value);
+    n
+}
+
+/// Writes a node's value (before publication, or, in negative controls, after it).
+fn set(n: NonNull<N>, value: u64) {
+    // SAFETY: the node is live; loom checks that no reader access races with this write.
     unsafe { n.as_ref() }
         .value
         .with_mut(|v| unsafe { *v = value });
-    n
 }
 
 /// `get` as the safe map does it, reading the value.
@@ -48,7 +56,13 @@ unsafe fn get(map: &Map, key: u64) -> Option<u64> {
 
 /// What `RcuHashMap::insert` does under the key's stripe: locate, then link or replace.
 fn insert(map: &Map, key: u64, value: u64) -> Option<NonNull<N>> {
-    let n = node(key, value);
+    insert_node(map, node(key, value))
+}
+
+/// `insert` of a node made by the caller.
+fn insert_node(map: &Map, n: NonNull<N>) -> Option<NonNull<N>> {
+    // SAFETY: not shared yet.
+    let key = unsafe { n.as_ref() }.key;
     // SAFETY: this model's only writer (raw W1); `n` is fresh.
     unsafe {
         let pos = map.locate(key, |k| *k == key);
@@ -150,12 +164,10 @@ fn map_reclaim_without_grace_period_is_caught() {
     insert_remove_vs_get(false);
 }
 
-/// A grow (2 -> 4 buckets) and a shrink (4 -> 2, the slot of the first table again) against a reader
-/// that looks up every key: none may be missed. Keys 0, 2, 4 share bucket 0 of 2 (chain 4, 2, 0); the
-/// shrink relinks them as 2, 4, 0, so a reader of the first table that is not protected by a grace
-/// period can step from 4 to 0 and miss 2. Between the rebuilds, the grace period the safe map
-/// waits for; each old table is reclaimed after one.
-fn resize_vs_get(grace_period_between: bool) {
+/// A grow (2 -> 4 buckets) and a shrink (4 -> 2) against a reader that looks up every key: none may
+/// be missed. Keys 0, 2, 4 share bucket 0 of 2. Each rebuild builds a new table and leaves the one a
+/// reader may hold untouched; each old table is reclaimed a grace period after its replacement.
+fn resize_vs_get() {
     loom::model(move || {
         let domain = Arc::new(Domain::new());
         let map = Arc::new(Map::new(2));
@@ -173,18 +185,12 @@ fn resize_vs_get(grace_period_between: bool) {
                 seen
             })
         };
-        // SAFETY: the only writer (W2); the grace periods of W2/W3 as the safe map does them.
+        // SAFETY: the only writer (W2); old tables are reclaimed after a grace period (W3).
         unsafe {
             let old = map.rebuild(4);
-            if grace_period_between {
-                domain.synchronize();
-                T::reclaim(T::rcu_head(old));
-            }
             let old2 = map.rebuild(2);
             domain.synchronize();
-            if !grace_period_between {
-                T::reclaim(T::rcu_head(old));
-            }
+            T::reclaim(T::rcu_head(old));
             T::reclaim(T::rcu_head(old2));
         }
         for (k, v) in reader.join().unwrap() {
@@ -195,25 +201,149 @@ fn resize_vs_get(grace_period_between: bool) {
 
 #[test]
 fn map_resize_vs_get() {
-    resize_vs_get(true);
+    resize_vs_get();
 }
 
-/// Negative control: the second rebuild relinks the slot the first table's readers still walk; loom
-/// must find a reader that misses a present key, or one that cycles forever (it can see the new
-/// `2 -> 4` link before the new `4 -> 0` one and walk the loop `4 -> 2 -> 4`, which loom reports as
-/// exceeding its branch limit).
+/// A key whose tag (top 16 bits of its hash, which is the key) is `k` and whose bucket is 0 of 1.
+fn tagged(k: u64) -> u64 {
+    k << 48
+}
+
+/// Which publication a slot model initializes too late (negative controls).
+#[derive(Clone, Copy, PartialEq)]
+enum Late {
+    Nothing,
+    /// The node put in a slot that a removal emptied.
+    ReusedSlot,
+    /// The node put in a fresh overflow bucket.
+    Overflow,
+}
+
+/// One bucket (of one) full with keys tagged 0..5; the writer appends key 5 in an overflow bucket,
+/// removes key 1 (emptying slot 1), and inserts key 6 into that slot (a new tag, then the pointer).
+/// The reader, concurrently, must find keys 0 and 4 (present throughout), and see each of keys 1, 5
+/// and 6 absent or with its value, never a value not yet initialized nor one reclaimed.
+fn slots_vs_get(late: Late) {
+    loom::model(move || {
+        let domain = Arc::new(Domain::new());
+        let map = Arc::new(Map::new(1));
+        for k in 0..5 {
+            assert!(insert(&map, tagged(k), 10 + k).is_none());
+        }
+        let reader = {
+            let (domain, map) = (domain.clone(), map.clone());
+            thread::spawn(move || {
+                let handle = domain.register();
+                let guard = handle.read_lock();
+                // SAFETY: inside a read-side critical section of `domain` (R1).
+                let seen = [0, 1, 4, 5, 6].map(|k| (k, unsafe { get(&map, tagged(k)) }));
+                drop(guard);
+                seen
+            })
+        };
+        let overflow = node(tagged(5), if late == Late::Overflow { 0 } else { 15 });
+        assert!(insert_node(&map, overflow).is_none());
+        if late == Late::Overflow {
+            set(overflow, 15);
+        }
+        let removed = remove(&map, tagged(1));
+        let reused = node(tagged(6), if late == Late::ReusedSlot { 0 } else { 16 });
+        assert!(insert_node(&map, reused).is_none());
+        if late == Late::ReusedSlot {
+            set(reused, 16);
+        }
+        domain.synchronize();
+        poison(removed);
+        // SAFETY: a grace period has elapsed since `removed` was unlinked.
+        unsafe { reclaim(removed) };
+        for (k, v) in reader.join().unwrap() {
+            match k {
+                0 | 4 => assert_eq!(v, Some(10 + k), "key {k} missed"),
+                _ => assert!(v.is_none() || v == Some(10 + k), "key {k}: {v:?}"),
+            }
+        }
+        // Every key where it should be once the writer is done: the overflow bucket and the reused
+        // slot are found by a later reader.
+        let handle = domain.register();
+        let guard = handle.read_lock();
+        for (k, want) in [
+            (0, Some(10)),
+            (1, None),
+            (4, Some(14)),
+            (5, Some(15)),
+            (6, Some(16)),
+        ] {
+            // SAFETY: inside a read-side critical section of `domain` (R1).
+            let got = unsafe { get(&map, tagged(k)) };
+            assert_eq!(got, want, "key {k} after the writes");
+        }
+        drop(guard);
+    });
+}
+
 #[test]
-fn map_rebuild_without_grace_period_is_caught() {
-    let panic = std::panic::catch_unwind(|| resize_vs_get(false))
-        .expect_err("a rebuild without a grace period went unnoticed");
-    let message = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or_default();
-    assert!(
-        message.contains("missed during a resize")
-            || message.contains("maximum number of branches"),
-        "unexpected failure: {message}"
-    );
+fn map_slot_reuse_and_overflow_vs_get() {
+    slots_vs_get(Late::Nothing);
+}
+
+/// Negative control: a node published in a reused slot before its value is written; loom must report
+/// the reader's read of the value.
+#[test]
+#[should_panic(expected = "Causality violation")]
+fn map_reused_slot_published_before_init_is_caught() {
+    slots_vs_get(Late::ReusedSlot);
+}
+
+/// Negative control: as above, in an overflow bucket.
+#[test]
+#[should_panic(expected = "Causality violation")]
+fn map_overflow_published_before_init_is_caught() {
+    slots_vs_get(Late::Overflow);
+}
+
+/// A rebuild (2 -> 4 buckets) and an insert of key 3, serialized by a lock (what the stripes do) or,
+/// in the negative control, concurrent: then the insert can land in the old table after the rebuild
+/// copied it, and the key is lost. After both, the key must be found.
+fn rebuild_vs_insert(exclude: bool) {
+    loom::model(move || {
+        let domain = Arc::new(Domain::new());
+        let map = Arc::new(Map::new(2));
+        let lock = Arc::new(loom::sync::Mutex::new(()));
+        assert!(insert(&map, 1, 11).is_none());
+        let writer = {
+            let (map, lock) = (map.clone(), lock.clone());
+            thread::spawn(move || {
+                let _held = exclude.then(|| lock.lock().unwrap());
+                assert!(insert(&map, 3, 13).is_none());
+            })
+        };
+        let old = {
+            let _held = exclude.then(|| lock.lock().unwrap());
+            // SAFETY: W2 holds when `exclude` is set (the negative control breaks it on purpose).
+            unsafe { map.rebuild(4) }
+        };
+        writer.join().unwrap();
+        domain.synchronize();
+        // SAFETY: a grace period has elapsed since the rebuild, and no thread is left.
+        unsafe { T::reclaim(T::rcu_head(old)) };
+        let handle = domain.register();
+        let guard = handle.read_lock();
+        // SAFETY: inside a read-side critical section of `domain` (R1).
+        let (one, three) = unsafe { (get(&map, 1), get(&map, 3)) };
+        drop(guard);
+        assert_eq!(one, Some(11));
+        assert_eq!(three, Some(13), "key 3 lost by a rebuild");
+    });
+}
+
+#[test]
+fn map_rebuild_excluding_writers_keeps_every_key() {
+    rebuild_vs_insert(true);
+}
+
+/// Negative control: without the writer exclusion (W2), loom must find the lost key.
+#[test]
+#[should_panic(expected = "key 3 lost by a rebuild")]
+fn map_rebuild_racing_a_writer_is_caught() {
+    rebuild_vs_insert(false);
 }

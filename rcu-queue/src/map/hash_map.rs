@@ -4,15 +4,17 @@
 //!
 //! 1. Every node linked in `raw` came from [`Node::alloc`] and is owned by the map.
 //! 2. Every change to a bucket's chain happens with that bucket's stripe held (raw W1); a rebuild
-//!    happens with every stripe held and the `resize` mutex held, after a grace period since the
-//!    previous rebuild's publication, whose cookie `resize` stores (raw W2).
+//!    happens with every stripe held and the `resize` mutex held (raw W2), after a grace period since
+//!    the previous rebuild's publication, whose cookie `resize` stores: the table that rebuild
+//!    retired is then freed or about to be, so a run of resizes keeps at most two old tables
+//!    allocated instead of one per resize waiting for the callback thread.
 //! 3. An unlinked node is retired exactly once with `call_rcu1` ([`reclaim_node`]), a replaced table
 //!    with `call_rcu1` ([`Table::reclaim`]) (raw W3).
 //! 4. A table always has at least [`STRIPES`] buckets, so each bucket belongs to one stripe.
 
 use super::entry::{Entry, OccupiedEntry, VacantEntry};
 use super::pinned::PinnedMap;
-use super::raw::{Node, RawIter, RawTable, Table};
+use super::raw::{Node, RawIter, RawTable, SLOTS, Table};
 use super::stripe::{self, STRIPES, StripeGuard, Stripes};
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
@@ -25,8 +27,12 @@ use std::sync::{Mutex, PoisonError, TryLockError};
 
 /// Smallest table (see invariant 4).
 const MIN_BUCKETS: usize = STRIPES;
-/// Shrink when there are fewer keys than one per `SHRINK_RATIO` buckets.
+/// Keys per bucket (of [`SLOTS`] slots) a table is sized for: it grows past this average load, and a
+/// resize leaves at most this load.
+const MAX_LOAD: usize = 4;
+/// Shrink when the load falls below `MAX_LOAD / SHRINK_RATIO` keys per bucket.
 const SHRINK_RATIO: usize = 8;
+const _: () = assert!(MAX_LOAD < SLOTS);
 
 /// A concurrent hash map whose readers take no lock and do no atomic read-modify-write: QEMU's `qht`,
 /// liburcu's `rculfhash`.
@@ -155,7 +161,7 @@ impl<K, V> RcuHashMap<K, V, RandomState> {
     ///
     /// ```
     /// let map: rcu_queue::RcuHashMap<u64, u64> = rcu_queue::RcuHashMap::with_capacity(1000);
-    /// assert!(map.buckets() >= 1000);
+    /// assert!(map.buckets() * 4 >= 1000); // up to four keys per bucket
     /// ```
     pub fn with_capacity(capacity: usize) -> Self {
         Self::with_capacity_and_hasher(capacity, RandomState::new())
@@ -203,7 +209,7 @@ impl<K, V, S: BuildHasher> RcuHashMap<K, V, S> {
     /// use std::collections::hash_map::RandomState;
     /// let map: rcu_queue::RcuHashMap<u32, u32> =
     ///     rcu_queue::RcuHashMap::with_capacity_and_hasher(100, RandomState::new());
-    /// assert!(map.buckets() >= 100);
+    /// assert!(map.buckets() * 4 >= 100);
     /// ```
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
         Self::with_capacity_and_hasher_in(capacity, hasher, &DefaultDomain)
@@ -220,7 +226,7 @@ impl<K, V, S: BuildHasher, D: RcuDomain> RcuHashMap<K, V, S, D> {
     /// let domain = rcu_core::Domain::new();
     /// let map: rcu_queue::RcuHashMap<u32, u32, _, _> =
     ///     rcu_queue::RcuHashMap::with_capacity_and_hasher_in(100, RandomState::new(), &domain);
-    /// assert!(map.buckets() >= 100);
+    /// assert!(map.buckets() * 4 >= 100);
     /// ```
     pub fn with_capacity_and_hasher_in(capacity: usize, hasher: S, domain: &D) -> Self {
         RcuHashMap {
@@ -259,7 +265,8 @@ impl<K, V, S: BuildHasher, D: RcuDomain> RcuHashMap<K, V, S, D> {
         self.len() == 0
     }
 
-    /// Number of buckets of the current table (qht's `n_buckets`).
+    /// Number of buckets of the current table (qht's `n_buckets`). A bucket is one cache line of five
+    /// slots; the table is sized for up to four keys per bucket on average.
     ///
     /// # Example
     ///
@@ -710,7 +717,8 @@ where
 
     /// Resizes the table for `capacity` keys (at least the current count), publishing a new bucket
     /// array while readers go on (`qht_resize`, `cds_lfht_resize`). Returns whether the table changed.
-    /// Writers wait while the pairs are relinked. The map also resizes itself as it grows and shrinks.
+    /// Writers wait while the pairs are placed in the new table. The map also resizes itself as it
+    /// grows and shrinks.
     ///
     /// # Panics
     ///
@@ -729,7 +737,7 @@ where
     /// let map = rcu_queue::RcuHashMap::new();
     /// for i in 0..10 { map.insert(i, i); }
     /// assert!(map.resize(4096));
-    /// assert!(map.buckets() >= 4096);
+    /// assert!(map.buckets() * 4 >= 4096);
     /// assert_eq!(map.get(&7, &rcu_core::read_lock()), Some(&7));
     /// ```
     #[track_caller]
@@ -762,11 +770,11 @@ where
         let count = stripe.add_count(1);
         drop(stripe);
         // Cheap estimate first (this stripe's count times the stripes), the exact sum only if needed.
-        // While every stripe holds at most `buckets / STRIPES` keys the total is at most `buckets`;
-        // a stripe above that re-checks the total on each of its inserts, so the load stays below 2
-        // (below 1 up to the spread between stripes).
-        let buckets = self.raw.nbuckets();
-        if count * STRIPES > buckets && self.len() > buckets {
+        // While every stripe holds at most `capacity / STRIPES` keys the total is at most `capacity`;
+        // a stripe above that re-checks the total on each of its inserts, so the load stays below
+        // `2 * MAX_LOAD` (below `MAX_LOAD` up to the spread between stripes).
+        let capacity = self.raw.nbuckets() * MAX_LOAD;
+        if count * STRIPES > capacity && self.len() > capacity {
             self.auto_resize();
         }
     }
@@ -776,9 +784,10 @@ where
         let count = stripe.add_count(-1);
         drop(stripe);
         let buckets = self.raw.nbuckets();
+        let capacity = buckets * MAX_LOAD;
         if buckets > MIN_BUCKETS
-            && count * STRIPES * SHRINK_RATIO < buckets
-            && self.len() * SHRINK_RATIO < buckets
+            && count * STRIPES * SHRINK_RATIO < capacity
+            && self.len() * SHRINK_RATIO < capacity
         {
             self.auto_resize();
         }
@@ -805,14 +814,15 @@ where
             return;
         }
         self.rebuild_with(&mut last, |len, buckets| {
-            let grow = len > buckets;
-            let shrink = buckets > MIN_BUCKETS && len * SHRINK_RATIO < buckets;
+            let grow = len > buckets * MAX_LOAD;
+            let shrink = buckets > MIN_BUCKETS && len * SHRINK_RATIO < buckets * MAX_LOAD;
             (grow || shrink).then(|| buckets_for(len))
         });
     }
 
-    /// Waits out the grace period since the last rebuild, locks every stripe, asks `size(len,
-    /// buckets)` for the new bucket count and rebuilds. `last` is the held `resize` mutex's cookie.
+    /// Waits out the grace period since the last rebuild (invariant 2), locks every stripe, asks
+    /// `size(len, buckets)` for the new bucket count and rebuilds. `last` is the held `resize` mutex's
+    /// cookie.
     #[track_caller]
     fn rebuild_with(
         &self,
@@ -830,8 +840,7 @@ where
         let Some(want) = size(len, buckets).filter(|&want| want != buckets) else {
             return false;
         };
-        // SAFETY: every stripe is held, so no writer runs, and a grace period has elapsed since the
-        // previous rebuild's publication (`last`, checked above under the `resize` mutex): raw W2.
+        // SAFETY: every stripe is held, so no writer runs (raw W2).
         let old = unsafe { self.raw.rebuild(want) };
         drop(guards);
         *last = Some(self.domain.start_poll());
@@ -863,9 +872,10 @@ impl<K, V> Drop for Unpublished<K, V> {
     }
 }
 
-/// Bucket count for `keys` keys: a load of at most 1/2 right after a resize, at least `MIN_BUCKETS`.
+/// Bucket count for `keys` keys: a load of at most `MAX_LOAD` right after a resize, at least
+/// `MIN_BUCKETS`.
 fn buckets_for(keys: usize) -> usize {
-    keys.saturating_mul(2)
+    keys.div_ceil(MAX_LOAD)
         .checked_next_power_of_two()
         .unwrap_or(1 << (usize::BITS - 1))
         .max(MIN_BUCKETS)

@@ -19,41 +19,50 @@
 //!
 //! # Design
 //!
-//! * **Layout.** The map points (one `AtomicPtr`) at a *table*: a power-of-two array of bucket heads.
-//!   Each key/value pair is one heap *node* holding the hash, the pair, an [`rcu_core::RcuHead`] and
-//!   **two** chain links, `next[0]` and `next[1]`; a table's chains all use one of the two slots.
+//! * **Layout.** The map points (one `AtomicPtr`) at a *table*: a power-of-two array of 64-byte
+//!   *buckets*, each holding five slots of a 16-bit *tag* (the top bits of the key's hash) and a
+//!   pointer to a *node*, plus a pointer to an overflow bucket where the five are full. A node is one
+//!   heap allocation holding the hash, the key/value pair and an [`rcu_core::RcuHead`]; it is
+//!   immutable once published. Tables are sized for up to four keys per bucket on average.
 //! * **Readers** ([`get`](RcuHashMap::get), [`iter`](RcuHashMap::iter)) hash the key, load the table
-//!   (`Acquire`), the bucket head and each node's `next[slot]` (`Acquire`), and compare hashes before
-//!   keys. No lock, no atomic read-modify-write, no store (the guard only writes its own thread's
+//!   (`Acquire`), compare the bucket's tags (`Relaxed` loads) and load (`Acquire`) only the slots
+//!   whose tag matches, comparing the node's full hash before its key; then the overflow buckets
+//!   (`Acquire`), if any. A miss usually reads one cache line and no node, a hit that line and one
+//!   node. No lock, no atomic read-modify-write, no store (the guard only writes its own thread's
 //!   reader record); the `&V` they return borrows the [`ReadGuard`](rcu_core::ReadGuard).
 //! * **Writers** lock one of 64 *stripes* (a 4 KiB array of cache-line-sized mutexes and key counts)
 //!   chosen by the low bits of the hash. A table never has fewer
 //!   buckets than stripes, so a bucket's keys share a stripe, and writers to different stripes never
-//!   contend. Insertion publishes a fully built node with one `Release` store at the bucket head;
-//!   removal unlinks with one `Release` store and retires the node with `call_rcu1` through its
-//!   embedded `RcuHead` (no allocation); replacing a value swaps in a new node the same way.
-//! * **Resize** (grow when there are more keys than buckets, shrink below one key per eight buckets,
-//!   or on demand with [`resize`](RcuHashMap::resize)): the resizer takes every stripe, so the current
-//!   table is frozen, and links every node into a new table through the *other* `next` slot. The old
-//!   table's chains are not touched. It publishes the new table with one `Release` store, releases the
-//!   stripes and retires the old bucket array with `call_rcu1`.
+//!   contend. Insertion stores the tag, then publishes the fully built node with one `Release` store
+//!   into the chain's first empty slot, or publishes a new overflow bucket holding it with one
+//!   `Release` store of the last bucket's overflow pointer. Removal empties the slot and retires the
+//!   node with `call_rcu1` through its embedded `RcuHead` (no allocation); replacing a value stores a
+//!   new node in the same slot. No other key ever moves. Overflow buckets live as long as their table.
+//! * **Resize** (grow past four keys per bucket, shrink below one per two buckets, or on demand with
+//!   [`resize`](RcuHashMap::resize)): the resizer takes every stripe, so the current table is frozen,
+//!   and places every node in a new table. The old table is not touched. It publishes the new table
+//!   with one `Release` store, releases the stripes and retires the old table (bucket array and
+//!   overflow buckets, not the nodes) with `call_rcu1`.
 //!
 //! # Why readers never miss a key during a resize
 //!
-//! A reader walks whichever table it loaded. If it is the new one, every node was linked into it
-//! before it was published (`Release`/`Acquire`). If it is the old one, its chains are exactly what
-//! they were when the resizer froze it, and writers after the resize only change the new table's
-//! slot, so every key present at the freeze is still reachable through the old slot; removed nodes
-//! are freed only after a grace period, which this reader's section delays. A key present throughout
-//! a lookup is therefore always found. The next resize rewrites the old slot, so it first makes sure a
-//! grace period has passed since the previous publication (a polled `start_poll_synchronize_rcu`
-//! cookie): by then no reader still walks the table that used that slot. An automatic resize that
-//! would have to wait inside a read-side critical section is simply postponed to a later write.
+//! A reader walks whichever table it loaded. If it is the new one, every node was placed in it
+//! before it was published (`Release`/`Acquire`). If it is the old one, its slots are exactly what
+//! they were when the resizer froze it, and writers after the resize only change the new table, so
+//! every key present at the freeze is still in the old table; removed nodes are freed only after a
+//! grace period, which this reader's section delays. Within one table a key stays in its slot until
+//! it is removed (a replacement swaps the pointer in place), so a key present throughout a lookup is
+//! always found. A tag only filters: a reader that sees a slot's stale tag either skips a key being
+//! inserted or loads the pointer and compares the node's full hash and key. A resize still waits for a
+//! grace period since the previous one (a polled `start_poll_synchronize_rcu` cookie), which keeps
+//! at most two retired tables allocated during a run of resizes; an automatic resize that would have
+//! to wait inside a read-side critical section is simply postponed to a later write.
 //!
 //! # Differences from QEMU and liburcu
 //!
-//! * qht buckets hold four `(hash, pointer)` pairs and readers use a per-bucket seqlock; here readers
-//!   never retry, at the price of one node allocation per key (which also carries the `RcuHead`).
+//! * qht buckets hold four `(32-bit hash, pointer)` pairs and readers use a per-bucket seqlock,
+//!   because a qht removal moves the bucket's last entry into the hole; here a removal moves nothing,
+//!   so readers never retry, and five `(16-bit tag, pointer)` pairs fit the line.
 //! * rculfhash resizes incrementally with split-ordered lists; here a resize rebuilds the whole bucket
 //!   array under every stripe, which pauses writers (never readers) for O(n).
 //! * Values are immutable once published: updating a value publishes a new node.

@@ -1,8 +1,19 @@
-//! The `unsafe` layer of [`RcuHashMap`](super::RcuHashMap): a bucket array of singly linked chains
-//! with two link slots per node, rebuilt as a whole on resize (QEMU `util/qht.c`'s `qht_map`).
+//! The `unsafe` layer of [`RcuHashMap`](super::RcuHashMap): an array of cache-line buckets of
+//! `(tag, entry pointer)` slots with overflow chains, rebuilt as a whole on resize (QEMU
+//! `util/qht.c`'s `qht_map` and `qht_bucket`).
 //!
 //! Compiled under `--cfg loom` too (with loom's atomics from `crate::sync`), where it is exported as
 //! `rcu_queue::map::raw` so that `tests/map_loom.rs` drives this very code.
+//!
+//! # Layout
+//!
+//! A [`Bucket`] is one 64-byte cache line (on 64-bit targets): [`SLOTS`] 16-bit *tags* (the top bits
+//! of the key's hash), [`SLOTS`] pointers to immutable [`Node`]s and a pointer to an overflow bucket.
+//! A lookup compares the tags of its hash's bucket and dereferences only the nodes whose tag
+//! matches: a miss usually reads the bucket line alone, a hit one bucket line and one node. Nodes
+//! never move between slots of a table, so a key present throughout a lookup is always found.
+//! Overflow buckets are appended, never unlinked: they live as long as their table and are freed
+//! with it.
 //!
 //! # Contracts
 //!
@@ -11,26 +22,34 @@
 //!   that section ends.
 //! * **W1 (writers)**: [`RawTable::locate`] and the `*_at` operations run with the writer lock of the
 //!   hash's bucket held; a [`Position`] is used only while that lock is held and no rebuild can run.
-//! * **W2 (rebuild)**: [`RawTable::rebuild`] runs with every writer excluded, and a grace period has
-//!   elapsed since the previous rebuild published its table (so no reader still walks the link slot
-//!   the rebuild rewrites).
+//! * **W2 (rebuild)**: [`RawTable::rebuild`] runs with every writer excluded. It builds a new table
+//!   and leaves the old one untouched, so readers still walking the old table find every key it held.
 //! * **W3 (reclamation)**: an unlinked node, and a table replaced by a rebuild, are freed only after a
 //!   grace period ([`Node::reclaim`], [`Table::reclaim`] are the `call_rcu1` callbacks).
 
 use crate::sync::{
-    AtomicPtr, AtomicUsize,
+    AtomicPtr, AtomicU16, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
 use core::ptr::{self, NonNull};
 use rcu_core::RcuHead;
 
-/// One key/value pair: a single allocation holding both chain links, the hash, the pair and the
-/// `RcuHead` that retires it (QEMU's qht stores `(hash, pointer)` pairs in bucket arrays instead).
+/// Slots per bucket: five `(u16 tag, pointer)` pairs and the overflow pointer fill 64 bytes on 64-bit
+/// targets (qht has four `(u32 hash, pointer)` pairs and a seqlock).
+pub const SLOTS: usize = 5;
+
+/// The tag of a hash: its top 16 bits (the low bits choose the bucket and the stripe).
+#[inline]
+fn tag_of(hash: u64) -> u16 {
+    // Truncating is intended: the top 16 bits.
+    (hash >> 48) as u16
+}
+
+/// One key/value pair: an allocation holding the hash, the pair and the `RcuHead` that retires it.
+/// Immutable once published; the buckets hold the pointers to it.
 ///
-/// `repr(C)` in the order a lookup reads: the hash, then the key and (on a hit) the value, then the
-/// links (followed only past a non-matching node), and last the `RcuHead`, which only the reclaimer
-/// uses. With `u64` keys and values a hit reads bytes 0..24, which share a cache line for three of the
-/// four 16-byte alignments a 64-byte allocation can have.
+/// `repr(C)` in the order a lookup reads: the hash, then the key and (on a hit) the value, and last
+/// the `RcuHead`, which only the reclaimer uses.
 #[repr(C)]
 pub struct Node<K, V> {
     hash: u64,
@@ -38,9 +57,6 @@ pub struct Node<K, V> {
     pub key: K,
     /// The value.
     pub value: V,
-    /// `next[t.slot]` links this node in the chains of table `t`. Two slots let a rebuild build the new
-    /// table's chains while readers still walk the old table's (contract W2).
-    next: [AtomicPtr<Node<K, V>>; 2],
     rcu: RcuHead,
 }
 
@@ -48,10 +64,6 @@ impl<K, V> Node<K, V> {
     /// Allocates an unlinked node.
     pub fn alloc(hash: u64, key: K, value: V) -> NonNull<Self> {
         let node = Box::new(Node {
-            next: [
-                AtomicPtr::new(ptr::null_mut()),
-                AtomicPtr::new(ptr::null_mut()),
-            ],
             hash,
             key,
             value,
@@ -94,32 +106,177 @@ impl<K, V> Node<K, V> {
     }
 }
 
-/// One bucket array: the unit a rebuild publishes and retires (qht's `struct qht_map`).
+/// A slot's node pointer.
+type Slot<K, V> = AtomicPtr<Node<K, V>>;
+
+/// One cache line of slots (qht's `struct qht_bucket`). A slot is empty when its pointer is null;
+/// its tag is meaningful only while the pointer is not (a reader that matches a stale tag loads the
+/// pointer and compares the node's full hash and key).
+#[repr(C, align(64))]
+struct Bucket<K, V> {
+    tags: [AtomicU16; SLOTS],
+    nodes: [Slot<K, V>; SLOTS],
+    /// The overflow bucket, published with a `Release` store by [`Table::place`]; owned by the table.
+    next: AtomicPtr<Bucket<K, V>>,
+}
+
+#[cfg(all(not(loom), target_pointer_width = "64"))]
+const _: () = assert!(core::mem::size_of::<Bucket<u64, u64>>() == 64);
+
+impl<K, V> Bucket<K, V> {
+    fn new() -> Self {
+        Bucket {
+            tags: core::array::from_fn(|_| AtomicU16::new(0)),
+            nodes: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            next: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// The non-empty slots of this bucket with their nodes. The caller owns the table or holds the
+    /// bucket's writer lock (W1, W2), so no slot changes meanwhile.
+    fn nodes(&self) -> impl Iterator<Item = (&Slot<K, V>, NonNull<Node<K, V>>)> {
+        // Relaxed: no slot changes under the caller (see above).
+        (self.nodes.iter())
+            .filter_map(|slot| NonNull::new(slot.load(Relaxed)).map(|node| (slot, node)))
+    }
+
+    /// This bucket and its overflow buckets.
+    fn chain(&self) -> impl Iterator<Item = &Self> {
+        core::iter::successors(Some(self), |bucket| bucket.next_bucket())
+    }
+
+    /// The overflow bucket, if any.
+    #[inline]
+    fn next_bucket(&self) -> Option<&Self> {
+        // Acquire: pairs with the Release store in `Table::place` that published the bucket, so its
+        // slots are visible.
+        let next = self.next.load(Acquire);
+        // SAFETY: an overflow bucket is owned by the table that owns `self` and is freed only by that
+        // table's `Drop`, which cannot run while `self` (part of the table) is borrowed.
+        unsafe { next.as_ref() }
+    }
+}
+
+/// One bucket array with its overflow buckets: the unit a rebuild publishes and retires (qht's
+/// `struct qht_map`).
 pub struct Table<K, V> {
-    buckets: Box<[AtomicPtr<Node<K, V>>]>,
-    /// Which `Node::next` slot this table's chains use.
-    slot: usize,
+    buckets: Box<[Bucket<K, V>]>,
     rcu: RcuHead,
 }
 
 impl<K, V> Table<K, V> {
-    fn alloc(nbuckets: usize, slot: usize) -> NonNull<Self> {
+    fn alloc(nbuckets: usize) -> NonNull<Self> {
         assert!(nbuckets.is_power_of_two());
-        let buckets = (0..nbuckets)
-            .map(|_| AtomicPtr::new(ptr::null_mut()))
-            .collect();
+        let buckets = (0..nbuckets).map(|_| Bucket::new()).collect();
         let table = Box::new(Table {
             buckets,
-            slot,
             rcu: RcuHead::new(),
         });
         NonNull::from(Box::leak(table))
     }
 
     #[inline]
-    fn bucket(&self, hash: u64) -> &AtomicPtr<Node<K, V>> {
+    fn bucket(&self, hash: u64) -> &Bucket<K, V> {
         // Truncating the hash is intended: the low bits pick the bucket.
         &self.buckets[hash as usize & (self.buckets.len() - 1)]
+    }
+
+    /// Every non-empty slot's node in buckets `first, first + step, ...` and their overflow buckets,
+    /// with the slot holding it.
+    fn slots(
+        &self,
+        first: usize,
+        step: usize,
+    ) -> impl Iterator<Item = (&Slot<K, V>, NonNull<Node<K, V>>)> {
+        self.buckets
+            .iter()
+            .skip(first)
+            .step_by(step)
+            .flat_map(Bucket::chain)
+            .flat_map(Bucket::nodes)
+    }
+
+    /// Finds where the key with this hash satisfying `eq` is, or the first empty slot of its chain.
+    ///
+    /// # Safety
+    ///
+    /// No one else writes the chain of `hash` while this runs and while the position is used (the
+    /// caller holds its writer lock, W1, or owns an unpublished table), and its nodes are live.
+    unsafe fn locate(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Position<K, V> {
+        let tag = tag_of(hash);
+        let mut free = None;
+        let mut bucket = self.bucket(hash);
+        loop {
+            for (i, slot) in bucket.nodes.iter().enumerate() {
+                // Relaxed (both loads): only the caller writes this chain (contract).
+                let cur = slot.load(Relaxed);
+                if cur.is_null() {
+                    free = free.or(Some((NonNull::from(bucket), i)));
+                    continue;
+                }
+                if bucket.tags[i].load(Relaxed) != tag {
+                    continue;
+                }
+                // SAFETY: a linked node is live while its chain cannot change: only the chain's writer
+                // unlinks it, and it is freed a grace period after that (contract, W3).
+                let node = unsafe { &*cur };
+                if node.hash == hash && eq(&node.key) {
+                    return Position {
+                        slot: Some((NonNull::from(bucket), i)),
+                        tail: NonNull::from(bucket),
+                        found: Some(NonNull::from(node)),
+                        tag,
+                    };
+                }
+            }
+            match bucket.next_bucket() {
+                Some(next) => bucket = next,
+                None => {
+                    return Position {
+                        slot: free,
+                        tail: NonNull::from(bucket),
+                        found: None,
+                        tag,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Stores `node` in the empty slot `pos` found, or in a new overflow bucket appended to the chain
+    /// if it found none (`qht_insert__locked`).
+    ///
+    /// # Safety
+    ///
+    /// `pos` came from [`locate`](Self::locate) on this table for a key that is absent, and its
+    /// contract still holds; `node` is live and was never linked.
+    unsafe fn place(pos: &Position<K, V>, node: NonNull<Node<K, V>>) {
+        match pos.slot {
+            Some((bucket, i)) => {
+                // SAFETY: the bucket belongs to the table, which the caller's lock or ownership keeps
+                // allocated while `pos` is used (contract).
+                let bucket = unsafe { bucket.as_ref() };
+                // Relaxed: the tag only filters; a reader that sees the slot's old tag skips the slot
+                // (the key is being inserted: not yet present for it) or loads the pointer and
+                // compares the node's full hash and key.
+                bucket.tags[i].store(pos.tag, Relaxed);
+                // Release: publishes the node's hash, key and value; pairs with the Acquire loads of
+                // `find` and `RawIter`.
+                bucket.nodes[i].store(node.as_ptr(), Release);
+            }
+            None => {
+                let fresh = Bucket::new();
+                // Relaxed: the bucket is ours until the Release store below publishes it.
+                fresh.tags[0].store(pos.tag, Relaxed);
+                fresh.nodes[0].store(node.as_ptr(), Relaxed);
+                let fresh = Box::leak(Box::new(fresh));
+                // SAFETY: as above, the tail bucket belongs to the table the caller keeps allocated.
+                let tail = unsafe { pos.tail.as_ref() };
+                // Release: publishes the bucket and the node in it; pairs with the Acquire load in
+                // `Bucket::next_bucket`.
+                tail.next.store(fresh, Release);
+            }
+        }
     }
 
     /// The table's `RcuHead`, to queue it with `call_rcu1(head, Table::reclaim)` once replaced.
@@ -137,7 +294,8 @@ impl<K, V> Table<K, V> {
         rcu_core::container_of!(head, Table<K, V>, rcu)
     }
 
-    /// Frees a table replaced by a rebuild (its nodes live on in the new table).
+    /// Frees a table replaced by a rebuild and its overflow buckets (its nodes live on in the new
+    /// table).
     ///
     /// # Safety
     ///
@@ -150,15 +308,32 @@ impl<K, V> Table<K, V> {
     }
 }
 
+impl<K, V> Drop for Table<K, V> {
+    /// Frees the overflow buckets (not the nodes: the map's `Drop` or the next table owns them).
+    fn drop(&mut self) {
+        for head in self.buckets.iter() {
+            // Relaxed: `&mut self`, no one else can reach the table.
+            let mut next = head.next.load(Relaxed);
+            while !next.is_null() {
+                // SAFETY: each overflow bucket came from `Box::leak` in `place` and is linked once,
+                // in this table only; the next pointer is read before the bucket is freed.
+                let bucket = unsafe { Box::from_raw(next) };
+                next = bucket.next.load(Relaxed);
+            }
+        }
+    }
+}
+
 /// Where a key is, or would go, in the current table; valid only under the writer lock (W1).
 pub struct Position<K, V> {
-    /// The bucket head of the key's hash.
-    bucket: NonNull<AtomicPtr<Node<K, V>>>,
-    /// The link pointing at `found` (`bucket` itself or a predecessor's `next[slot]`).
-    link: NonNull<AtomicPtr<Node<K, V>>>,
+    /// The slot holding the key, or else the first empty slot of the chain (`None`: all full).
+    slot: Option<(NonNull<Bucket<K, V>>, usize)>,
+    /// The chain's last bucket (where a full chain grows) when the key is absent.
+    tail: NonNull<Bucket<K, V>>,
     /// The node holding the key, if any.
     found: Option<NonNull<Node<K, V>>>,
-    slot: usize,
+    /// The key's tag.
+    tag: u16,
 }
 
 impl<K, V> Position<K, V> {
@@ -166,9 +341,18 @@ impl<K, V> Position<K, V> {
     pub fn found(&self) -> Option<NonNull<Node<K, V>>> {
         self.found
     }
+
+    /// The slot holding the found node.
+    fn found_slot(&self, what: &str) -> &AtomicPtr<Node<K, V>> {
+        assert!(self.found.is_some(), "{what}: position holds no node");
+        let (bucket, i) = self.slot.expect("a found node has a slot");
+        // SAFETY: the bucket belongs to the current table, which the bucket's lock (held while `self`
+        // is used, W1) keeps from being retired.
+        unsafe { &(*bucket.as_ptr()).nodes[i] }
+    }
 }
 
-/// The current bucket array of a map; owns every node linked in it.
+/// The current table of a map; owns every node linked in it.
 pub struct RawTable<K, V> {
     /// Published with a `Release` store by [`rebuild`](Self::rebuild).
     current: AtomicPtr<Table<K, V>>,
@@ -188,7 +372,7 @@ impl<K, V> RawTable<K, V> {
     /// An empty table of `nbuckets` buckets (a power of two).
     pub fn new(nbuckets: usize) -> Self {
         RawTable {
-            current: AtomicPtr::new(Table::alloc(nbuckets, 0).as_ptr()),
+            current: AtomicPtr::new(Table::alloc(nbuckets).as_ptr()),
             nbuckets: AtomicUsize::new(nbuckets),
         }
     }
@@ -205,7 +389,7 @@ impl<K, V> RawTable<K, V> {
     #[inline]
     unsafe fn table(&self) -> &Table<K, V> {
         // Acquire: pairs with the Release store in `rebuild` (or the table's creation), so the table
-        // and the chains it was published with are visible.
+        // and the slots it was published with are visible.
         // SAFETY: `current` is never null, and the table is live while the caller's section or lock
         // lasts (contract).
         unsafe { &*self.current.load(Acquire) }
@@ -219,7 +403,8 @@ impl<K, V> RawTable<K, V> {
         self.nbuckets.load(Relaxed)
     }
 
-    /// The node with this hash whose key satisfies `eq` (`qht_lookup`): one `Acquire` load per step.
+    /// The node with this hash whose key satisfies `eq` (`qht_lookup`): the tags of the hash's bucket
+    /// (and its overflow buckets), and only the nodes whose tag matches. Loads only.
     ///
     /// # Safety
     ///
@@ -232,17 +417,31 @@ impl<K, V> RawTable<K, V> {
     ) -> Option<NonNull<Node<K, V>>> {
         // SAFETY: R1 (contract): the caller's section keeps the table allocated.
         let table = unsafe { self.table() };
-        // Acquire (here and below): pairs with the Release store that published the node (`insert_at`,
-        // `replace_at`) or relinked the chain (`unlink_at`).
-        let mut cur = table.bucket(hash).load(Acquire);
-        // SAFETY: nodes reachable from a table a reader holds are freed only after its section (W3).
-        while let Some(node) = unsafe { cur.as_ref() } {
-            if node.hash == hash && eq(&node.key) {
-                return Some(NonNull::from(node));
+        let tag = tag_of(hash);
+        let mut bucket = table.bucket(hash);
+        loop {
+            // The slots whose tag matches, as a bit mask: no branch per slot.
+            let mut matches = 0u32;
+            for (i, t) in bucket.tags.iter().enumerate() {
+                // Relaxed: the tag only filters (see `Table::place`).
+                matches |= u32::from(t.load(Relaxed) == tag) << i;
             }
-            cur = node.next[table.slot & 1].load(Acquire);
+            while matches != 0 {
+                let i = matches.trailing_zeros() as usize;
+                matches &= matches - 1;
+                // Acquire: pairs with the Release store that published the node (`Table::place`,
+                // `replace_at`).
+                let cur = bucket.nodes[i].load(Acquire);
+                // SAFETY: nodes reachable from a table a reader holds are freed only a grace period
+                // after they are unlinked (W3), which this reader's section delays.
+                if let Some(node) = unsafe { cur.as_ref() } {
+                    if node.hash == hash && eq(&node.key) {
+                        return Some(NonNull::from(node));
+                    }
+                }
+            }
+            bucket = bucket.next_bucket()?;
         }
-        None
     }
 
     /// Every node of the current table, bucket by bucket.
@@ -256,7 +455,8 @@ impl<K, V> RawTable<K, V> {
             // iterator is used.
             table: unsafe { self.table() },
             bucket: 0,
-            cur: ptr::null_mut(),
+            cur: None,
+            slot: 0,
         }
     }
 
@@ -265,72 +465,41 @@ impl<K, V> RawTable<K, V> {
     /// # Safety
     ///
     /// W1: the writer lock of `hash`'s bucket is held, and stays held while the position is used.
-    pub unsafe fn locate(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Position<K, V> {
+    pub unsafe fn locate(&self, hash: u64, eq: impl FnMut(&K) -> bool) -> Position<K, V> {
         // SAFETY: W1 (contract): the bucket's lock is held while the position is used, so no rebuild
-        // can retire the table meanwhile.
-        let table = unsafe { self.table() };
-        let bucket = table.bucket(hash);
-        let mut link = bucket;
-        loop {
-            // Relaxed: links of this bucket are written only under the lock we hold (W1).
-            let cur = link.load(Relaxed);
-            // SAFETY: a linked node is live while its bucket's lock is held: only that lock's holder
-            // unlinks it, and it is freed a grace period later (W3).
-            match unsafe { cur.as_ref() } {
-                Some(node) if node.hash == hash && eq(&node.key) => {
-                    return Position {
-                        bucket: NonNull::from(bucket),
-                        link: NonNull::from(link),
-                        found: Some(NonNull::from(node)),
-                        slot: table.slot,
-                    };
-                }
-                Some(node) => link = &node.next[table.slot],
-                None => {
-                    return Position {
-                        bucket: NonNull::from(bucket),
-                        link: NonNull::from(link),
-                        found: None,
-                        slot: table.slot,
-                    };
-                }
-            }
-        }
+        // can retire the table meanwhile, and no other writer changes the chain.
+        unsafe { self.table().locate(hash, eq) }
     }
 
-    /// Links a fresh node at the head of `pos`'s bucket (`qht_insert`).
+    /// Publishes a fresh node in `pos`'s chain (`qht_insert`): in its first empty slot, or in a new
+    /// overflow bucket.
     ///
     /// # Safety
     ///
-    /// W1 for `pos`; `node` came from [`Node::alloc`] and was never linked; the key is absent.
+    /// W1 for `pos`; `node` came from [`Node::alloc`] and was never linked; the key is absent. `pos` is
+    /// not used again.
     pub unsafe fn insert_at(&self, pos: &Position<K, V>, node: NonNull<Node<K, V>>) {
-        // SAFETY: the bucket is in the current table, which the bucket's lock (held while `pos` is
-        // used, W1) keeps from being retired; `node` is ours (never linked) until published.
-        let (bucket, node_ref) = unsafe { (pos.bucket.as_ref(), node.as_ref()) };
-        node_ref.next[pos.slot].store(bucket.load(Relaxed), Relaxed);
-        // Release: publishes the node's key, value and link; pairs with the Acquire loads of `find`,
-        // `iter` and `table`-then-bucket in readers.
-        bucket.store(node.as_ptr(), Release);
+        // SAFETY: `pos` came from `locate` with the bucket's lock held (W1), which still holds; the
+        // key is absent and `node` fresh (contract).
+        unsafe { Table::place(pos, node) }
     }
 
-    /// Unlinks the node `pos` found and returns it; the caller retires it after a grace period.
+    /// Empties the slot of the node `pos` found and returns the node; the caller retires it after a
+    /// grace period. Other slots are untouched, so no other key moves.
     ///
     /// # Safety
     ///
     /// W1 for `pos`, and `pos.found()` is `Some`.
     pub unsafe fn unlink_at(&self, pos: &Position<K, V>) -> NonNull<Node<K, V>> {
-        let found = pos.found.expect("unlink_at: position holds no node");
-        // SAFETY: the bucket's lock is held while `pos` is used (W1): no rebuild can retire the
-        // table holding the link, and only that lock's holder unlinks (let alone retires) the node.
-        let (link, node) = unsafe { (pos.link.as_ref(), found.as_ref()) };
-        // Release (as the lists' unlinks): a reader that first meets the successor through this store
-        // must also see its initialization; pairs with the readers' Acquire loads.
-        link.store(node.next[pos.slot].load(Relaxed), Release);
-        found
+        let slot = pos.found_slot("unlink_at");
+        // Relaxed: a null pointer publishes nothing; readers that loaded the node before are covered
+        // by the grace period its retirement waits for (W3).
+        slot.store(ptr::null_mut(), Relaxed);
+        pos.found.expect("found_slot checked it")
     }
 
-    /// Replaces the node `pos` found by `new` at the same place in its chain; returns the old node,
-    /// which the caller retires after a grace period.
+    /// Replaces the node `pos` found by `new` in the same slot (same hash, so same tag); returns the
+    /// old node, which the caller retires after a grace period.
     ///
     /// # Safety
     ///
@@ -340,18 +509,14 @@ impl<K, V> RawTable<K, V> {
         pos: &Position<K, V>,
         new: NonNull<Node<K, V>>,
     ) -> NonNull<Node<K, V>> {
-        let found = pos.found.expect("replace_at: position holds no node");
-        // SAFETY: as in `unlink_at`, the bucket's lock (W1) keeps the link and the old node live;
-        // `new` is ours (never linked) until published.
-        let (link, old, new_ref) = unsafe { (pos.link.as_ref(), found.as_ref(), new.as_ref()) };
-        new_ref.next[pos.slot].store(old.next[pos.slot].load(Relaxed), Relaxed);
-        // Release: publishes `new`; pairs with the readers' Acquire loads.
-        link.store(new.as_ptr(), Release);
-        found
+        let slot = pos.found_slot("replace_at");
+        // Release: publishes `new`; pairs with the readers' Acquire loads of the slot.
+        slot.store(new.as_ptr(), Release);
+        pos.found.expect("found_slot checked it")
     }
 
-    /// Unlinks every node of buckets `first, first + step, ...` for which `keep` returns false and
-    /// hands it to `retire`.
+    /// Empties every slot of buckets `first, first + step, ...` whose node `keep` rejects, and hands
+    /// the node to `retire`.
     ///
     /// # Safety
     ///
@@ -367,50 +532,53 @@ impl<K, V> RawTable<K, V> {
         // SAFETY: W1 (contract): those buckets' lock is held for the whole call, so no rebuild can
         // retire the table meanwhile.
         let table = unsafe { self.table() };
-        for bucket in table.buckets.iter().skip(first).step_by(step) {
-            let mut link = bucket;
+        for (slot, node) in table.slots(first, step) {
             // SAFETY: linked nodes of locked buckets are live (W1, W3).
-            while let Some(node) = unsafe { link.load(Relaxed).as_ref() } {
-                if keep(&node.key, &node.value) {
-                    link = &node.next[table.slot];
-                } else {
-                    // Release: as in `unlink_at`.
-                    link.store(node.next[table.slot].load(Relaxed), Release);
-                    retire(NonNull::from(node));
-                }
+            let pair = unsafe { node.as_ref() };
+            if !keep(&pair.key, &pair.value) {
+                // Relaxed: as in `unlink_at`.
+                slot.store(ptr::null_mut(), Relaxed);
+                retire(node);
             }
         }
     }
 
-    /// Builds a table of `nbuckets` buckets holding every node, chained through the other link slot,
-    /// and publishes it (`qht_resize`); returns the old table for the caller to retire with
-    /// [`Table::reclaim`] after a grace period. Readers of the old table keep finding every node: its
-    /// chains are not touched.
+    /// Builds a table of `nbuckets` buckets holding every node and publishes it (`qht_resize`);
+    /// returns the old table for the caller to retire with [`Table::reclaim`] after a grace period.
+    /// The old table is not touched, so its readers keep finding every node it held.
     ///
     /// # Safety
     ///
-    /// W2: no writer runs, and a grace period has elapsed since the previous rebuild returned.
+    /// W2: no writer runs.
     pub unsafe fn rebuild(&self, nbuckets: usize) -> NonNull<Table<K, V>> {
         let old_ptr = self.current.load(Relaxed);
-        // SAFETY: `current` is live; writers are excluded (W2), so we own it.
+        // SAFETY: `current` is live; writers are excluded (W2), so it cannot be retired meanwhile.
         let old = unsafe { &*old_ptr };
-        let slot = 1 - old.slot;
-        let new_ptr = Table::<K, V>::alloc(nbuckets, slot);
+        let new_ptr = Table::<K, V>::alloc(nbuckets);
         // SAFETY: fresh and not yet published.
         let new = unsafe { new_ptr.as_ref() };
-        for bucket in old.buckets.iter() {
-            let mut cur = bucket.load(Relaxed);
-            // SAFETY: linked nodes are live; writers are excluded (W2).
-            while let Some(node) = unsafe { cur.as_ref() } {
-                cur = node.next[old.slot].load(Relaxed);
-                let dst = new.bucket(node.hash);
-                // Relaxed: no reader walks `slot` now (W2); the table's Release store below
-                // publishes these links.
-                node.next[slot].store(dst.load(Relaxed), Relaxed);
-                dst.store(ptr::from_ref(node).cast_mut(), Relaxed);
+        // In batches of old buckets: first every node's hash (independent cache misses, in a tight
+        // loop that overlaps them), then the branchy placement.
+        const BATCH: usize = 64;
+        let mut batch = Vec::with_capacity(BATCH * SLOTS * 2);
+        for heads in old.buckets.chunks(BATCH) {
+            batch.clear();
+            for (_, node) in heads.iter().flat_map(Bucket::chain).flat_map(Bucket::nodes) {
+                // SAFETY: linked nodes are live while writers are excluded (W2).
+                batch.push((node, unsafe { node.as_ref() }.hash));
+            }
+            for &(node, hash) in &batch {
+                // SAFETY: the new table is ours until published, so no one else writes its chains,
+                // and its nodes are live (W2); the node is in the new table at most once (keys are
+                // unique in the old one), so `|_| false` finds no key and `place` gets the first
+                // empty slot.
+                unsafe {
+                    let pos = new.locate(hash, |_| false);
+                    Table::place(&pos, node);
+                }
             }
         }
-        // Release: publishes the new table and its chains; pairs with the Acquire load in `table`.
+        // Release: publishes the new table and its slots; pairs with the Acquire load in `table`.
         self.current.store(new_ptr.as_ptr(), Release);
         // Relaxed: see `nbuckets`.
         self.nbuckets.store(nbuckets, Relaxed);
@@ -423,15 +591,10 @@ impl<K, V> Drop for RawTable<K, V> {
     fn drop(&mut self) {
         let table = self.current.load(Relaxed);
         // SAFETY: `&mut self`: no reader or writer can reach the table; each linked node is owned by
-        // it, and freed once (the next link is read before the node is freed).
+        // it and linked once, so freed once; the table's own `Drop` then frees its overflow buckets.
         unsafe {
-            let slot = (*table).slot;
-            for bucket in (*table).buckets.iter() {
-                let mut cur = bucket.load(Relaxed);
-                while let Some(node) = NonNull::new(cur) {
-                    cur = node.as_ref().next[slot].load(Relaxed);
-                    Node::<K, V>::reclaim(Node::rcu_head(node));
-                }
+            for (_, node) in (*table).slots(0, 1) {
+                Node::<K, V>::reclaim(Node::rcu_head(node));
             }
             Table::<K, V>::reclaim(Table::rcu_head(NonNull::new_unchecked(table)));
         }
@@ -441,9 +604,12 @@ impl<K, V> Drop for RawTable<K, V> {
 /// Iterator over the nodes of one table (see [`RawTable::iter`]).
 pub struct RawIter<'a, K, V> {
     table: &'a Table<K, V>,
-    /// Next bucket to start.
+    /// Next bucket of the array to start.
     bucket: usize,
-    cur: *mut Node<K, V>,
+    /// The bucket (of the array or an overflow one) being walked.
+    cur: Option<&'a Bucket<K, V>>,
+    /// Next slot of `cur`.
+    slot: usize,
 }
 
 impl<K, V> Iterator for RawIter<'_, K, V> {
@@ -451,16 +617,21 @@ impl<K, V> Iterator for RawIter<'_, K, V> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            // SAFETY: R1 (contract of `RawTable::iter`).
-            if let Some(node) = unsafe { self.cur.as_ref() } {
-                // Acquire: as in `find`.
-                self.cur = node.next[self.table.slot].load(Acquire);
-                return Some(NonNull::from(node));
+            if let Some(bucket) = self.cur {
+                if let Some(slot) = bucket.nodes.get(self.slot) {
+                    self.slot += 1;
+                    // Acquire: as in `find`.
+                    if let Some(node) = NonNull::new(slot.load(Acquire)) {
+                        return Some(node);
+                    }
+                    continue;
+                }
+                self.cur = bucket.next_bucket();
+            } else {
+                self.cur = Some(self.table.buckets.get(self.bucket)?);
+                self.bucket += 1;
             }
-            let bucket = self.table.buckets.get(self.bucket)?;
-            self.bucket += 1;
-            // Acquire: as in `find`.
-            self.cur = bucket.load(Acquire);
+            self.slot = 0;
         }
     }
 }
@@ -480,6 +651,7 @@ impl<K, V> core::fmt::Debug for RawIter<'_, K, V> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RawIter")
             .field("bucket", &self.bucket)
+            .field("slot", &self.slot)
             .finish_non_exhaustive()
     }
 }

@@ -34,10 +34,11 @@ const MAX_OVERTIME: Duration = Duration::from_secs(30);
 pub const FIXED: u64 = 64;
 /// Keys `FIXED..FIXED + CHURN` come and go.
 pub const CHURN: u64 = 448;
-/// The resizer's forced grows ask for this many keys: 4096 buckets, about ten times what the keys
-/// need, so that the map also shrinks itself on the next removals. Small enough to rebuild quickly:
-/// the more bucket arrays are retired, the more chances a writer has to read one that was freed.
-pub const FORCED_GROW: usize = 1 << 11;
+/// The resizer's forced grows ask for this many keys: 2048 buckets (of up to four keys each), about
+/// ten times what the keys need, so that the map also shrinks itself on the next removals. Small
+/// enough to rebuild quickly: the more bucket arrays are retired, the more chances a writer has to
+/// read one that was freed.
+pub const FORCED_GROW: usize = 1 << 13;
 /// More buckets than any table of this run has.
 pub const MAX_BUCKETS: usize = 1 << 20;
 
@@ -179,7 +180,7 @@ pub fn run_on(map: &RcuHashMap<u64, Elem>, counters: &Arc<Counters>, cfg: Config
                 let _stop = StopOnUnwind(stop);
                 started.fetch_add(1, Relaxed);
                 while !stop.load(Relaxed) {
-                    let capacity = if checked_buckets(map) >= FORCED_GROW {
+                    let capacity = if 4 * checked_buckets(map) >= FORCED_GROW {
                         0
                     } else {
                         FORCED_GROW
