@@ -100,16 +100,13 @@ fn push_barrier_marker<F: FnOnce() + Send + 'static>(domain: &DomainRef, f: F) {
     }
 }
 
-/// What a future of `domain` (`None`: the default domain) holds: the domain's engine and, for an
-/// independent domain, a handle that keeps it open (its callback thread running) until the future
-/// is dropped. The engine alone keeps only the memory: the drop of the domain's last `Domain` handle
-/// shuts it down (stops and joins its callback thread, if one ran), and a future polled after that
-/// would queue its slot's callback for a callback thread that is gone, or start one that no owner
-/// ever stops.
-fn owned(domain: Option<&Domain>) -> (DomainRef, Option<Domain>) {
+/// The engine a future of `domain` (`None`: the default domain) holds: an owned reference, so the
+/// future borrows nothing and keeps the engine's memory alive (not the domain's `Domain` handles,
+/// whose last drop still shuts the domain down: see [`Domain::synchronize_async`]).
+fn engine(domain: Option<&Domain>) -> DomainRef {
     match domain {
-        None => (DomainRef::Static(&DEFAULT), None),
-        Some(d) => (DomainRef::Shared(d.inner.clone()), Some(d.clone())),
+        None => DomainRef::Static(&DEFAULT),
+        Some(d) => DomainRef::Shared(d.inner.clone()),
     }
 }
 
@@ -124,16 +121,14 @@ fn update_waker(slot: &mut Option<Waker>, waker: &Waker) {
 /// The future of [`synchronize_rcu_async`] and [`Domain::synchronize_async`]: completes once every
 /// read-side critical section that was running when it was created has ended.
 ///
-/// `'static`: it owns what it needs (an independent domain's future keeps the domain open until it
-/// is dropped), so it can be handed to `tokio::spawn` on its own.
+/// `'static`: it holds the domain's engine (an `Arc` for an independent domain), so it can be
+/// handed to `tokio::spawn` on its own.
 ///
 /// Cancel-safe: dropping it at any point leaks nothing and delays no one. See
 /// [`synchronize_rcu_async`].
 #[must_use = "futures do nothing unless polled; the grace period is only awaited by `.await`"]
 pub struct SynchronizeRcuFuture {
     domain: DomainRef,
-    /// An independent domain's handle (see [`owned`]); `None` for the default domain.
-    _open: Option<Domain>,
     snap: u64,
     /// Where our waker is parked: the slot id and our index in it.
     parked: Option<(u64, usize)>,
@@ -141,11 +136,10 @@ pub struct SynchronizeRcuFuture {
 
 impl SynchronizeRcuFuture {
     fn new(domain: Option<&Domain>) -> Self {
-        let (domain, open) = owned(domain);
+        let domain = engine(domain);
         SynchronizeRcuFuture {
             snap: domain.gp.poll_snapshot(),
             domain,
-            _open: open,
             parked: None,
         }
     }
@@ -256,14 +250,12 @@ impl Marker {
 #[must_use = "futures do nothing unless polled; the barrier is only awaited by `.await`"]
 pub struct RcuBarrierFuture {
     domain: DomainRef,
-    /// An independent domain's handle (see [`owned`]); `None` for the default domain.
-    _open: Option<Domain>,
     marker: Arc<Marker>,
 }
 
 impl RcuBarrierFuture {
     fn new(domain: Option<&Domain>) -> Self {
-        let (domain, open) = owned(domain);
+        let domain = engine(domain);
         let marker = Arc::new(Marker {
             done: AtomicBool::new(false),
             waker: Mutex::new(None),
@@ -278,11 +270,7 @@ impl RcuBarrierFuture {
                 waker.wake();
             }
         });
-        RcuBarrierFuture {
-            domain,
-            _open: open,
-            marker,
-        }
+        RcuBarrierFuture { domain, marker }
     }
 }
 
@@ -387,10 +375,13 @@ pub fn rcu_barrier_async() -> RcuBarrierFuture {
 impl Domain {
     /// The async form of [`synchronize`](Domain::synchronize); see [`synchronize_rcu_async`].
     ///
-    /// The future does not borrow the domain: it holds a handle of its own, which keeps the domain
-    /// open until the future is dropped (the future may be the domain's last handle; dropping it
-    /// then shuts the domain down, as dropping the last `Domain` does). So it can be spawned as a
-    /// task of its own, and the caller's handle may be dropped or moved meanwhile.
+    /// The future does not borrow the domain: it holds the domain's engine (shared state), so it can
+    /// be spawned as a task of its own, and the caller's handle may be dropped or moved meanwhile.
+    /// It still completes when the domain's last `Domain` handle is dropped before it does: that
+    /// drop runs every queued callback (a waiting future's too) and a grace period that satisfies
+    /// every future created before it. One case costs a thread: a future first polled after the last
+    /// handle of a domain that never queued a callback starts a callback thread for it, which then
+    /// stays (with the domain's state) until the process exits.
     ///
     /// ```
     /// let domain = rcu_core::Domain::new();

@@ -12,12 +12,11 @@ use crate::worker::DomainInner;
 /// Identifies `domain` in the slot table: the address of its engine.
 ///
 /// A domain's engine is not freed, so its address not reused, while a slot of it is open: the
-/// future that opens a slot holds the domain open (its `_open` handle, `gp_async.rs`) until the
-/// slot's closing callback is queued, and a domain shuts down only after every callback queued on
-/// it has run (its last owner's barrier in `Domain`'s drop, or, when that owner is dropped inside
-/// one of the domain's own callbacks, the callback thread finishing its queue before it lets go of
-/// the engine). In a child of `fork()` a parent's domain is leaked, never freed. So a later domain
-/// at the same address never finds, and joins, a slot that an earlier domain's grace period
+/// future that opens a slot holds the engine (a `DomainRef`) until the slot's closing callback is
+/// queued, and from then on the callback thread holds it too and runs every queued callback before
+/// it exits (it exits only when the domain's last `Domain` handle stops it, after that handle's
+/// barrier, or never). In a child of `fork()` a parent's domain is leaked, never freed. So a later
+/// domain at the same address never finds, and joins, a slot that an earlier domain's grace period
 /// closes.
 pub(crate) fn key(domain: &DomainInner) -> usize {
     std::ptr::from_ref(domain) as usize
