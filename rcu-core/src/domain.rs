@@ -15,6 +15,7 @@ use crate::rcu_domain::{NotSend, RecordPtr};
 use crate::reader::Reader;
 use crate::stats::Stats;
 use crate::sync::{Arc, AtomicUsize, Ordering, maybe_const_fn};
+use crate::throttle::CallbackLimit;
 use crate::worker::{self, Callbacks};
 
 /// The state of one RCU domain: grace periods plus callbacks.
@@ -69,6 +70,7 @@ impl DomainInner {
     ) {
         worker::ensure_worker(self, owner);
         worker::check_backlog(self.callbacks.push_closure(f));
+        self.callbacks.help();
     }
 
     /// `call_rcu1`.
@@ -85,6 +87,7 @@ impl DomainInner {
         worker::ensure_worker(self, owner);
         // SAFETY: forwarded contract.
         worker::check_backlog(unsafe { self.callbacks.push(head, func) });
+        self.callbacks.help();
     }
 
     /// `start_poll_synchronize_rcu`: the snapshot, and a callback that makes sure a grace period
@@ -115,6 +118,14 @@ impl DomainInner {
         Stats {
             grace_periods: gp.grace_periods.load(Ordering::Relaxed),
             synchronize_calls: gp.synchronize_calls.load(Ordering::Relaxed),
+            synchronize_expedited_calls: gp.expedited_calls.load(Ordering::Relaxed),
+            callbacks_queued_peak: u64::from(self.callbacks.throttle.peak.load(Ordering::Relaxed)),
+            callback_producer_waits: self.callbacks.throttle.waits.load(Ordering::Relaxed),
+            callbacks_over_limit_not_waited: self
+                .callbacks
+                .throttle
+                .not_waited
+                .load(Ordering::Relaxed),
             callbacks_queued: invoked + pending,
             callbacks_invoked: invoked,
             callback_panics: self.callbacks.panics.load(Ordering::Relaxed),
@@ -175,6 +186,8 @@ static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 /// | [`read_lock`](crate::read_lock) → [`ReadGuard`](crate::ReadGuard) | [`read_lock`](Self::read_lock) → [`DomainGuard`] |
 /// | [`read_ongoing`](crate::read_ongoing) | [`read_ongoing`](Self::read_ongoing) |
 /// | [`synchronize_rcu`](crate::synchronize_rcu) | [`synchronize`](Self::synchronize) |
+/// | [`synchronize_rcu_expedited`](crate::synchronize_rcu_expedited) | [`synchronize_expedited`](Self::synchronize_expedited) |
+/// | [`set_callback_limit`](crate::set_callback_limit), [`callback_limit`](crate::callback_limit) | [`set_callback_limit`](Self::set_callback_limit), [`callback_limit`](Self::callback_limit) |
 /// | [`call_rcu`](crate::call_rcu), [`call_rcu1`](crate::call_rcu1) | [`call_rcu`](Self::call_rcu), [`call_rcu1`](Self::call_rcu1) |
 /// | [`rcu_barrier`](crate::rcu_barrier) | [`barrier`](Self::barrier) |
 /// | [`start_poll_synchronize_rcu`](crate::start_poll_synchronize_rcu), ... | [`start_poll`](Self::start_poll), [`poll_state`](Self::poll_state), [`cond_synchronize`](Self::cond_synchronize) |
@@ -365,6 +378,7 @@ impl Domain {
     /// ```
     #[track_caller]
     pub fn register(&self) -> ReaderHandle<'_> {
+        crate::local::handle_opened();
         ReaderHandle {
             domain: &self.inner,
             reader: self.register_record(),
@@ -390,8 +404,52 @@ impl Domain {
         self.inner.gp.synchronize();
     }
 
+    /// Waits for a grace period of this domain without waiting for late callers to share it
+    /// (`synchronize_rcu_expedited`); as [`synchronize_rcu_expedited`](crate::synchronize_rcu_expedited).
+    ///
+    /// # Panics
+    /// As [`synchronize`](Self::synchronize).
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// domain.synchronize_expedited();
+    /// assert_eq!(domain.stats().synchronize_expedited_calls, 1);
+    /// ```
+    #[track_caller]
+    pub fn synchronize_expedited(&self) {
+        self.assert_same_process("synchronize_expedited");
+        self.inner
+            .gp
+            .assert_not_in_own_section("Domain::synchronize_expedited");
+        self.inner.gp.synchronize_expedited();
+    }
+
+    /// Sets this domain's bound on pending callbacks; see [`CallbackLimit`] and
+    /// [`call_rcu`](crate::call_rcu) for when producers wait. Takes effect at once, also for
+    /// producers already waiting (at their next wake-up).
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// domain.set_callback_limit(rcu_core::CallbackLimit::new(1000, 100));
+    /// domain.call_rcu(|| ()); // waits only when more than 1000 callbacks are queued
+    /// ```
+    pub fn set_callback_limit(&self, limit: CallbackLimit) {
+        self.inner.callbacks.throttle.set(limit);
+    }
+
+    /// This domain's bound on pending callbacks ([`CallbackLimit::DEFAULT`] unless set).
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// assert_eq!(domain.callback_limit(), rcu_core::CallbackLimit::DEFAULT);
+    /// ```
+    pub fn callback_limit(&self) -> CallbackLimit {
+        self.inner.callbacks.throttle.get()
+    }
+
     /// Runs `f` on this domain's callback thread after a grace period (`call_rcu`); as
-    /// [`call_rcu`](crate::call_rcu) (FIFO, panics caught and counted).
+    /// [`call_rcu`](crate::call_rcu) (FIFO, panics caught and counted; may wait when the domain's
+    /// [`CallbackLimit`] is exceeded).
     ///
     /// # Panics
     /// In a child process after `fork()`.
@@ -592,6 +650,7 @@ impl Drop for ReaderHandle<'_> {
     fn drop(&mut self) {
         // No guard can be alive: guards borrow the handle.
         self.domain.gp.unregister(&self.reader);
+        crate::local::handle_closed();
     }
 }
 

@@ -237,6 +237,7 @@ mod sync;
 mod sys;
 #[cfg(rcu_broken_gp)]
 pub mod testing;
+mod throttle;
 mod worker;
 
 pub use arc_cell::RcuArcCell;
@@ -251,6 +252,7 @@ pub use default::{
     poll_state_synchronize_rcu, rcu_barrier, read_lock, read_ongoing, register_thread,
     set_stall_timeout, start_poll_synchronize_rcu, stats, synchronize_rcu, unregister_thread,
 };
+pub use default::{callback_limit, set_callback_limit, synchronize_rcu_expedited};
 pub use domain::{Domain, DomainGuard, GpState, ReaderHandle};
 pub use gp_async::{
     RcuBarrierFuture, SynchronizeRcuFuture, rcu_barrier_async, synchronize_rcu_async,
@@ -258,6 +260,7 @@ pub use gp_async::{
 pub use loaded::Loaded;
 pub use rcu_domain::{GuardStaysOnItsThread, RcuDomain};
 pub use stats::Stats;
+pub use throttle::{CallbackLimit, NoWaitRegion, no_wait_region};
 #[cfg(loom)]
 #[doc(hidden)]
 pub use worker::loom_buffer;
