@@ -27,20 +27,23 @@
 //! + *P* ≤ *H* + *P* × (`LOCAL_MAX` − 1) + *P*. Threads that may not wait (inside a read-side
 //! section, callbacks, [`NoWaitRegion`]s) add to that what they queue.
 //!
-//! **No lost wake-up.** A waiting producer counts itself in `sleepers`, then loads `drained` and
-//! then the queue count, and sleeps on `drained` only if it still holds the value it loaded. The
-//! callback thread lowers the count, then increments `drained`, then loads `sleepers` and wakes
-//! them if any. All four are `SeqCst` (store-buffering pattern): either the callback thread sees the
-//! sleeper and wakes it (the futex compares `drained` first, so a wake-up before the sleep only
-//! makes the sleep return at once), or the producer's load of `drained` sees the increment and its
-//! later load of the count sees the lowered count. `tests/loom.rs` checks it through this code.
+//! **No lost wake-up.** A waiting producer counts itself in `sleepers` (T1), issues a `SeqCst`
+//! fence (T2), loads `drained` (T3, Acquire) and then the queue count, and sleeps on `drained` only
+//! if it still holds the value it loaded. The callback thread lowers the count, increments
+//! `drained` (T4, Release), issues a `SeqCst` fence (T5) and loads `sleepers` (T6), waking the
+//! sleepers if any. The fences order the store-buffering pattern (T1 / T6 against T4 / T3): if T5
+//! comes first in their total order, T3 sees T4's increment, and its Acquire makes the count load
+//! after it see the lowered count; otherwise T6 sees T1's sleeper and wakes it (the futex compares
+//! `drained` first, so a wake-up before the sleep only makes the sleep return at once). `SeqCst`
+//! accesses without the fences would be enough on hardware, but loom models those as `AcqRel` and
+//! finds the lost wake-up; `tests/loom.rs` checks this code.
 //!
 //! [`Domain`]: crate::Domain
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::sync::{AtomicBool, AtomicU32, AtomicU64, FutexWord, Ordering};
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64, FutexWord, Ordering, fence};
 
 /// Default high watermark: callbacks queued in a domain above which its callback thread expedites
 /// and producers wait. Linux's `qhimark` is 10 000 per CPU, for a kernel whose callback processing
@@ -234,9 +237,12 @@ impl Throttle {
 
     /// The callback thread lowered the count (end of a batch): wake the producers waiting for it.
     pub(crate) fn batch_done(&self) {
-        // SeqCst, with the SeqCst loads and add in `wait`: see "No lost wake-up" in the module docs.
-        self.drained.value.fetch_add(1, Ordering::SeqCst);
-        if self.sleepers.load(Ordering::SeqCst) != 0 {
+        // T4: Release pairs with T3 (module docs, "No lost wake-up").
+        self.drained.value.fetch_add(1, Ordering::Release);
+        // T5: pairs with T2.
+        fence(Ordering::SeqCst);
+        // T6.
+        if self.sleepers.load(Ordering::Relaxed) != 0 {
             #[cfg(rcu_broken_gp)]
             if crate::testing::broken_throttle_wakeup() {
                 return;
@@ -263,11 +269,13 @@ impl Throttle {
         self.waits.fetch_add(1, Ordering::Relaxed);
         let target = invoked_now + u64::from(queued);
         kick();
-        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        // T1.
+        self.sleepers.fetch_add(1, Ordering::Relaxed);
+        // T2: pairs with T5 (module docs, "No lost wake-up").
+        fence(Ordering::SeqCst);
         loop {
-            // SeqCst: see "No lost wake-up" in the module docs (`count` loads the queue count with
-            // SeqCst after this load).
-            let seen = self.drained.value.load(Ordering::SeqCst);
+            // T3: Acquire pairs with T4: a batch end seen here is seen by `count` below.
+            let seen = self.drained.value.load(Ordering::Acquire);
             let (queued, invoked) = count();
             let high = self.high();
             if queued <= self.low.load(Ordering::Relaxed) || (queued <= high && invoked >= target) {

@@ -265,8 +265,9 @@ impl Callbacks {
                 queued,
                 self.invoked.load(Ordering::Relaxed),
                 || {
-                    // SeqCst: the count's side of `throttle.rs`'s "No lost wake-up".
-                    let word = self.pending.value.load(Ordering::SeqCst);
+                    // Relaxed: ordered after the `drained` load by its Acquire (`throttle.rs`, "No
+                    // lost wake-up").
+                    let word = self.pending.value.load(Ordering::Relaxed);
                     (word & COUNT_MASK, self.invoked.load(Ordering::Relaxed))
                 },
                 || self.kick(),

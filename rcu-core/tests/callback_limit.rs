@@ -76,7 +76,10 @@ fn waits_outside_sections_until_the_backlog_falls() {
     });
     let deadline = Instant::now() + WATCHDOG;
     while domain.stats().callback_producer_waits == 0 {
-        assert!(Instant::now() < deadline, "the producer never started to wait");
+        assert!(
+            Instant::now() < deadline,
+            "the producer never started to wait"
+        );
         thread::yield_now();
     }
     assert!(
@@ -197,7 +200,10 @@ fn default_domain_no_wait_inside_section() {
     drop(gate_tx);
     rcu_core::rcu_barrier();
     rcu_core::set_callback_limit(CallbackLimit::DEFAULT);
-    assert_eq!(after.callback_producer_waits, before.callback_producer_waits);
+    assert_eq!(
+        after.callback_producer_waits,
+        before.callback_producer_waits
+    );
     assert!(after.callbacks_over_limit_not_waited > before.callbacks_over_limit_not_waited);
 }
 
