@@ -23,9 +23,10 @@
 //! which has no per-thread buffers). Take a moment *t* with more than *H* queued and the last moment
 //! *s* < *t* with at most *H* queued. Every producer check that reads the count in (*s*, *t*] sees
 //! more than *H* and waits past *t* (it leaves only at *H* or below), so each producer queues at
-//! most one callback in (*s*, *t*] (the one whose check is still ahead); pending(*t*) ≤ pending(*s*)
-//! + *P* ≤ *H* + *P* × (`LOCAL_MAX` − 1) + *P*. Threads that may not wait (inside a read-side
-//! section, callbacks, [`NoWaitRegion`]s) add to that what they queue.
+//! most one callback in (*s*, *t*] (the one whose check is still ahead). Hence pending(*t*) is at
+//! most pending(*s*) plus *P*, which is at most *H* + *P* × (`LOCAL_MAX` − 1) + *P*. Threads that
+//! may not wait (inside a read-side section, callbacks, [`NoWaitRegion`]s) add to that what they
+//! queue. `tests/callback_flood.rs` checks the bound on one core.
 //!
 //! **No lost wake-up.** A waiting producer counts itself in `sleepers` (T1), issues a `SeqCst`
 //! fence (T2), loads `drained` (T3, Acquire) and then the queue count, and sleeps on `drained` only
