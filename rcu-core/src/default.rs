@@ -376,7 +376,8 @@ pub fn callback_limit() -> CallbackLimit {
 /// [`Stats::callbacks_over_limit_not_waited`]. **Do not hold a lock that a callback takes** while
 /// calling `call_rcu` (or a container writer that retires values, such as
 /// [`RcuCell::replace`](crate::RcuCell::replace)) unless inside a [`NoWaitRegion`]: the callback
-/// thread would block on it while this thread waits for the callback thread.
+/// thread would block on it while this thread waits for the callback thread. On an async executor
+/// thread the wait blocks the thread like any blocking call.
 ///
 /// [`NoWaitRegion`]: crate::NoWaitRegion
 ///

@@ -94,7 +94,10 @@ impl DomainInner {
     /// runs even if nobody else asks for one.
     pub(crate) fn start_poll(&self, owner: impl FnOnce() -> DomainRef) -> GpState {
         let state = GpState(self.gp.poll_snapshot());
-        self.call_rcu(|| {}, owner);
+        // rcu-core's own callback, like a barrier's marker: never waits on the bound of pending
+        // callbacks (`throttle.rs`), so that polling stays non-blocking.
+        worker::ensure_worker(self, owner);
+        worker::check_backlog(self.callbacks.push_closure(|| {}));
         state
     }
 

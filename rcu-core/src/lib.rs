@@ -291,4 +291,7 @@ mod static_checks {
     assert_impl_all!(crate::RcuArcCell<String, crate::Domain>: Send, Sync);
     assert_impl_all!(crate::SynchronizeRcuFuture<'static>: Send, Sync, Unpin);
     assert_impl_all!(crate::RcuBarrierFuture<'static>: Send, Sync, Unpin);
+    // The thread's no-wait count: never moves to another thread; `Sync` like a `MutexGuard`.
+    assert_not_impl_any!(crate::NoWaitRegion: Send);
+    assert_impl_all!(crate::NoWaitRegion: Sync);
 }

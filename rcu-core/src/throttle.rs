@@ -28,23 +28,36 @@
 //! may not wait (inside a read-side section, callbacks, [`NoWaitRegion`]s) add to that what they
 //! queue. `tests/callback_flood.rs` checks the bound on one core.
 //!
-//! **No lost wake-up.** A waiting producer counts itself in `sleepers` (T1), issues a `SeqCst`
-//! fence (T2), loads `drained` (T3, Acquire) and then the queue count, and sleeps on `drained` only
-//! if it still holds the value it loaded. The callback thread lowers the count, increments
-//! `drained` (T4, Release), issues a `SeqCst` fence (T5) and loads `sleepers` (T6), waking the
-//! sleepers if any. The fences order the store-buffering pattern (T1 / T6 against T4 / T3): if T5
-//! comes first in their total order, T3 sees T4's increment, and its Acquire makes the count load
-//! after it see the lowered count; otherwise T6 sees T1's sleeper and wakes it (the futex compares
-//! `drained` first, so a wake-up before the sleep only makes the sleep return at once). `SeqCst`
-//! accesses without the fences would be enough on hardware, but loom models those as `AcqRel` and
-//! finds the lost wake-up; `tests/loom.rs` checks this code.
+//! **No lost wake-up.** `drained` is one futex word: a generation the callback thread advances
+//! after every batch and a `WAITER` bit. A waiting producer sets `WAITER` with a read-modify-write
+//! (T1, Acquire), then loads the queue count, and sleeps on `drained` only while it still holds the
+//! value T1 left. The callback thread lowers the count, then advances the generation (T2, a
+//! Release read-modify-write) and, if T2 found `WAITER`, clears it and wakes every sleeper. T1 and
+//! T2 act on one word, so they are totally ordered: if T2 comes first, T1 reads its value and
+//! synchronizes with it, so the count load after T1 sees the lowered count; otherwise T2 sees
+//! `WAITER` and wakes the producer (the futex compares the word first, so a wake-up before the
+//! sleep only makes the sleep return at once, as does a `WAITER` cleared by an earlier batch's
+//! callback thread after T1, which changes the word). `tests/loom.rs` checks this code, and
+//! `tests/loom_negative.rs` that the model catches a missing wake-up. (A first version with a
+//! separate sleeper count and `SeqCst` accesses deadlocked under loom, which models `SeqCst`
+//! accesses as `AcqRel`.)
 //!
 //! [`Domain`]: crate::Domain
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::sync::{AtomicBool, AtomicU32, AtomicU64, FutexWord, Ordering, fence};
+// The limit and the counters are plain `std` atomics even under loom: settings and statistics,
+// not state the hand-off synchronizes through (the count word, `drained` and `sleepers` are), so
+// the models do not spend schedules on them.
+use std::sync::atomic::{AtomicBool, AtomicU32 as StdAtomicU32, AtomicU64};
+
+use crate::sync::{FutexWord, Ordering};
+
+/// `drained`: a producer may be asleep on the word.
+const WAITER: u32 = 1;
+/// `drained`: one batch completed.
+const GENERATION: u32 = 2;
 
 /// Default high watermark: callbacks queued in a domain above which its callback thread expedites
 /// and producers wait. Linux's `qhimark` is 10 000 per CPU, for a kernel whose callback processing
@@ -172,33 +185,31 @@ impl CallbackLimit {
 /// A domain's limit and the producers' side of the hand-off with its callback thread.
 #[derive(Debug)]
 pub(crate) struct Throttle {
-    high: AtomicU32,
-    low: AtomicU32,
+    high: StdAtomicU32,
+    low: StdAtomicU32,
     producers_wait: AtomicBool,
-    /// Batches completed (wrapping): waiting producers sleep on it.
+    /// Batches completed (wrapping, in steps of [`GENERATION`]) and the [`WAITER`] bit: waiting
+    /// producers sleep on it.
     drained: FutexWord,
-    /// Producers that may be asleep on `drained`.
-    sleepers: AtomicU32,
     /// Producers that waited.
     pub(crate) waits: AtomicU64,
     /// Enqueues above the high watermark whose producer did not wait.
     pub(crate) not_waited: AtomicU64,
     /// The most callbacks ever queued at once.
-    pub(crate) peak: AtomicU32,
+    pub(crate) peak: StdAtomicU32,
 }
 
 impl Throttle {
     crate::sync::maybe_const_fn! {
         pub(crate) fn new() -> Throttle {
             Throttle {
-                high: AtomicU32::new(DEFAULT_HIGH),
-                low: AtomicU32::new(DEFAULT_LOW),
+                high: StdAtomicU32::new(DEFAULT_HIGH),
+                low: StdAtomicU32::new(DEFAULT_LOW),
                 producers_wait: AtomicBool::new(true),
                 drained: FutexWord::new(0),
-                sleepers: AtomicU32::new(0),
                 waits: AtomicU64::new(0),
                 not_waited: AtomicU64::new(0),
-                peak: AtomicU32::new(0),
+                peak: StdAtomicU32::new(0),
             }
         }
     }
@@ -238,16 +249,14 @@ impl Throttle {
 
     /// The callback thread lowered the count (end of a batch): wake the producers waiting for it.
     pub(crate) fn batch_done(&self) {
-        // T4: Release pairs with T3 (module docs, "No lost wake-up").
-        self.drained.value.fetch_add(1, Ordering::Release);
-        // T5: pairs with T2.
-        fence(Ordering::SeqCst);
-        // T6.
-        if self.sleepers.load(Ordering::Relaxed) != 0 {
+        // T2: Release pairs with T1's Acquire (module docs, "No lost wake-up").
+        let old = self.drained.value.fetch_add(GENERATION, Ordering::Release);
+        if old & WAITER != 0 {
             #[cfg(rcu_broken_gp)]
             if crate::testing::broken_throttle_wakeup() {
                 return;
             }
+            self.drained.value.fetch_and(!WAITER, Ordering::Relaxed);
             self.drained.wake_all();
         }
     }
@@ -270,13 +279,10 @@ impl Throttle {
         self.waits.fetch_add(1, Ordering::Relaxed);
         let target = invoked_now + u64::from(queued);
         kick();
-        // T1.
-        self.sleepers.fetch_add(1, Ordering::Relaxed);
-        // T2: pairs with T5 (module docs, "No lost wake-up").
-        fence(Ordering::SeqCst);
         loop {
-            // T3: Acquire pairs with T4: a batch end seen here is seen by `count` below.
-            let seen = self.drained.value.load(Ordering::Acquire);
+            // T1: Acquire pairs with T2's Release: a batch end this read-modify-write follows is
+            // seen by `count` below (module docs, "No lost wake-up").
+            let seen = self.drained.value.fetch_or(WAITER, Ordering::Acquire) | WAITER;
             let (queued, invoked) = count();
             let high = self.high();
             if queued <= self.low.load(Ordering::Relaxed) || (queued <= high && invoked >= target) {
@@ -284,7 +290,6 @@ impl Throttle {
             }
             self.drained.wait(seen, None);
         }
-        self.sleepers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -307,7 +312,9 @@ crate::sync::thread_local_const! {
 /// ```
 #[must_use = "the region ends when the value is dropped"]
 pub struct NoWaitRegion {
-    _not_send: PhantomData<*const ()>,
+    /// `!Send` (the count is the thread's) but `Sync` (it has no methods), like a `MutexGuard`, so
+    /// that holding one keeps a guard type such as `rcu-queue`'s `WriterGuard` `Sync`.
+    _not_send: PhantomData<std::sync::MutexGuard<'static, ()>>,
 }
 
 impl fmt::Debug for NoWaitRegion {

@@ -265,8 +265,8 @@ impl Callbacks {
                 queued,
                 self.invoked.load(Ordering::Relaxed),
                 || {
-                    // Relaxed: ordered after the `drained` load by its Acquire (`throttle.rs`, "No
-                    // lost wake-up").
+                    // Relaxed: ordered after the `drained` read-modify-write by its Acquire
+                    // (`throttle.rs`, "No lost wake-up").
                     let word = self.pending.value.load(Ordering::Relaxed);
                     (word & COUNT_MASK, self.invoked.load(Ordering::Relaxed))
                 },
