@@ -26,6 +26,7 @@ use crate::rcu_domain::{NotSend, RcuDomain, RecordPtr, sealed};
 use crate::reader::Reader;
 use crate::stats::Stats;
 use crate::sync::Arc;
+use crate::throttle::CallbackLimit;
 use crate::worker::{self, DomainRef};
 
 /// The reference the default domain's callback thread keeps; made when the thread is started,
@@ -267,6 +268,59 @@ pub fn synchronize_rcu() {
     DEFAULT.gp.synchronize();
 }
 
+/// Waits for a grace period like [`synchronize_rcu`], as soon as readers allow: Linux's
+/// `synchronize_rcu_expedited()` (liburcu and QEMU have none).
+///
+/// [`synchronize_rcu`] lets callers that arrive while another thread's grace period is about to
+/// start share it: under contention the next leader yields the CPU once first. This one never
+/// yields and makes a leader it waits behind skip that yield too; it still joins a grace period
+/// that starts after its call, since grace periods run one at a time and waiting for that one is
+/// as fast as starting its own. Its latency is the readers' (sections in progress must end) plus
+/// at most one grace period already running. **Cost**: less sharing between concurrent callers,
+/// so more grace periods, each one system-wide barrier (`membarrier`, an IPI to every CPU running
+/// the process's threads) or a `SeqCst` fence per reader. It does not touch the callback thread:
+/// callbacks still wait for its next batch (see [`CallbackLimit`] for what expedites them).
+///
+/// # Panics
+/// Inside a read-side critical section on the same thread, as [`synchronize_rcu`].
+///
+/// # Example
+///
+/// ```
+/// let before = rcu_core::stats().synchronize_expedited_calls;
+/// rcu_core::synchronize_rcu_expedited();
+/// assert!(rcu_core::stats().synchronize_expedited_calls > before);
+/// ```
+#[track_caller]
+pub fn synchronize_rcu_expedited() {
+    if read_ongoing() {
+        panic_in_section("synchronize_rcu_expedited");
+    }
+    crate::fork::init();
+    DEFAULT.gp.synchronize_expedited();
+}
+
+/// Sets the default domain's bound on pending callbacks ([`CallbackLimit`], Linux's
+/// `rcutree.qhimark` / `qlowmark` boot parameters), process-wide. Takes effect at once.
+///
+/// ```
+/// rcu_core::set_callback_limit(rcu_core::CallbackLimit::new(100_000, 1_000));
+/// assert_eq!(rcu_core::callback_limit().high(), 100_000);
+/// # rcu_core::set_callback_limit(rcu_core::CallbackLimit::DEFAULT);
+/// ```
+pub fn set_callback_limit(limit: CallbackLimit) {
+    DEFAULT.callbacks.throttle.set(limit);
+}
+
+/// The default domain's bound on pending callbacks ([`CallbackLimit::DEFAULT`] unless set).
+///
+/// ```
+/// assert!(rcu_core::callback_limit().producers_wait());
+/// ```
+pub fn callback_limit() -> CallbackLimit {
+    DEFAULT.callbacks.throttle.get()
+}
+
 /// Runs `f` on the background callback thread after a grace period: `call_rcu()` with a closure.
 ///
 /// One thread's callbacks run in the order that thread queued them (FIFO); callbacks queued by
@@ -293,11 +347,35 @@ pub fn synchronize_rcu() {
 /// `rcu_barrier` keep working during exit, from `atexit` handlers and static destructors too: the
 /// idle callback thread is joined at exit and started again on demand.
 ///
-/// # Example
+/// # May wait: the bound on pending callbacks
+/// After queueing `f`, a call that finds more callbacks queued than the high watermark of the
+/// domain's [`CallbackLimit`] (default 262 144) waits until the callback thread has brought the
+/// backlog down to the low watermark (default 65 536), so that producers cannot outrun reclamation
+/// without bound (Linux's `qhimark`; liburcu and QEMU never wait). That happens only under a flood
+/// the callback thread cannot keep up with (it starts batches at once and expedites their grace
+/// periods above the high watermark first), and only where waiting is safe; the call never waits:
+/// - inside a read-side critical section of any domain (this thread's section would hold up the
+///   grace period it waits for), nor where that cannot be ruled out cheaply (this thread holds a
+///   [`ReaderHandle`](crate::ReaderHandle), or runs a thread-local destructor after its reader
+///   table's);
+/// - on a callback thread (from a callback);
+/// - inside a [`NoWaitRegion`](crate::NoWaitRegion), which `rcu-queue`'s writer locks open;
+/// - with [`CallbackLimit::producers_never_wait`].
+///
+/// There the callback is queued and counted in
+/// [`Stats::callbacks_over_limit_not_waited`]. **Do not hold a lock that a callback takes** while
+/// calling `call_rcu` (or a container writer that retires values, such as
+/// [`RcuCell::replace`](crate::RcuCell::replace)) unless inside a [`NoWaitRegion`]: the callback
+/// thread would block on it while this thread waits for the callback thread. On an async executor
+/// thread the wait blocks the thread like any blocking call.
+///
+/// [`NoWaitRegion`]: crate::NoWaitRegion
 ///
 /// # Panics
 /// When 2^28 callbacks are already waiting for the callback thread (it cannot keep up): `f` is
 /// queued and will run, then the call panics.
+///
+/// # Example
 ///
 /// ```
 /// let old = Box::new([0u8; 64]);
@@ -310,6 +388,7 @@ pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
     let (head, func) = worker::box_closure(f);
     // SAFETY: `box_closure` hands over a fresh head with the trampoline that frees it.
     unsafe { DEFAULT.callbacks.push_buffered(head, func) };
+    DEFAULT.callbacks.help(producer_may_wait);
 }
 
 /// Queues `func(head)` to run on the callback thread after a grace period, without allocating:
@@ -329,12 +408,30 @@ pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
 /// # Panics
 /// As [`call_rcu`], when the callback thread cannot keep up.
 ///
+/// # May wait
+/// As [`call_rcu`], above the domain's [`CallbackLimit`].
+///
 /// See [`RcuHead`] for an example.
 #[track_caller]
 pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
     worker::ensure_worker(&DEFAULT, default_owner);
     // SAFETY: forwarded contract.
     unsafe { DEFAULT.callbacks.push_buffered(head, func) };
+    DEFAULT.callbacks.help(producer_may_wait);
+}
+
+/// Whether the calling thread may wait for a callback thread after queueing a callback above its
+/// domain's [`CallbackLimit`] (`throttle.rs`): it is in no read-side critical section of any domain
+/// (a section of an independent domain through a [`ReaderHandle`](crate::ReaderHandle), or after
+/// the thread's record table is gone, cannot be ruled out cheaply: then it does not wait), it is no
+/// domain's callback thread, and it has no [`NoWaitRegion`](crate::NoWaitRegion) open. Asked only
+/// by the public `call_rcu`s (of every domain), after their enqueue and only above the bound:
+/// rcu-core's own callbacks (slots, markers, polling) never wait.
+pub(crate) fn producer_may_wait() -> bool {
+    !crate::throttle::in_no_wait_region()
+        && !worker::is_callback_thread()
+        && !read_ongoing()
+        && !crate::local::may_be_in_section()
 }
 
 /// Waits until every callback queued (by any thread) before the call has run: `rcu_barrier()`,

@@ -15,6 +15,7 @@ use crate::rcu_domain::{NotSend, RecordPtr};
 use crate::reader::{Link, Reader};
 use crate::stats::Stats;
 use crate::sync::{Arc, Ordering};
+use crate::throttle::CallbackLimit;
 use crate::worker::{self, DomainInner, DomainRef};
 
 /// Source of [`DomainInner::id`] for independent domains (a plain `std` counter even under loom:
@@ -32,6 +33,8 @@ static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 /// | [`read_lock`](crate::read_lock) → [`ReadGuard`](crate::ReadGuard) | [`read_lock`](Self::read_lock) → [`DomainGuard`] |
 /// | [`read_ongoing`](crate::read_ongoing) | [`read_ongoing`](Self::read_ongoing) |
 /// | [`synchronize_rcu`](crate::synchronize_rcu) | [`synchronize`](Self::synchronize) |
+/// | [`synchronize_rcu_expedited`](crate::synchronize_rcu_expedited) | [`synchronize_expedited`](Self::synchronize_expedited) |
+/// | [`set_callback_limit`](crate::set_callback_limit), [`callback_limit`](crate::callback_limit) | [`set_callback_limit`](Self::set_callback_limit), [`callback_limit`](Self::callback_limit) |
 /// | [`call_rcu`](crate::call_rcu), [`call_rcu1`](crate::call_rcu1) | [`call_rcu`](Self::call_rcu), [`call_rcu1`](Self::call_rcu1) |
 /// | [`rcu_barrier`](crate::rcu_barrier) | [`barrier`](Self::barrier) |
 /// | [`start_poll_synchronize_rcu`](crate::start_poll_synchronize_rcu), ... | [`start_poll`](Self::start_poll), [`poll_state`](Self::poll_state), [`cond_synchronize`](Self::cond_synchronize) |
@@ -205,6 +208,7 @@ impl Domain {
     /// ```
     #[track_caller]
     pub fn register(&self) -> ReaderHandle<'_> {
+        crate::local::handle_opened();
         ReaderHandle {
             domain: &self.inner,
             reader: self.inner.register_record(),
@@ -230,8 +234,52 @@ impl Domain {
         self.inner.gp.synchronize();
     }
 
+    /// Waits for a grace period of this domain without waiting for late callers to share it
+    /// (`synchronize_rcu_expedited`); as [`synchronize_rcu_expedited`](crate::synchronize_rcu_expedited).
+    ///
+    /// # Panics
+    /// As [`synchronize`](Self::synchronize).
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// domain.synchronize_expedited();
+    /// assert_eq!(domain.stats().synchronize_expedited_calls, 1);
+    /// ```
+    #[track_caller]
+    pub fn synchronize_expedited(&self) {
+        self.assert_same_process("synchronize_expedited");
+        self.inner
+            .gp
+            .assert_not_in_own_section("Domain::synchronize_expedited");
+        self.inner.gp.synchronize_expedited();
+    }
+
+    /// Sets this domain's bound on pending callbacks; see [`CallbackLimit`] and
+    /// [`call_rcu`](crate::call_rcu) for when producers wait. Takes effect at once, also for
+    /// producers already waiting (at their next wake-up).
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// domain.set_callback_limit(rcu_core::CallbackLimit::new(1000, 100));
+    /// domain.call_rcu(|| ()); // waits only when more than 1000 callbacks are queued
+    /// ```
+    pub fn set_callback_limit(&self, limit: CallbackLimit) {
+        self.inner.callbacks.throttle.set(limit);
+    }
+
+    /// This domain's bound on pending callbacks ([`CallbackLimit::DEFAULT`] unless set).
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// assert_eq!(domain.callback_limit(), rcu_core::CallbackLimit::DEFAULT);
+    /// ```
+    pub fn callback_limit(&self) -> CallbackLimit {
+        self.inner.callbacks.throttle.get()
+    }
+
     /// Runs `f` on this domain's callback thread after a grace period (`call_rcu`); as
-    /// [`call_rcu`](crate::call_rcu) (FIFO, panics caught and counted).
+    /// [`call_rcu`](crate::call_rcu) (FIFO, panics caught and counted; may wait when the domain's
+    /// [`CallbackLimit`] is exceeded).
     ///
     /// # Panics
     /// In a child process after `fork()`.
@@ -245,6 +293,7 @@ impl Domain {
     pub fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F) {
         self.assert_same_process("call_rcu");
         self.inner.call_rcu(f, self.owner());
+        self.inner.callbacks.help(crate::default::producer_may_wait);
     }
 
     /// Allocation-free form of [`call_rcu`](Self::call_rcu) (`call_rcu1`).
@@ -259,6 +308,7 @@ impl Domain {
         self.assert_same_process("call_rcu1");
         // SAFETY: forwarded contract.
         unsafe { self.inner.call_rcu1(head, func, self.owner()) };
+        self.inner.callbacks.help(crate::default::producer_may_wait);
     }
 
     /// Waits until every callback queued on this domain before the call has run (`rcu_barrier`).
@@ -386,6 +436,9 @@ pub mod loom_buffer {
             // domain, and the model calls this from one thread at a time (the owner).
             let backlog = unsafe { self.domain.callbacks.push_local(&self.buf, head, func) };
             check_backlog(backlog);
+            self.domain
+                .callbacks
+                .help(crate::default::producer_may_wait);
         }
 
         /// The owner thread exits: its callbacks go to the shared queue, the buffer is unregistered.
@@ -475,6 +528,7 @@ impl Drop for ReaderHandle<'_> {
     fn drop(&mut self) {
         // No guard can be alive: guards borrow the handle.
         self.domain.gp.unregister(&self.reader);
+        crate::local::handle_closed();
     }
 }
 

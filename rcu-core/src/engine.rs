@@ -68,6 +68,9 @@ impl DomainInner {
     /// runs even if nobody else asks for one.
     pub(crate) fn start_poll(&self, owner: impl FnOnce() -> DomainRef) -> GpState {
         let state = GpState(self.gp.poll_snapshot());
+        // rcu-core's own callback, like a barrier's marker: it never waits on the bound of pending
+        // callbacks (`throttle.rs`; only the public `call_rcu`s help), so polling stays
+        // non-blocking.
         self.call_rcu(|| {}, owner);
         state
     }
@@ -92,6 +95,14 @@ impl DomainInner {
         Stats {
             grace_periods: gp.grace_periods.load(Ordering::Relaxed),
             synchronize_calls: gp.synchronize_calls.load(Ordering::Relaxed),
+            synchronize_expedited_calls: gp.expedited_calls.load(Ordering::Relaxed),
+            callbacks_queued_peak: u64::from(self.callbacks.throttle.peak.load(Ordering::Relaxed)),
+            callback_producer_waits: self.callbacks.throttle.waits.load(Ordering::Relaxed),
+            callbacks_over_limit_not_waited: self
+                .callbacks
+                .throttle
+                .not_waited
+                .load(Ordering::Relaxed),
             callbacks_queued: invoked + pending,
             callbacks_invoked: invoked,
             callback_panics: self.callbacks.panics.load(Ordering::Relaxed),

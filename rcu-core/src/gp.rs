@@ -30,6 +30,13 @@
 //!   serves every caller that arrived before it started. When callers arrived while the previous
 //!   grace period ran, the next leader yields the CPU once before starting, so that callers that are
 //!   runnable but not running (more threads than CPUs) join it instead of needing one more.
+//! - **Expedited** (`synchronize_expedited`, Linux's `synchronize_rcu_expedited`): the same
+//!   protocol without that yield, for the caller and for any leader it waits behind (`expedited`
+//!   counts the expedited callers waiting, and a leader that sees one starts at once). It still
+//!   joins a grace period that starts after its call, since grace periods run one at a time
+//!   (`run_lock`) and waiting for that one is as fast as anything it could start itself; what it
+//!   gives up is the yield that lets late callers share, so under contention it costs more grace
+//!   periods (each one `heavy()` barrier, an IPI to every CPU running the process with membarrier).
 //! - **Polling** (liburcu 0.14 / Linux): `start_poll_synchronize_rcu` returns the same snapshot;
 //!   `poll_state_synchronize_rcu` compares it with the completed sequence, so any grace period
 //!   satisfies it, whoever ran it.
@@ -142,6 +149,8 @@ pub(crate) struct BatchState {
     /// Whether other callers were active around the last grace period: then the next leader yields
     /// once before starting, letting callers that are about to arrive join its grace period.
     contended: bool,
+    /// Expedited callers waiting for a grace period: while non-zero, leaders do not yield.
+    expedited: usize,
 }
 
 /// A number identifying the calling thread while it lives (the address of a thread-local).
@@ -162,6 +171,7 @@ fn caller_token() -> usize {
 pub(crate) struct GpStats {
     pub(crate) grace_periods: AtomicU64,
     pub(crate) synchronize_calls: AtomicU64,
+    pub(crate) expedited_calls: AtomicU64,
     pub(crate) longest_ns: AtomicU64,
     pub(crate) stall_warnings: AtomicU64,
 }
@@ -204,6 +214,7 @@ impl GpCore {
                     last_caller: 0,
                     other_caller: false,
                     contended: false,
+                    expedited: 0,
                 }),
                 batch_cond: Condvar::new(),
                 run_lock: Mutex::new(()),
@@ -212,6 +223,7 @@ impl GpCore {
                 stats: GpStats {
                     grace_periods: AtomicU64::new(0),
                     synchronize_calls: AtomicU64::new(0),
+                    expedited_calls: AtomicU64::new(0),
                     longest_ns: AtomicU64::new(0),
                     stall_warnings: AtomicU64::new(0),
                 },
@@ -255,6 +267,7 @@ impl GpCore {
         registry.retain(|r| r.owner.is_current());
         self.readers.store(registry.len(), Ordering::Relaxed);
         batch.leader = false;
+        batch.expedited = 0;
         batch.seq &= !1;
         self.seq.store(batch.seq, Ordering::Relaxed);
     }
@@ -304,7 +317,21 @@ impl GpCore {
     /// `synchronize_rcu`: returns after every read-side critical section that began before the call
     /// has ended. The caller has already checked it is not inside one.
     pub(crate) fn synchronize(&self) {
+        self.synchronize_as(false);
+    }
+
+    /// `synchronize_rcu_expedited`: as [`synchronize`](Self::synchronize), but neither this caller
+    /// nor a leader it waits behind yields to let later callers share the grace period (see
+    /// "Expedited" in the module docs).
+    pub(crate) fn synchronize_expedited(&self) {
+        self.synchronize_as(true);
+    }
+
+    fn synchronize_as(&self, expedited: bool) {
         self.stats.synchronize_calls.fetch_add(1, Ordering::Relaxed);
+        if expedited {
+            self.stats.expedited_calls.fetch_add(1, Ordering::Relaxed);
+        }
         let mut state = lock(&self.batch);
         state.arrivals = state.arrivals.wrapping_add(1);
         let me = caller_token();
@@ -321,10 +348,14 @@ impl GpCore {
                 state.leader = true;
                 break;
             }
+            // An expedited caller is counted while it waits (never across a panic: `wait` only
+            // returns or, if the mutex is poisoned, hands the guard back).
+            state.expedited += usize::from(expedited);
             state = self
                 .batch_cond
                 .wait(state)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.expedited -= usize::from(expedited);
         }
         // We lead. Our snapshot asked for a grace period that starts after our call; if another
         // leader's grace period was running then, it did not count, so loop until ours is done.
@@ -332,7 +363,11 @@ impl GpCore {
         // warnings, locks) runs without it, and `leadership` cleans up if it unwinds.
         let leadership = Leadership { core: self };
         while !seq_done(state.seq, snap) {
-            if state.contended && self.readers.load(Ordering::Relaxed) > 0 {
+            if !expedited
+                && state.expedited == 0
+                && state.contended
+                && self.readers.load(Ordering::Relaxed) > 0
+            {
                 // Other callers are active and grace periods cost a barrier: give callers that are
                 // runnable but not running (more threads than CPUs) a chance to call in before the
                 // grace period starts, so that one grace period serves them all. A lone caller never

@@ -239,6 +239,7 @@ mod sync;
 mod sys;
 #[cfg(rcu_broken_gp)]
 pub mod testing;
+mod throttle;
 mod worker;
 
 pub use arc_cell::RcuArcCell;
@@ -253,6 +254,7 @@ pub use default::{
     poll_state_synchronize_rcu, rcu_barrier, read_lock, read_ongoing, register_thread,
     set_stall_timeout, start_poll_synchronize_rcu, stats, synchronize_rcu, unregister_thread,
 };
+pub use default::{callback_limit, set_callback_limit, synchronize_rcu_expedited};
 #[cfg(loom)]
 #[doc(hidden)]
 pub use domain::loom_buffer;
@@ -264,6 +266,7 @@ pub use gp_async::{
 pub use loaded::Loaded;
 pub use rcu_domain::{GuardStaysOnItsThread, RcuDomain};
 pub use stats::Stats;
+pub use throttle::{CallbackLimit, NoWaitRegion, no_wait_region};
 
 #[doc(hidden)]
 pub mod __private {
@@ -291,4 +294,7 @@ mod static_checks {
     assert_impl_all!(crate::RcuArcCell<String, crate::Domain>: Send, Sync);
     assert_impl_all!(crate::SynchronizeRcuFuture: Send, Sync, Unpin);
     assert_impl_all!(crate::RcuBarrierFuture: Send, Sync, Unpin);
+    // The thread's no-wait count: never moves to another thread; `Sync` like a `MutexGuard`.
+    assert_not_impl_any!(crate::NoWaitRegion: Send);
+    assert_impl_all!(crate::NoWaitRegion: Sync);
 }

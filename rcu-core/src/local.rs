@@ -63,6 +63,37 @@ crate::sync::thread_local_const! {
     static TABLE: RefCell<Table> = RefCell::new(Table(Vec::new()));
 }
 
+crate::sync::thread_local_const! {
+    /// This thread's live [`ReaderHandle`](crate::ReaderHandle)s (their sections are not in the
+    /// table).
+    static HANDLES: std::cell::Cell<usize> = std::cell::Cell::new(0);
+}
+
+/// A [`ReaderHandle`](crate::ReaderHandle) was created on this thread.
+pub(crate) fn handle_opened() {
+    let _ = HANDLES.try_with(|h| h.set(h.get() + 1));
+}
+
+/// A [`ReaderHandle`](crate::ReaderHandle) of this thread was dropped.
+pub(crate) fn handle_closed() {
+    let _ = HANDLES.try_with(|h| h.set(h.get().saturating_sub(1)));
+}
+
+/// Whether the calling thread may be inside a read-side critical section of an independent
+/// domain, without taking a lock: true if one of its table's records is in a section, and also
+/// when that cannot be told cheaply (a live `ReaderHandle`, whose record is not in the table; the
+/// table destroyed or borrowed). For the bound on pending callbacks (`throttle.rs`), which then
+/// does not wait.
+pub(crate) fn may_be_in_section() -> bool {
+    HANDLES.try_with(std::cell::Cell::get).unwrap_or(1) != 0
+        || TABLE
+            .try_with(|t| {
+                t.try_borrow()
+                    .map_or(true, |t| t.0.iter().any(|e| e.reader.nest() > 0))
+            })
+            .unwrap_or(true)
+}
+
 /// This thread's record in `domain`, registering it on first use.
 #[inline]
 #[track_caller]

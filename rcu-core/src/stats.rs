@@ -23,8 +23,13 @@ pub struct Stats {
     /// Grace periods completed. Concurrent `synchronize_rcu` callers share grace periods, so this
     /// grows more slowly than `synchronize_calls` under contention.
     pub grace_periods: u64,
-    /// Calls to `synchronize_rcu` (including the callback thread's, one per batch).
+    /// Calls to `synchronize_rcu` (including the callback thread's, one per batch, and expedited
+    /// ones).
     pub synchronize_calls: u64,
+    /// Expedited grace-period requests among `synchronize_calls`:
+    /// [`synchronize_rcu_expedited`](crate::synchronize_rcu_expedited) and the callback thread's
+    /// batches above the high watermark ([`CallbackLimit`](crate::CallbackLimit)).
+    pub synchronize_expedited_calls: u64,
     /// Callbacks queued with `call_rcu` / `call_rcu1` (including `rcu_barrier` markers and polling
     /// requests).
     pub callbacks_queued: u64,
@@ -32,6 +37,17 @@ pub struct Stats {
     pub callbacks_invoked: u64,
     /// Callbacks that panicked; the callback thread reported them on stderr and went on.
     pub callback_panics: u64,
+    /// The most callbacks that were ever queued at once in the domain's shared queue (per-thread
+    /// buffers of the default domain, at most 127 callbacks per thread, not included).
+    pub callbacks_queued_peak: u64,
+    /// `call_rcu` / `call_rcu1` calls that found the backlog above the high watermark of the
+    /// domain's [`CallbackLimit`](crate::CallbackLimit) and waited for the callback thread.
+    pub callback_producer_waits: u64,
+    /// Calls that found the backlog above the high watermark but did not wait: inside a read-side
+    /// critical section, on a callback thread, in a [`NoWaitRegion`](crate::NoWaitRegion), or with
+    /// [`CallbackLimit::producers_never_wait`](crate::CallbackLimit::producers_never_wait). Their
+    /// callbacks were queued.
+    pub callbacks_over_limit_not_waited: u64,
     /// The longest grace period so far.
     pub longest_grace_period: Duration,
     /// Stall warnings printed (see [`set_stall_timeout`](crate::set_stall_timeout)).

@@ -23,6 +23,30 @@ pub fn set_broken_grace_periods(on: bool) {
     BROKEN.store(on, Ordering::SeqCst);
 }
 
+static BROKEN_THROTTLE_WAKEUP: AtomicBool = AtomicBool::new(false);
+
+/// While `on`, a callback thread that finishes a batch does not wake the producers waiting for the
+/// backlog to fall (see [`CallbackLimit`](crate::CallbackLimit)): the lost wake-up that the loom
+/// model of that hand-off must catch (its negative control).
+///
+/// ```
+/// rcu_core::testing::set_broken_throttle_wakeup(true);
+/// assert!(rcu_core::testing::broken_throttle_wakeup());
+/// rcu_core::testing::set_broken_throttle_wakeup(false);
+/// ```
+pub fn set_broken_throttle_wakeup(on: bool) {
+    BROKEN_THROTTLE_WAKEUP.store(on, Ordering::SeqCst);
+}
+
+/// Whether [`set_broken_throttle_wakeup`] is on.
+///
+/// ```
+/// assert!(!rcu_core::testing::broken_throttle_wakeup());
+/// ```
+pub fn broken_throttle_wakeup() -> bool {
+    BROKEN_THROTTLE_WAKEUP.load(Ordering::SeqCst)
+}
+
 /// Whether [`set_broken_grace_periods`] switched grace periods off (for reclaimers in test builds
 /// that must then quarantine instead of free).
 ///

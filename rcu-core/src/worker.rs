@@ -23,10 +23,13 @@
 //! The callback thread (QEMU's `call_rcu_thread`, liburcu's `call_rcu` worker) loops:
 //! 1. sleep until `pending > 0`;
 //! 2. batch: wait until [`BATCH_DELAY`] after the previous batch started, unless [`BATCH_MAX`]
-//!    callbacks are pending or an `rcu_barrier` is waiting (then it goes on at once, so the barrier
-//!    adds no batching latency); after an idle period the first callback starts a batch at once;
-//! 3. read the count *n*, run one grace period, pop and invoke exactly *n* callbacks (every counted
-//!    callback was queued before the grace period began), subtract *n*.
+//!    callbacks are pending, more than the domain's high watermark are (`throttle.rs`), or an
+//!    `rcu_barrier` is waiting (then it goes on at once, so the barrier adds no batching latency);
+//!    after an idle period the first callback starts a batch at once;
+//! 3. read the count *n*, run one grace period (expedited when *n* is above the high watermark),
+//!    pop and invoke exactly *n* callbacks (every counted callback was queued before the grace
+//!    period began), subtract *n*, and wake the producers waiting for the backlog to fall
+//!    (`throttle.rs`).
 //!
 //! A panicking callback is caught, reported on stderr and counted; the thread goes on.
 
@@ -45,6 +48,7 @@ use crate::sync::{
     Arc, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, CachePadded, Event, FutexWord, Mutex,
     Ordering, lock, maybe_const_fn, thread,
 };
+use crate::throttle::Throttle;
 
 /// The callback thread sleeps until the next enqueue.
 const SLEEPING: u32 = 1 << 31;
@@ -100,16 +104,17 @@ pub(crate) const BATCH_MAX: u32 = 1 << 16;
 pub(crate) const BATCH_DELAY: Duration = Duration::from_millis(1);
 
 /// Whether an enqueue of `n` callbacks that found the word at `old` fills the batch the callback
-/// thread waits for.
+/// thread waits for: the count reaches [`BATCH_MAX`] or passes the high watermark `high`.
 #[cfg(not(loom))]
-fn fills_batch(old: u32, n: u32) -> bool {
+fn fills_batch(old: u32, n: u32, high: u32) -> bool {
     let count = old & COUNT_MASK;
-    old & BATCHING != 0 && count < BATCH_MAX && count + n >= BATCH_MAX
+    let full = BATCH_MAX.min(high.saturating_add(1));
+    old & BATCHING != 0 && count < full && count + n >= full
 }
 
 /// Under loom the callback thread never waits for a batch (no clock).
 #[cfg(loom)]
-fn fills_batch(_old: u32, _n: u32) -> bool {
+fn fills_batch(_old: u32, _n: u32, _high: u32) -> bool {
     false
 }
 
@@ -133,6 +138,8 @@ pub(crate) struct Callbacks {
     pub(crate) batch_lock: Mutex<()>,
     pub(crate) handle: Mutex<Option<thread::JoinHandle<()>>>,
     pub(crate) started: AtomicBool,
+    /// The bound on pending callbacks (`throttle.rs`).
+    pub(crate) throttle: Throttle,
 }
 
 struct ClosureNode<F> {
@@ -196,6 +203,7 @@ impl Callbacks {
                 batch_lock: Mutex::new(()),
                 handle: Mutex::new(None),
                 started: AtomicBool::new(false),
+                throttle: Throttle::new(),
             }
         }
     }
@@ -239,10 +247,34 @@ impl Callbacks {
         // Release pairs with the Acquire load in `queued_count`: the count never runs ahead of the
         // queue as seen by the callback thread.
         let old = self.pending.value.fetch_add(n, Ordering::Release);
-        if old & SLEEPING != 0 || fills_batch(old, n) {
+        let high = self.throttle.high();
+        if old & SLEEPING != 0 || fills_batch(old, n, high) {
             self.pending.wake_all();
         }
+        self.throttle.note_queued((old & COUNT_MASK) + n);
         old & COUNT_MASK
+    }
+
+    /// The producers' half of the bound on pending callbacks (`throttle.rs`): called after every
+    /// user enqueue, outside every buffer window. Above the high watermark it waits where that is
+    /// safe until the callback thread has lowered the backlog.
+    #[inline]
+    pub(crate) fn help(&self, may_wait: impl FnOnce() -> bool) {
+        let queued = self.queued_count();
+        if queued > self.throttle.high() {
+            self.throttle.help(
+                may_wait(),
+                queued,
+                self.invoked.load(Ordering::Relaxed),
+                || {
+                    // Relaxed: ordered after the `drained` read-modify-write by its Acquire
+                    // (`throttle.rs`, "No lost wake-up").
+                    let word = self.pending.value.load(Ordering::Relaxed);
+                    (word & COUNT_MASK, self.invoked.load(Ordering::Relaxed))
+                },
+                || self.kick(),
+            );
+        }
     }
 
     /// Queues `func(head)` in the calling thread's buffer `buf` (no atomic read-modify-write unless
@@ -558,6 +590,18 @@ thread_local! {
     static WORKER_OF: std::cell::Cell<*const DomainInner> = const { std::cell::Cell::new(std::ptr::null()) };
 }
 
+/// Whether the calling thread is the callback thread of some domain.
+pub(crate) fn is_callback_thread() -> bool {
+    #[cfg(not(loom))]
+    {
+        WORKER_OF.with(|w| !w.get().is_null())
+    }
+    #[cfg(loom)]
+    {
+        false
+    }
+}
+
 /// Whether the calling thread is `domain`'s callback thread.
 pub(crate) fn is_worker_of(domain: &DomainInner) -> bool {
     #[cfg(not(loom))]
@@ -590,6 +634,7 @@ fn worker_main(domain: DomainRef) {
         if let Some(previous) = last_batch {
             let deadline = previous + BATCH_DELAY;
             while n < BATCH_MAX
+                && n <= cbs.throttle.high()
                 && cbs.barrier_waiters.load(Ordering::Relaxed) == 0
                 && !cbs.stopping()
             {
@@ -609,7 +654,11 @@ fn worker_main(domain: DomainRef) {
         cbs.collect();
         // Everything counted now was queued before the grace period below begins.
         n = cbs.queued_count();
-        domain.gp.synchronize();
+        if n > cbs.throttle.high() {
+            domain.gp.synchronize_expedited();
+        } else {
+            domain.gp.synchronize();
+        }
         for done in 1..=n {
             // SAFETY: this is the domain's only consumer (Q1), and `n` callbacks were counted.
             let node = unsafe { cbs.queue.pop_blocking() };
@@ -637,6 +686,7 @@ fn worker_main(domain: DomainRef) {
         }
         cbs.pending.value.fetch_sub(n, Ordering::Relaxed);
         cbs.batch_done.store(0, Ordering::Relaxed);
+        cbs.throttle.batch_done();
     }
 }
 

@@ -418,3 +418,33 @@ fn buffered_call_rcu_keeps_fifo_against_a_collector() {
         assert_eq!(last.load(Ordering::Relaxed), 2, "a callback did not run");
     });
 }
+
+/// Executions of `producer_waits_for_the_callback_thread` in which the producer waited.
+static PRODUCER_WAITED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The bound on pending callbacks (`throttle.rs`): a producer that finds the queue above the high
+/// watermark sleeps until the callback thread's batch lowers it, against the callback thread
+/// finishing that batch (no lost wake-up: loom reports a deadlock if the producer sleeps through
+/// it; `tests/loom_negative.rs` breaks the wake-up and expects exactly that).
+#[test]
+fn producer_waits_for_the_callback_thread() {
+    check_bounded(2, || {
+        let domain = Arc::new(Domain::new());
+        domain.set_callback_limit(rcu_core::CallbackLimit::new(1, 0));
+        let ran = Arc::new(AtomicUsize::new(0));
+        domain.call_rcu(counting(&ran));
+        // Two queued (unless the callback thread already took the first): above the high
+        // watermark, so this call waits until the callback thread's batch brings it down.
+        domain.call_rcu(counting(&ran));
+        domain.barrier();
+        assert_eq!(ran.load(Ordering::Relaxed), 2);
+        if domain.stats().callback_producer_waits > 0 {
+            PRODUCER_WAITED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        finish(domain);
+    });
+    assert!(
+        PRODUCER_WAITED.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "no execution made the producer wait: the model checks nothing"
+    );
+}

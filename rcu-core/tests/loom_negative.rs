@@ -45,3 +45,42 @@ fn broken_grace_period_is_caught() {
         reader.join().unwrap();
     });
 }
+
+/// Negative control of `producer_waits_for_the_callback_thread` (`tests/loom.rs`): a callback
+/// thread that does not wake the producers waiting for the backlog to fall leaves one asleep, and
+/// loom reports the deadlock. loom then aborts the process while it unwinds the blocked threads
+/// (their loom objects panic on drop), so the model runs in a child process of this test binary
+/// and the test checks that the child failed with loom's deadlock report.
+#[test]
+fn lost_throttle_wakeup_is_caught() {
+    const CHILD: &str = "RCU_CORE_LOOM_THROTTLE_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        rcu_core::testing::set_broken_throttle_wakeup(true);
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(2);
+        builder.check(|| {
+            let domain = Domain::new();
+            domain.set_callback_limit(rcu_core::CallbackLimit::new(1, 0));
+            domain.call_rcu(|| ());
+            domain.call_rcu(|| ());
+            domain.barrier();
+        });
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "lost_throttle_wakeup_is_caught",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .expect("cannot run the loom model in a child process");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("deadlock; threads"),
+        "loom did not report the lost wake-up (status {}); stderr:\n{stderr}",
+        out.status
+    );
+}

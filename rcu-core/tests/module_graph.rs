@@ -10,8 +10,9 @@ const LAYERS: &[&[&str]] = &[
     // Platform: futexes, membarrier, the std/loom switch, diagnostics, counters, test hooks.
     &["sys", "sync", "diag", "stats", "testing"],
     // Primitives: the memory barriers, the raw pointer layer, callback heads and their queue,
-    // reader records.
-    &["barrier", "raw", "callback", "reader"],
+    // reader records, the bound on pending callbacks (whether a thread may wait is the API's
+    // question, `default::producer_may_wait`).
+    &["barrier", "raw", "callback", "reader", "throttle"],
     // The engine's parts: grace periods, per-thread callback buffers, the callback half and its
     // thread (with the engine state, `DomainInner`, that embeds it).
     &["gp", "buffer", "worker"],

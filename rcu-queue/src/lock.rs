@@ -99,7 +99,11 @@ impl<S> WriterLock<S> {
         );
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         self.owner.store(me, Relaxed);
-        WriterGuard { lock: self, state }
+        WriterGuard {
+            lock: self,
+            state,
+            _no_wait: rcu_core::no_wait_region(),
+        }
     }
 
     pub(crate) fn id(&self) -> u64 {
@@ -135,6 +139,9 @@ impl<S> fmt::Debug for WriterLock<S> {
 pub struct WriterGuard<'a, S> {
     lock: &'a WriterLock<S>,
     state: MutexGuard<'a, S>,
+    /// While the lock is held, `call_rcu` on this thread never waits for a callback thread (see
+    /// `rcu_core::NoWaitRegion`: a callback may take this lock). Dropped after the mutex.
+    _no_wait: rcu_core::NoWaitRegion,
 }
 
 impl<S> WriterGuard<'_, S> {

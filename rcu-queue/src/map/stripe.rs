@@ -105,6 +105,7 @@ impl Stripes {
             count: &stripe.count,
             _mutex: stripe.mutex.lock().unwrap_or_else(PoisonError::into_inner),
             _held: held,
+            _no_wait: rcu_core::no_wait_region(),
         }
     }
 
@@ -123,6 +124,7 @@ impl Stripes {
                 .map(|s| s.mutex.lock().unwrap_or_else(PoisonError::into_inner))
                 .collect(),
             _held: held,
+            _no_wait: rcu_core::no_wait_region(),
         }
     }
 
@@ -155,6 +157,9 @@ pub(super) struct StripeGuard<'a> {
     count: &'a AtomicUsize,
     _mutex: MutexGuard<'a, ()>,
     _held: Held,
+    /// `call_rcu` never waits for the callback thread while a stripe is held (a callback may take
+    /// it); dropped after the mutex.
+    _no_wait: rcu_core::NoWaitRegion,
 }
 
 impl StripeGuard<'_> {
@@ -170,4 +175,6 @@ impl StripeGuard<'_> {
 pub(super) struct AllStripes<'a> {
     _mutexes: Vec<MutexGuard<'a, ()>>,
     _held: Held,
+    /// As in [`StripeGuard`].
+    _no_wait: rcu_core::NoWaitRegion,
 }
