@@ -13,14 +13,14 @@ use rcu_test_support::fork;
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::task::{Context, Waker};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use fork::{describe, exited_ok, fork_with};
 use rcu_core::{Domain, RcuCell};
+use rcu_test_support::block_on;
 
 /// Polls `future` once and drops it (opens, joins or leaves a slot of the table; queues a marker).
 fn poll_once<F: Future>(future: F) {
@@ -28,27 +28,6 @@ fn poll_once<F: Future>(future: F) {
     let _ = future
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()));
-}
-
-/// Wakes a parked thread.
-struct Unpark(Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Runs `future` to completion on this thread (the child has no runtime).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
-            return out;
-        }
-        thread::park();
-    }
 }
 
 /// What the children use: an independent domain of the parent, a cell in it, a grace-period

@@ -19,7 +19,8 @@
 //!   race windows anywhere in the code, the libraries included, without any hook in them.
 //!
 //! Beside them, [`fork`] (Unix) runs a check in a forked child and reads back its exit status,
-//! killing a child that hangs: what every fork test of the workspace uses. And [`module_graph`]
+//! killing a child that hangs: what every fork test of the workspace uses; [`block_on`] runs a
+//! future where no runtime exists (such a child). And [`module_graph`]
 //! reads a crate's `src/` and gives the graph of which module imports which: the
 //! `tests/module_graph.rs` of rcu-core, rcu-queue and qdev-demo assert with it that their modules
 //! form no import cycle and import down their layers only.
@@ -70,6 +71,7 @@
 
 pub mod alive;
 pub mod alloc;
+pub mod block_on;
 #[cfg(unix)]
 pub mod fork;
 pub mod module_graph;
@@ -77,3 +79,4 @@ pub mod perturb;
 
 pub use alive::AliveWord;
 pub use alloc::PoisonAlloc;
+pub use block_on::block_on;
