@@ -19,7 +19,7 @@
 //!   race windows anywhere in the code, the libraries included, without any hook in them.
 //!
 //! Beside them, [`fork`] (Unix) runs a check in a forked child and reads back its exit status,
-//! killing a child that hangs: what every fork test of the workspace uses; [`block_on`] runs a
+//! killing a child that hangs: what every fork test of the workspace uses; [`block_on()`] runs a
 //! future where no runtime exists (such a child). And [`module_graph`]
 //! reads a crate's `src/` and gives the graph of which module imports which: the
 //! `tests/module_graph.rs` of rcu-core, rcu-queue and qdev-demo assert with it that their modules
