@@ -13,9 +13,11 @@
 //!   retires through them) that finds more than *H* queued waits until the callback thread has
 //!   brought the queue down to *L*, or down to *H* with every callback queued before the wait
 //!   invoked (so a steady stream from threads that may not wait cannot hold it forever). It waits
-//!   only where that is safe ([`may_wait`]); elsewhere the enqueue succeeds and is counted in
-//!   `Stats::callbacks_over_limit_not_waited`. [`CallbackLimit::producers_never_wait`] gives QEMU's
-//!   and liburcu's behaviour: producers never wait (the callback thread still expedites).
+//!   only where that is safe (the API layer's `default::producer_may_wait`, asked only by the
+//!   public `call_rcu`s: rcu-core's own callbacks never wait); elsewhere the enqueue succeeds and
+//!   is counted in `Stats::callbacks_over_limit_not_waited`.
+//!   [`CallbackLimit::producers_never_wait`] gives QEMU's and liburcu's behaviour: producers never
+//!   wait (the callback thread still expedites).
 //!
 //! **The bound.** With *P* threads calling `call_rcu` on a domain, all of them allowed to wait,
 //! the callbacks pending (queued plus buffered, [`Stats::callbacks_pending`](crate::Stats)) never
