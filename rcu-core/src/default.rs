@@ -387,8 +387,8 @@ pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
     worker::ensure_worker(&DEFAULT, default_owner);
     let (head, func) = worker::box_closure(f);
     // SAFETY: `box_closure` hands over a fresh head with the trampoline that frees it.
-    unsafe { DEFAULT.callbacks.push_buffered(head, func) };
-    DEFAULT.callbacks.help(producer_may_wait);
+    let backlog = unsafe { DEFAULT.callbacks.push_buffered(head, func) };
+    DEFAULT.callbacks.help(backlog, producer_may_wait);
 }
 
 /// Queues `func(head)` to run on the callback thread after a grace period, without allocating:
@@ -416,8 +416,8 @@ pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
 pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
     worker::ensure_worker(&DEFAULT, default_owner);
     // SAFETY: forwarded contract.
-    unsafe { DEFAULT.callbacks.push_buffered(head, func) };
-    DEFAULT.callbacks.help(producer_may_wait);
+    let backlog = unsafe { DEFAULT.callbacks.push_buffered(head, func) };
+    DEFAULT.callbacks.help(backlog, producer_may_wait);
 }
 
 /// Whether the calling thread may wait for a callback thread after queueing a callback above its

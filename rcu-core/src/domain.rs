@@ -292,8 +292,10 @@ impl Domain {
     #[track_caller]
     pub fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F) {
         self.assert_same_process("call_rcu");
-        self.inner.call_rcu(f, self.owner());
-        self.inner.callbacks.help(crate::default::producer_may_wait);
+        let backlog = self.inner.call_rcu(f, self.owner());
+        self.inner
+            .callbacks
+            .help(backlog, crate::default::producer_may_wait);
     }
 
     /// Allocation-free form of [`call_rcu`](Self::call_rcu) (`call_rcu1`).
@@ -307,8 +309,10 @@ impl Domain {
     pub unsafe fn call_rcu1(&self, head: NonNull<RcuHead>, func: RcuCallback) {
         self.assert_same_process("call_rcu1");
         // SAFETY: forwarded contract.
-        unsafe { self.inner.call_rcu1(head, func, self.owner()) };
-        self.inner.callbacks.help(crate::default::producer_may_wait);
+        let backlog = unsafe { self.inner.call_rcu1(head, func, self.owner()) };
+        self.inner
+            .callbacks
+            .help(backlog, crate::default::producer_may_wait);
     }
 
     /// Waits until every callback queued on this domain before the call has run (`rcu_barrier`).
@@ -438,7 +442,7 @@ pub mod loom_buffer {
             check_backlog(backlog);
             self.domain
                 .callbacks
-                .help(crate::default::producer_may_wait);
+                .help(backlog, crate::default::producer_may_wait);
         }
 
         /// The owner thread exits: its callbacks go to the shared queue, the buffer is unregistered.

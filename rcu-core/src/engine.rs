@@ -43,9 +43,11 @@ impl DomainInner {
         &self,
         f: F,
         owner: impl FnOnce() -> DomainRef,
-    ) {
+    ) -> u32 {
         worker::ensure_worker(self, owner);
-        worker::check_backlog(self.callbacks.push_closure(f));
+        let backlog = self.callbacks.push_closure(f);
+        worker::check_backlog(backlog);
+        backlog
     }
 
     /// `call_rcu1`.
@@ -58,10 +60,12 @@ impl DomainInner {
         head: NonNull<RcuHead>,
         func: RcuCallback,
         owner: impl FnOnce() -> DomainRef,
-    ) {
+    ) -> u32 {
         worker::ensure_worker(self, owner);
         // SAFETY: forwarded contract.
-        worker::check_backlog(unsafe { self.callbacks.push(head, func) });
+        let backlog = unsafe { self.callbacks.push(head, func) };
+        worker::check_backlog(backlog);
+        backlog
     }
 
     /// `start_poll_synchronize_rcu`: the snapshot, and a callback that makes sure a grace period

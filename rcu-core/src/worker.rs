@@ -256,10 +256,17 @@ impl Callbacks {
     }
 
     /// The producers' half of the bound on pending callbacks (`throttle.rs`): called after every
-    /// user enqueue, outside every buffer window. Above the high watermark it waits where that is
-    /// safe until the callback thread has lowered the backlog.
+    /// user enqueue, outside every buffer window, with the backlog that enqueue saw (the count
+    /// before it, as [`check_backlog`] gets it). Only when that backlog reached the high watermark
+    /// does it read the count again, and wait where that is safe until the callback thread has
+    /// lowered it: below the watermark it touches no shared memory. (A version that loaded the
+    /// count after every enqueue made loom's `loom_list` model report a reclaimed element still
+    /// read, see CHANGELOG.)
     #[inline]
-    pub(crate) fn help(&self, may_wait: impl FnOnce() -> bool) {
+    pub(crate) fn help(&self, backlog: u32, may_wait: impl FnOnce() -> bool) {
+        if backlog < self.throttle.high() {
+            return;
+        }
         let queued = self.queued_count();
         if queued > self.throttle.high() {
             self.throttle.help(
@@ -499,7 +506,11 @@ impl Callbacks {
     /// The contract of [`crate::call_rcu1`].
     #[inline]
     #[track_caller]
-    pub(crate) unsafe fn push_buffered(&'static self, head: NonNull<RcuHead>, func: RcuCallback) {
+    pub(crate) unsafe fn push_buffered(
+        &'static self,
+        head: NonNull<RcuHead>,
+        func: RcuCallback,
+    ) -> u32 {
         let buffered = THREAD_BUFFER.try_with(|tb| {
             let mut buf = tb.buf.get();
             if buf.is_null() {
@@ -519,6 +530,7 @@ impl Callbacks {
             _ => unsafe { self.push(head, func) },
         };
         check_backlog(backlog);
+        backlog
     }
 }
 
@@ -531,9 +543,11 @@ impl Callbacks {
     /// # Safety
     /// The contract of [`crate::call_rcu1`].
     #[track_caller]
-    pub(crate) unsafe fn push_buffered(&self, head: NonNull<RcuHead>, func: RcuCallback) {
+    pub(crate) unsafe fn push_buffered(&self, head: NonNull<RcuHead>, func: RcuCallback) -> u32 {
         // SAFETY: forwarded contract.
-        check_backlog(unsafe { self.push(head, func) });
+        let backlog = unsafe { self.push(head, func) };
+        check_backlog(backlog);
+        backlog
     }
 }
 
