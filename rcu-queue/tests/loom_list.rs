@@ -80,3 +80,44 @@ fn removal_waits_for_an_iterating_reader() {
         drop(domain);
     });
 }
+
+/// The removed element's handle is dropped on a thread of its own while the domain's callback
+/// thread gives up the list's reference after the grace period. Whichever reference goes last drops
+/// the element; when the handle's goes last, the only order between the reader's access and the drop
+/// is the node's reference count (the callback's decrement, then the handle's), so loom must see the
+/// count's atomics: with a reference count loom cannot see, it reports the drop racing the reader.
+#[test]
+#[cfg_attr(rcu_broken_gp, should_panic(expected = "Causality violation"))]
+fn handle_dropped_on_another_thread_after_the_grace_period() {
+    #[cfg(rcu_broken_gp)]
+    rcu_core::testing::set_broken_grace_periods(true);
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let domain = Domain::new();
+        let list = Arc::new(RcuTailq::new_in(&domain));
+        {
+            let mut w = list.lock();
+            w.push_back(Elem::new(1));
+            w.push_back(Elem::new(2));
+        }
+        let reader = {
+            let (domain, list) = (domain.clone(), list.clone());
+            thread::spawn(move || {
+                let guard = domain.read_lock();
+                let seen: Vec<u32> = list.iter(&guard).map(Elem::read).collect();
+                assert!(seen == [1, 2] || seen == [1], "reader saw {seen:?}");
+                drop(guard);
+            })
+        };
+        let handle = list.lock().remove_first(|e| e.id == 2).expect("element 2 is in the list");
+        let holder = thread::spawn(move || {
+            assert_eq!(handle.read(), 2);
+            drop(handle);
+        });
+        holder.join().unwrap();
+        reader.join().unwrap();
+        drop(list);
+        drop(domain);
+    });
+}
