@@ -8,11 +8,11 @@
 //! when the last reference goes: at that callback, or later when the last handle is dropped.
 
 use crate::raw::Adapter;
+use crate::sync::Ordering::Relaxed;
+use crate::sync::{Arc, AtomicU64};
 use core::ptr::NonNull;
 use rcu_core::{RcuDomain, RcuHead};
 use sealed::Sealed;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// The sealed half of [`Family`](crate::family::Family), here beside the node it names (the family
 /// module implements it for each family).

@@ -31,3 +31,18 @@ pub(crate) use std::sync::atomic::AtomicUsize;
 pub(crate) use loom::sync::atomic::AtomicU16;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::AtomicU16;
+
+/// The reference count of a safe list's node ([`crate::node`]): a handle's release and the callback's
+/// release after the grace period are ordered only by this count, so loom has to see its atomics
+/// (with std's `Arc`, loom saw the last release unordered after a reader's access and reported a race
+/// that cannot happen). The loom negative controls (`--cfg rcu_broken_gp`) keep std's: they leak the
+/// list's reference on purpose (`node::reclaim`), which loom's leak check would stop at first.
+#[cfg(all(loom, not(rcu_broken_gp)))]
+pub(crate) use loom::sync::Arc;
+#[cfg(any(not(loom), rcu_broken_gp))]
+pub(crate) use std::sync::Arc;
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::AtomicU64;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::AtomicU64;
