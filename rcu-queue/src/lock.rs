@@ -4,8 +4,9 @@
 //! lists at once). A [`WriterLock`] plays that role: a list either carries its own, or is tied to an
 //! external one when it is created, and then only that lock's guard lets you write to it.
 
+use crate::sync::{Mutex, MutexGuard};
+use std::sync::PoisonError;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::{fmt, ops};
 
 /// Source of lock identities and per-thread tags; 0 is never handed out.
@@ -15,7 +16,7 @@ pub(crate) fn fresh_id() -> u64 {
     NEXT_ID.fetch_add(1, Relaxed)
 }
 
-std::thread_local! {
+crate::sync::thread_local! {
     static THREAD_TAG: u64 = fresh_id();
 }
 
