@@ -45,34 +45,53 @@ impl Drop for Elem {
     }
 }
 
+/// Runs `f` under loom with the file's preemption bound; in the negative-control build, with grace
+/// periods switched off.
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    #[cfg(rcu_broken_gp)]
+    rcu_core::testing::set_broken_grace_periods(true);
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(f);
+}
+
+/// A list of the domain holding elements `ids`, in order.
+fn list_of(domain: &Domain, ids: &[u32]) -> Arc<RcuTailq<Elem, Domain>> {
+    let list = Arc::new(RcuTailq::new_in(domain));
+    let mut w = list.lock();
+    for &id in ids {
+        w.push_back(Elem::new(id));
+    }
+    drop(w);
+    list
+}
+
+/// A thread that reads every element of `list` in one section of `domain`, and checks that the ids
+/// it saw are one of `allowed`.
+fn spawn_reader(
+    domain: &Domain,
+    list: &Arc<RcuTailq<Elem, Domain>>,
+    allowed: &'static [&'static [u32]],
+) -> thread::JoinHandle<()> {
+    let (domain, list) = (domain.clone(), list.clone());
+    thread::spawn(move || {
+        let guard = domain.read_lock();
+        let seen: Vec<u32> = list.iter(&guard).map(Elem::read).collect();
+        assert!(allowed.contains(&&seen[..]), "reader saw {seen:?}");
+        drop(guard);
+    })
+}
+
 /// A reader iterates the list [1, 2, 3] in a section of the domain while the writer removes 2; the
 /// removed element is dropped by the domain's callback thread only after the reader left. Three
 /// threads: the writer, the reader and the callback thread.
 #[test]
 #[cfg_attr(rcu_broken_gp, should_panic(expected = "Causality violation"))]
 fn removal_waits_for_an_iterating_reader() {
-    #[cfg(rcu_broken_gp)]
-    rcu_core::testing::set_broken_grace_periods(true);
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(|| {
+    model(|| {
         let domain = Domain::new();
-        let list = Arc::new(RcuTailq::new_in(&domain));
-        {
-            let mut w = list.lock();
-            for id in 1..=3 {
-                w.push_back(Elem::new(id));
-            }
-        }
-        let reader = {
-            let (domain, list) = (domain.clone(), list.clone());
-            thread::spawn(move || {
-                let guard = domain.read_lock();
-                let seen: Vec<u32> = list.iter(&guard).map(Elem::read).collect();
-                assert!(seen == [1, 2, 3] || seen == [1, 3], "reader saw {seen:?}");
-                drop(guard);
-            })
-        };
+        let list = list_of(&domain, &[1, 2, 3]);
+        let reader = spawn_reader(&domain, &list, &[&[1, 2, 3], &[1, 3]]);
         assert!(list.lock().remove_first(|e| e.id == 2).is_some());
         reader.join().unwrap();
         drop(list);
@@ -92,27 +111,10 @@ fn removal_waits_for_an_iterating_reader() {
 #[test]
 #[cfg_attr(rcu_broken_gp, should_panic(expected = "Causality violation"))]
 fn handle_dropped_on_another_thread_after_the_grace_period() {
-    #[cfg(rcu_broken_gp)]
-    rcu_core::testing::set_broken_grace_periods(true);
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(|| {
+    model(|| {
         let domain = Domain::new();
-        let list = Arc::new(RcuTailq::new_in(&domain));
-        {
-            let mut w = list.lock();
-            w.push_back(Elem::new(1));
-            w.push_back(Elem::new(2));
-        }
-        let reader = {
-            let (domain, list) = (domain.clone(), list.clone());
-            thread::spawn(move || {
-                let guard = domain.read_lock();
-                let seen: Vec<u32> = list.iter(&guard).map(Elem::read).collect();
-                assert!(seen == [1, 2] || seen == [1], "reader saw {seen:?}");
-                drop(guard);
-            })
-        };
+        let list = list_of(&domain, &[1, 2]);
+        let reader = spawn_reader(&domain, &list, &[&[1, 2], &[1]]);
         let handle = list
             .lock()
             .remove_first(|e| e.id == 2)
@@ -139,16 +141,9 @@ fn handle_dropped_on_another_thread_after_the_grace_period() {
     ignore = "no reader: the broken grace period has nothing to race with"
 )]
 fn two_writers_serialize_through_the_writer_lock() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(|| {
+    model(|| {
         let domain = Domain::new();
-        let list = Arc::new(RcuTailq::new_in(&domain));
-        {
-            let mut w = list.lock();
-            w.push_back(Elem::new(1));
-            w.push_back(Elem::new(2));
-        }
+        let list = list_of(&domain, &[1, 2]);
         let other = {
             let list = list.clone();
             thread::spawn(move || {
