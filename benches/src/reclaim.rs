@@ -4,10 +4,12 @@
 //! payload, allocated by the enqueuer, as a list removal would). [`drive_enqueue`]
 //! measures the enqueue rate, [`drive_reclaim`] the end-to-end rate (enqueue then
 //! `rcu_barrier`), [`drive_barrier`] the `rcu_barrier` latency with a small queue, and
-//! [`flood`] the backlog a producer flooding the queue builds up (and, with
-//! [`flood_rss`], the resident memory it costs). [`drive_enqueue_prealloc`] measures the
-//! enqueue alone, on preallocated objects, and [`callback_latency`] the time from
-//! `call_rcu` to the callback, on an idle system or under a flood.
+//! [`flood`] what producers flooding the queue on a loaded machine ([`Flood`]) cost: the
+//! backlog, the resident memory, the throughput and the retire-to-free latency.
+//! [`drive_enqueue_prealloc`] measures the enqueue alone, on preallocated objects, and
+//! [`callback_latency`] the time from retiring an object to its free, on an idle system or
+//! under a flood. [`Crossbeam`] is crossbeam-epoch's counterpart (`defer_destroy` on the
+//! same objects, no callback thread).
 
 use std::hint::black_box;
 use std::ptr::NonNull;
@@ -541,9 +543,10 @@ fn probe_until<R: Probe>(
     samples
 }
 
-/// `samples` retire-to-free latencies (see [`probe_until`]'s method): on an otherwise idle
-/// process, or while `load`'s threads ([`Flood`]) run; the backlog they leave is drained
-/// before returning.
+/// `samples` retire-to-free latencies on an otherwise idle process, or while `load`'s threads
+/// ([`Flood`]) run (the backlog they leave is drained before returning). One probe object at a
+/// time is retired and waited for (polling every 20 µs, with [`Reclaimer::collect`]), then the
+/// thread stays idle for 0.2 to 3 ms, so that a callback thread goes idle too.
 ///
 /// ```
 /// use benches::reclaim::{callback_latency, RcuIntrusive};
@@ -723,7 +726,7 @@ impl Reclaimer for Crossbeam {
     }
 
     /// Not a barrier: crossbeam-epoch cannot wait for its garbage. Flushes and collects
-    /// [`CROSSBEAM_FLUSHES`] times, which frees what no pinned thread holds back.
+    /// 1024 times, which frees what no pinned thread holds back.
     fn barrier(&self) {
         for _ in 0..CROSSBEAM_FLUSHES {
             epoch::pin().flush();
