@@ -279,3 +279,80 @@ pub fn method(md: &mut String, machine: &Machine) {
         machine.cores
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use benches::reclaim::{FloodStats, Latency};
+
+    use super::*;
+    use crate::extra::FloodReport;
+
+    #[test]
+    fn the_flood_table_has_a_row_per_contender() {
+        let stats = FloodStats {
+            enqueued: 36_600_000,
+            elapsed: Duration::from_secs(10),
+            peak_pending: Some(262_400),
+            queued_peak: Some(262_617),
+            drain: Duration::from_millis(3),
+            rss_growth: None,
+            capped: false,
+            latency: None,
+        };
+        let latency = Latency {
+            p50: 22_520,
+            p99: 710_910,
+            max: 900_000,
+        };
+        let extra = Extra {
+            flood_secs: Some(10.0),
+            floods: vec![
+                FloodReport {
+                    name: "rcu-core".to_owned(),
+                    stats,
+                    rss_before_kib: 2900,
+                    peak_rss_kib: 42_394,
+                    limit_high: Some(262_144),
+                    idle: Some(latency),
+                    flooded: None,
+                },
+                FloodReport {
+                    name: "liburcu".to_owned(),
+                    stats: FloodStats {
+                        peak_pending: None,
+                        queued_peak: None,
+                        capped: true,
+                        ..stats
+                    },
+                    rss_before_kib: 2900,
+                    peak_rss_kib: 1_048_600,
+                    limit_high: None,
+                    idle: None,
+                    flooded: None,
+                },
+            ],
+            ..Extra::default()
+        };
+        let mut md = String::new();
+        super::extra(&mut md, &extra);
+        assert!(
+            md.contains("for 10 s, while one reader holds 1 ms read-side sections"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| rcu-core | 3.66 M/s | 262617 (high watermark 262144) | **41.4 MiB** | 3.00 ms | \
+                 22.52 µs / 710.91 µs | – |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| liburcu | 3.66 M/s | not counted | **1024.0 MiB** (stopped at the cap) |"
+            ),
+            "{md}"
+        );
+    }
+}
