@@ -97,6 +97,24 @@ impl Default for Selection {
 }
 
 impl Selection {
+    /// What will run, in words.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.grace_periods {
+            parts.push("grace periods per round (about 5 s)".to_owned());
+        }
+        if self.flood {
+            parts.push(format!(
+                "the call_rcu flood ({} s per contender, each in a child process)",
+                self.flood_secs
+            ));
+        }
+        if self.qdev {
+            parts.push("qdev-demo latency (about 7 s)".to_owned());
+        }
+        parts.join(", ")
+    }
+
     /// From a comma-separated list of `gp`, `flood`, `qdev`.
     pub fn parse(list: &str, flood_secs: f64) -> Result<Selection, String> {
         let mut s = Selection {
@@ -483,6 +501,11 @@ mod tests {
         let s = Selection::parse("flood,gp", 0.5).unwrap();
         assert!(s.flood && s.grace_periods && !s.qdev);
         assert_eq!(s.flood_secs, 0.5);
+        assert_eq!(
+            s.describe(),
+            "grace periods per round (about 5 s), the call_rcu flood (0.5 s per contender, each in a \
+             child process)"
+        );
         assert!(Selection::parse("flood,bogus", 1.0).is_err());
     }
 

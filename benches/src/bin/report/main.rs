@@ -178,10 +178,7 @@ fn run(options: &Options) -> Result<(), String> {
         None => None,
     };
     let extra = if options.extra {
-        eprintln!(
-            "report: measuring {:?} (the flood: {} s per contender)...",
-            options.which, options.which.flood_secs
-        );
+        eprintln!("report: measuring {}...", options.which.describe());
         Extra::measure(&options.which)
     } else {
         Extra::default()
