@@ -7,8 +7,10 @@
 //!   end-to-end reclaim rate.
 //! * `rcu_barrier`: latency of one `rcu_barrier` with a small queue (16 callbacks).
 //!
-//! The peak backlog under a short flood is printed to stderr; the report bin measures
-//! the flood's peak memory in a fresh process.
+//! The peak backlog under a short one-producer flood is printed to stderr (and, with `latency`
+//! as a filter or no filter at all, retire-to-free latency idle and under that flood, for
+//! rcu-core, crossbeam-epoch and liburcu); the report bin measures the busy-server flood
+//! ([`benches::reclaim::Flood::BUSY_SERVER`]) in fresh processes.
 
 mod common;
 
@@ -21,8 +23,8 @@ use criterion::{
 
 use benches::driver::thread_counts;
 use benches::reclaim::{
-    Preallocated, Probe, RcuClosure, RcuIntrusive, Reclaimer, callback_latency, drive_barrier,
-    drive_enqueue, drive_enqueue_prealloc, drive_reclaim, flood_rss,
+    Crossbeam, Flood, Preallocated, Probe, RcuClosure, RcuIntrusive, Reclaimer, callback_latency,
+    drive_barrier, drive_enqueue, drive_enqueue_prealloc, drive_reclaim, flood,
 };
 use benches::tuning::{BARRIER_QUEUE, MEASUREMENT_SLOW};
 
@@ -68,8 +70,8 @@ fn barrier<R: Reclaimer>(group: &mut BenchmarkGroup<'_, WallTime>, reclaimer: &R
     );
 }
 
-fn report_flood<R: Reclaimer>(reclaimer: &R) {
-    let (stats, rss) = flood_rss(reclaimer, Duration::from_millis(500));
+fn report_flood<R: Probe>(reclaimer: &R) {
+    let stats = flood(reclaimer, &Flood::SINGLE, Duration::from_millis(500), false);
     let peak = stats
         .peak_pending
         .map_or_else(|| "not counted".to_owned(), |p| p.to_string());
@@ -78,7 +80,7 @@ fn report_flood<R: Reclaimer>(reclaimer: &R) {
          in {:.1} ms",
         R::NAME,
         stats.rate() / 1e6,
-        rss.map_or_else(
+        stats.rss_growth.map_or_else(
             || "unknown".to_owned(),
             |b| format!("{:.1} MiB", b as f64 / f64::from(1 << 20))
         ),
@@ -87,12 +89,16 @@ fn report_flood<R: Reclaimer>(reclaimer: &R) {
 }
 
 fn report_latency<R: Probe>(reclaimer: &R) {
-    for flood in [false, true] {
-        let l = callback_latency(reclaimer, 300, flood);
+    for load in [None, Some(&Flood::SINGLE)] {
+        let l = callback_latency(reclaimer, 300, load);
         eprintln!(
-            "{}: call_rcu to callback, {}: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            "{}: retire to free, {}: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
             R::NAME,
-            if flood { "under a flood" } else { "idle" },
+            if load.is_some() {
+                "under a one-producer flood"
+            } else {
+                "idle"
+            },
             l.p50 as f64 / 1e6,
             l.p99 as f64 / 1e6,
             l.max as f64 / 1e6
@@ -137,6 +143,7 @@ fn call_rcu(c: &mut Criterion) {
         // or no filter at all).
         if args.iter().skip(1).all(|a| a.starts_with('-')) || args.iter().any(|a| a == "latency") {
             report_latency(&RcuIntrusive);
+            report_latency(&Crossbeam);
             #[cfg(feature = "liburcu")]
             report_latency(&benches::liburcu::Liburcu);
         }

@@ -97,3 +97,13 @@ void bench_urcu_latency_probe(uint64_t *slot)
 	node->start_ns = now_ns();
 	urcu_memb_call_rcu(&node->head, bench_latency_done);
 }
+
+/* One read-side critical section held for ns nanoseconds (the long reader of a flood). */
+void bench_urcu_hold_read(uint64_t ns)
+{
+	urcu_memb_read_lock();
+	uint64_t end = now_ns() + ns;
+	while (now_ns() < end)
+		caa_cpu_relax();
+	urcu_memb_read_unlock();
+}

@@ -8,7 +8,7 @@
 //! | read-side enter/exit | [`read_side::ReadSide`] | [`read_side::drive`] | `benches/read_side.rs` |
 //! | read-mostly pointer | [`read_mostly::ReadMostly`] | [`read_mostly::drive_reads`], [`read_mostly::drive_writes`] | `benches/read_mostly.rs` |
 //! | `synchronize_rcu` latency | [`grace_period::GracePeriod`] | [`grace_period::drive_synchronize`], [`grace_period::drive_callers`] | `benches/grace_period.rs` |
-//! | `call_rcu` / `rcu_barrier` | [`reclaim::Reclaimer`] | [`reclaim::drive_enqueue`], [`reclaim::drive_reclaim`], [`reclaim::drive_barrier`], [`reclaim::flood`] | `benches/call_rcu.rs` |
+//! | `call_rcu` / `rcu_barrier` | [`reclaim::Reclaimer`], [`reclaim::Probe`] | [`reclaim::drive_enqueue`], [`reclaim::drive_reclaim`], [`reclaim::drive_barrier`], [`reclaim::flood`], [`reclaim::callback_latency`] | `benches/call_rcu.rs`, the report bin (flood) |
 //! | list traversal under churn | [`list::TraversalList`] (lists of [`slist::SList`] nodes and `Vec`s) | [`list::drive_traverse`] | `benches/list_traversal.rs` |
 //! | polling API cost | – | [`polling::drive_start_poll`], [`polling::drive_poll_state`] | `benches/polling.rs` |
 //! | hash-map get/write mixes | [`hash_map::BenchMap`] | [`hash_map::drive_mix`], [`hash_map::drive_single`], [`hash_map::drive_gets_during_resize`] | `benches/hash_map.rs` |
@@ -16,8 +16,9 @@
 //! | qdev-demo requests | the `--sync` mode ([`qdev::QdevBench`]) | [`qdev::drive_requests`], [`qdev::latency_run`] | `benches/qdev_lookup.rs` |
 //!
 //! The contenders that only need rcu-core, rcu-queue and `std` live here; those built
-//! on crossbeam-epoch, arc-swap and parking_lot (dev-dependencies of this crate only)
-//! live next to their criterion target. With the `liburcu` feature, the `liburcu` module adds
+//! on arc-swap and parking_lot (dev-dependencies of this crate only) live next to their
+//! criterion target. crossbeam-epoch's `call_rcu` counterpart, [`reclaim::Crossbeam`], lives
+//! here too: the report bin floods it in a child process (a bin cannot use dev-dependencies). With the `liburcu` feature, the `liburcu` module adds
 //! the system liburcu (memb flavor) through a small C shim.
 //!
 //! Run everything with `cargo bench -p benches`, a one-pass smoke run with

@@ -23,6 +23,7 @@ mod ffi {
         pub(super) safe fn bench_urcu_barrier();
         pub(super) unsafe fn bench_urcu_enqueue_prealloc(nodes: *const u8, n: u64, size: u64);
         pub(super) unsafe fn bench_urcu_latency_probe(slot: *const u64);
+        pub(super) safe fn bench_urcu_hold_read(ns: u64);
     }
 }
 
@@ -110,6 +111,10 @@ impl Reclaimer for Liburcu {
     fn pending(&self) -> Option<u64> {
         None
     }
+
+    fn hold_read_section(&self, hold: std::time::Duration) {
+        ffi::bench_urcu_hold_read(u64::try_from(hold.as_nanos()).unwrap_or(u64::MAX));
+    }
 }
 
 impl Preallocated for Liburcu {
@@ -139,7 +144,8 @@ impl Probe for Liburcu {
 mod tests {
     use super::*;
     use crate::grace_period::{Readers, drive_synchronize};
-    use crate::reclaim::{drive_barrier, drive_enqueue};
+    use crate::reclaim::{Flood, drive_barrier, drive_enqueue, flood};
+    use std::time::Duration;
 
     #[test]
     fn liburcu_runs_every_workload() {
@@ -149,5 +155,12 @@ mod tests {
         }
         assert!(drive_enqueue(&Liburcu, 1, 1000).as_nanos() > 0);
         assert!(drive_barrier(&Liburcu, 16, 2).as_nanos() > 0);
+        let s = flood(
+            &Liburcu,
+            &Flood::BUSY_SERVER,
+            Duration::from_millis(50),
+            false,
+        );
+        assert!(s.enqueued > 0 && s.peak_pending.is_none(), "{s:?}");
     }
 }

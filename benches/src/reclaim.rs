@@ -4,15 +4,20 @@
 //! payload, allocated by the enqueuer, as a list removal would). [`drive_enqueue`]
 //! measures the enqueue rate, [`drive_reclaim`] the end-to-end rate (enqueue then
 //! `rcu_barrier`), [`drive_barrier`] the `rcu_barrier` latency with a small queue, and
-//! [`flood`] the backlog a producer flooding the queue builds up (and, with
-//! [`flood_rss`], the resident memory it costs). [`drive_enqueue_prealloc`] measures the
-//! enqueue alone, on preallocated objects, and [`callback_latency`] the time from
-//! `call_rcu` to the callback, on an idle system or under a flood.
+//! [`flood`] what producers flooding the queue on a loaded machine ([`Flood`]) cost: the
+//! backlog, the resident memory, the throughput and the retire-to-free latency.
+//! [`drive_enqueue_prealloc`] measures the enqueue alone, on preallocated objects, and
+//! [`callback_latency`] the time from retiring an object to its free, on an idle system or
+//! under a flood. [`Crossbeam`] is crossbeam-epoch's counterpart (`defer_destroy` on the
+//! same objects, no callback thread).
 
 use std::hint::black_box;
 use std::ptr::NonNull;
+use std::sync::Barrier;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use crossbeam_epoch::{self as epoch, Owned};
 
 use rcu_core::{RcuHead, container_of};
 
@@ -37,6 +42,20 @@ pub trait Reclaimer: Sync {
 
     /// Callbacks queued but not yet run, when the implementation counts them.
     fn pending(&self) -> Option<u64>;
+
+    /// The implementation's own exact record of the most callbacks queued at once,
+    /// process-wide since start, if it keeps one.
+    fn queued_peak(&self) -> Option<u64> {
+        None
+    }
+
+    /// Enters a read-side section, spins for `hold`, leaves (the long reader of a [`Flood`]).
+    fn hold_read_section(&self, hold: Duration);
+
+    /// Called over and over by a thread waiting for a retired object to be freed: a scheme
+    /// that frees only when threads pin (crossbeam-epoch) collects here; schemes with a
+    /// callback thread do nothing.
+    fn collect(&self) {}
 }
 
 /// `threads` threads each queue `iters` callbacks; returns the wall time of the
@@ -128,17 +147,71 @@ fn drain<R: Reclaimer>(reclaimer: &R) {
     });
 }
 
+/// The load a [`flood`] puts on the machine (and [`callback_latency`] measures under):
+/// producers queuing callbacks as fast as they can, optionally one reader holding long
+/// read-side sections back to back, and threads spinning outside any section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flood {
+    /// Threads calling [`Reclaimer::enqueue`] in a loop.
+    pub producers: usize,
+    /// One reader thread holds read-side sections this long, back to back (`None`: no reader).
+    pub reader_section: Option<Duration>,
+    /// Threads spinning outside any read-side section, to load the machine.
+    pub spinners: usize,
+}
+
+impl Flood {
+    /// One producer and nothing else.
+    pub const SINGLE: Flood = Flood {
+        producers: 1,
+        reader_section: None,
+        spinners: 0,
+    };
+
+    /// A busy server: 4 producers, one reader holding 1-ms sections, 2 spinning threads
+    /// (7 busy threads besides the scheme's own, more than a small machine has cores).
+    pub const BUSY_SERVER: Flood = Flood {
+        producers: 4,
+        reader_section: Some(Duration::from_millis(1)),
+        spinners: 2,
+    };
+
+    /// Threads the load runs.
+    ///
+    /// ```
+    /// assert_eq!(benches::reclaim::Flood::BUSY_SERVER.threads(), 7);
+    /// ```
+    pub fn threads(&self) -> usize {
+        self.producers + usize::from(self.reader_section.is_some()) + self.spinners
+    }
+}
+
+/// Resident set size at which a [`flood`] stops early (a scheme that does not bound its
+/// backlog would otherwise take the machine's memory): 1 GiB.
+pub const RSS_CAP: u64 = 1 << 30;
+
 /// What a [`flood`] observed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FloodStats {
-    /// Callbacks queued.
+    /// Callbacks queued by all producers.
     pub enqueued: u64,
-    /// How long the producer ran.
+    /// How long the producers ran.
     pub elapsed: Duration,
-    /// Largest backlog seen (sampled every 1024 enqueues), if the implementation counts it.
+    /// Largest backlog seen (each producer samples it after every 1024 enqueues), if the
+    /// implementation counts it.
     pub peak_pending: Option<u64>,
+    /// The implementation's own exact peak of queued callbacks, process-wide since start
+    /// ([`Reclaimer::queued_peak`]): meaningful in a fresh process.
+    pub queued_peak: Option<u64>,
     /// Time from the end of the flood until the backlog was drained by `rcu_barrier`.
     pub drain: Duration,
+    /// Largest growth of the resident set over its size at the start (sampled every
+    /// millisecond), in bytes; `None` where `/proc/self/statm` is unreadable.
+    pub rss_growth: Option<u64>,
+    /// Whether the flood stopped early because the resident set passed [`RSS_CAP`].
+    pub capped: bool,
+    /// Retire-to-free latency during the flood, when asked for.
+    pub latency: Option<Latency>,
 }
 
 impl FloodStats {
@@ -147,7 +220,9 @@ impl FloodStats {
     /// ```
     /// use std::time::Duration;
     /// let s = benches::reclaim::FloodStats {
-    ///     enqueued: 1000, elapsed: Duration::from_millis(1), peak_pending: None, drain: Duration::ZERO,
+    ///     enqueued: 1000, elapsed: Duration::from_millis(1), peak_pending: None,
+    ///     queued_peak: None, drain: Duration::ZERO, rss_growth: None, capped: false,
+    ///     latency: None,
     /// };
     /// assert_eq!(s.rate(), 1.0e6);
     /// ```
@@ -156,42 +231,148 @@ impl FloodStats {
     }
 }
 
-/// One producer queues callbacks as fast as it can for `duration`, then drains.
-///
-/// ```
-/// use std::time::Duration;
-/// use benches::reclaim::{flood, RcuIntrusive};
-/// let s = flood(&RcuIntrusive, Duration::from_millis(20));
-/// assert!(s.enqueued > 0);
-/// assert!(s.peak_pending.is_some());
-/// ```
-pub fn flood<R: Reclaimer>(reclaimer: &R, duration: Duration) -> FloodStats {
-    flood_sampled(reclaimer, duration, || {})
+/// What the load threads of [`under_load`] did.
+struct LoadTotals {
+    enqueued: u64,
+    elapsed: Duration,
+    peak_pending: Option<u64>,
 }
 
-/// [`flood`], also sampling the resident set every 16 Ki enqueues; returns the stats
-/// and the largest growth of the resident set over its size at the start, in bytes
-/// (`None` where `/proc/self/statm` is unreadable). In-process: run it first, or in a
-/// fresh process, for a clean figure.
+/// Sets the flag when dropped: the load threads stop even if the body panics (else the
+/// scope would wait for them forever).
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Spins (outside or inside a read-side section, as the caller holds one) for `hold`.
+fn spin_for(hold: Duration) {
+    let began = Instant::now();
+    while began.elapsed() < hold {
+        std::hint::spin_loop();
+    }
+}
+
+/// Runs `body` on the calling thread while `load`'s threads run (they all start together on
+/// a barrier and stop when `body` returns); returns `body`'s result and what the producers did.
+fn under_load<R: Reclaimer, T>(
+    reclaimer: &R,
+    load: &Flood,
+    body: impl FnOnce() -> T,
+) -> (T, LoadTotals) {
+    let stop = AtomicBool::new(false);
+    let enqueued = AtomicU64::new(0);
+    let peak = AtomicU64::new(0);
+    let started = Barrier::new(load.threads() + 1);
+    let (out, began) = std::thread::scope(|scope| {
+        for _ in 0..load.producers {
+            scope.spawn(|| {
+                reclaimer.register();
+                started.wait();
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    for _ in 0..1024 {
+                        reclaimer.enqueue();
+                    }
+                    n += 1024;
+                    if let Some(p) = reclaimer.pending() {
+                        peak.fetch_max(p, Ordering::Relaxed);
+                    }
+                }
+                enqueued.fetch_add(n, Ordering::Relaxed);
+                reclaimer.unregister();
+            });
+        }
+        if let Some(section) = load.reader_section {
+            let (started, stop) = (&started, &stop);
+            scope.spawn(move || {
+                reclaimer.register();
+                started.wait();
+                while !stop.load(Ordering::Relaxed) {
+                    reclaimer.hold_read_section(section);
+                }
+                reclaimer.unregister();
+            });
+        }
+        for _ in 0..load.spinners {
+            scope.spawn(|| {
+                started.wait();
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+        }
+        let _stop = StopOnDrop(&stop);
+        started.wait();
+        let began = Instant::now();
+        (body(), began)
+    });
+    // Until every producer has stopped (joined by the scope).
+    let totals = LoadTotals {
+        enqueued: enqueued.into_inner(),
+        elapsed: began.elapsed(),
+        peak_pending: reclaimer.pending().map(|_| peak.into_inner()),
+    };
+    (out, totals)
+}
+
+/// `load` runs for `duration` (or until the resident set passes [`RSS_CAP`]); then the
+/// backlog is drained with `rcu_barrier`. The calling thread samples the resident set
+/// every millisecond and, with `probe`, measures retire-to-free latency meanwhile (as
+/// [`callback_latency`] does, for as many samples as fit in `duration`).
 ///
 /// ```
 /// use std::time::Duration;
-/// use benches::reclaim::{flood_rss, RcuIntrusive};
-/// let (s, _growth) = flood_rss(&RcuIntrusive, Duration::from_millis(20));
+/// use benches::reclaim::{flood, Flood, RcuIntrusive};
+/// let s = flood(&RcuIntrusive, &Flood::SINGLE, Duration::from_millis(20), true);
 /// assert!(s.enqueued > 0);
+/// assert!(s.peak_pending.is_some());
+/// assert!(s.latency.is_some());
 /// ```
-pub fn flood_rss<R: Reclaimer>(reclaimer: &R, duration: Duration) -> (FloodStats, Option<u64>) {
+pub fn flood<R: Probe>(reclaimer: &R, load: &Flood, duration: Duration, probe: bool) -> FloodStats {
     let base = resident_bytes();
-    let mut peak = base;
-    let mut round = 0u32;
-    let stats = flood_sampled(reclaimer, duration, || {
-        round += 1;
-        if round % 16 == 0 {
-            peak = peak.max(resident_bytes());
-        }
+    let slot = AtomicU64::new(0);
+    let ((samples, peak_rss, capped), totals) = under_load(reclaimer, load, || {
+        let began = Instant::now();
+        let mut peak = base;
+        let mut capped = false;
+        let mut last = began;
+        let mut sample_rss = || {
+            if last.elapsed() >= Duration::from_millis(1) {
+                last = Instant::now();
+                let rss = resident_bytes();
+                peak = peak.max(rss);
+                capped |= rss.is_some_and(|r| r > RSS_CAP);
+            }
+            capped || began.elapsed() >= duration
+        };
+        let samples = if probe {
+            probe_until(reclaimer, &slot, |_| false, &mut sample_rss)
+        } else {
+            while !sample_rss() {
+                // The sampling period, not synchronization.
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Vec::new()
+        };
+        (samples, peak, capped)
     });
-    let growth = peak.zip(base).map(|(p, b)| p.saturating_sub(b));
-    (stats, growth)
+    let drain_began = Instant::now();
+    // Also runs the callback of a probe cut short at the end (the slot outlives it).
+    drain(reclaimer);
+    FloodStats {
+        enqueued: totals.enqueued,
+        elapsed: totals.elapsed,
+        peak_pending: totals.peak_pending,
+        queued_peak: reclaimer.queued_peak(),
+        drain: drain_began.elapsed(),
+        rss_growth: peak_rss.zip(base).map(|(p, b)| p.saturating_sub(b)),
+        capped,
+        latency: Latency::of(samples),
+    }
 }
 
 /// The resident set size of this process, from `/proc/self/statm`.
@@ -199,44 +380,6 @@ fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
-}
-
-/// [`flood`]'s loop; `sample` runs after every 1024 enqueues.
-fn flood_sampled<R: Reclaimer>(
-    reclaimer: &R,
-    duration: Duration,
-    mut sample: impl FnMut() + Send,
-) -> FloodStats {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                reclaimer.register();
-                let began = Instant::now();
-                let mut enqueued = 0u64;
-                let mut peak = reclaimer.pending();
-                while began.elapsed() < duration {
-                    for _ in 0..1024 {
-                        reclaimer.enqueue();
-                    }
-                    enqueued += 1024;
-                    peak = peak.max(reclaimer.pending());
-                    sample();
-                }
-                let elapsed = began.elapsed();
-                let drain_began = Instant::now();
-                reclaimer.barrier();
-                let drain = drain_began.elapsed();
-                reclaimer.unregister();
-                FloodStats {
-                    enqueued,
-                    elapsed,
-                    peak_pending: peak,
-                    drain,
-                }
-            })
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e))
-    })
 }
 
 /// A contender that can queue callbacks on objects allocated beforehand (no allocation
@@ -313,7 +456,7 @@ pub fn drive_enqueue_prealloc<R: Preallocated>(
     })
 }
 
-/// A contender whose `call_rcu` to callback latency can be measured.
+/// A contender whose retire-to-free latency (`call_rcu` to callback) can be measured.
 pub trait Probe: Reclaimer {
     /// Queues a callback that stores into `slot` the nanoseconds (at least 1) from this
     /// call until it runs.
@@ -334,54 +477,99 @@ pub struct Latency {
     pub max: u64,
 }
 
-/// `samples` times: queue one probe callback, wait until it ran, then stay idle for
-/// 0.2 to 3 ms (so that the callback thread goes idle too). With `flood`, a second
-/// thread queues callbacks non-stop meanwhile (the contender's `enqueue`).
+impl Latency {
+    /// The percentiles of `samples` (ns), `None` when there are none.
+    ///
+    /// ```
+    /// use benches::reclaim::Latency;
+    /// let l = Latency::of((1..=100).collect()).unwrap();
+    /// assert_eq!((l.p50, l.p99, l.max), (51, 99, 100));
+    /// assert_eq!(Latency::of(Vec::new()), None);
+    /// ```
+    pub fn of(mut samples: Vec<u64>) -> Option<Latency> {
+        if samples.is_empty() {
+            return None;
+        }
+        samples.sort_unstable();
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        Some(Latency {
+            p50: at(0.5),
+            p99: at(0.99),
+            max: at(1.0),
+        })
+    }
+}
+
+/// Retires one probe object after another on the calling thread, waiting until each was
+/// freed (polling every 20 µs, with [`Reclaimer::collect`]) and then staying idle for 0.2 to
+/// 3 ms (so that a callback thread goes idle too), until `enough(samples so far)` or
+/// `stop()` (asked at every poll) says so. A probe cut short by `stop` counts with the time
+/// it waited so far (a lower bound); its callback may still run later, so `slot` must
+/// outlive it (the caller drains). Returns the samples in ns.
+fn probe_until<R: Probe>(
+    reclaimer: &R,
+    slot: &AtomicU64,
+    mut enough: impl FnMut(usize) -> bool,
+    mut stop: impl FnMut() -> bool,
+) -> Vec<u64> {
+    reclaimer.register();
+    let mut samples = Vec::new();
+    while !enough(samples.len()) && !stop() {
+        slot.store(0, Ordering::Relaxed);
+        let began = Instant::now();
+        // SAFETY: every caller keeps `slot` alive until the callback ran: it waits below, or
+        // drains the backlog before the slot goes away. The previous probe's callback has
+        // run (its value was read), so nothing else stores into the slot.
+        unsafe { reclaimer.probe(slot) };
+        loop {
+            // The sample itself is taken by the callback; this only waits for it.
+            let ns = slot.load(Ordering::Acquire);
+            if ns != 0 {
+                samples.push(ns);
+                break;
+            }
+            if stop() {
+                samples.push(began.elapsed().as_nanos() as u64);
+                reclaimer.unregister();
+                return samples;
+            }
+            reclaimer.collect();
+            std::thread::sleep(Duration::from_micros(20));
+        }
+        let idle_us = 200 + (samples.len() as u64 * 7919) % 2800;
+        std::thread::sleep(Duration::from_micros(idle_us));
+    }
+    reclaimer.unregister();
+    samples
+}
+
+/// `samples` retire-to-free latencies on an otherwise idle process, or while `load`'s threads
+/// ([`Flood`]) run (the backlog they leave is drained before returning). One probe object at a
+/// time is retired and waited for (polling every 20 µs, with [`Reclaimer::collect`]), then the
+/// thread stays idle for 0.2 to 3 ms, so that a callback thread goes idle too.
 ///
 /// ```
 /// use benches::reclaim::{callback_latency, RcuIntrusive};
-/// let l = callback_latency(&RcuIntrusive, 5, false);
+/// let l = callback_latency(&RcuIntrusive, 5, None);
 /// assert!(l.p50 > 0 && l.p50 <= l.p99);
 /// ```
-pub fn callback_latency<R: Probe>(reclaimer: &R, samples: usize, flood: bool) -> Latency {
-    let slots: Vec<AtomicU64> = (0..samples).map(|_| AtomicU64::new(0)).collect();
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        if flood {
-            scope.spawn(|| {
-                reclaimer.register();
-                while !stop.load(Ordering::Relaxed) {
-                    for _ in 0..256 {
-                        reclaimer.enqueue();
-                    }
-                }
-                reclaimer.barrier();
-                reclaimer.unregister();
-            });
+#[track_caller]
+pub fn callback_latency<R: Probe>(reclaimer: &R, samples: usize, load: Option<&Flood>) -> Latency {
+    assert!(
+        samples > 0,
+        "callback_latency needs at least one sample: pass samples >= 1"
+    );
+    let slot = AtomicU64::new(0);
+    let probe_all = || probe_until(reclaimer, &slot, |n| n >= samples, || false);
+    let ns = match load {
+        Some(load) => {
+            let (ns, _) = under_load(reclaimer, load, probe_all);
+            drain(reclaimer);
+            ns
         }
-        reclaimer.register();
-        for (i, slot) in slots.iter().enumerate() {
-            // SAFETY: `slot` lives until the scope ends, after the barrier below.
-            unsafe { reclaimer.probe(slot) };
-            // Polling the result (the sample itself is taken by the callback).
-            while slot.load(Ordering::Acquire) == 0 {
-                std::thread::sleep(Duration::from_micros(20));
-            }
-            let idle_us = 200 + (i as u64 * 7919) % 2800;
-            std::thread::sleep(Duration::from_micros(idle_us));
-        }
-        stop.store(true, Ordering::Relaxed);
-        reclaimer.barrier();
-        reclaimer.unregister();
-    });
-    let mut ns: Vec<u64> = slots.iter().map(|s| s.load(Ordering::Relaxed)).collect();
-    ns.sort_unstable();
-    let at = |q: f64| ns[((ns.len() - 1) as f64 * q).round() as usize];
-    Latency {
-        p50: at(0.5),
-        p99: at(0.99),
-        max: at(1.0),
-    }
+        None => probe_all(),
+    };
+    Latency::of(ns).expect("probe_until takes every sample it is asked for")
 }
 
 /// The object every contender allocates and frees: an intrusive head plus 32 bytes.
@@ -439,6 +627,15 @@ impl Reclaimer for RcuIntrusive {
     fn pending(&self) -> Option<u64> {
         Some(rcu_core::stats().callbacks_pending())
     }
+
+    fn queued_peak(&self) -> Option<u64> {
+        Some(rcu_core::stats().callbacks_queued_peak)
+    }
+
+    fn hold_read_section(&self, hold: Duration) {
+        let _guard = rcu_core::read_lock();
+        spin_for(hold);
+    }
 }
 
 impl Preallocated for RcuIntrusive {
@@ -487,6 +684,80 @@ impl Reclaimer for RcuClosure {
     fn pending(&self) -> Option<u64> {
         Some(rcu_core::stats().callbacks_pending())
     }
+
+    fn queued_peak(&self) -> Option<u64> {
+        Some(rcu_core::stats().callbacks_queued_peak)
+    }
+
+    fn hold_read_section(&self, hold: Duration) {
+        let _guard = rcu_core::read_lock();
+        spin_for(hold);
+    }
+}
+
+/// crossbeam-epoch on the same objects: each retire allocates the same 48-byte `Node` as
+/// [`RcuIntrusive`] and hands it to `Guard::defer_destroy` under a fresh `pin()` (as a
+/// `swap` + `defer_destroy` writer does). There is no callback thread: pinned threads free
+/// garbage themselves, a few bags at a time.
+#[derive(Debug, Default)]
+pub struct Crossbeam;
+
+/// `Guard::flush` calls that stand in for `rcu_barrier` (crossbeam-epoch has none): each
+/// one seals the local bag, tries to advance the epoch and frees a few expired bags.
+const CROSSBEAM_FLUSHES: usize = 1024;
+
+impl Reclaimer for Crossbeam {
+    const NAME: &'static str = "crossbeam-epoch defer_destroy";
+
+    fn register(&self) {
+        drop(epoch::pin());
+    }
+
+    fn enqueue(&self) {
+        let guard = epoch::pin();
+        let node = Owned::new(Node {
+            head: RcuHead::new(),
+            payload: [1; 4],
+        })
+        .into_shared(&guard);
+        // SAFETY: `node` was never published, so no other thread can reach it, and it is
+        // retired exactly once; the epoch frees it after every thread pinned now unpins.
+        unsafe { guard.defer_destroy(node) };
+    }
+
+    /// Not a barrier: crossbeam-epoch cannot wait for its garbage. Flushes and collects
+    /// 1024 times, which frees what no pinned thread holds back.
+    fn barrier(&self) {
+        for _ in 0..CROSSBEAM_FLUSHES {
+            epoch::pin().flush();
+        }
+    }
+
+    fn pending(&self) -> Option<u64> {
+        None
+    }
+
+    fn hold_read_section(&self, hold: Duration) {
+        let _guard = epoch::pin();
+        spin_for(hold);
+    }
+
+    fn collect(&self) {
+        epoch::pin().flush();
+    }
+}
+
+impl Probe for Crossbeam {
+    unsafe fn probe(&self, slot: &AtomicU64) {
+        // The slot's address; the contract keeps it valid until the closure ran.
+        let slot = slot as *const AtomicU64 as usize;
+        let began = Instant::now();
+        epoch::pin().defer(move || {
+            let ns = (began.elapsed().as_nanos() as u64).max(1);
+            // SAFETY: per `probe`'s contract the slot outlives this closure.
+            unsafe { &*(slot as *const AtomicU64) }.store(ns, Ordering::Release);
+        });
+    }
 }
 
 #[cfg(test)]
@@ -499,5 +770,43 @@ mod tests {
         assert!(drive_enqueue(&RcuClosure, 2, 2000) > Duration::ZERO);
         assert!(drive_reclaim(&RcuIntrusive, 2000) > Duration::ZERO);
         assert!(drive_barrier(&RcuClosure, 16, 3) > Duration::ZERO);
+        assert!(drive_enqueue(&Crossbeam, 2, 2000) > Duration::ZERO);
+    }
+
+    /// A short busy-server flood: every producer queued, the reader and spinners ran
+    /// beside them, and rcu-core counted its backlog (crossbeam-epoch cannot).
+    #[test]
+    fn busy_server_flood_runs_every_thread() {
+        let load = Flood::BUSY_SERVER;
+        let s = flood(&RcuIntrusive, &load, Duration::from_millis(50), true);
+        assert!(s.enqueued >= 1024 * load.producers as u64, "{s:?}");
+        assert!(s.elapsed >= Duration::from_millis(50), "{s:?}");
+        assert!(s.peak_pending.is_some_and(|p| p > 0), "{s:?}");
+        assert!(s.queued_peak.is_some() && !s.capped, "{s:?}");
+        assert!(s.latency.is_some_and(|l| l.p50 > 0), "{s:?}");
+        let s = flood(&Crossbeam, &load, Duration::from_millis(50), false);
+        assert!(s.enqueued >= 1024 * load.producers as u64, "{s:?}");
+        assert_eq!(
+            (s.peak_pending, s.queued_peak, s.latency),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn retire_to_free_latency_idle_and_under_a_flood() {
+        for load in [None, Some(&Flood::BUSY_SERVER)] {
+            let l = callback_latency(&RcuIntrusive, 4, load);
+            assert!(0 < l.p50 && l.p50 <= l.p99 && l.p99 <= l.max, "{l:?}");
+            let l = callback_latency(&Crossbeam, 4, load);
+            assert!(0 < l.p50 && l.p50 <= l.p99 && l.p99 <= l.max, "{l:?}");
+        }
+    }
+
+    #[test]
+    fn a_panicking_measurement_still_stops_the_load() {
+        let result = std::panic::catch_unwind(|| {
+            under_load(&Crossbeam, &Flood::BUSY_SERVER, || panic!("body failed"))
+        });
+        assert!(result.is_err());
     }
 }

@@ -2,7 +2,8 @@
 //! plot per criterion group under `benchmarks/` from criterion's saved results (run
 //! `cargo bench -p benches` first), checks the targets of `benches/targets.toml`, and adds
 //! a few measurements of its own that criterion cannot hold (grace periods per round,
-//! backlog and peak RSS under a `call_rcu` flood, qdev-demo latency percentiles).
+//! backlog, peak RSS, throughput and retire-to-free latency under a busy-server `call_rcu`
+//! flood, each contender in a fresh child process, qdev-demo latency percentiles).
 //! With `--scaling-only` it writes just the thread-scaling groups, as a section of its own
 //! for a machine other than the one BENCHMARKS.md was measured on (`benches/scaling-sweep.sh`).
 
@@ -22,14 +23,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use criterion::Results;
-use extra::Extra;
+use extra::{Extra, Selection};
 use groups::Spec;
 use machine::Machine;
 use targets::TargetsFile;
 
 const USAGE: &str = "\
 usage: report [--criterion-dir DIR] [--out FILE] [--plots DIR] [--notes FILE]
-              [--targets FILE] [--skip-extra] [--scaling-only]
+              [--targets FILE] [--skip-extra] [--extra LIST] [--flood-secs S]
+              [--scaling-only]
 
 Writes BENCHMARKS.md (default: the workspace root) and one SVG per criterion group
 (default: benchmarks/) from criterion's output of `cargo bench -p benches`.
@@ -41,7 +43,12 @@ Writes BENCHMARKS.md (default: the workspace root) and one SVG per criterion gro
   --notes FILE         hand-written notes appended to the report
                        (default: benches/report-notes.md if it exists)
   --targets FILE       the targets to check (default: benches/targets.toml)
-  --skip-extra         do not run the report's own measurements (about 15 s)
+  --skip-extra         do not run the report's own measurements (about 60 s)
+  --extra LIST         run only these of them, comma-separated: gp (grace periods
+                       per round), flood (the busy-server call_rcu flood and
+                       retire-to-free latency, one child process per contender),
+                       qdev (qdev-demo latency); default all
+  --flood-secs S       how long each contender floods (default 10)
   --scaling-only       only the thread-scaling groups, no targets, notes or extra
                        measurements: a larger machine's section (benches/scaling-sweep.sh)
 ";
@@ -54,6 +61,7 @@ struct Options {
     notes: Option<PathBuf>,
     targets: PathBuf,
     extra: bool,
+    which: Selection,
     scaling_only: bool,
 }
 
@@ -79,8 +87,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         notes: default_notes.is_file().then_some(default_notes),
         targets: root.join("benches").join("targets.toml"),
         extra: true,
+        which: Selection::default(),
         scaling_only: false,
     };
+    let mut only: Option<String> = None;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
@@ -90,9 +100,21 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--notes" => options.notes = Some(value("--notes")?.into()),
             "--targets" => options.targets = value("--targets")?.into(),
             "--skip-extra" => options.extra = false,
+            "--extra" => only = Some(value("--extra")?),
+            "--flood-secs" => {
+                let v = value("--flood-secs")?;
+                options.which.flood_secs = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                    .ok_or_else(|| format!("--flood-secs: {v:?} is not a positive number"))?;
+            }
             "--scaling-only" => options.scaling_only = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if let Some(list) = only {
+        options.which = Selection::parse(&list, options.which.flood_secs)?;
     }
     if options.scaling_only {
         options.extra = false;
@@ -104,8 +126,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).peekable();
     if args.peek().is_some_and(|a| a == "--flood-child") {
-        let kind = args.nth(1).unwrap_or_default();
-        return match extra::flood_child(&kind) {
+        let rest: Vec<String> = args.skip(1).collect();
+        return match extra::flood_child(&rest) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("report --flood-child: {e}");
@@ -156,10 +178,8 @@ fn run(options: &Options) -> Result<(), String> {
         None => None,
     };
     let extra = if options.extra {
-        eprintln!(
-            "report: measuring grace periods per round, the call_rcu flood and qdev-demo latency (about 15 s)..."
-        );
-        Extra::measure()
+        eprintln!("report: measuring {}...", options.which.describe());
+        Extra::measure(&options.which)
     } else {
         Extra::default()
     };
@@ -333,6 +353,15 @@ mod tests {
         .unwrap();
         assert_eq!(o.out, PathBuf::from("x.md"));
         assert!(!o.extra);
+        let o = parse_args(
+            ["--extra", "flood", "--flood-secs", "0.5"]
+                .map(String::from)
+                .into_iter(),
+        )
+        .unwrap();
+        assert!(o.which.flood && !o.which.qdev && !o.which.grace_periods);
+        assert_eq!(o.which.flood_secs, 0.5);
+        assert!(parse_args(["--flood-secs", "-1"].map(String::from).into_iter()).is_err());
         assert!(parse_args(["--bogus"].map(String::from).into_iter()).is_err());
         assert!(parse_args(["--out"].map(String::from).into_iter()).is_err());
     }

@@ -164,7 +164,7 @@ fn lookup(source: &Source, results: &Results, extra: &Extra) -> Option<Value> {
             let (value, unit) = extra.metric(key)?;
             Some(Value {
                 value,
-                higher_is_better: false,
+                higher_is_better: unit.higher_is_better(),
                 text: unit.format(value),
             })
         }
