@@ -16,6 +16,11 @@
 //!   entry of each map at 1k, 100k and 2^20 `u64 -> u64` keys, counted by this target's allocator,
 //!   and the slowest single insert while each map grows from empty to 2^20 keys.
 //!
+//! * `hash_map_interleaved` (printed; runs when the filter names it): the targets' comparisons
+//!   (99% get and conc-map-bench read-heavy at 2 threads, single-thread get) with every contender
+//!   run once per round, medians of 7 rounds: on a shared machine the load changes between
+//!   criterion's one-contender-after-the-other measurements, not between these.
+//!
 //! Whole target: about 8 minutes on 2 cores (`cargo bench -p benches --bench hash_map`); one group:
 //! `cargo bench -p benches --bench hash_map -- hash_map_read_heavy_100k`; the footprint and growth
 //! table: `cargo bench -p benches --bench hash_map -- hash_map_footprint` (about 20 s).
@@ -258,6 +263,97 @@ fn footprint(_c: &mut Criterion) {
     );
 }
 
+/// Rounds of [`interleaved`]: each contender runs once per round, and the table shows medians.
+const ROUNDS: usize = 7;
+
+/// Operations per thread in one run of [`interleaved`].
+const ROUND_ITERS: u64 = 200_000;
+
+/// The median of `ROUNDS` interleaved runs of each `(name, run)`, in ns per operation and thread.
+fn medians(runs: &[(&str, &dyn Fn() -> Duration)]) -> Vec<f64> {
+    let mut samples = vec![Vec::with_capacity(ROUNDS); runs.len()];
+    for _ in 0..ROUNDS {
+        for ((_, run), samples) in runs.iter().zip(&mut samples) {
+            samples.push(run().as_nanos() as f64 / ROUND_ITERS as f64);
+        }
+    }
+    for samples in &mut samples {
+        samples.sort_by(f64::total_cmp);
+    }
+    samples.iter().map(|s| s[ROUNDS / 2]).collect()
+}
+
+/// One printed row per contender: its median and how many times faster `RcuHashMap` (the first) is.
+fn print_medians(title: &str, runs: &[(&str, &dyn Fn() -> Duration)]) {
+    let ns = medians(runs);
+    println!("{title}");
+    for ((name, _), ns_each) in runs.iter().zip(&ns) {
+        println!(
+            "  {name:<28} {ns_each:>8.1} ns/op   RcuHashMap is {:>5.2}x as fast",
+            ns_each / ns[0]
+        );
+    }
+}
+
+/// The targets' comparisons with every contender interleaved in one process: `ROUNDS` rounds, each
+/// running every contender once, medians printed. Criterion's groups measure one contender after
+/// the other, so on a shared machine a change of load between them shows up as a ratio; here every
+/// round sees the same load. Runs only when the filter names `hash_map_interleaved` (about 2
+/// minutes on 2 cores).
+fn interleaved(_c: &mut Criterion) {
+    if !std::env::args().any(|a| a.contains("hash_map_interleaved")) {
+        return;
+    }
+    println!(
+        "hash_map_interleaved: u64 -> u64, RandomState; medians of {ROUNDS} interleaved rounds"
+    );
+    for (keys, size) in SIZES {
+        let rcu: Rcu = prefilled(keys);
+        let papaya: Papaya = prefilled(keys);
+        let dashmap: DashMap = prefilled(keys);
+        let scc: Scc = prefilled(keys);
+        let rwlock: StdRwLock = prefilled(keys);
+        let parking_lot: ParkingLotRwLock = prefilled(keys);
+        let (n, mix) = (ROUND_ITERS, READ_HEAVY);
+        print_medians(
+            &format!("read_heavy (99% get), {size} keys, 2 threads"),
+            &[
+                (Rcu::NAME, &|| drive_mix(&rcu, 2, keys, mix, n)),
+                (Papaya::NAME, &|| drive_mix(&papaya, 2, keys, mix, n)),
+                (DashMap::NAME, &|| drive_mix(&dashmap, 2, keys, mix, n)),
+                (Scc::NAME, &|| drive_mix(&scc, 2, keys, mix, n)),
+                (StdRwLock::NAME, &|| drive_mix(&rwlock, 2, keys, mix, n)),
+                (ParkingLotRwLock::NAME, &|| {
+                    drive_mix(&parking_lot, 2, keys, mix, n)
+                }),
+            ],
+        );
+        let mix = CMB_READ_HEAVY;
+        print_medians(
+            &format!("cmb_read_heavy (98/1/1), {size} keys, 2 threads"),
+            &[
+                (Rcu::NAME, &|| drive_ops(&rcu, 2, keys, mix, n)),
+                (Papaya::NAME, &|| drive_ops(&papaya, 2, keys, mix, n)),
+                (DashMap::NAME, &|| drive_ops(&dashmap, 2, keys, mix, n)),
+                (Scc::NAME, &|| drive_ops(&scc, 2, keys, mix, n)),
+                (StdRwLock::NAME, &|| drive_ops(&rwlock, 2, keys, mix, n)),
+            ],
+        );
+        let plain = plain_map(keys);
+        rcu.register();
+        print_medians(
+            &format!("single-thread get, {size} keys"),
+            &[
+                ("RcuHashMap get", &|| drive_single(keys, n, |k| rcu.get(k))),
+                ("std HashMap get", &|| {
+                    drive_single(keys, n, |k| plain.get(&k).copied())
+                }),
+                ("RandomState hash", &|| drive_hash_only(keys, n)),
+            ],
+        );
+    }
+}
+
 fn mixes(c: &mut Criterion) {
     for mix in [READ_HEAVY, READ_MOSTLY] {
         for (keys, size) in SIZES {
@@ -316,6 +412,7 @@ fn resize(c: &mut Criterion) {
 criterion_group!(
     benches,
     footprint,
+    interleaved,
     mixes,
     conc_map_bench,
     single_thread,

@@ -7,8 +7,9 @@
 //!
 //! Under loom, rcu-core builds only its `Domain` (the default domain behind `read_lock` and `call_rcu1`
 //! is compiled out), so the models take the safe map's place for the parts that name the default
-//! domain: a reader's `ReadGuard` is a `Domain` read-side section, and `call_rcu1(head, reclaim)` is
-//! `Domain::synchronize` followed by the same `Node::reclaim` / `Table::reclaim` callbacks. Values are
+//! domain: a reader's `ReadGuard` is a `Domain` read-side section, and the `call_rcu` /
+//! `call_rcu1` retirement is `Domain::synchronize` followed by the same `Node::reclaim` /
+//! `Table::reclaim` the callbacks run. Values are
 //! loom `UnsafeCell`s, so loom reports any read of a value not ordered after its initialization, or
 //! racing with its reclamation. Negative controls: reclaiming without a grace period, initializing a
 //! value after publishing it (in a reused slot, and in an overflow bucket), and a rebuild that does
@@ -28,8 +29,9 @@ type T = Table<u64, UnsafeCell<u64>>;
 
 /// A node whose value is written after allocation: the store that publication must order.
 fn node(key: u64, value: u64) -> NonNull<N> {
-    // The hash is the key: the models choose buckets, tags (the top 16 bits) and slots exactly.
-    let n = N::alloc(key, key, UnsafeCell::new(0));
+    // The hash is the key (every `locate`, `find` and `rebuild` here hashes with `|k| *k`): the
+    // models choose buckets, tags (the top 16 bits) and slots exactly.
+    let n = N::alloc(key, UnsafeCell::new(0));
     set(n, value);
     n
 }
@@ -99,7 +101,7 @@ fn poison(n: NonNull<N>) {
 /// A grace period has elapsed since `n` was unlinked (or every reader has been joined).
 unsafe fn reclaim(n: NonNull<N>) {
     // SAFETY: forwarded.
-    unsafe { N::reclaim(N::rcu_head(n)) };
+    unsafe { N::reclaim(n) };
 }
 
 /// Insert (new key and replacement) and remove against a reader's `get`s. Keys 0 and 2 share bucket 0
@@ -187,8 +189,8 @@ fn resize_vs_get() {
         };
         // SAFETY: the only writer (W2); old tables are reclaimed after a grace period (W3).
         unsafe {
-            let old = map.rebuild(4);
-            let old2 = map.rebuild(2);
+            let old = map.rebuild(4, |k| *k);
+            let old2 = map.rebuild(2, |k| *k);
             domain.synchronize();
             T::reclaim(T::rcu_head(old));
             T::reclaim(T::rcu_head(old2));
@@ -320,7 +322,7 @@ fn rebuild_vs_insert(exclude: bool) {
         let old = {
             let _held = exclude.then(|| lock.lock().unwrap());
             // SAFETY: W2 holds when `exclude` is set (the negative control breaks it on purpose).
-            unsafe { map.rebuild(4) }
+            unsafe { map.rebuild(4, |k| *k) }
         };
         writer.join().unwrap();
         domain.synchronize();

@@ -83,7 +83,6 @@ pub struct VacantEntry<'a, K, V, S: BuildHasher, D: RcuDomain = DefaultDomain> {
     map: &'a RcuHashMap<K, V, S, D>,
     stripe: StripeGuard<'a>,
     pos: Position<K, V>,
-    hash: u64,
     key: K,
 }
 
@@ -166,7 +165,7 @@ where
     /// assert_eq!(map.get("k", &guard), Some(&2));
     /// ```
     pub fn insert(self, value: V) -> &'a V {
-        let node = Node::alloc(self.node().hash(), self.key, value);
+        let node = Node::alloc(self.key, value);
         // SAFETY: `pos` found a node and its stripe is held (W1); `node` is fresh.
         let old = unsafe { self.map.raw().replace_at(&self.pos, node) };
         // SAFETY: `old` was just unlinked and is retired once.
@@ -219,14 +218,12 @@ impl<'a, K, V, S: BuildHasher, D: RcuDomain> VacantEntry<'a, K, V, S, D> {
         map: &'a RcuHashMap<K, V, S, D>,
         stripe: StripeGuard<'a>,
         pos: Position<K, V>,
-        hash: u64,
         key: K,
     ) -> Self {
         VacantEntry {
             map,
             stripe,
             pos,
-            hash,
             key,
         }
     }
@@ -268,7 +265,7 @@ where
     /// assert!(map.contains_key(&1));
     /// ```
     pub fn insert(self, value: V) -> &'a V {
-        let node = Node::alloc(self.hash, self.key, value);
+        let node = Node::alloc(self.key, value);
         // SAFETY: `pos` is this key's position with its stripe held (W1); the key is absent and
         // `node` fresh.
         unsafe { self.map.raw().insert_at(&self.pos, node) };

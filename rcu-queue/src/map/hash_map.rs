@@ -8,8 +8,8 @@
 //!    the previous rebuild's publication, whose cookie `resize` stores: the table that rebuild
 //!    retired is then freed or about to be, so a run of resizes keeps at most two old tables
 //!    allocated instead of one per resize waiting for the callback thread.
-//! 3. An unlinked node is retired exactly once with `call_rcu1` ([`reclaim_node`]), a replaced table
-//!    with `call_rcu1` ([`Table::reclaim`]) (raw W3).
+//! 3. An unlinked node is retired exactly once with a `call_rcu` closure ([`reclaim_node`]), a
+//!    replaced table with `call_rcu1` ([`Table::reclaim`]) (raw W3).
 //! 4. A table always has at least [`STRIPES`] buckets, so each bucket belongs to one stripe.
 
 use super::entry::{Entry, OccupiedEntry, VacantEntry};
@@ -46,7 +46,7 @@ const _: () = assert!(MAX_LOAD < SLOTS);
 /// * **Writers** ([`insert`](Self::insert), [`remove`](Self::remove), [`entry`](Self::entry),
 ///   [`retain`](Self::retain)) take `&self` and lock one of 64 stripes, so writers of different keys
 ///   rarely contend. A removed or replaced value is dropped on rcu-core's callback thread after a grace
-///   period (`call_rcu1`, no allocation); its `Drop` may do `object_unref`-style work. A thread may
+///   period (`call_rcu`); its `Drop` may do `object_unref`-style work. A thread may
 ///   hold [`Entry`]s of several maps at once, but one of each map: a second write to a map while
 ///   holding its entry panics instead of deadlocking.
 /// * The table **resizes itself** (or on [`resize`](Self::resize)) without ever blocking readers, and
@@ -71,7 +71,7 @@ const _: () = assert!(MAX_LOAD < SLOTS);
 /// };
 /// assert_eq!(dev.unwrap().id, "disk0");
 ///
-/// assert!(peripheral.remove("disk0"));  // device_del: qht_remove + call_rcu1
+/// assert!(peripheral.remove("disk0"));  // device_del: qht_remove + call_rcu
 /// rcu_core::rcu_barrier();              // the Arc is dropped after a grace period
 /// ```
 ///
@@ -514,7 +514,7 @@ where
         let hash = self.hash(&key);
         // Allocated before the stripe is locked, to keep the critical section short; freed again if
         // locking or the key comparison panics.
-        let node = Unpublished(Node::alloc(hash, key, value));
+        let node = Unpublished(Node::alloc(key, value));
         let stripe = self.lock_stripe(hash);
         // SAFETY: the node is ours until published.
         let key = unsafe { &node.0.as_ref().key };
@@ -536,7 +536,7 @@ where
     }
 
     /// Removes `key` (`qht_remove`, `cds_lfht_del`); returns true if it was present. The value is
-    /// dropped on rcu-core's callback thread after a grace period (`call_rcu1`).
+    /// dropped on rcu-core's callback thread after a grace period (`call_rcu`).
     ///
     /// # Example
     ///
@@ -676,7 +676,7 @@ where
         if pos.found().is_some() {
             Entry::Occupied(OccupiedEntry::new(self, stripe, pos, key))
         } else {
-            Entry::Vacant(VacantEntry::new(self, stripe, pos, hash, key))
+            Entry::Vacant(VacantEntry::new(self, stripe, pos, key))
         }
     }
 
@@ -757,12 +757,12 @@ where
     ///
     /// `node` was unlinked (or never linked) and is retired only once.
     pub(super) unsafe fn retire(&self, node: NonNull<Node<K, V>>) {
-        // SAFETY: the node stays allocated until `reclaim_node` runs (only it frees the node), and is
-        // queued once (contract).
-        unsafe {
-            self.domain
-                .call_rcu1(Node::rcu_head(node), reclaim_node::<K, V>)
-        }
+        let node = Retired(node);
+        self.domain.call_rcu(move || {
+            // SAFETY: the closure runs once, a grace period after the node was unlinked (the
+            // caller's contract: unlinked now, retired only here), and nothing else frees it.
+            unsafe { node.reclaim() }
+        });
     }
 
     /// Resize check after an insertion; `stripe` is the key's stripe, still held.
@@ -841,7 +841,7 @@ where
             return false;
         };
         // SAFETY: every stripe is held, so no writer runs (raw W2).
-        let old = unsafe { self.raw.rebuild(want) };
+        let old = unsafe { self.raw.rebuild(want, |key| self.hasher.hash_one(key)) };
         drop(guards);
         *last = Some(self.domain.start_poll());
         // SAFETY: `old` was just replaced; it stays allocated until `Table::reclaim` runs, queued once.
@@ -868,7 +868,7 @@ impl<K, V> Unpublished<K, V> {
 impl<K, V> Drop for Unpublished<K, V> {
     fn drop(&mut self) {
         // SAFETY: the node came from `Node::alloc` and was never published.
-        unsafe { Node::<K, V>::reclaim(Node::rcu_head(self.0)) };
+        unsafe { Node::<K, V>::reclaim(self.0) };
     }
 }
 
@@ -881,15 +881,35 @@ fn buckets_for(keys: usize) -> usize {
         .max(MIN_BUCKETS)
 }
 
-/// The `call_rcu1` callback of unlinked nodes (quarantined instead of freed by negative controls).
+/// An unlinked node on its way to [`reclaim_node`] in a `call_rcu` closure.
+struct Retired<K, V>(NonNull<Node<K, V>>);
+
+// SAFETY: only the reclamation closure uses the pointer, to drop the node's key and value on the
+// callback thread (`K`, `V`: `Send`); no reader's `&V` outlives the grace period before that.
+unsafe impl<K: Send, V: Send> Send for Retired<K, V> {}
+
+impl<K: Send + 'static, V: Send + 'static> Retired<K, V> {
+    /// Frees the node (the closure calls this method, so it captures the whole `Retired`).
+    ///
+    /// # Safety
+    ///
+    /// As [`Node::reclaim`].
+    unsafe fn reclaim(self) {
+        // SAFETY: forwarded contract.
+        unsafe { reclaim_node(self.0) }
+    }
+}
+
+/// What the `call_rcu` closure of an unlinked node runs (the node is quarantined instead of freed by
+/// negative controls).
 ///
 /// # Safety
 ///
 /// As [`Node::reclaim`].
-unsafe fn reclaim_node<K: Send + 'static, V: Send + 'static>(head: NonNull<RcuHead>) {
+unsafe fn reclaim_node<K: Send + 'static, V: Send + 'static>(node: NonNull<Node<K, V>>) {
     #[cfg(rcu_broken_gp)]
     if let Some(divert) = crate::node::DIVERT.get() {
-        let node = Node::<K, V>::from_rcu_head(head).as_ptr();
+        let node = node.as_ptr();
         // SAFETY: the node is unlinked and still allocated, `free_node::<K, V>` matches its type, and
         // readers may still hold `&V`, so only a shared reference to the value is passed.
         if unsafe { divert(node.cast(), &(*node).value, free_node::<K, V>) } {
@@ -897,7 +917,7 @@ unsafe fn reclaim_node<K: Send + 'static, V: Send + 'static>(head: NonNull<RcuHe
         }
     }
     // SAFETY: forwarded contract.
-    unsafe { Node::<K, V>::reclaim(head) }
+    unsafe { Node::<K, V>::reclaim(node) }
 }
 
 /// The `call_rcu1` callback of replaced tables (parked instead of freed by negative controls, whose

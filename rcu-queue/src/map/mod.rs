@@ -22,11 +22,11 @@
 //! * **Layout.** The map points (one `AtomicPtr`) at a *table*: a power-of-two array of 64-byte
 //!   *buckets*, each holding five slots of a 16-bit *tag* (the top bits of the key's hash) and a
 //!   pointer to a *node*, plus a pointer to an overflow bucket where the five are full. A node is one
-//!   heap allocation holding the hash, the key/value pair and an [`rcu_core::RcuHead`]; it is
+//!   heap allocation holding the key/value pair and nothing else (16 bytes for `u64 -> u64`); it is
 //!   immutable once published. Tables are sized for up to four keys per bucket on average.
 //! * **Readers** ([`get`](RcuHashMap::get), [`iter`](RcuHashMap::iter)) hash the key, load the table
 //!   (`Acquire`), compare the bucket's tags (`Relaxed` loads) and load (`Acquire`) only the slots
-//!   whose tag matches, comparing the node's full hash before its key; then the overflow buckets
+//!   whose tag matches, comparing their key; then the overflow buckets
 //!   (`Acquire`), if any. A miss usually reads one cache line and no node, a hit that line and one
 //!   node. No lock, no atomic read-modify-write, no store (the guard only writes its own thread's
 //!   reader record); the `&V` they return borrows the [`ReadGuard`](rcu_core::ReadGuard).
@@ -36,11 +36,11 @@
 //!   contend. Insertion stores the tag, then publishes the fully built node with one `Release` store
 //!   into the chain's first empty slot, or publishes a new overflow bucket holding it with one
 //!   `Release` store of the last bucket's overflow pointer. Removal empties the slot and retires the
-//!   node with `call_rcu1` through its embedded `RcuHead` (no allocation); replacing a value stores a
-//!   new node in the same slot. No other key ever moves. Overflow buckets live as long as their table.
+//!   node with a `call_rcu` closure that carries its pointer (the node has no `RcuHead`); replacing
+//!   a value stores a new node in the same slot. No other key ever moves. Overflow buckets live as long as their table.
 //! * **Resize** (grow past four keys per bucket, shrink below one per two buckets, or on demand with
 //!   [`resize`](RcuHashMap::resize)): the resizer takes every stripe, so the current table is frozen,
-//!   and places every node in a new table. The old table is not touched. It publishes the new table
+//!   and places every node in a new table (hashing each key again: nodes keep no hash). The old table is not touched. It publishes the new table
 //!   with one `Release` store, releases the stripes and retires the old table (bucket array and
 //!   overflow buckets, not the nodes) with `call_rcu1`.
 //!
@@ -53,7 +53,7 @@
 //! grace period, which this reader's section delays. Within one table a key stays in its slot until
 //! it is removed (a replacement swaps the pointer in place), so a key present throughout a lookup is
 //! always found. A tag only filters: a reader that sees a slot's stale tag either skips a key being
-//! inserted or loads the pointer and compares the node's full hash and key. A resize still waits for a
+//! inserted or loads the pointer and compares the node's key. A resize still waits for a
 //! grace period since the previous one (a polled `start_poll_synchronize_rcu` cookie), which keeps
 //! at most two retired tables allocated during a run of resizes; an automatic resize that would have
 //! to wait inside a read-side critical section is simply postponed to a later write.

@@ -25,7 +25,8 @@
 //! * **W2 (rebuild)**: [`RawTable::rebuild`] runs with every writer excluded. It builds a new table
 //!   and leaves the old one untouched, so readers still walking the old table find every key it held.
 //! * **W3 (reclamation)**: an unlinked node, and a table replaced by a rebuild, are freed only after a
-//!   grace period ([`Node::reclaim`], [`Table::reclaim`] are the `call_rcu1` callbacks).
+//!   grace period ([`Node::reclaim`] runs in a `call_rcu` closure, [`Table::reclaim`] is a
+//!   `call_rcu1` callback).
 
 use crate::sync::{
     AtomicPtr, AtomicU16, AtomicUsize,
@@ -45,64 +46,52 @@ fn tag_of(hash: u64) -> u16 {
     (hash >> 48) as u16
 }
 
-/// One key/value pair: an allocation holding the hash, the pair and the `RcuHead` that retires it.
-/// Immutable once published; the buckets hold the pointers to it.
-///
-/// `repr(C)` in the order a lookup reads: the hash, then the key and (on a hit) the value, and last
-/// the `RcuHead`, which only the reclaimer uses.
+/// Asks the CPU to bring the cache line at `p` in (a hint: no effect on the program's meaning; a
+/// no-op off x86-64 and under loom).
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(all(target_arch = "x86_64", not(loom)))]
+    // `_mm_prefetch` is a safe function from Rust 1.87 on, an `unsafe` one in older compilers that
+    // the crate's rust-version still accepts.
+    #[allow(unused_unsafe)]
+    // SAFETY: a prefetch never faults and changes no memory, whatever the address; `sse` is part
+    // of the x86-64 baseline.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(loom))))]
+    let _ = p;
+}
+
+/// One key/value pair: one allocation holding the pair and nothing else (16 bytes for `u64 -> u64`),
+/// immutable once published; the buckets hold the pointers to it. Its hash is not kept: a lookup
+/// compares the 16-bit tag in the bucket and then the key, and a rebuild hashes the keys again. An
+/// unlinked node is retired with the domain's closure `call_rcu`, which carries the pointer (so the
+/// node needs no `RcuHead`).
 #[repr(C)]
 pub struct Node<K, V> {
-    hash: u64,
     /// The key.
     pub key: K,
     /// The value.
     pub value: V,
-    rcu: RcuHead,
 }
 
 impl<K, V> Node<K, V> {
     /// Allocates an unlinked node.
-    pub fn alloc(hash: u64, key: K, value: V) -> NonNull<Self> {
-        let node = Box::new(Node {
-            hash,
-            key,
-            value,
-            rcu: RcuHead::new(),
-        });
-        NonNull::from(Box::leak(node))
+    pub fn alloc(key: K, value: V) -> NonNull<Self> {
+        NonNull::from(Box::leak(Box::new(Node { key, value })))
     }
 
-    /// The key's hash.
-    pub fn hash(&self) -> u64 {
-        self.hash
-    }
-
-    /// The node's `RcuHead`, to queue it with `call_rcu1(head, Node::reclaim)`.
+    /// Frees `node`, dropping its key and value (what the reclamation callback of an unlinked node
+    /// runs).
     ///
     /// # Safety
     ///
-    /// `node` came from [`Node::alloc`] and is live.
-    pub unsafe fn rcu_head(node: NonNull<Self>) -> NonNull<RcuHead> {
-        // SAFETY: live node (contract); `&raw mut` keeps its provenance for `container_of!`.
-        unsafe { NonNull::new_unchecked(&raw mut (*node.as_ptr()).rcu) }
-    }
-
-    /// The node whose `rcu` field `head` is.
-    pub fn from_rcu_head(head: NonNull<RcuHead>) -> NonNull<Self> {
-        let node: *mut Self = rcu_core::container_of!(head, Node<K, V>, rcu);
-        // SAFETY: `head` is non-null and inside a node, so the node's address is non-null too.
-        unsafe { NonNull::new_unchecked(node) }
-    }
-
-    /// Frees `node`, dropping its key and value (the `call_rcu1` callback for unlinked nodes).
-    ///
-    /// # Safety
-    ///
-    /// `head` is the `rcu` field of a node from [`Node::alloc`] that no thread can reach any more: it
-    /// was unlinked and a grace period has elapsed (W3), or it was never published.
-    pub unsafe fn reclaim(head: NonNull<RcuHead>) {
+    /// `node` came from [`Node::alloc`], is freed once, and no thread can reach it any more: it was
+    /// unlinked and a grace period has elapsed (W3), or it was never published.
+    pub unsafe fn reclaim(node: NonNull<Self>) {
         // SAFETY: the node came from `Box::leak` in `alloc` and is unreachable (contract).
-        drop(unsafe { Box::from_raw(Self::from_rcu_head(head).as_ptr()) });
+        drop(unsafe { Box::from_raw(node.as_ptr()) });
     }
 }
 
@@ -111,7 +100,7 @@ type Slot<K, V> = AtomicPtr<Node<K, V>>;
 
 /// One cache line of slots (qht's `struct qht_bucket`). A slot is empty when its pointer is null;
 /// its tag is meaningful only while the pointer is not (a reader that matches a stale tag loads the
-/// pointer and compares the node's full hash and key).
+/// pointer and compares the node's key).
 #[repr(C, align(64))]
 struct Bucket<K, V> {
     tags: [AtomicU16; SLOTS],
@@ -220,7 +209,7 @@ impl<K, V> Table<K, V> {
                 // SAFETY: a linked node is live while its chain cannot change: only the chain's writer
                 // unlinks it, and it is freed a grace period after that (contract, W3).
                 let node = unsafe { &*cur };
-                if node.hash == hash && eq(&node.key) {
+                if eq(&node.key) {
                     return Position {
                         slot: Some((NonNull::from(bucket), i)),
                         tail: NonNull::from(bucket),
@@ -258,9 +247,9 @@ impl<K, V> Table<K, V> {
                 let bucket = unsafe { bucket.as_ref() };
                 // Relaxed: the tag only filters; a reader that sees the slot's old tag skips the slot
                 // (the key is being inserted: not yet present for it) or loads the pointer and
-                // compares the node's full hash and key.
+                // compares the node's key.
                 bucket.tags[i].store(pos.tag, Relaxed);
-                // Release: publishes the node's hash, key and value; pairs with the Acquire loads of
+                // Release: publishes the node's key and value; pairs with the Acquire loads of
                 // `find` and `RawIter`.
                 bucket.nodes[i].store(node.as_ptr(), Release);
             }
@@ -435,7 +424,7 @@ impl<K, V> RawTable<K, V> {
                 // SAFETY: nodes reachable from a table a reader holds are freed only a grace period
                 // after they are unlinked (W3), which this reader's section delays.
                 if let Some(node) = unsafe { cur.as_ref() } {
-                    if node.hash == hash && eq(&node.key) {
+                    if eq(&node.key) {
                         return Some(NonNull::from(node));
                     }
                 }
@@ -543,29 +532,49 @@ impl<K, V> RawTable<K, V> {
         }
     }
 
-    /// Builds a table of `nbuckets` buckets holding every node and publishes it (`qht_resize`);
-    /// returns the old table for the caller to retire with [`Table::reclaim`] after a grace period.
-    /// The old table is not touched, so its readers keep finding every node it held.
+    /// Builds a table of `nbuckets` buckets holding every node, placed by `hash` of its key, and
+    /// publishes it (`qht_resize`); returns the old table for the caller to retire with
+    /// [`Table::reclaim`] after a grace period. The old table is not touched, so its readers keep
+    /// finding every node it held. If `hash` panics, the new table is freed unpublished and the map
+    /// is unchanged.
     ///
     /// # Safety
     ///
     /// W2: no writer runs.
-    pub unsafe fn rebuild(&self, nbuckets: usize) -> NonNull<Table<K, V>> {
+    pub unsafe fn rebuild(
+        &self,
+        nbuckets: usize,
+        mut hash: impl FnMut(&K) -> u64,
+    ) -> NonNull<Table<K, V>> {
         let old_ptr = self.current.load(Relaxed);
         // SAFETY: `current` is live; writers are excluded (W2), so it cannot be retired meanwhile.
         let old = unsafe { &*old_ptr };
-        let new_ptr = Table::<K, V>::alloc(nbuckets);
+        /// Frees the new table (its bucket array and overflow buckets, not the nodes, which the
+        /// current table still owns) if placing a node unwinds.
+        struct Unpublished<K, V>(NonNull<Table<K, V>>);
+        impl<K, V> Drop for Unpublished<K, V> {
+            fn drop(&mut self) {
+                // SAFETY: the table came from `Table::alloc` and was never published.
+                drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+            }
+        }
+        let unpublished = Unpublished(Table::<K, V>::alloc(nbuckets));
         // SAFETY: fresh and not yet published.
-        let new = unsafe { new_ptr.as_ref() };
-        // In batches of old buckets: first every node's hash (independent cache misses, in a tight
-        // loop that overlaps them), then the branchy placement.
+        let new = unsafe { unpublished.0.as_ref() };
+        // In batches of old buckets: first every node's address, with a prefetch of the node (the
+        // independent cache misses overlap in that tight loop instead of one per hash computation),
+        // then every key hashed, then the branchy placement.
         const BATCH: usize = 64;
         let mut batch = Vec::with_capacity(BATCH * SLOTS * 2);
         for heads in old.buckets.chunks(BATCH) {
             batch.clear();
             for (_, node) in heads.iter().flat_map(Bucket::chain).flat_map(Bucket::nodes) {
+                prefetch(node.as_ptr());
+                batch.push((node, 0));
+            }
+            for (node, hash_of_key) in &mut batch {
                 // SAFETY: linked nodes are live while writers are excluded (W2).
-                batch.push((node, unsafe { node.as_ref() }.hash));
+                *hash_of_key = hash(&unsafe { node.as_ref() }.key);
             }
             for &(node, hash) in &batch {
                 // SAFETY: the new table is ours until published, so no one else writes its chains,
@@ -578,6 +587,8 @@ impl<K, V> RawTable<K, V> {
                 }
             }
         }
+        let new_ptr = unpublished.0;
+        core::mem::forget(unpublished);
         // Release: publishes the new table and its slots; pairs with the Acquire load in `table`.
         self.current.store(new_ptr.as_ptr(), Release);
         // Relaxed: see `nbuckets`.
@@ -594,7 +605,7 @@ impl<K, V> Drop for RawTable<K, V> {
         // it and linked once, so freed once; the table's own `Drop` then frees its overflow buckets.
         unsafe {
             for (_, node) in (*table).slots(0, 1) {
-                Node::<K, V>::reclaim(Node::rcu_head(node));
+                Node::<K, V>::reclaim(node);
             }
             Table::<K, V>::reclaim(Table::rcu_head(NonNull::new_unchecked(table)));
         }
