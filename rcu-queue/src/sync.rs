@@ -47,16 +47,18 @@ pub(crate) use loom::sync::atomic::AtomicU64;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::AtomicU64;
 
-/// The safe lists' writer lock ([`crate::lock`]): it orders one writer's updates before the next
-/// writer's, so loom has to see it (with std's mutex, loom let the second writer read the list's
-/// links as they were before the first writer's update, and lost it).
+/// The safe lists' writer lock ([`crate::lock`]) and the map's stripes (`map::stripe`): they order
+/// one writer's updates before the next writer's, so loom has to see them (with std's mutex, loom let
+/// the second writer read the list's links as they were before the first writer's update, and lost
+/// it).
 #[cfg(loom)]
 pub(crate) use loom::sync::{Mutex, MutexGuard};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
 
 /// The writer lock's per-thread tag: loom's threads share one OS thread, so they need loom's
-/// thread-locals to get a tag each.
+/// thread-locals to get a tag each. (The map's record of held stripes picks its macro itself: std's
+/// takes a `const` initializer, loom's does not.)
 #[cfg(loom)]
 pub(crate) use loom::thread_local;
 #[cfg(not(loom))]

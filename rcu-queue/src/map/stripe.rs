@@ -15,17 +15,25 @@
 //! of any map: two threads that each hold an entry of one map and insert into the other would
 //! otherwise each wait for the other's stripe (see `RcuHashMap::auto_resize`).
 
+use crate::sync::{Mutex, MutexGuard};
 use std::cell::RefCell;
+use std::sync::PoisonError;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Number of stripes; also the smallest table size.
 pub(super) const STRIPES: usize = 64;
 
+#[cfg(not(loom))]
 std::thread_local! {
     /// Identities of the [`Stripes`] this thread holds a lock of: one entry per live [`StripeGuard`]
     /// or [`AllStripes`], so no identity appears twice.
     static HELD: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+// Under loom, one record per loom thread (they share an OS thread); loom's macro takes no `const`.
+#[cfg(loom)]
+loom::thread_local! {
+    static HELD: RefCell<Vec<usize>> = RefCell::new(Vec::new());
 }
 
 /// Whether this thread holds a stripe of any map. Also true where the thread's record is gone (in a
