@@ -277,15 +277,6 @@ impl GpCore {
         self.readers.load(Ordering::Relaxed)
     }
 
-    /// Panics if the calling thread is inside a read-side critical section of this domain (waiting
-    /// for a grace period there would wait for itself forever).
-    #[track_caller]
-    pub(crate) fn assert_not_in_own_section(&self, what: &str) {
-        if self.in_own_section() {
-            panic_in_section(what);
-        }
-    }
-
     /// Whether the calling thread is inside a read-side critical section of this domain, through
     /// any of its records (exact: takes the registry lock).
     pub(crate) fn in_own_section(&self) -> bool {

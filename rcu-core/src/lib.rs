@@ -251,8 +251,9 @@ pub use callback::{RcuCallback, RcuHead};
 pub use cell::RcuCell;
 pub use default::{
     DefaultDomain, ReadGuard, call_rcu, call_rcu1, cond_synchronize_rcu,
-    poll_state_synchronize_rcu, rcu_barrier, read_lock, read_ongoing, register_thread,
-    set_stall_timeout, start_poll_synchronize_rcu, stats, synchronize_rcu, unregister_thread,
+    poll_state_synchronize_rcu, rcu_barrier, rcu_barrier_async, read_lock, read_ongoing,
+    register_thread, set_stall_timeout, start_poll_synchronize_rcu, stats, synchronize_rcu,
+    synchronize_rcu_async, unregister_thread,
 };
 pub use default::{callback_limit, set_callback_limit, synchronize_rcu_expedited};
 #[cfg(loom)]
@@ -260,11 +261,9 @@ pub use default::{callback_limit, set_callback_limit, synchronize_rcu_expedited}
 pub use domain::loom_buffer;
 pub use domain::{Domain, DomainGuard, ReaderHandle};
 pub use engine::GpState;
-pub use gp_async::{
-    RcuBarrierFuture, SynchronizeRcuFuture, rcu_barrier_async, synchronize_rcu_async,
-};
+pub use gp_async::{RcuBarrierFuture, SynchronizeRcuFuture};
 pub use loaded::Loaded;
-pub use rcu_domain::{GuardStaysOnItsThread, RcuDomain};
+pub use rcu_domain::{Guard, GuardStaysOnItsThread, RcuDomain};
 pub use stats::Stats;
 pub use throttle::{CallbackLimit, NoWaitRegion, no_wait_region};
 

@@ -6,8 +6,8 @@
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::task::Waker;
 
+use crate::engine::DomainInner;
 use crate::sync::{Mutex, lock};
-use crate::worker::DomainInner;
 
 /// Identifies `domain` in the slot table: the address of its engine.
 ///
@@ -132,8 +132,7 @@ pub(crate) fn close_slot(id: u64) {
 /// child (each such call panics there).
 #[cfg(all(unix, not(loom)))]
 pub(crate) fn close_slots_after_fork_child() {
-    use crate::engine::DEFAULT;
-    use crate::worker::DomainRef;
+    use crate::engine::{DEFAULT, DomainRef};
     let key = key(&DEFAULT);
     let ids: Vec<u64> = lock(&SLOTS)
         .open
@@ -142,7 +141,7 @@ pub(crate) fn close_slots_after_fork_child() {
         .map(|s| s.id)
         .collect();
     for id in ids {
-        DEFAULT.call_rcu(move || close_slot(id), || DomainRef::Static(&DEFAULT));
+        DEFAULT.defer(move || close_slot(id), || DomainRef::Static(&DEFAULT));
     }
 }
 
