@@ -1,23 +1,23 @@
-//! The engine every domain runs: its state ([`DomainInner`]: the grace-period half `gp.rs`, the
-//! callback half `worker.rs`), what starts and keeps its callback thread ([`DomainRef`]), the
+//! The engine every domain runs: its state ([`DomainInner`]: the grace-period half `gp/mod.rs`, the
+//! callback half `callbacks/worker.rs`), what starts and keeps its callback thread ([`DomainRef`]), the
 //! operations that need both halves (enqueue, barrier, polling, statistics), the grace-period cookie
 //! [`GpState`], the default domain's instance [`DEFAULT`]; and what independent domains add to it:
-//! the fork generation they check, the list of live ones that the fork handlers lock (`fork.rs`),
+//! the fork generation they check, the list of live ones that the fork handlers lock (`domain/fork.rs`),
 //! their liveness link. The API over it, the same for every domain, is the `RcuDomain` trait
-//! (`rcu_domain.rs`).
+//! (`domain/mod.rs`).
 
 use std::ptr::NonNull;
 use std::time::Duration;
 
-use crate::buffer::LocalBuffer;
-use crate::callback::{RcuCallback, RcuHead};
+use crate::callbacks::buffer::LocalBuffer;
+use crate::callbacks::head::{RcuCallback, RcuHead};
+use crate::callbacks::worker::{self, Callbacks, box_closure, check_backlog};
 use crate::gp::GpCore;
-use crate::reader::{Link, Reader};
+use crate::gp::reader::{Link, Reader};
 use crate::stats::Stats;
 #[cfg(all(unix, not(loom)))]
 use crate::sync::Mutex;
 use crate::sync::{Arc, AtomicUsize, Event, Ordering, lock, maybe_const_fn, thread};
-use crate::worker::{self, Callbacks, box_closure, check_backlog};
 
 /// The state of one RCU domain: grace periods plus callbacks.
 #[derive(Debug)]
@@ -25,16 +25,16 @@ pub struct DomainInner {
     pub(crate) gp: GpCore,
     pub(crate) callbacks: Callbacks,
     /// Identity, never reused (0 is the default domain): keys the thread-local records and buffers
-    /// (`local.rs`), so a record can never be mistaken for a later domain's.
+    /// (`domain/local.rs`), so a record can never be mistaken for a later domain's.
     pub(crate) id: u64,
     /// Number of [`Domain`](crate::Domain) values (clones) alive; the last one to go shuts the
     /// domain down.
     pub(crate) owners: AtomicUsize,
-    /// The fork generation (`fork.rs`) the domain was created in; another one means this is a
+    /// The fork generation (`domain/fork.rs`) the domain was created in; another one means this is a
     /// child process, where an independent domain must not be used (see
     /// [`Domain`](crate::Domain)).
     pub(crate) fork_generation: u64,
-    /// Independent domains: the liveness flag the thread-local entries check (`local.rs`).
+    /// Independent domains: the liveness flag the thread-local entries check (`domain/local.rs`).
     pub(crate) link: Option<Arc<Link>>,
 }
 
@@ -171,7 +171,7 @@ impl DomainInner {
     }
 
     /// Queues rcu-core's own callback `f` (a polling request, an async slot's closing callback) on
-    /// the shared queue. It never waits on the bound of pending callbacks (`throttle.rs`; only the
+    /// the shared queue. It never waits on the bound of pending callbacks (`callbacks/throttle.rs`; only the
     /// public `call_rcu`s help), so callers stay non-blocking.
     #[track_caller]
     pub(crate) fn defer(
@@ -252,7 +252,7 @@ impl DomainInner {
 }
 
 /// Children created by `fork()` so far along this process's ancestry: the fork handlers' `child`
-/// advances it (`fork.rs`).
+/// advances it (`domain/fork.rs`).
 pub(crate) static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The current fork generation: changes in a child process.
@@ -270,7 +270,7 @@ pub(crate) struct DomainPtr(pub(crate) *const DomainInner);
 #[cfg(all(unix, not(loom)))]
 unsafe impl Send for DomainPtr {}
 
-/// Every live independent domain (lock 8 of `fork.rs`'s list): the fork handlers take their locks.
+/// Every live independent domain (lock 8 of `domain/fork.rs`'s list): the fork handlers take their locks.
 #[cfg(all(unix, not(loom)))]
 pub(crate) static DOMAINS: Mutex<Vec<DomainPtr>> = Mutex::new(Vec::new());
 

@@ -8,7 +8,7 @@
 //!
 //! A [`SynchronizeRcuFuture`] takes a polling snapshot when it is created (`poll_snapshot`, the
 //! snapshot of [`start_poll_synchronize_rcu`](crate::start_poll_synchronize_rcu), ordering O13 of
-//! `gp.rs`) and is complete once `poll_done` says so (O11), whoever ran the grace period. Every
+//! `gp/mod.rs`) and is complete once `poll_done` says so (O11), whoever ran the grace period. Every
 //! poll re-checks that first, without a lock.
 //!
 //! When it has to wait, the future parks its [`Waker`] in a *slot*: a list of wakers for one
@@ -35,7 +35,7 @@
 //! drops its reference to the marker's state; the marker still runs, finds no waker and frees it.
 //!
 //! The table and the markers use short `std` mutex sections (a marker's only inside the table's, so
-//! that the fork handlers, which take the table's, cover both: `fork.rs`); wakers are woken after
+//! that the fork handlers, which take the table's, cover both: `domain/fork.rs`); wakers are woken after
 //! the lock is released (only cloning or dropping a waker happens under it), and every state they
 //! leave is consistent before anything that can panic, so a panicking waker leaves no future
 //! stranded.
@@ -163,7 +163,7 @@ impl Future for SynchronizeRcuFuture {
         if opened {
             // Queued after the table lock is released: queueing may start the callback thread or
             // register a callback buffer, and the table lock is taken under no other rcu-core lock
-            // and holds none (its place in `fork.rs`'s list). The slot exists already, so the
+            // and holds none (its place in `domain/fork.rs`'s list). The slot exists already, so the
             // callback, queued after every waiter's snapshot was taken, closes it one grace period
             // later. Not expedited (unlike the barrier's marker): the callback thread's batching
             // delay (at most 1 ms) gathers the waiters that keep arriving into this slot. Waiving it
@@ -203,7 +203,7 @@ impl fmt::Debug for SynchronizeRcuFuture {
 /// The state a barrier marker shares with its future.
 struct Marker {
     done: AtomicBool,
-    /// Locked only inside the slot table's lock (through `Marker::waker`), which `fork.rs` takes.
+    /// Locked only inside the slot table's lock (through `Marker::waker`), which `domain/fork.rs` takes.
     waker: Mutex<Option<Waker>>,
 }
 

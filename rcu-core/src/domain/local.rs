@@ -25,9 +25,9 @@
 use std::cell::{Cell, RefCell};
 use std::ptr;
 
-use crate::buffer::LocalBuffer;
+use crate::callbacks::buffer::LocalBuffer;
 use crate::engine::DomainInner;
-use crate::reader::{Link, Reader};
+use crate::gp::reader::{Link, Reader};
 use crate::sync::Arc;
 
 /// A cached pointer to one domain's entry (id 0 in slot 1: empty).
@@ -196,7 +196,7 @@ fn register(domain: &DomainInner, default: bool) -> *const Reader {
     {
         return reader; // registered, only not cached
     }
-    crate::fork::init();
+    crate::domain::fork::init();
     let mut reader = Some(domain.register_record());
     let raw = ptr_of(&reader);
     with_entry(domain, default, |e| e.reader = reader.take());
@@ -269,7 +269,7 @@ pub(crate) fn count_handle(delta: isize) {
 /// Whether the calling thread may be inside a read-side critical section of any domain, without
 /// taking a lock: true if one of its records is in a section, and also when that cannot be told
 /// cheaply (a live `ReaderHandle`, whose record is not in the table; the table destroyed or
-/// borrowed). For the bound on pending callbacks (`throttle.rs`), which then does not wait.
+/// borrowed). For the bound on pending callbacks (`callbacks/throttle.rs`), which then does not wait.
 pub(crate) fn may_be_in_section() -> bool {
     FAST.with(|f| f.handles.get()) != 0
         || TABLE

@@ -43,8 +43,8 @@
 //!    (`slots::close_slots_after_fork_child`): its own may not be in the inherited queue.
 //! 8. The list of live independent domains (`engine::DOMAINS`).
 //! 9. For every live independent [`Domain`](crate::Domain), in the list's order: its liveness link
-//!    (`Link::lock`, `reader.rs`; a thread unregisters its record and buffer under it,
-//!    `local.rs`), its reader registry and its buffer registry. Child: nothing changes; the domain's state
+//!    (`Link::lock`, `gp/reader.rs`; a thread unregisters its record and buffer under it,
+//!    `domain/local.rs`), its reader registry and its buffer registry. Child: nothing changes; the domain's state
 //!    is only read there (`read_ongoing`, `stats`), or leaked when it is dropped.
 //!
 //! Not taken: an independent domain's handle, batch lock, run lock and batching state. No call on a
@@ -121,8 +121,8 @@ extern "C" fn install_at_load() {
 #[cfg(all(unix, not(loom)))]
 struct DomainGuards {
     _link: MutexGuard<'static, bool>,
-    _registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::reader::Reader>>>,
-    _buffers: MutexGuard<'static, Vec<crate::sync::Arc<crate::buffer::LocalBuffer>>>,
+    _registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::gp::reader::Reader>>>,
+    _buffers: MutexGuard<'static, Vec<crate::sync::Arc<crate::callbacks::buffer::LocalBuffer>>>,
 }
 
 /// The locks of the module docs' list, held from `prepare` to `parent` / `child`, in this field
@@ -132,9 +132,9 @@ struct DomainGuards {
 struct ForkGuards {
     _handle: MutexGuard<'static, Option<crate::sync::thread::JoinHandle<()>>>,
     _batch_lock: MutexGuard<'static, ()>,
-    _buffers: MutexGuard<'static, Vec<crate::sync::Arc<crate::buffer::LocalBuffer>>>,
+    _buffers: MutexGuard<'static, Vec<crate::sync::Arc<crate::callbacks::buffer::LocalBuffer>>>,
     _run_lock: MutexGuard<'static, ()>,
-    registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::reader::Reader>>>,
+    registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::gp::reader::Reader>>>,
     batch: MutexGuard<'static, crate::gp::BatchState>,
     _slots: MutexGuard<'static, crate::slots::Slots>,
     domain_list: MutexGuard<'static, Vec<DomainPtr>>,

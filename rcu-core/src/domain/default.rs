@@ -2,19 +2,19 @@
 //! one a provided method of [`RcuDomain`] (the engine, written once for every domain).
 //!
 //! The domain is a `static`, and each thread finds its reader record and callback buffer through
-//! slot 0 of its `const`-initialized thread-local state (`local.rs`), so the read-side fast path
+//! slot 0 of its `const`-initialized thread-local state (`domain/local.rs`), so the read-side fast path
 //! is: one thread-local load, one load of the counter, two plain stores and a compiler fence
 //! (lock); one store, a compiler fence and one load (unlock).
 
 use std::ptr::NonNull;
 use std::time::Duration;
 
-use crate::callback::{RcuCallback, RcuHead};
+use crate::callbacks::head::{RcuCallback, RcuHead};
+use crate::callbacks::throttle::CallbackLimit;
+use crate::domain::{Guard, RcuDomain, sealed};
 use crate::engine::{DEFAULT, DomainInner, DomainRef, GpState};
 use crate::gp_async::{RcuBarrierFuture, SynchronizeRcuFuture};
-use crate::rcu_domain::{Guard, RcuDomain, sealed};
 use crate::stats::Stats;
-use crate::throttle::CallbackLimit;
 
 /// A read-side critical section of the default domain ([`Guard`] of [`DefaultDomain`]; one
 /// pointer); dropping it is `rcu_read_unlock`. Created by [`read_lock`].
@@ -39,7 +39,7 @@ pub type ReadGuard = Guard<'static, DefaultDomain>;
 /// ```
 #[inline]
 pub fn read_lock() -> ReadGuard {
-    crate::rcu_domain::read_lock(&DefaultDomain)
+    crate::domain::read_lock(&DefaultDomain)
 }
 
 /// Whether the calling thread is inside a read-side critical section of the default domain
@@ -62,7 +62,7 @@ pub fn read_ongoing() -> bool {
 /// assert!(rcu_core::stats().registered_readers >= 1);
 /// ```
 pub fn register_thread() {
-    crate::local::record(&DEFAULT, true);
+    crate::domain::local::record(&DEFAULT, true);
 }
 
 /// Unregisters the calling thread (`rcu_unregister_thread`); it is registered again by its next
@@ -83,7 +83,7 @@ pub fn unregister_thread() {
              ReadGuard on this thread first"
         );
     }
-    crate::local::unregister(&DEFAULT, true);
+    crate::domain::local::unregister(&DEFAULT, true);
 }
 
 /// Waits until every read-side critical section that was running when it was called has ended:
@@ -356,7 +356,7 @@ impl sealed::Sealed for DefaultDomain {
     /// Also installs the fork handlers (a no-op where the loader did) and, once, the exit-time join
     /// of the callback thread (`engine::default_ref`).
     fn owner(&self) -> DomainRef {
-        crate::fork::init();
+        crate::domain::fork::init();
         crate::engine::default_ref()
     }
 }

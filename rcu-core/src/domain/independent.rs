@@ -9,14 +9,14 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::time::Duration;
 
-use crate::callback::{RcuCallback, RcuHead};
+use crate::callbacks::head::{RcuCallback, RcuHead};
+use crate::callbacks::throttle::CallbackLimit;
+use crate::domain::{Guard, NotSend, RcuDomain, sealed};
 use crate::engine::{DomainInner, DomainRef, GpState};
+use crate::gp::reader::{Link, Reader};
 use crate::gp_async::{RcuBarrierFuture, SynchronizeRcuFuture};
-use crate::rcu_domain::{Guard, NotSend, RcuDomain, sealed};
-use crate::reader::{Link, Reader};
 use crate::stats::Stats;
 use crate::sync::{Arc, Ordering};
-use crate::throttle::CallbackLimit;
 
 /// A read-side critical section of a [`Domain`](crate::Domain) ([`Guard`] of [`Domain`](crate::Domain)); dropping it is
 /// `rcu_read_unlock`. From [`Domain::read_lock`] or [`ReaderHandle::read_lock`]; it borrows the
@@ -128,13 +128,13 @@ impl Clone for Domain {
 impl Domain {
     /// Creates a domain. Its callback thread starts on the first `call_rcu`.
     pub fn new() -> Self {
-        crate::fork::init();
+        crate::domain::fork::init();
         let inner = Arc::new(DomainInner::new(
             NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             crate::engine::generation(),
             Some(Link::new()),
         ));
-        // Its locks are taken across `fork()` from now on (`fork.rs`).
+        // Its locks are taken across `fork()` from now on (`domain/fork.rs`).
         crate::engine::track_domain(&inner);
         Domain { inner }
     }
@@ -160,7 +160,7 @@ impl Domain {
     #[inline]
     #[track_caller]
     pub fn read_lock(&self) -> DomainGuard<'_> {
-        crate::rcu_domain::read_lock(self)
+        crate::domain::read_lock(self)
     }
 
     /// Whether the calling thread is inside a read-side critical section of this domain
@@ -194,7 +194,7 @@ impl Domain {
     #[track_caller]
     pub fn register(&self) -> ReaderHandle<'_> {
         let reader = self.inner.register_record();
-        crate::local::count_handle(1);
+        crate::domain::local::count_handle(1);
         ReaderHandle {
             domain: &self.inner,
             reader,
@@ -411,10 +411,10 @@ impl Domain {
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_buffer {
-    use crate::buffer::LocalBuffer;
+    use crate::callbacks::buffer::LocalBuffer;
+    use crate::callbacks::worker::{box_closure, check_backlog};
     use crate::engine::DomainRef;
     use crate::sync::Arc;
-    use crate::worker::{box_closure, check_backlog};
 
     /// One thread's buffer of a domain.
     #[derive(Debug)]
@@ -441,7 +441,7 @@ pub mod loom_buffer {
             check_backlog(backlog);
             self.domain
                 .callbacks
-                .help(backlog, crate::rcu_domain::producer_may_wait);
+                .help(backlog, crate::domain::producer_may_wait);
         }
 
         /// The owner thread exits: its callbacks go to the shared queue, the buffer is unregistered.
@@ -458,9 +458,9 @@ impl Drop for Domain {
             return;
         }
         // No guard is alive (guards borrow a `Domain`); threads that still have a record stop
-        // touching the domain (`local.rs`).
+        // touching the domain (`domain/local.rs`).
         self.inner.link().close();
-        if crate::worker::is_worker_of(&self.inner.callbacks) {
+        if crate::callbacks::worker::is_worker_of(&self.inner.callbacks) {
             // The last reference was dropped inside one of this domain's own callbacks: the callback
             // thread cannot wait for itself. Ask it to exit once every callback queued so far has
             // run, and detach it; it owns a reference to the domain, which is freed when it exits.
@@ -527,7 +527,7 @@ impl Drop for ReaderHandle<'_> {
     fn drop(&mut self) {
         // No guard can be alive: guards borrow the handle.
         self.domain.gp.unregister(&self.reader);
-        crate::local::count_handle(-1);
+        crate::domain::local::count_handle(-1);
     }
 }
 
@@ -556,7 +556,7 @@ impl RcuDomain for Domain {
     #[inline]
     #[track_caller]
     fn read_lock(&self) -> DomainGuard<'_> {
-        crate::rcu_domain::read_lock(self)
+        crate::domain::read_lock(self)
     }
 
     /// Whether `guard` is a section of this domain; panics otherwise (the runtime half of the

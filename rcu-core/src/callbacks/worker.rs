@@ -1,15 +1,15 @@
 //! The callback thread: `call_rcu`, batching, one grace period per batch, `rcu_barrier`.
 //!
 //! Every domain's `call_rcu` / `call_rcu1` first append to the calling thread's buffer
-//! (`buffer.rs`), which reaches the shared queue in bulk: when it is full ([`LOCAL_MAX`]), when the
+//! (`callbacks/buffer.rs`), which reaches the shared queue in bulk: when it is full ([`LOCAL_MAX`]), when the
 //! owner finds the callback thread asleep, when the callback thread collects every buffer (at the
 //! start of each batch, before it goes to sleep and before it exits), when `rcu_barrier` collects
 //! them, and when the owner thread exits. rcu-core's own callbacks (barrier markers, polling, the
 //! async futures' slots) go to the shared queue directly.
 //!
-//! [`LOCAL_MAX`]: crate::buffer::LOCAL_MAX
+//! [`LOCAL_MAX`]: crate::callbacks::buffer::LOCAL_MAX
 //!
-//! Producers push onto the wait-free queue of `callback.rs`, then add 1 to `pending`, a 32-bit futex
+//! Producers push onto the wait-free queue of `callbacks/head.rs`, then add 1 to `pending`, a 32-bit futex
 //! word holding the number of queued, not yet invoked callbacks (low 29 bits), a `SLEEPING` bit that
 //! the callback thread sets when it sleeps until the next enqueue, a `BATCHING` bit it sets while it
 //! waits for a batch to fill (wake it only when the batch is full), and a `STOPPING` bit (a dropped
@@ -24,13 +24,13 @@
 //! The callback thread (QEMU's `call_rcu_thread`, liburcu's `call_rcu` worker) loops:
 //! 1. sleep until `pending > 0`;
 //! 2. batch: wait until [`BATCH_DELAY`] after the previous batch started, unless [`BATCH_MAX`]
-//!    callbacks are pending, more than the domain's high watermark are (`throttle.rs`), or an
+//!    callbacks are pending, more than the domain's high watermark are (`callbacks/throttle.rs`), or an
 //!    `rcu_barrier` is waiting (then it goes on at once, so the barrier adds no batching latency);
 //!    after an idle period the first callback starts a batch at once;
 //! 3. read the count *n*, run one grace period (expedited when *n* is above the high watermark),
 //!    pop and invoke exactly *n* callbacks (every counted callback was queued before the grace
 //!    period began), subtract *n*, and wake the producers waiting for the backlog to fall
-//!    (`throttle.rs`).
+//!    (`callbacks/throttle.rs`).
 //!
 //! A panicking callback is caught, reported on stderr and counted; the thread goes on.
 
@@ -39,8 +39,9 @@ use std::ptr::NonNull;
 #[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
-use crate::buffer::{Chain, LocalBuffer};
-use crate::callback::{CallbackQueue, RcuCallback, RcuHead, invoke};
+use crate::callbacks::buffer::{Chain, LocalBuffer};
+use crate::callbacks::head::{CallbackQueue, RcuCallback, RcuHead, invoke};
+use crate::callbacks::throttle::Throttle;
 #[cfg(not(loom))]
 use crate::diag;
 use crate::gp::GpCore;
@@ -48,7 +49,6 @@ use crate::sync::{
     Arc, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, CachePadded, FutexWord, Mutex, Ordering,
     lock, maybe_const_fn, thread,
 };
-use crate::throttle::Throttle;
 
 /// The callback thread sleeps until the next enqueue.
 const SLEEPING: u32 = 1 << 31;
@@ -61,7 +61,7 @@ const BATCHING: u32 = 1 << 29;
 const COUNT_MASK: u32 = (1 << 29) - 1;
 /// A `call_rcu` that finds this many callbacks waiting in the shared queue panics, after queueing
 /// its own ([`check_backlog`]). Half the count's range: the callbacks that other threads may add
-/// before they see it (each at most a buffer's [`LOCAL_MAX`](crate::buffer::LOCAL_MAX) per
+/// before they see it (each at most a buffer's [`LOCAL_MAX`](crate::callbacks::buffer::LOCAL_MAX) per
 /// window) cannot carry the count into the flag bits.
 const BACKLOG_MAX: u32 = 1 << 28;
 
@@ -138,7 +138,7 @@ pub(crate) struct Callbacks {
     pub(crate) batch_lock: Mutex<()>,
     pub(crate) handle: Mutex<Option<thread::JoinHandle<()>>>,
     pub(crate) started: AtomicBool,
-    /// The bound on pending callbacks (`throttle.rs`).
+    /// The bound on pending callbacks (`callbacks/throttle.rs`).
     pub(crate) throttle: Throttle,
 }
 
@@ -255,7 +255,7 @@ impl Callbacks {
         old & COUNT_MASK
     }
 
-    /// The producers' half of the bound on pending callbacks (`throttle.rs`): called after every
+    /// The producers' half of the bound on pending callbacks (`callbacks/throttle.rs`): called after every
     /// user enqueue, outside every buffer window, with the backlog that enqueue saw (the count
     /// before it, as [`check_backlog`] gets it). Only when that backlog reached the high watermark
     /// does it read the count again, and wait where that is safe until the callback thread has
@@ -275,7 +275,7 @@ impl Callbacks {
                 self.invoked.load(Ordering::Relaxed),
                 || {
                     // Relaxed: ordered after the `drained` read-modify-write by its Acquire
-                    // (`throttle.rs`, "No lost wake-up").
+                    // (`callbacks/throttle.rs`, "No lost wake-up").
                     let word = self.pending.value.load(Ordering::Relaxed);
                     (word & COUNT_MASK, self.invoked.load(Ordering::Relaxed))
                 },
@@ -306,7 +306,7 @@ impl Callbacks {
         // that misses that collection sees `SLEEPING` here (module `buffer`) and flushes at once.
         // The same load gives the backlog, checked after the window (nothing panics inside it). A
         // list that would take the backlog past the high watermark goes to the shared queue too,
-        // so that buffering never hides callbacks from the bound (`throttle.rs`).
+        // so that buffering never hides callbacks from the bound (`callbacks/throttle.rs`).
         let flush = |len: u32| {
             let word = self.pending.value.load(Ordering::Relaxed);
             backlog = word & COUNT_MASK;

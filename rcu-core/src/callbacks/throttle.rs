@@ -2,8 +2,8 @@
 //! callback flood, with producers that help.
 //!
 //! Every domain has a [`CallbackLimit`]: a high watermark *H* and a low watermark *L* on the
-//! callbacks waiting in its shared queue (the count word of `worker.rs`; per-thread buffers hold at
-//! most [`LOCAL_MAX`](crate::buffer::LOCAL_MAX)` - 1` more each, and hand their list over as soon as
+//! callbacks waiting in its shared queue (the count word of `callbacks/worker.rs`; per-thread buffers hold at
+//! most [`LOCAL_MAX`](crate::callbacks::buffer::LOCAL_MAX)` - 1` more each, and hand their list over as soon as
 //! it would take the queue past *H*, so that buffering never hides callbacks from the bound).
 //!
 //! - **Callback thread.** When more than *H* callbacks are queued it starts its next batch at once

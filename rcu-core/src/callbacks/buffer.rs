@@ -43,7 +43,7 @@
 use std::fmt;
 use std::ptr;
 
-use crate::callback::RcuHead;
+use crate::callbacks::head::RcuHead;
 use crate::sync::{AtomicBool, AtomicU32, Backoff, Ordering, UnsafeCell};
 
 /// A buffer hands its list to the shared queue when it holds this many callbacks.

@@ -4,19 +4,24 @@
 //! are generic over it, as crossbeam-epoch's `default.rs` is a thin layer over `Collector` and seize's
 //! `Guard` knows its collector.
 
+pub(crate) mod default;
+pub(crate) mod fork;
+pub(crate) mod independent;
+pub(crate) mod local;
+
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::time::Duration;
 
-use crate::callback::{RcuCallback, RcuHead};
+use crate::callbacks::head::{RcuCallback, RcuHead};
+use crate::callbacks::throttle::CallbackLimit;
+use crate::callbacks::worker::box_closure;
 use crate::engine::{DomainInner, GpState};
 use crate::gp::panic_in_section;
+use crate::gp::reader::Reader;
 use crate::gp_async::{RcuBarrierFuture, SynchronizeRcuFuture};
-use crate::reader::Reader;
 use crate::stats::Stats;
-use crate::throttle::CallbackLimit;
-use crate::worker::box_closure;
 
 /// The reason a read-side guard is neither `Send` nor `Sync`: its critical section belongs to the
 /// thread that entered it (the record it ends is that thread's). Guards hold a
@@ -69,7 +74,7 @@ pub(crate) type NotSend = dyn GuardStaysOnItsThread;
 struct RecordPtr(*const Reader);
 
 // SAFETY: only ever held by guards, which are `!Send` and `!Sync` through their `NotSend` marker:
-// the pointer is dereferenced on the thread that owns the record (Invariant R1 of `reader.rs`).
+// the pointer is dereferenced on the thread that owns the record (Invariant R1 of `gp/reader.rs`).
 unsafe impl Send for RecordPtr {}
 // SAFETY: as above.
 unsafe impl Sync for RecordPtr {}
@@ -150,10 +155,10 @@ impl<'d, D: RcuDomain> Guard<'d, D> {
     /// # Safety
     /// `reader` is the calling thread's live record in `domain`'s engine, kept alive until the
     /// guard's outermost unlock (by this thread's table entry, a `ReaderHandle` the guard borrows,
-    /// or, once late, the guard chain: `local.rs`).
+    /// or, once late, the guard chain: `domain/local.rs`).
     #[inline]
     pub(crate) unsafe fn enter(reader: *const Reader, domain: D::Ref<'d>) -> Self {
-        // SAFETY: per the contract; used by its owner thread (Invariant R1 of `reader.rs`).
+        // SAFETY: per the contract; used by its owner thread (Invariant R1 of `gp/reader.rs`).
         unsafe { (*reader).lock(&domain.engine().gp.ctr) };
         Guard {
             reader: RecordPtr(reader),
@@ -172,8 +177,8 @@ impl<'d, D: RcuDomain> Guard<'d, D> {
 #[inline]
 #[track_caller]
 pub(crate) fn read_lock<D: RcuDomain>(domain: &D) -> Guard<'_, D> {
-    let reader = crate::local::record(domain.engine(), D::DEFAULT);
-    // SAFETY: this thread's live record in the domain, owned as `local.rs` describes.
+    let reader = crate::domain::local::record(domain.engine(), D::DEFAULT);
+    // SAFETY: this thread's live record in the domain, owned as `domain/local.rs` describes.
     unsafe { Guard::enter(reader, domain.engine_ref()) }
 }
 
@@ -190,10 +195,10 @@ impl<D: RcuDomain> Drop for Guard<'_, D> {
     fn drop(&mut self) {
         let engine = self.domain.engine();
         // SAFETY: the record outlives the guard (see `enter`); the guard is `!Send`, so this is the
-        // owner thread (Invariant R1 of `reader.rs`).
+        // owner thread (Invariant R1 of `gp/reader.rs`).
         if unsafe { (*self.reader.0).unlock(&engine.gp.event) } {
             // SAFETY: `unlock` reported the end of a late record's outermost section.
-            unsafe { crate::local::release_late(self.reader.0, engine) };
+            unsafe { crate::domain::local::release_late(self.reader.0, engine) };
         }
     }
 }
@@ -223,7 +228,7 @@ fn grace_period<D: RcuDomain>(domain: &D, expedited: bool) {
     if domain.read_ongoing() {
         panic_in_section(name);
     }
-    crate::fork::init();
+    crate::domain::fork::init();
     if expedited {
         engine.gp.synchronize_expedited();
     } else {
@@ -232,15 +237,15 @@ fn grace_period<D: RcuDomain>(domain: &D, expedited: bool) {
 }
 
 /// Whether the calling thread may wait for a callback thread after queueing a callback above its
-/// domain's [`CallbackLimit`] (`throttle.rs`): it is in no read-side critical section of any domain
+/// domain's [`CallbackLimit`] (`callbacks/throttle.rs`): it is in no read-side critical section of any domain
 /// (where that cannot be ruled out cheaply it does not wait: `local::may_be_in_section`), it is no
 /// domain's callback thread, and it has no [`NoWaitRegion`](crate::NoWaitRegion) open. Asked only
 /// by the public `call_rcu`s, after their enqueue and only above the bound: rcu-core's own
 /// callbacks (markers, polling, slots) never wait.
 pub(crate) fn producer_may_wait() -> bool {
-    !crate::throttle::in_no_wait_region()
-        && !crate::worker::is_callback_thread()
-        && !crate::local::may_be_in_section()
+    !crate::callbacks::throttle::in_no_wait_region()
+        && !crate::callbacks::worker::is_callback_thread()
+        && !crate::domain::local::may_be_in_section()
 }
 
 /// An RCU domain: the default one ([`DefaultDomain`](crate::DefaultDomain)) or an independent
@@ -294,7 +299,7 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
     /// Whether the calling thread is inside a section of this domain (`rcu_read_ongoing`); see
     /// [`read_ongoing`](crate::read_ongoing), [`Domain::read_ongoing`](crate::Domain::read_ongoing).
     fn read_ongoing(&self) -> bool {
-        crate::local::in_section(self.engine(), Self::DEFAULT)
+        crate::domain::local::in_section(self.engine(), Self::DEFAULT)
     }
 
     /// Waits for a grace period (`synchronize_rcu`); see [`synchronize_rcu`](crate::synchronize_rcu).
@@ -338,7 +343,7 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
     unsafe fn call_rcu1(&self, head: NonNull<RcuHead>, func: RcuCallback) {
         let engine = self.engine();
         engine.assert_same_process("call_rcu1");
-        let buf = crate::local::buffer(engine, Self::DEFAULT);
+        let buf = crate::domain::local::buffer(engine, Self::DEFAULT);
         // SAFETY: forwarded contract; `buf` is this thread's buffer of this domain, or null.
         let backlog = unsafe { engine.enqueue(head, func, buf, || self.owner()) };
         engine.callbacks.help(backlog, producer_may_wait);
