@@ -251,11 +251,22 @@ impl DomainInner {
     }
 }
 
+#[cold]
+#[track_caller]
+fn used_in_child(what: &str) -> ! {
+    panic!(
+        "rcu-core: Domain::{what} called in a child process on a Domain created before fork(); \
+         its callback thread and readers stayed in the parent. Create a new Domain in the child \
+         (the default domain keeps working there)"
+    )
+}
+
 /// Children created by `fork()` so far along this process's ancestry: the fork handlers' `child`
 /// advances it (`domain/fork.rs`).
 pub(crate) static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The current fork generation: changes in a child process.
+#[inline]
 pub(crate) fn generation() -> u64 {
     GENERATION.load(std::sync::atomic::Ordering::Relaxed)
 }
@@ -300,14 +311,11 @@ impl DomainInner {
     /// created it (see "fork" in [`Domain`](crate::Domain)'s docs), before anything that would wait
     /// for a thread or lock of the parent. Never panics for the default domain, which works in a
     /// child.
+    #[inline]
     #[track_caller]
     pub(crate) fn assert_same_process(&self, what: &str) {
         if self.link.is_some() && generation() != self.fork_generation {
-            panic!(
-                "rcu-core: Domain::{what} called in a child process on a Domain created before \
-                 fork(); its callback thread and readers stayed in the parent. Create a new Domain \
-                 in the child (the default domain keeps working there)"
-            );
+            used_in_child(what);
         }
     }
 

@@ -292,6 +292,7 @@ impl Callbacks {
     /// # Safety
     /// The contract of [`crate::call_rcu1`]; `buf` is registered in `self.buffers` and owned by the
     /// calling thread.
+    #[inline]
     #[must_use = "a user's callback is followed by check_backlog"]
     pub(crate) unsafe fn push_local(
         &self,
