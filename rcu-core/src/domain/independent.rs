@@ -143,9 +143,10 @@ impl Domain {
     /// calling thread with the domain on its first call. Nestable; the section ends when the guard
     /// is dropped.
     ///
-    /// The first call on a thread takes the registry lock; later ones look the thread's record up in
-    /// a small thread-local table (one entry per domain the thread has read in) and then run the same
-    /// code as [`read_lock`](crate::read_lock).
+    /// The first call on a thread takes the registry lock; later ones find the thread's record in a
+    /// thread-local slot that caches the last independent domain the thread used (else in a small
+    /// per-thread table, one entry per domain) and then run the same code as
+    /// [`read_lock`](crate::read_lock).
     ///
     /// # Panics
     /// The first call on a thread, in a child process after `fork()` (see the type docs).
@@ -165,7 +166,7 @@ impl Domain {
 
     /// Whether the calling thread is inside a read-side critical section of this domain
     /// (`rcu_read_ongoing`), through [`read_lock`](Self::read_lock) or a [`ReaderHandle`]. Takes the
-    /// registry lock.
+    /// registry lock unless the thread's record is cached and it holds no `ReaderHandle`.
     ///
     /// ```
     /// let domain = rcu_core::Domain::new();
