@@ -23,8 +23,8 @@ use criterion::{
 
 use benches::driver::thread_counts;
 use benches::reclaim::{
-    Crossbeam, Flood, Preallocated, Probe, RcuClosure, RcuIntrusive, Reclaimer, callback_latency,
-    drive_barrier, drive_enqueue, drive_enqueue_prealloc, drive_reclaim, flood,
+    Crossbeam, Flood, Preallocated, Probe, RcuClosure, RcuDomainIntrusive, RcuIntrusive, Reclaimer,
+    callback_latency, drive_barrier, drive_enqueue, drive_enqueue_prealloc, drive_reclaim, flood,
 };
 use benches::tuning::{BARRIER_QUEUE, MEASUREMENT_SLOW};
 
@@ -109,6 +109,7 @@ fn report_latency<R: Probe>(reclaimer: &R) {
 fn call_rcu(c: &mut Criterion) {
     let mut group = common::group(c, "call_rcu_enqueue");
     enqueue(&mut group, &RcuIntrusive);
+    enqueue(&mut group, &RcuDomainIntrusive::default());
     enqueue(&mut group, &RcuClosure);
     #[cfg(feature = "liburcu")]
     enqueue(&mut group, &benches::liburcu::Liburcu);
@@ -116,6 +117,7 @@ fn call_rcu(c: &mut Criterion) {
 
     let mut group = common::group(c, "call_rcu_enqueue_prealloc");
     enqueue_prealloc(&mut group, &RcuIntrusive);
+    enqueue_prealloc(&mut group, &RcuDomainIntrusive::default());
     #[cfg(feature = "liburcu")]
     enqueue_prealloc(&mut group, &benches::liburcu::Liburcu);
     group.finish();

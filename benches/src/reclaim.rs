@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_epoch::{self as epoch, Owned};
 
-use rcu_core::{RcuHead, container_of};
+use rcu_core::{DefaultDomain, RcuDomain, RcuHead, container_of};
 
 use crate::driver::timed_parallel;
 
@@ -606,18 +606,7 @@ impl Reclaimer for RcuIntrusive {
     }
 
     fn enqueue(&self) {
-        let node = Box::into_raw(Box::new(Node {
-            head: RcuHead::new(),
-            payload: [1; 4],
-        }));
-        // SAFETY: `node` comes from `Box::into_raw`, so it is non-null and valid; taking
-        // the field address does not create a reference.
-        let head = unsafe { NonNull::new_unchecked(&raw mut (*node).head) };
-        // SAFETY: call_rcu1's contract: the node is leaked, so it stays valid and is not
-        // moved until `free_node` runs; the head is fresh, so it is not queued twice;
-        // `free_node`'s own contract (a `Node` from `Box::into_raw`, used by no one
-        // else) holds because nothing else keeps the pointer.
-        unsafe { rcu_core::call_rcu1(head, free_node) };
+        enqueue_node(&DefaultDomain);
     }
 
     fn barrier(&self) {
@@ -640,11 +629,73 @@ impl Reclaimer for RcuIntrusive {
 
 impl Preallocated for RcuIntrusive {
     unsafe fn enqueue_prealloc(&self, nodes: &[PreNode]) {
-        for node in nodes {
-            // SAFETY: per this method's contract the node is not queued and outlives the
-            // callback, which touches nothing.
-            unsafe { rcu_core::call_rcu1(NonNull::from(&node.head), keep_node) };
-        }
+        // SAFETY: forwarded contract.
+        unsafe { enqueue_prealloc_in(&DefaultDomain, nodes) };
+    }
+}
+
+/// `call_rcu1` in `domain` on a fresh boxed [`Node`] that the callback frees.
+fn enqueue_node(domain: &impl RcuDomain) {
+    let node = Box::into_raw(Box::new(Node {
+        head: RcuHead::new(),
+        payload: [1; 4],
+    }));
+    // SAFETY: `node` comes from `Box::into_raw`, so it is non-null and valid; taking
+    // the field address does not create a reference.
+    let head = unsafe { NonNull::new_unchecked(&raw mut (*node).head) };
+    // SAFETY: call_rcu1's contract: the node is leaked, so it stays valid and is not
+    // moved until `free_node` runs; the head is fresh, so it is not queued twice;
+    // `free_node`'s own contract (a `Node` from `Box::into_raw`, used by no one
+    // else) holds because nothing else keeps the pointer.
+    unsafe { domain.call_rcu1(head, free_node) };
+}
+
+/// `call_rcu1` in `domain` on each preallocated node.
+///
+/// # Safety
+/// As [`Preallocated::enqueue_prealloc`].
+unsafe fn enqueue_prealloc_in(domain: &impl RcuDomain, nodes: &[PreNode]) {
+    for node in nodes {
+        // SAFETY: per this function's contract the node is not queued and outlives the
+        // callback, which touches nothing.
+        unsafe { domain.call_rcu1(NonNull::from(&node.head), keep_node) };
+    }
+}
+
+/// `call_rcu1` in an independent [`Domain`](rcu_core::Domain): the same engine as
+/// [`RcuIntrusive`], through the domain's own thread-local slot and callback thread.
+#[derive(Debug, Default)]
+pub struct RcuDomainIntrusive(pub rcu_core::Domain);
+
+impl Reclaimer for RcuDomainIntrusive {
+    const NAME: &'static str = "rcu-core Domain call_rcu1 (intrusive)";
+
+    fn register(&self) {
+        drop(self.0.read_lock());
+    }
+
+    fn enqueue(&self) {
+        enqueue_node(&self.0);
+    }
+
+    fn barrier(&self) {
+        self.0.barrier();
+    }
+
+    fn pending(&self) -> Option<u64> {
+        Some(self.0.stats().callbacks_pending())
+    }
+
+    fn hold_read_section(&self, hold: Duration) {
+        let _guard = self.0.read_lock();
+        spin_for(hold);
+    }
+}
+
+impl Preallocated for RcuDomainIntrusive {
+    unsafe fn enqueue_prealloc(&self, nodes: &[PreNode]) {
+        // SAFETY: forwarded contract.
+        unsafe { enqueue_prealloc_in(&self.0, nodes) };
     }
 }
 

@@ -5,10 +5,10 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
-use crate::default::DefaultDomain;
+use crate::domain::RcuDomain;
+use crate::domain::default::DefaultDomain;
 use crate::loaded::Loaded;
 use crate::raw::{rcu_cmpxchg_pointer, rcu_dereference, rcu_update_pointer, rcu_xchg_pointer};
-use crate::rcu_domain::RcuDomain;
 use crate::sync::{Arc, AtomicPtr, Ordering};
 
 /// An RCU-protected `Arc<T>`: borrow the current value for the length of a read-side critical

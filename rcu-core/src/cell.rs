@@ -4,11 +4,11 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
-use crate::callback::RcuHead;
-use crate::default::DefaultDomain;
+use crate::callbacks::head::RcuHead;
+use crate::domain::RcuDomain;
+use crate::domain::default::DefaultDomain;
 use crate::loaded::Loaded;
 use crate::raw::{rcu_dereference, rcu_update_pointer, rcu_xchg_pointer};
-use crate::rcu_domain::RcuDomain;
 use crate::sync::{AtomicPtr, Ordering};
 
 /// One allocation: the value and the head that reclaims it.

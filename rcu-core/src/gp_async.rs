@@ -1,5 +1,5 @@
-//! Awaiting grace periods and callbacks from async code: [`synchronize_rcu_async`],
-//! [`rcu_barrier_async`] and their [`Domain`] forms.
+//! Awaiting grace periods and callbacks from async code: [`synchronize_rcu_async`](crate::synchronize_rcu_async),
+//! [`rcu_barrier_async`](crate::rcu_barrier_async) and their [`Domain`](crate::Domain) forms.
 //!
 //! The futures are runtime-agnostic (std [`Future`] and [`Waker`] only) and are completed by the
 //! grace-period machinery itself: nothing polls with sleeps and no executor thread ever blocks.
@@ -8,7 +8,7 @@
 //!
 //! A [`SynchronizeRcuFuture`] takes a polling snapshot when it is created (`poll_snapshot`, the
 //! snapshot of [`start_poll_synchronize_rcu`](crate::start_poll_synchronize_rcu), ordering O13 of
-//! `gp.rs`) and is complete once `poll_done` says so (O11), whoever ran the grace period. Every
+//! `gp/mod.rs`) and is complete once `poll_done` says so (O11), whoever ran the grace period. Every
 //! poll re-checks that first, without a lock.
 //!
 //! When it has to wait, the future parks its [`Waker`] in a *slot*: a list of wakers for one
@@ -35,7 +35,7 @@
 //! drops its reference to the marker's state; the marker still runs, finds no waker and frees it.
 //!
 //! The table and the markers use short `std` mutex sections (a marker's only inside the table's, so
-//! that the fork handlers, which take the table's, cover both: `fork.rs`); wakers are woken after
+//! that the fork handlers, which take the table's, cover both: `domain/fork.rs`); wakers are woken after
 //! the lock is released (only cloning or dropping a waker happens under it), and every state they
 //! leave is consistent before anything that can panic, so a panicking waker leaves no future
 //! stranded.
@@ -46,36 +46,18 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::default::default_owner;
-use crate::domain::Domain;
-use crate::engine::DEFAULT;
+use crate::engine::DomainRef;
 use crate::slots::{SLOTS, close_slot, key};
 use crate::sync::{Arc, AtomicBool, Mutex, Ordering, lock};
-use crate::worker::{self, DomainRef};
 
-/// Queues the closing callback of a slot on `domain`, the way its public `call_rcu` queues it (the
-/// default domain through the calling thread's buffer).
-///
-/// # Panics
-/// For an independent domain, in a child of `fork()` (see "fork" in [`Domain`]'s docs).
-#[track_caller]
-fn call_rcu<F: FnOnce() + Send + 'static>(domain: &DomainRef, f: F) {
-    match domain {
-        DomainRef::Static(_) => crate::call_rcu(f),
-        DomainRef::Shared(d) => {
-            d.assert_same_process("synchronize_async (awaited)");
-            d.call_rcu(f, || domain.clone());
-        }
-    }
-}
-
-/// Queues the barrier marker `f` the way `rcu_barrier` queues its own ([`worker::push_marker`]:
+/// Queues the barrier marker `f` the way `rcu_barrier` queues its own (`Callbacks::push_marker`:
 /// behind every callback queued before, by any thread, including those still in other threads'
 /// buffers), and lets the callback thread skip its batching delay while the marker is pending, so
 /// an awaited barrier costs what `rcu_barrier` costs, not a millisecond more.
 ///
 /// # Panics
-/// For an independent domain, in a child of `fork()` (see "fork" in [`Domain`]'s docs).
+/// For an independent domain, in a child of `fork()` (see "fork" in [`Domain`](crate::Domain)'s
+/// docs).
 #[track_caller]
 fn push_barrier_marker<F: FnOnce() + Send + 'static>(domain: &DomainRef, f: F) {
     domain.assert_same_process("barrier_async");
@@ -89,24 +71,14 @@ fn push_barrier_marker<F: FnOnce() + Send + 'static>(domain: &DomainRef, f: F) {
             .fetch_sub(1, Ordering::Relaxed);
         f();
     };
-    let queued = catch_unwind(AssertUnwindSafe(|| match domain {
-        DomainRef::Static(d) => worker::push_marker(d, default_owner, marker),
-        DomainRef::Shared(d) => worker::push_marker(d, || domain.clone(), marker),
+    let queued = catch_unwind(AssertUnwindSafe(|| {
+        domain.ensure_worker(|| domain.clone());
+        cbs.push_marker(marker);
     }));
     if let Err(payload) = queued {
         // Not queued (no callback thread could be spawned): the callback will never undo it.
         cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
         resume_unwind(payload);
-    }
-}
-
-/// The engine a future of `domain` (`None`: the default domain) holds: an owned reference, so the
-/// future borrows nothing and keeps the engine's memory alive (not the domain's `Domain` handles,
-/// whose last drop still shuts the domain down: see [`Domain::synchronize_async`]).
-fn engine(domain: Option<&Domain>) -> DomainRef {
-    match domain {
-        None => DomainRef::Static(&DEFAULT),
-        Some(d) => DomainRef::Shared(d.inner.clone()),
     }
 }
 
@@ -118,14 +90,14 @@ fn update_waker(slot: &mut Option<Waker>, waker: &Waker) {
     }
 }
 
-/// The future of [`synchronize_rcu_async`] and [`Domain::synchronize_async`]: completes once every
+/// The future of [`synchronize_rcu_async`](crate::synchronize_rcu_async) and [`Domain::synchronize_async`](crate::Domain::synchronize_async): completes once every
 /// read-side critical section that was running when it was created has ended.
 ///
 /// `'static`: it holds the domain's engine (an `Arc` for an independent domain), so it can be
 /// handed to `tokio::spawn` on its own.
 ///
 /// Cancel-safe: dropping it at any point leaks nothing and delays no one. See
-/// [`synchronize_rcu_async`].
+/// [`synchronize_rcu_async`](crate::synchronize_rcu_async).
 #[must_use = "futures do nothing unless polled; the grace period is only awaited by `.await`"]
 pub struct SynchronizeRcuFuture {
     domain: DomainRef,
@@ -135,8 +107,10 @@ pub struct SynchronizeRcuFuture {
 }
 
 impl SynchronizeRcuFuture {
-    fn new(domain: Option<&Domain>) -> Self {
-        let domain = engine(domain);
+    /// The future of `domain` (`RcuDomain::synchronize_async`): it owns `domain`, so it borrows
+    /// nothing and keeps the engine's memory alive (not the domain's `Domain` handles, whose last
+    /// drop still shuts the domain down: see [`Domain::synchronize_async`](crate::Domain)).
+    pub(crate) fn new(domain: DomainRef) -> Self {
         SynchronizeRcuFuture {
             snap: domain.gp.poll_snapshot(),
             domain,
@@ -189,13 +163,15 @@ impl Future for SynchronizeRcuFuture {
         if opened {
             // Queued after the table lock is released: queueing may start the callback thread or
             // register a callback buffer, and the table lock is taken under no other rcu-core lock
-            // and holds none (its place in `fork.rs`'s list). The slot exists already, so the
+            // and holds none (its place in `domain/fork.rs`'s list). The slot exists already, so the
             // callback, queued after every waiter's snapshot was taken, closes it one grace period
             // later. Not expedited (unlike the barrier's marker): the callback thread's batching
             // delay (at most 1 ms) gathers the waiters that keep arriving into this slot. Waiving it
             // made bursts cost one grace period per few waiters (tests/async_sharing.rs).
+            let domain = &this.domain;
             let queued = catch_unwind(AssertUnwindSafe(|| {
-                call_rcu(&this.domain, move || close_slot(id));
+                domain.assert_same_process("synchronize_async (awaited)");
+                domain.defer(move || close_slot(id), || domain.clone());
             }));
             if let Err(payload) = queued {
                 // Not queued (no callback thread could be spawned): nobody would close the slot.
@@ -227,7 +203,7 @@ impl fmt::Debug for SynchronizeRcuFuture {
 /// The state a barrier marker shares with its future.
 struct Marker {
     done: AtomicBool,
-    /// Locked only inside the slot table's lock (through `Marker::waker`), which `fork.rs` takes.
+    /// Locked only inside the slot table's lock (through `Marker::waker`), which `domain/fork.rs` takes.
     waker: Mutex<Option<Waker>>,
 }
 
@@ -241,7 +217,7 @@ impl Marker {
     }
 }
 
-/// The future of [`rcu_barrier_async`] and [`Domain::barrier_async`]: completes once every callback
+/// The future of [`rcu_barrier_async`](crate::rcu_barrier_async) and [`Domain::barrier_async`](crate::Domain::barrier_async): completes once every callback
 /// queued before it was created has run.
 ///
 /// `'static`, like [`SynchronizeRcuFuture`]: it can be handed to `tokio::spawn` on its own.
@@ -254,8 +230,10 @@ pub struct RcuBarrierFuture {
 }
 
 impl RcuBarrierFuture {
-    fn new(domain: Option<&Domain>) -> Self {
-        let domain = engine(domain);
+    /// The future of `domain` (`RcuDomain::barrier_async`), owning it like
+    /// [`SynchronizeRcuFuture::new`].
+    #[track_caller]
+    pub(crate) fn new(domain: DomainRef) -> Self {
         let marker = Arc::new(Marker {
             done: AtomicBool::new(false),
             waker: Mutex::new(None),
@@ -310,106 +288,5 @@ impl fmt::Debug for RcuBarrierFuture {
             .field("domain_id", &self.domain.id)
             .field("done", &self.marker.done.load(Ordering::Relaxed))
             .finish()
-    }
-}
-
-/// Waits for a grace period without blocking the thread: the async form of
-/// [`synchronize_rcu`](crate::synchronize_rcu) (Linux's `start_poll_synchronize_rcu` plus a
-/// completion, liburcu's `call_rcu` + wait). Runtime-agnostic: it needs no particular executor.
-///
-/// The future completes once every read-side critical section that was running **when the future
-/// was created** (not when it is first polled) has ended. Concurrent awaits share grace periods:
-/// thousands of tasks awaiting at once cost a few grace periods, run by the callback thread, which
-/// also wakes the tasks. The price is latency: an await costs about one callback batch, up to 1 ms
-/// of batching delay plus one grace period (about 1.2 ms in `cargo bench -p benches --bench
-/// async_gp`, where the blocking call takes under 2 µs), because that delay is what gathers a burst
-/// of waiters onto one grace period. A task that needs microseconds and may block a thread can run
-/// `synchronize_rcu` in `spawn_blocking` instead.
-///
-/// Unlike `synchronize_rcu` it may be called inside a read-side critical section (the snapshot then
-/// waits for that section too), but a task must not **await** it while it holds a
-/// [`ReadGuard`](crate::ReadGuard): the grace period would wait for the task's own section forever.
-///
-/// Cancel-safe: a future dropped before it completes leaves nothing behind and delays no other.
-///
-/// # Example
-///
-/// ```
-/// use std::sync::Arc;
-/// use rcu_core::RcuArcCell;
-///
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let routes = RcuArcCell::new(Arc::new(vec!["/a"]));
-/// routes.store(Arc::new(vec!["/a", "/b"]));
-/// // Every reader that could still see the old routes has left its section.
-/// rcu_core::synchronize_rcu_async().await;
-/// # });
-/// ```
-pub fn synchronize_rcu_async() -> SynchronizeRcuFuture {
-    SynchronizeRcuFuture::new(None)
-}
-
-/// Waits, without blocking the thread, until every callback queued (by any thread) before the call
-/// has run: the async form of [`rcu_barrier`](crate::rcu_barrier).
-///
-/// The marker callback is queued when the future is created. Cancel-safe.
-///
-/// # Example
-///
-/// ```
-/// use std::sync::Arc;
-/// use std::sync::atomic::{AtomicBool, Ordering};
-///
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let flushed = Arc::new(AtomicBool::new(false));
-/// let f = flushed.clone();
-/// rcu_core::call_rcu(move || f.store(true, Ordering::SeqCst));
-/// rcu_core::rcu_barrier_async().await;
-/// assert!(flushed.load(Ordering::SeqCst));
-/// # });
-/// ```
-pub fn rcu_barrier_async() -> RcuBarrierFuture {
-    RcuBarrierFuture::new(None)
-}
-
-impl Domain {
-    /// The async form of [`synchronize`](Domain::synchronize); see [`synchronize_rcu_async`].
-    ///
-    /// The future does not borrow the domain: it holds the domain's engine (shared state), so it can
-    /// be spawned as a task of its own, and the caller's handle may be dropped or moved meanwhile.
-    /// It still completes when the domain's last `Domain` handle is dropped before it does: that
-    /// drop runs every queued callback (a waiting future's too) and a grace period that satisfies
-    /// every future created before it. One case costs a thread: a future first polled after the last
-    /// handle of a domain that never queued a callback starts a callback thread for it, which then
-    /// stays (with the domain's state) until the process exits.
-    ///
-    /// ```
-    /// let domain = rcu_core::Domain::new();
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// domain.synchronize_async().await;
-    ///
-    /// // `'static`: a task of its own, outliving the caller's handle.
-    /// let grace_period = tokio::spawn(domain.synchronize_async());
-    /// drop(domain);
-    /// grace_period.await.unwrap();
-    /// # });
-    /// ```
-    pub fn synchronize_async(&self) -> SynchronizeRcuFuture {
-        SynchronizeRcuFuture::new(Some(self))
-    }
-
-    /// The async form of [`barrier`](Domain::barrier); see [`rcu_barrier_async`]. `'static`, like
-    /// [`synchronize_async`](Domain::synchronize_async)'s future.
-    ///
-    /// ```
-    /// let domain = rcu_core::Domain::new();
-    /// domain.call_rcu(|| {});
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// domain.barrier_async().await;
-    /// # });
-    /// assert_eq!(domain.stats().callbacks_pending(), 0);
-    /// ```
-    pub fn barrier_async(&self) -> RcuBarrierFuture {
-        RcuBarrierFuture::new(Some(self))
     }
 }

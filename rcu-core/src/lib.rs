@@ -177,13 +177,48 @@
 //!
 //! # How it works
 //!
-//! See the `gp` module (source: `src/gp.rs`) for the algorithm and a table of every memory ordering
-//! and what it pairs with. In short: the read side stores a copy of a global counter into a
+//! See the `gp` module (source: `src/gp/mod.rs`) for the algorithm and a table of every memory
+//! ordering and what it pairs with. In short: the read side stores a copy of a global counter into a
 //! per-thread record on entry and 0 on exit; `synchronize_rcu` advances the counter, issues one
 //! process-wide barrier (`membarrier`) and waits, spinning and then sleeping on a futex, for the
 //! readers that entered before. Concurrent callers share grace periods. A background thread runs
 //! `call_rcu` callbacks in batches, one grace period per batch; `call_rcu` appends to a per-thread
 //! buffer (like Linux's per-CPU callback lists) that reaches it in bulk.
+//!
+//! # Design: one engine behind every domain
+//!
+//! Every operation is written once, as a provided method of [`RcuDomain`] over three private hooks
+//! (the domain's engine state, what its guards keep of it, the reference its callback thread
+//! owns); the free functions are [`DefaultDomain`]'s methods and [`Domain`]'s methods forward to the
+//! same ones. The modules, bottom up (`tests/module_graph.rs` asserts the layers):
+//!
+//! | module | what it does |
+//! |---|---|
+//! | `sync`, `sys`, `barrier`, `diag`, `stats` | std/loom switch, futex and membarrier, the asymmetric barrier pair, diagnostics, counters |
+//! | `gp/` | the grace-period core (`mod.rs`: counter, registry, batching of `synchronize` callers, polling, stall warnings) and the reader records (`reader.rs`) |
+//! | `callbacks/` | [`RcuHead`] and the wait-free queue (`head.rs`), per-thread buffers (`buffer.rs`), the callback thread with its batches and barrier markers (`worker.rs`), the bound on pending callbacks (`throttle.rs`) |
+//! | `engine` | a domain's state (`DomainInner`: one `gp` half, one `callbacks` half), enqueue, `rcu_barrier`, polling, stats; the default domain's `static` instance |
+//! | `slots`, `gp_async` | the async futures and their shared waker slots |
+//! | `domain/` | the trait and [`Guard`] (`mod.rs`), every thread's records and buffers in every domain (`local.rs`), fork handlers (`fork.rs`), [`DefaultDomain`] and the free functions (`default.rs`), [`Domain`] (`independent.rs`) |
+//! | `raw`, `cell`, `arc_cell`, `loaded` | the unsafe layer; the safe containers |
+//!
+//! A `call_rcu` on any domain:
+//!
+//! ```text
+//!  call_rcu(f) / domain.call_rcu(f)          read_lock() / domain.read_lock()
+//!        |  RcuDomain::call_rcu1                   |  domain::read_lock -> Guard
+//!        v                                         v
+//!  domain/local: this thread's slot ----------> its Reader (gp/reader) <-- leader scans (gp)
+//!        |  (buffer, registered on first use)
+//!        v
+//!  engine: DomainInner::enqueue --> callbacks/buffer (per thread, no RMW)
+//!        |                               | full, callback thread asleep, collected
+//!        v                               v
+//!  callbacks/throttle (help above H)   callbacks/head: shared wait-free queue
+//!                                        |
+//!                                        v
+//!                 callbacks/worker: batch -> gp::synchronize -> invoke f
+//! ```
 //!
 //! # Differences from QEMU and liburcu
 //!
@@ -204,7 +239,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-// The grace-period counter has one phase (QEMU's 64-bit scheme, see `gp.rs`): sound only when it
+// The grace-period counter has one phase (QEMU's 64-bit scheme, see `gp/mod.rs`): sound only when it
 // cannot wrap while a reader is preempted between two instructions. QEMU uses two phases for 32-bit
 // counters; rather than ship a weaker variant, refuse to build.
 #[cfg(not(target_pointer_width = "64"))]
@@ -215,23 +250,17 @@ compile_error!(
 
 mod arc_cell;
 mod barrier;
-mod buffer;
-mod callback;
+mod callbacks;
 mod cell;
-mod default;
 // Under loom only the parts the async futures use are reached.
 #[cfg_attr(loom, allow(dead_code))]
 mod diag;
 mod domain;
 mod engine;
-mod fork;
 mod gp;
 mod gp_async;
 mod loaded;
-mod local;
 pub mod raw;
-mod rcu_domain;
-mod reader;
 mod slots;
 mod stats;
 mod sync;
@@ -239,38 +268,35 @@ mod sync;
 mod sys;
 #[cfg(rcu_broken_gp)]
 pub mod testing;
-mod throttle;
-mod worker;
 
 pub use arc_cell::RcuArcCell;
 pub use barrier::FORCE_FALLBACK_ENV;
 #[cfg(loom)]
 #[doc(hidden)]
-pub use callback::loom_queue;
-pub use callback::{RcuCallback, RcuHead};
+pub use callbacks::head::loom_queue;
+pub use callbacks::head::{RcuCallback, RcuHead};
+pub use callbacks::throttle::{CallbackLimit, NoWaitRegion, no_wait_region};
 pub use cell::RcuCell;
-pub use default::{
+pub use domain::default::{
     DefaultDomain, ReadGuard, call_rcu, call_rcu1, cond_synchronize_rcu,
-    poll_state_synchronize_rcu, rcu_barrier, read_lock, read_ongoing, register_thread,
-    set_stall_timeout, start_poll_synchronize_rcu, stats, synchronize_rcu, unregister_thread,
+    poll_state_synchronize_rcu, rcu_barrier, rcu_barrier_async, read_lock, read_ongoing,
+    register_thread, set_stall_timeout, start_poll_synchronize_rcu, stats, synchronize_rcu,
+    synchronize_rcu_async, unregister_thread,
 };
-pub use default::{callback_limit, set_callback_limit, synchronize_rcu_expedited};
+pub use domain::default::{callback_limit, set_callback_limit, synchronize_rcu_expedited};
 #[cfg(loom)]
 #[doc(hidden)]
-pub use domain::loom_buffer;
-pub use domain::{Domain, DomainGuard, ReaderHandle};
+pub use domain::independent::loom_buffer;
+pub use domain::independent::{Domain, DomainGuard, ReaderHandle};
+pub use domain::{Guard, GuardStaysOnItsThread, RcuDomain};
 pub use engine::GpState;
-pub use gp_async::{
-    RcuBarrierFuture, SynchronizeRcuFuture, rcu_barrier_async, synchronize_rcu_async,
-};
+pub use gp_async::{RcuBarrierFuture, SynchronizeRcuFuture};
 pub use loaded::Loaded;
-pub use rcu_domain::{GuardStaysOnItsThread, RcuDomain};
 pub use stats::Stats;
-pub use throttle::{CallbackLimit, NoWaitRegion, no_wait_region};
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::callback::{IntoHeadPtr, into_head_ptr};
+    pub use crate::callbacks::head::{IntoHeadPtr, into_head_ptr};
 }
 
 #[cfg(all(test, not(loom)))]

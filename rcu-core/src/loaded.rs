@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
-use crate::default::DefaultDomain;
-use crate::rcu_domain::RcuDomain;
+use crate::domain::RcuDomain;
+use crate::domain::default::DefaultDomain;
 
 /// A reference to a value read under RCU, carrying its own read-side critical section:
 /// [`RcuCell::load`](crate::RcuCell::load) and [`RcuArcCell::load`](crate::RcuArcCell::load)

@@ -1,7 +1,11 @@
-//! Raw publication primitives for building RCU data structures: `rcu_dereference`,
-//! `rcu_assign_pointer` and friends, on [`AtomicPtr`].
+//! The unsafe layer, for building RCU data structures by hand: the publication primitives
+//! `rcu_dereference`, `rcu_assign_pointer` and friends, on [`AtomicPtr`], whose pointers are only
+//! safe to use inside a read-side critical section; and the intrusive, allocation-free callbacks
+//! ([`call_rcu1`], [`RcuHead`], [`RcuCallback`], [`container_of!`](crate::container_of)), also
+//! exported at the crate root. The safe layer on top is [`RcuCell`](crate::RcuCell),
+//! [`RcuArcCell`](crate::RcuArcCell) and `rcu-queue`'s containers.
 //!
-//! They only choose the memory ordering; they neither dereference nor free anything. The pointer a
+//! The publication primitives only choose the memory ordering; they neither dereference nor free anything. The pointer a
 //! reader loads is valid while the reader stays inside the read-side critical section it loaded it
 //! in, provided writers unpublish a node before reclaiming it after a grace period.
 //!
@@ -29,6 +33,9 @@
 // The crate's atomics: loom's under `--cfg loom`, so that the loom models check the containers' own
 // loads and stores.
 use crate::sync::{AtomicPtr, Ordering};
+
+pub use crate::callbacks::head::{RcuCallback, RcuHead};
+pub use crate::domain::default::call_rcu1;
 
 /// Loads an RCU-protected pointer (`rcu_dereference`, QEMU's `qatomic_rcu_read`).
 ///

@@ -1,13 +1,13 @@
 //! The slot table of the async grace-period futures (`gp_async.rs`): for each `(domain, snapshot)`
 //! pair with waiting futures, their wakers, and the callback that closes the slot and wakes them
 //! one grace period later. A table of its own, below the fork handlers, which take its lock and, in
-//! a child, queue the closing callbacks the child may have lost (`fork.rs`).
+//! a child, queue the closing callbacks the child may have lost (`domain/fork.rs`).
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::task::Waker;
 
+use crate::engine::DomainInner;
 use crate::sync::{Mutex, lock};
-use crate::worker::DomainInner;
 
 /// Identifies `domain` in the slot table: the address of its engine.
 ///
@@ -91,7 +91,7 @@ impl Slots {
     }
 }
 
-/// The slot table: a process-wide lock, in `fork.rs`'s list. Every barrier future's
+/// The slot table: a process-wide lock, in `domain/fork.rs`'s list. Every barrier future's
 /// `Marker::waker` lock is taken only inside it, so holding it also means no such lock is held.
 /// Nothing rcu-core locks is taken under it (a slot's callback is queued after it is released).
 #[cfg(not(loom))]
@@ -121,19 +121,18 @@ pub(crate) fn close_slot(id: u64) {
     wake_all(slot.wakers.into_iter().flatten());
 }
 
-/// In a child of `fork()` (from `fork.rs`'s `child`, the forking thread alone): queues a fresh
+/// In a child of `fork()` (from `domain/fork.rs`'s `child`, the forking thread alone): queues a fresh
 /// closing callback for every open slot of the default domain. The child inherits the table but not
 /// always the callbacks that close it: a future that opened a slot queues its callback after
 /// releasing the table's lock, so `fork()` can fall between the two, and a callback caught inside
-/// another thread's `call_rcu` is dropped in the child (`fork.rs`). A slot left without its callback
+/// another thread's `call_rcu` is dropped in the child (`domain/fork.rs`). A slot left without its callback
 /// would hang every future of the child that joins it (`tests/fork_async_slots.rs`). A slot whose
 /// own callback did survive is closed by whichever runs first; the other finds it gone. Slots of
 /// independent domains stay as they are: no future of a parent's `Domain` can be awaited in the
 /// child (each such call panics there).
 #[cfg(all(unix, not(loom)))]
 pub(crate) fn close_slots_after_fork_child() {
-    use crate::engine::DEFAULT;
-    use crate::worker::DomainRef;
+    use crate::engine::{DEFAULT, DomainRef};
     let key = key(&DEFAULT);
     let ids: Vec<u64> = lock(&SLOTS)
         .open
@@ -142,7 +141,7 @@ pub(crate) fn close_slots_after_fork_child() {
         .map(|s| s.id)
         .collect();
     for id in ids {
-        DEFAULT.call_rcu(move || close_slot(id), || DomainRef::Static(&DEFAULT));
+        DEFAULT.defer(move || close_slot(id), || DomainRef::Static(&DEFAULT));
     }
 }
 

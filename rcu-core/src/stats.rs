@@ -38,7 +38,7 @@ pub struct Stats {
     /// Callbacks that panicked; the callback thread reported them on stderr and went on.
     pub callback_panics: u64,
     /// The most callbacks that were ever queued at once in the domain's shared queue (per-thread
-    /// buffers of the default domain, at most 127 callbacks per thread, not included).
+    /// buffers, at most 127 callbacks per thread, not included).
     pub callbacks_queued_peak: u64,
     /// `call_rcu` / `call_rcu1` calls that found the backlog above the high watermark of the
     /// domain's [`CallbackLimit`](crate::CallbackLimit) and waited for the callback thread.

@@ -1,5 +1,6 @@
-//! `call_rcu`'s FIFO promise through the per-thread buffers: one thread's callbacks run in the order
-//! that thread queued them, while the callback thread and `rcu_barrier` keep collecting the buffers
+//! `call_rcu`'s FIFO promise through the per-thread buffers, in the default domain and in an
+//! independent `Domain` (the same engine): one thread's callbacks run in the order that thread
+//! queued them, while the callback thread and `rcu_barrier` keep collecting the buffers
 //! (the loom model `buffered_call_rcu_keeps_fifo_against_a_collector` in `tests/loom.rs` checks the
 //! same hand-off exhaustively on a small scale).
 
@@ -7,6 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use rcu_core::{DefaultDomain, Domain, RcuDomain};
 
 /// What each producer's callbacks check and count.
 struct Producer {
@@ -24,6 +27,15 @@ struct Producer {
 /// collision of an append with a collection reordered callbacks within a second.
 #[test]
 fn one_threads_callbacks_run_in_order_while_buffers_are_collected() {
+    fifo(DefaultDomain);
+}
+
+#[test]
+fn one_threads_callbacks_run_in_order_in_a_domain() {
+    fifo(Domain::new());
+}
+
+fn fifo<D: RcuDomain>(domain: D) {
     const PRODUCERS: usize = 2;
     const MAX_PER_PRODUCER: u64 = 300_000;
     const MAX_TIME: Duration = Duration::from_secs(1);
@@ -39,10 +51,10 @@ fn one_threads_callbacks_run_in_order_while_buffers_are_collected() {
     let stop = Arc::new(AtomicBool::new(false));
     let barriers = Arc::new(AtomicUsize::new(0));
     let collector = {
-        let (stop, barriers) = (Arc::clone(&stop), Arc::clone(&barriers));
+        let (stop, barriers, domain) = (Arc::clone(&stop), Arc::clone(&barriers), domain.clone());
         thread::spawn(move || {
             while !stop.load(SeqCst) {
-                rcu_core::rcu_barrier();
+                domain.barrier();
                 barriers.fetch_add(1, SeqCst);
             }
         })
@@ -51,12 +63,13 @@ fn one_threads_callbacks_run_in_order_while_buffers_are_collected() {
     let handles: Vec<_> = (0..PRODUCERS)
         .map(|p| {
             let producers = Arc::clone(&producers);
+            let domain = domain.clone();
             thread::spawn(move || {
                 let mut seq = 0;
                 while seq < MAX_PER_PRODUCER && start.elapsed() < MAX_TIME {
                     seq += 1;
                     let producers = Arc::clone(&producers);
-                    rcu_core::call_rcu(move || {
+                    domain.call_rcu(move || {
                         let me = &producers[p];
                         let previous = me.last.swap(seq, SeqCst);
                         if previous + 1 != seq {
@@ -72,7 +85,7 @@ fn one_threads_callbacks_run_in_order_while_buffers_are_collected() {
     let queued: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     stop.store(true, SeqCst);
     collector.join().unwrap();
-    rcu_core::rcu_barrier();
+    domain.barrier();
     for (p, (me, &n)) in producers.iter().zip(&queued).enumerate() {
         let inversions = me.inversions.load(SeqCst);
         if let Some((expected, ran)) = *me.first.lock().unwrap() {

@@ -4,10 +4,9 @@
 //! `taskset -c 0 cargo test -p rcu-core --test callback_flood` (about 3 s).
 //!
 //! The bound checked (module docs of `throttle.rs`): with *P* producers that may all wait, pending
-//! callbacks never exceed *H* + *P* × 128 in the default domain (each producer's per-thread buffer
-//! holds at most 127 callbacks outside the counted queue, and each producer has at most one call
-//! between its last check and the moment the queue passes *H*) and *H* + *P* in an independent
-//! `Domain` (no buffers). Checked two ways: the queue's exact peak (`callbacks_queued_peak`) and
+//! callbacks never exceed *H* + *P* × 128 in every domain (each producer's per-thread buffer holds
+//! at most 127 callbacks outside the counted queue, and each producer has at most one call between
+//! its last check and the moment the queue passes *H*). Checked two ways: the queue's exact peak (`callbacks_queued_peak`) and
 //! pending callbacks (`callbacks_pending`) sampled by a monitor thread.
 //!
 //! Negative control: the same flood with `producers_never_wait` (QEMU / liburcu behaviour) must
@@ -25,6 +24,8 @@ const LOW: u32 = 100;
 const PRODUCERS: u64 = 3;
 /// A per-thread buffer hands its list over at this many callbacks (`buffer::LOCAL_MAX`).
 const LOCAL_MAX: u64 = 128;
+/// The bound of every domain (module docs).
+const BOUND: u64 = HIGH as u64 + PRODUCERS * LOCAL_MAX;
 const FLOOD_FOR: Duration = Duration::from_millis(800);
 /// How long the reader stays in each section.
 const SECTION: Duration = Duration::from_micros(300);
@@ -189,11 +190,7 @@ fn default_domain_flood_stays_under_the_bound() {
     rcu_core::set_callback_limit(CallbackLimit::new(HIGH, LOW));
     let out = flood(&Target::Default);
     rcu_core::set_callback_limit(CallbackLimit::DEFAULT);
-    check_bounded(
-        "default domain",
-        &out,
-        u64::from(HIGH) + PRODUCERS * LOCAL_MAX,
-    );
+    check_bounded("default domain", &out, BOUND);
 }
 
 #[test]
@@ -202,7 +199,7 @@ fn domain_flood_stays_under_the_bound() {
     let domain = Domain::new();
     domain.set_callback_limit(CallbackLimit::new(HIGH, LOW));
     let out = flood(&Target::Domain(domain));
-    check_bounded("Domain", &out, u64::from(HIGH) + PRODUCERS);
+    check_bounded("Domain", &out, BOUND);
 }
 
 /// Negative control: producers that never wait let the backlog pass the bound the tests above
@@ -219,7 +216,7 @@ fn flood_without_waiting_exceeds_the_bound() {
     );
     assert_eq!(out.ran, out.queued, "not every callback ran");
     assert_eq!(out.waits, 0, "a producer waited although told never to");
-    let bound = u64::from(HIGH) + PRODUCERS;
+    let bound = BOUND;
     assert!(
         out.queued_peak > bound,
         "the negative control stayed under the bound ({} <= {bound}): the flood does not load the \

@@ -147,3 +147,26 @@ fn callbacks_and_barrier_per_domain() {
     drop(domain);
     assert_eq!(ran.load(SeqCst), 150);
 }
+
+/// A callback that queues another one (through the callback thread's own per-thread buffer) and
+/// then drops the domain's last handle: the detached callback thread must still run the queued one
+/// before it exits. (Without the thread's last collection of its own buffer, the callback was left
+/// in the buffer and never ran.)
+#[test]
+fn callback_queued_by_a_callback_that_drops_the_last_handle_runs() {
+    let domain = Domain::new();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (ran_tx, ran_rx) = mpsc::channel();
+    let last = domain.clone();
+    domain.call_rcu(move || {
+        // Wait until the test has dropped its handle, so that `last` is the last one.
+        go_rx.recv().unwrap();
+        last.call_rcu(move || ran_tx.send(()).unwrap());
+        drop(last);
+    });
+    drop(domain);
+    go_tx.send(()).unwrap();
+    ran_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the callback queued just before the last handle was dropped never ran");
+}

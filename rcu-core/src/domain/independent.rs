@@ -1,22 +1,27 @@
-//! The public API of independent RCU domains, [`Domain`] (like Linux SRCU or crossbeam's
-//! `Collector`): handles, guards, explicit reader registration and the shutdown of a domain. The
-//! engine, shared with the default domain (`default.rs`), is `engine.rs` over the state
-//! `DomainInner` (`worker.rs`); a `Domain` differs only in finding the calling thread's reader
-//! record through a small thread-local table (`local.rs`) and in owning its state.
+//! Independent RCU domains, [`Domain`](crate::Domain) (like Linux SRCU or crossbeam's `Collector`): handles,
+//! explicit reader registration and the shutdown of a domain. Every operation is a provided method
+//! of [`RcuDomain`] (the engine, written once for every domain); a `Domain` supplies its hooks (its
+//! state, shared through an `Arc`, and its thread-local slot) and names the methods for users who
+//! do not import the trait.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::time::Duration;
 
-use crate::callback::{RcuCallback, RcuHead};
-use crate::engine::GpState;
-use crate::rcu_domain::{NotSend, RecordPtr};
-use crate::reader::{Link, Reader};
+use crate::callbacks::head::{RcuCallback, RcuHead};
+use crate::callbacks::throttle::CallbackLimit;
+use crate::domain::{Guard, NotSend, RcuDomain, sealed};
+use crate::engine::{DomainInner, DomainRef, GpState};
+use crate::gp::reader::{Link, Reader};
+use crate::gp_async::{RcuBarrierFuture, SynchronizeRcuFuture};
 use crate::stats::Stats;
 use crate::sync::{Arc, Ordering};
-use crate::throttle::CallbackLimit;
-use crate::worker::{self, DomainInner, DomainRef};
+
+/// A read-side critical section of a [`Domain`](crate::Domain) ([`Guard`] of [`Domain`](crate::Domain)); dropping it is
+/// `rcu_read_unlock`. From [`Domain::read_lock`] or [`ReaderHandle::read_lock`]; it borrows the
+/// domain (or handle), so the domain outlives it.
+pub type DomainGuard<'d> = Guard<'d, Domain>;
 
 /// Source of [`DomainInner::id`] for independent domains (a plain `std` counter even under loom:
 /// identities, not state the algorithm synchronizes through).
@@ -123,36 +128,25 @@ impl Clone for Domain {
 impl Domain {
     /// Creates a domain. Its callback thread starts on the first `call_rcu`.
     pub fn new() -> Self {
-        crate::fork::init();
+        crate::domain::fork::init();
         let inner = Arc::new(DomainInner::new(
             NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             crate::engine::generation(),
             Some(Link::new()),
         ));
-        // Its locks are taken across `fork()` from now on (`fork.rs`).
+        // Its locks are taken across `fork()` from now on (`domain/fork.rs`).
         crate::engine::track_domain(&inner);
         Domain { inner }
-    }
-
-    /// The reference the callback thread keeps (made only when it is started).
-    pub(crate) fn owner(&self) -> impl FnOnce() -> DomainRef + '_ {
-        || DomainRef::Shared(self.inner.clone())
-    }
-
-    /// Panics in a child process (see "fork" in the type docs) before anything that would wait for
-    /// a thread or lock of the parent.
-    #[track_caller]
-    pub(crate) fn assert_same_process(&self, what: &str) {
-        self.inner.assert_same_process(what);
     }
 
     /// Enters a read-side critical section of this domain (`rcu_read_lock`), registering the
     /// calling thread with the domain on its first call. Nestable; the section ends when the guard
     /// is dropped.
     ///
-    /// The first call on a thread takes the registry lock; later ones look the thread's record up in
-    /// a small thread-local table (one entry per domain the thread has read in) and then run the same
-    /// code as [`read_lock`](crate::read_lock).
+    /// The first call on a thread takes the registry lock; later ones find the thread's record in a
+    /// thread-local slot that caches the last independent domain the thread used (else in a small
+    /// per-thread table, one entry per domain) and then run the same code as
+    /// [`read_lock`](crate::read_lock).
     ///
     /// # Panics
     /// The first call on a thread, in a child process after `fork()` (see the type docs).
@@ -167,20 +161,12 @@ impl Domain {
     #[inline]
     #[track_caller]
     pub fn read_lock(&self) -> DomainGuard<'_> {
-        let reader = crate::local::reader(&self.inner);
-        // SAFETY: `reader` is this thread's live record in this domain (see `DomainGuard::drop`),
-        // used by its owner.
-        unsafe { (*reader).lock(&self.inner.gp.ctr) };
-        DomainGuard {
-            reader: RecordPtr(reader),
-            domain: &self.inner,
-            _not_send: PhantomData,
-        }
+        crate::domain::read_lock(self)
     }
 
     /// Whether the calling thread is inside a read-side critical section of this domain
     /// (`rcu_read_ongoing`), through [`read_lock`](Self::read_lock) or a [`ReaderHandle`]. Takes the
-    /// registry lock.
+    /// registry lock unless the thread's record is cached and it holds no `ReaderHandle`.
     ///
     /// ```
     /// let domain = rcu_core::Domain::new();
@@ -190,7 +176,7 @@ impl Domain {
     /// assert!(!rcu_core::read_ongoing()); // the default domain is another domain
     /// ```
     pub fn read_ongoing(&self) -> bool {
-        self.inner.gp.in_own_section()
+        RcuDomain::read_ongoing(self)
     }
 
     /// Registers the calling thread as a reader of this domain (`rcu_register_thread`) with an
@@ -208,10 +194,11 @@ impl Domain {
     /// ```
     #[track_caller]
     pub fn register(&self) -> ReaderHandle<'_> {
-        crate::local::handle_opened();
+        let reader = self.inner.register_record();
+        crate::domain::local::count_handle(1);
         ReaderHandle {
             domain: &self.inner,
-            reader: self.inner.register_record(),
+            reader,
             _not_send: PhantomData,
         }
     }
@@ -227,11 +214,7 @@ impl Domain {
     /// ```
     #[track_caller]
     pub fn synchronize(&self) {
-        self.assert_same_process("synchronize");
-        self.inner
-            .gp
-            .assert_not_in_own_section("Domain::synchronize");
-        self.inner.gp.synchronize();
+        RcuDomain::synchronize(self);
     }
 
     /// Waits for a grace period of this domain without waiting for late callers to share it
@@ -247,11 +230,7 @@ impl Domain {
     /// ```
     #[track_caller]
     pub fn synchronize_expedited(&self) {
-        self.assert_same_process("synchronize_expedited");
-        self.inner
-            .gp
-            .assert_not_in_own_section("Domain::synchronize_expedited");
-        self.inner.gp.synchronize_expedited();
+        RcuDomain::synchronize_expedited(self);
     }
 
     /// Sets this domain's bound on pending callbacks; see [`CallbackLimit`] and
@@ -264,7 +243,7 @@ impl Domain {
     /// domain.call_rcu(|| ()); // waits only when more than 1000 callbacks are queued
     /// ```
     pub fn set_callback_limit(&self, limit: CallbackLimit) {
-        self.inner.callbacks.throttle.set(limit);
+        RcuDomain::set_callback_limit(self, limit);
     }
 
     /// This domain's bound on pending callbacks ([`CallbackLimit::DEFAULT`] unless set).
@@ -274,7 +253,7 @@ impl Domain {
     /// assert_eq!(domain.callback_limit(), rcu_core::CallbackLimit::DEFAULT);
     /// ```
     pub fn callback_limit(&self) -> CallbackLimit {
-        self.inner.callbacks.throttle.get()
+        RcuDomain::callback_limit(self)
     }
 
     /// Runs `f` on this domain's callback thread after a grace period (`call_rcu`); as
@@ -291,11 +270,7 @@ impl Domain {
     /// ```
     #[track_caller]
     pub fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F) {
-        self.assert_same_process("call_rcu");
-        let backlog = self.inner.call_rcu(f, self.owner());
-        self.inner
-            .callbacks
-            .help(backlog, crate::default::producer_may_wait);
+        RcuDomain::call_rcu(self, f);
     }
 
     /// Allocation-free form of [`call_rcu`](Self::call_rcu) (`call_rcu1`).
@@ -307,12 +282,8 @@ impl Domain {
     /// In a child process after `fork()`.
     #[track_caller]
     pub unsafe fn call_rcu1(&self, head: NonNull<RcuHead>, func: RcuCallback) {
-        self.assert_same_process("call_rcu1");
         // SAFETY: forwarded contract.
-        let backlog = unsafe { self.inner.call_rcu1(head, func, self.owner()) };
-        self.inner
-            .callbacks
-            .help(backlog, crate::default::producer_may_wait);
+        unsafe { RcuDomain::call_rcu1(self, head, func) };
     }
 
     /// Waits until every callback queued on this domain before the call has run (`rcu_barrier`).
@@ -322,9 +293,7 @@ impl Domain {
     /// process after `fork()`.
     #[track_caller]
     pub fn barrier(&self) {
-        self.assert_same_process("barrier");
-        self.inner.gp.assert_not_in_own_section("Domain::barrier");
-        worker::barrier(&self.inner, self.owner());
+        RcuDomain::barrier(self);
     }
 
     /// Starts a grace-period poll (`start_poll_synchronize_rcu`).
@@ -340,13 +309,12 @@ impl Domain {
     /// ```
     #[track_caller]
     pub fn start_poll(&self) -> GpState {
-        self.assert_same_process("start_poll");
-        self.inner.start_poll(self.owner())
+        RcuDomain::start_poll(self)
     }
 
     /// Whether a full grace period has elapsed since `state` was taken (`poll_state_synchronize_rcu`).
     pub fn poll_state(&self, state: GpState) -> bool {
-        self.inner.poll_state(state)
+        RcuDomain::poll_state(self, state)
     }
 
     /// Waits for a grace period unless one has elapsed since `state` (`cond_synchronize_rcu`).
@@ -355,15 +323,13 @@ impl Domain {
     /// As [`synchronize`](Self::synchronize), when it has to wait.
     #[track_caller]
     pub fn cond_synchronize(&self, state: GpState) {
-        if !self.poll_state(state) {
-            self.synchronize();
-        }
+        RcuDomain::cond_synchronize(self, state);
     }
 
     /// Sets the stall-warning timeout of this domain (`None` disables warnings); as
     /// [`set_stall_timeout`](crate::set_stall_timeout).
     pub fn set_stall_timeout(&self, timeout: Option<Duration>) {
-        self.inner.gp.set_stall_timeout(timeout);
+        RcuDomain::set_stall_timeout(self, timeout);
     }
 
     /// Counters of this domain.
@@ -374,17 +340,50 @@ impl Domain {
     /// assert_eq!(domain.stats().registered_readers, 1);
     /// ```
     pub fn stats(&self) -> Stats {
-        self.inner.stats()
+        RcuDomain::stats(self)
+    }
+}
+
+impl Domain {
+    /// The async form of [`synchronize`](Domain::synchronize); see [`synchronize_rcu_async`](crate::synchronize_rcu_async).
+    ///
+    /// The future does not borrow the domain: it holds the domain's engine (shared state), so it can
+    /// be spawned as a task of its own, and the caller's handle may be dropped or moved meanwhile.
+    /// It still completes when the domain's last `Domain` handle is dropped before it does: that
+    /// drop runs every queued callback (a waiting future's too) and a grace period that satisfies
+    /// every future created before it. One case costs a thread: a future first polled after the last
+    /// handle of a domain that never queued a callback starts a callback thread for it, which then
+    /// stays (with the domain's state) until the process exits.
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// domain.synchronize_async().await;
+    ///
+    /// // `'static`: a task of its own, outliving the caller's handle.
+    /// let grace_period = tokio::spawn(domain.synchronize_async());
+    /// drop(domain);
+    /// grace_period.await.unwrap();
+    /// # });
+    /// ```
+    pub fn synchronize_async(&self) -> SynchronizeRcuFuture {
+        RcuDomain::synchronize_async(self)
     }
 
-    /// Whether `guard` is a section of this domain; panics otherwise (the runtime half of the
-    /// wrong-domain check, see [`RcuDomain`](crate::RcuDomain)).
-    #[inline]
+    /// The async form of [`barrier`](Domain::barrier); see [`rcu_barrier_async`](crate::rcu_barrier_async). `'static`, like
+    /// [`synchronize_async`](Domain::synchronize_async)'s future.
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// domain.call_rcu(|| {});
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// domain.barrier_async().await;
+    /// # });
+    /// assert_eq!(domain.stats().callbacks_pending(), 0);
+    /// ```
     #[track_caller]
-    pub(crate) fn check_guard(&self, guard: &DomainGuard<'_>) {
-        if !std::ptr::eq(guard.domain, &*self.inner) {
-            wrong_domain(self.inner.id, guard.domain.id);
-        }
+    pub fn barrier_async(&self) -> RcuBarrierFuture {
+        RcuDomain::barrier_async(self)
     }
 }
 
@@ -402,20 +401,21 @@ fn wrong_domain(expected: u64, found: u64) -> ! {
 impl Domain {
     /// The loom models' handle on this domain ([`loom_buffer`]).
     pub(crate) fn loom_ref(&self) -> DomainRef {
-        (self.owner())()
+        sealed::Sealed::owner(self)
     }
 }
 
-/// Explicit per-thread buffers of a [`Domain`], exposed only to the loom models in
+/// Explicit per-thread buffers of a [`Domain`](crate::Domain), exposed only to the loom models in
 /// `tests/loom.rs`: outside loom the default domain finds the calling thread's buffer through a
 /// thread-local; the models hold it in a variable instead and go through the same `push_local`,
 /// collection and unregistration code.
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_buffer {
-    use crate::buffer::LocalBuffer;
+    use crate::callbacks::buffer::LocalBuffer;
+    use crate::callbacks::worker::{box_closure, check_backlog};
+    use crate::engine::DomainRef;
     use crate::sync::Arc;
-    use crate::worker::{DomainRef, box_closure, check_backlog, ensure_worker};
 
     /// One thread's buffer of a domain.
     #[derive(Debug)]
@@ -428,7 +428,7 @@ pub mod loom_buffer {
         /// Registers a buffer with `domain` (and starts its callback thread).
         pub fn register(domain: &crate::Domain) -> Buffer {
             let domain = domain.loom_ref();
-            ensure_worker(&domain, || domain.clone());
+            domain.ensure_worker(|| domain.clone());
             let buf = domain.callbacks.register_buffer();
             Buffer { domain, buf }
         }
@@ -442,7 +442,7 @@ pub mod loom_buffer {
             check_backlog(backlog);
             self.domain
                 .callbacks
-                .help(backlog, crate::default::producer_may_wait);
+                .help(backlog, crate::domain::producer_may_wait);
         }
 
         /// The owner thread exits: its callbacks go to the shared queue, the buffer is unregistered.
@@ -459,9 +459,9 @@ impl Drop for Domain {
             return;
         }
         // No guard is alive (guards borrow a `Domain`); threads that still have a record stop
-        // touching the domain (`local.rs`).
+        // touching the domain (`domain/local.rs`).
         self.inner.link().close();
-        if worker::is_worker_of(&self.inner) {
+        if crate::callbacks::worker::is_worker_of(&self.inner.callbacks) {
             // The last reference was dropped inside one of this domain's own callbacks: the callback
             // thread cannot wait for itself. Ask it to exit once every callback queued so far has
             // run, and detach it; it owns a reference to the domain, which is freed when it exits.
@@ -476,7 +476,7 @@ impl Drop for Domain {
             return;
         }
         if self.inner.callbacks.started.load(Ordering::Acquire) {
-            worker::barrier(&self.inner, self.owner());
+            self.inner.barrier(|| sealed::Sealed::owner(self));
             self.inner.callbacks.stop();
             let handle = crate::sync::lock(&self.inner.callbacks.handle).take();
             if let Some(handle) = handle {
@@ -486,7 +486,7 @@ impl Drop for Domain {
     }
 }
 
-/// A thread's explicit registration with a [`Domain`] (`rcu_register_thread` until drop).
+/// A thread's explicit registration with a [`Domain`](crate::Domain) (`rcu_register_thread` until drop).
 ///
 /// `!Send`: the registration belongs to the thread that created it.
 pub struct ReaderHandle<'d> {
@@ -514,12 +514,8 @@ impl ReaderHandle<'_> {
     /// ```
     #[inline]
     pub fn read_lock(&self) -> DomainGuard<'_> {
-        self.reader.lock(&self.domain.gp.ctr);
-        DomainGuard {
-            reader: RecordPtr(Arc::as_ptr(&self.reader)),
-            domain: self.domain,
-            _not_send: PhantomData,
-        }
+        // SAFETY: the handle's own record, which it keeps registered while the guard borrows it.
+        unsafe { Guard::enter(Arc::as_ptr(&self.reader), self.domain) }
     }
 
     /// Whether this thread is inside a section of the handle's record (`rcu_read_ongoing`).
@@ -532,104 +528,45 @@ impl Drop for ReaderHandle<'_> {
     fn drop(&mut self) {
         // No guard can be alive: guards borrow the handle.
         self.domain.gp.unregister(&self.reader);
-        crate::local::handle_closed();
+        crate::domain::local::count_handle(-1);
     }
 }
 
-/// A read-side critical section of a [`Domain`]; dropping it is `rcu_read_unlock`.
-///
-/// From [`Domain::read_lock`] or [`ReaderHandle::read_lock`]. `!Send` and `!Sync`; it borrows the
-/// domain (or handle), so the domain outlives it.
-///
-/// A guard is `!Send`: moving one to another thread does not compile.
-///
-/// ```compile_fail
-/// let domain = rcu_core::Domain::new();
-/// let guard = domain.read_lock();
-/// std::thread::scope(|s| { s.spawn(move || drop(guard)); });
-/// ```
-#[must_use = "the critical section ends when the guard is dropped"]
-pub struct DomainGuard<'d> {
-    reader: RecordPtr,
-    domain: &'d DomainInner,
-    _not_send: PhantomData<NotSend>,
-}
+impl sealed::Sealed for Domain {
+    type Ref<'d> = &'d DomainInner;
+    const DEFAULT: bool = false;
 
-impl fmt::Debug for DomainGuard<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DomainGuard")
-            .field("domain", &self.domain.id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for DomainGuard<'_> {
     #[inline]
-    fn drop(&mut self) {
-        // SAFETY: the record outlives the guard: it is owned by a `ReaderHandle` the guard borrows,
-        // or by this thread's record table, or, once late, by the guard chain until the outermost
-        // unlock (`local.rs`); the guard is `!Send`, so this is the owner thread (R1 of `reader.rs`).
-        if unsafe { (*self.reader.0).unlock(&self.domain.gp.event) } {
-            // SAFETY: `unlock` reported the end of a late record's outermost section.
-            unsafe { crate::local::release_late(self.reader.0, self.domain) };
-        }
+    fn engine(&self) -> &DomainInner {
+        &self.inner
+    }
+
+    #[inline]
+    fn engine_ref(&self) -> &DomainInner {
+        &self.inner
+    }
+
+    fn owner(&self) -> DomainRef {
+        DomainRef::Shared(self.inner.clone())
     }
 }
 
-impl crate::rcu_domain::sealed::Sealed for Domain {}
-
-impl crate::RcuDomain for Domain {
+impl RcuDomain for Domain {
     type Guard<'a> = DomainGuard<'a>;
 
     #[inline]
     #[track_caller]
     fn read_lock(&self) -> DomainGuard<'_> {
-        Domain::read_lock(self)
+        crate::domain::read_lock(self)
     }
 
-    fn read_ongoing(&self) -> bool {
-        Domain::read_ongoing(self)
-    }
-
-    #[track_caller]
-    fn synchronize(&self) {
-        Domain::synchronize(self);
-    }
-
-    #[track_caller]
-    fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F) {
-        Domain::call_rcu(self, f);
-    }
-
-    #[track_caller]
-    unsafe fn call_rcu1(&self, head: NonNull<RcuHead>, func: RcuCallback) {
-        // SAFETY: forwarded contract.
-        unsafe { Domain::call_rcu1(self, head, func) };
-    }
-
-    #[track_caller]
-    fn barrier(&self) {
-        Domain::barrier(self);
-    }
-
-    #[track_caller]
-    fn start_poll(&self) -> GpState {
-        Domain::start_poll(self)
-    }
-
-    fn poll_state(&self, state: GpState) -> bool {
-        Domain::poll_state(self, state)
-    }
-
+    /// Whether `guard` is a section of this domain; panics otherwise (the runtime half of the
+    /// wrong-domain check, see [`RcuDomain`]).
     #[inline]
     #[track_caller]
     fn check_guard(&self, guard: &DomainGuard<'_>) {
-        Domain::check_guard(self, guard);
-    }
-
-    #[inline]
-    #[track_caller]
-    fn check_can_update(&self) {
-        self.assert_same_process("update (a container's writer)");
+        if !std::ptr::eq(guard.engine(), &*self.inner) {
+            wrong_domain(self.inner.id, guard.engine().id);
+        }
     }
 }

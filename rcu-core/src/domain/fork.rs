@@ -43,8 +43,8 @@
 //!    (`slots::close_slots_after_fork_child`): its own may not be in the inherited queue.
 //! 8. The list of live independent domains (`engine::DOMAINS`).
 //! 9. For every live independent [`Domain`](crate::Domain), in the list's order: its liveness link
-//!    (`Link::lock`, `reader.rs`; a thread unregisters its record under it, `local.rs`), its reader
-//!    registry and its (always empty) buffer registry. Child: nothing changes; the domain's state
+//!    (`Link::lock`, `gp/reader.rs`; a thread unregisters its record and buffer under it,
+//!    `domain/local.rs`), its reader registry and its buffer registry. Child: nothing changes; the domain's state
 //!    is only read there (`read_ongoing`, `stats`), or leaked when it is dropped.
 //!
 //! Not taken: an independent domain's handle, batch lock, run lock and batching state. No call on a
@@ -121,8 +121,8 @@ extern "C" fn install_at_load() {
 #[cfg(all(unix, not(loom)))]
 struct DomainGuards {
     _link: MutexGuard<'static, bool>,
-    _registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::reader::Reader>>>,
-    _buffers: MutexGuard<'static, Vec<crate::sync::Arc<crate::buffer::LocalBuffer>>>,
+    _registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::gp::reader::Reader>>>,
+    _buffers: MutexGuard<'static, Vec<crate::sync::Arc<crate::callbacks::buffer::LocalBuffer>>>,
 }
 
 /// The locks of the module docs' list, held from `prepare` to `parent` / `child`, in this field
@@ -132,9 +132,9 @@ struct DomainGuards {
 struct ForkGuards {
     _handle: MutexGuard<'static, Option<crate::sync::thread::JoinHandle<()>>>,
     _batch_lock: MutexGuard<'static, ()>,
-    _buffers: MutexGuard<'static, Vec<crate::sync::Arc<crate::buffer::LocalBuffer>>>,
+    _buffers: MutexGuard<'static, Vec<crate::sync::Arc<crate::callbacks::buffer::LocalBuffer>>>,
     _run_lock: MutexGuard<'static, ()>,
-    registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::reader::Reader>>>,
+    registry: MutexGuard<'static, Vec<crate::sync::Arc<crate::gp::reader::Reader>>>,
     batch: MutexGuard<'static, crate::gp::BatchState>,
     _slots: MutexGuard<'static, crate::slots::Slots>,
     domain_list: MutexGuard<'static, Vec<DomainPtr>>,
@@ -169,14 +169,14 @@ extern "C" fn prepare() {
         domain_list: lock(&DOMAINS),
         domains: Vec::new(),
     };
-    let live: Vec<*const crate::worker::DomainInner> =
+    let live: Vec<*const crate::engine::DomainInner> =
         guards.domain_list.iter().map(|d| d.0).collect();
     guards.domains.reserve_exact(live.len());
     for domain in live {
         // SAFETY: the domain is in `DOMAINS`, whose lock `guards` holds until after these guards
         // are dropped (`ForkGuards::drop`); a domain leaves the list under that lock before its
         // memory is freed, so it outlives the references made here.
-        let domain: &'static crate::worker::DomainInner = unsafe { &*domain };
+        let domain: &'static crate::engine::DomainInner = unsafe { &*domain };
         guards.domains.push(DomainGuards {
             _link: domain.link().lock(),
             _registry: lock(&domain.gp.registry),
@@ -214,6 +214,6 @@ extern "C" fn child() {
         );
     }
     if DEFAULT.callbacks.pending_count() > 0 {
-        crate::worker::ensure_worker(&DEFAULT, || crate::worker::DomainRef::Static(&DEFAULT));
+        DEFAULT.ensure_worker(|| crate::engine::DomainRef::Static(&DEFAULT));
     }
 }

@@ -1,163 +1,24 @@
-//! The process-wide default domain and the free functions that use it.
+//! The process-wide default domain, [`DefaultDomain`], and the free functions that use it: each
+//! one a provided method of [`RcuDomain`] (the engine, written once for every domain).
 //!
-//! The domain is a `static`, and each thread finds its reader record through a `const`-initialized
-//! thread-local pointer, so the read-side fast path is: one thread-local load, one load of the
-//! counter, two plain stores and a compiler fence (lock); one store, a compiler fence and one load
-//! (unlock). Registration is automatic on the first `read_lock`; a second thread-local with a
-//! destructor unregisters the thread when it exits.
-//!
-//! Late sections: thread-local destructors run in reverse order of registration, so a destructor
-//! can run after the registration's and still call `read_lock`. The record is then *late*
-//! (`Reader::mark_late`): `LOCAL` keeps pointing at it (a `const` thread-local without destructor
-//! stays usable to the end), and the outermost unlock of its current section unregisters and frees
-//! it. A registration destroyed while a guard is alive hands its record over the same way. So a
-//! late thread never leaks records and `read_ongoing` stays exact.
+//! The domain is a `static`, and each thread finds its reader record and callback buffer through
+//! slot 0 of its `const`-initialized thread-local state (`domain/local.rs`), so the read-side fast path
+//! is: one thread-local load, one load of the counter, two plain stores and a compiler fence
+//! (lock); one store, a compiler fence and one load (unlock).
 
-use std::cell::{Cell, RefCell};
-use std::fmt;
-use std::marker::PhantomData;
-use std::ptr::{self, NonNull};
+use std::ptr::NonNull;
 use std::time::Duration;
 
-use crate::callback::{RcuCallback, RcuHead};
-use crate::engine::{DEFAULT, GpState};
-use crate::gp::panic_in_section;
-use crate::rcu_domain::{NotSend, RcuDomain, RecordPtr, sealed};
-use crate::reader::Reader;
+use crate::callbacks::head::{RcuCallback, RcuHead};
+use crate::callbacks::throttle::CallbackLimit;
+use crate::domain::{Guard, RcuDomain, sealed};
+use crate::engine::{DEFAULT, DomainInner, DomainRef, GpState};
+use crate::gp_async::{RcuBarrierFuture, SynchronizeRcuFuture};
 use crate::stats::Stats;
-use crate::sync::Arc;
-use crate::throttle::CallbackLimit;
-use crate::worker::{self, DomainRef};
 
-/// The reference the default domain's callback thread keeps; made when the thread is started,
-/// which also installs the fork handlers and, the first time, arranges for the thread to be joined
-/// at process exit when idle.
-pub(crate) fn default_owner() -> DomainRef {
-    crate::fork::init();
-    #[cfg(not(loom))]
-    {
-        static AT_EXIT: std::sync::Once = std::sync::Once::new();
-        AT_EXIT.call_once(|| {
-            // SAFETY: `join_worker_at_exit` is an `extern "C"` function that does not unwind (it
-            // catches panics).
-            unsafe { libc::atexit(join_worker_at_exit) };
-        });
-    }
-    DomainRef::Static(&DEFAULT)
-}
-
-#[cfg(not(loom))]
-extern "C" fn join_worker_at_exit() {
-    let _ = std::panic::catch_unwind(|| worker::join_if_idle(&DEFAULT));
-}
-
-crate::sync::thread_local_const! {
-    /// Fast-path pointer to this thread's record in the default domain; null when unregistered. A
-    /// late record (see the module docs) is owned through this pointer (`Arc::into_raw`).
-    static LOCAL: Cell<*const Reader> = Cell::new(ptr::null());
-}
-
-crate::sync::thread_local_const! {
-    /// Owns the registration; its destructor unregisters the thread.
-    static REGISTRATION: RefCell<Option<Registration>> = RefCell::new(None);
-}
-
-struct Registration {
-    reader: Arc<Reader>,
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        if self.reader.nest() == 0 {
-            LOCAL.with(|l| l.set(ptr::null()));
-            DEFAULT.gp.unregister(&self.reader);
-        } else {
-            // A guard is still alive (owned by a thread-local destroyed later, or leaked with
-            // mem::forget). Hand the record over to `LOCAL`, which already points at it: the
-            // outermost unlock unregisters and frees it. Until then it blocks grace periods like an
-            // open rcu_read_lock in C, and the stall warning names it.
-            self.reader.mark_late();
-            let _owned_by_local = Arc::into_raw(self.reader.clone());
-        }
-    }
-}
-
-/// Gives up a late record whose outermost section just ended (see the module docs).
-///
-/// # Safety
-/// `reader` is this thread's late record, owned through `LOCAL` (`Arc::into_raw`), in no section.
-#[cold]
-unsafe fn release_late(reader: *const Reader) {
-    LOCAL.with(|l| l.set(ptr::null()));
-    // SAFETY: per the contract, `LOCAL` owned one strong count, handed back here exactly once.
-    let reader = unsafe { Arc::from_raw(reader) };
-    DEFAULT.gp.unregister(&reader);
-}
-
-/// Registers the calling thread; returns its record.
-#[cold]
-fn register_slow() -> *const Reader {
-    crate::fork::init();
-    let reader = DEFAULT.gp.register();
-    let raw = Arc::as_ptr(&reader);
-    let stored = REGISTRATION
-        .try_with(|r| {
-            *r.borrow_mut() = Some(Registration {
-                reader: reader.clone(),
-            })
-        })
-        .is_ok();
-    if stored {
-        drop(reader);
-    } else {
-        // The registration thread-local is already destroyed (we run in a later thread-local
-        // destructor): a late record, owned through `LOCAL` until its section ends.
-        reader.mark_late();
-        let _owned_by_local = Arc::into_raw(reader);
-    }
-    LOCAL.with(|l| l.set(raw));
-    raw
-}
-
-#[inline]
-fn current_reader() -> *const Reader {
-    let reader = LOCAL.with(Cell::get);
-    if reader.is_null() {
-        register_slow()
-    } else {
-        reader
-    }
-}
-
-/// A read-side critical section of the default domain; dropping it is `rcu_read_unlock`.
-///
-/// Created by [`read_lock`]. `!Send` and `!Sync`: the section belongs to the thread that entered it.
-/// References obtained under a guard (from [`RcuCell::read`](crate::RcuCell::read) or an RCU list)
-/// borrow it, so they cannot outlive the section. The guard unlocks during a panic unwind too.
-#[must_use = "the critical section ends when the guard is dropped"]
-pub struct ReadGuard {
-    reader: RecordPtr,
-    _not_send: PhantomData<NotSend>,
-}
-
-impl fmt::Debug for ReadGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReadGuard").finish_non_exhaustive()
-    }
-}
-
-impl Drop for ReadGuard {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: the record outlives the guard: it is owned by this thread's registration, or,
-        // once late, through `LOCAL` until the outermost unlock (see `Registration::drop`); the
-        // guard is `!Send`, so this is the owner thread (Invariant R1 of `reader.rs`).
-        if unsafe { (*self.reader.0).unlock(&DEFAULT.gp.event) } {
-            // SAFETY: `unlock` reported the end of a late record's outermost section.
-            unsafe { release_late(self.reader.0) };
-        }
-    }
-}
+/// A read-side critical section of the default domain ([`Guard`] of [`DefaultDomain`]; one
+/// pointer); dropping it is `rcu_read_unlock`. Created by [`read_lock`].
+pub type ReadGuard = Guard<'static, DefaultDomain>;
 
 /// Enters a read-side critical section of the default domain: `rcu_read_lock()`, QEMU's
 /// `RCU_READ_LOCK_GUARD()` / `WITH_RCU_READ_LOCK_GUARD()`.
@@ -178,13 +39,7 @@ impl Drop for ReadGuard {
 /// ```
 #[inline]
 pub fn read_lock() -> ReadGuard {
-    let reader = current_reader();
-    // SAFETY: `reader` is this thread's live record (see `ReadGuard::drop`), used by its owner.
-    unsafe { (*reader).lock(&DEFAULT.gp.ctr) };
-    ReadGuard {
-        reader: RecordPtr(reader),
-        _not_send: PhantomData,
-    }
+    crate::domain::read_lock(&DefaultDomain)
 }
 
 /// Whether the calling thread is inside a read-side critical section of the default domain
@@ -196,9 +51,7 @@ pub fn read_lock() -> ReadGuard {
 /// assert!(rcu_core::read_ongoing());
 /// ```
 pub fn read_ongoing() -> bool {
-    let reader = LOCAL.with(Cell::get);
-    // SAFETY: a non-null LOCAL is this thread's live record.
-    !reader.is_null() && unsafe { (*reader).nest() } > 0
+    DefaultDomain.read_ongoing()
 }
 
 /// Registers the calling thread as a reader (`rcu_register_thread`). Optional: [`read_lock`] does
@@ -209,7 +62,7 @@ pub fn read_ongoing() -> bool {
 /// assert!(rcu_core::stats().registered_readers >= 1);
 /// ```
 pub fn register_thread() {
-    current_reader();
+    crate::domain::local::record(&DEFAULT, true);
 }
 
 /// Unregisters the calling thread (`rcu_unregister_thread`); it is registered again by its next
@@ -230,11 +83,7 @@ pub fn unregister_thread() {
              ReadGuard on this thread first"
         );
     }
-    // Nothing to do once the registration is destroyed (thread exit): late records unregister
-    // themselves when their section ends.
-    if let Ok(registration) = REGISTRATION.try_with(|r| r.borrow_mut().take()) {
-        drop(registration);
-    }
+    crate::domain::local::unregister(&DEFAULT, true);
 }
 
 /// Waits until every read-side critical section that was running when it was called has ended:
@@ -261,11 +110,7 @@ pub fn unregister_thread() {
 /// ```
 #[track_caller]
 pub fn synchronize_rcu() {
-    if read_ongoing() {
-        panic_in_section("synchronize_rcu");
-    }
-    crate::fork::init();
-    DEFAULT.gp.synchronize();
+    DefaultDomain.synchronize();
 }
 
 /// Waits for a grace period like [`synchronize_rcu`], as soon as readers allow: Linux's
@@ -293,11 +138,7 @@ pub fn synchronize_rcu() {
 /// ```
 #[track_caller]
 pub fn synchronize_rcu_expedited() {
-    if read_ongoing() {
-        panic_in_section("synchronize_rcu_expedited");
-    }
-    crate::fork::init();
-    DEFAULT.gp.synchronize_expedited();
+    DefaultDomain.synchronize_expedited();
 }
 
 /// Sets the default domain's bound on pending callbacks ([`CallbackLimit`], Linux's
@@ -309,7 +150,7 @@ pub fn synchronize_rcu_expedited() {
 /// # rcu_core::set_callback_limit(rcu_core::CallbackLimit::DEFAULT);
 /// ```
 pub fn set_callback_limit(limit: CallbackLimit) {
-    DEFAULT.callbacks.throttle.set(limit);
+    DefaultDomain.set_callback_limit(limit);
 }
 
 /// The default domain's bound on pending callbacks ([`CallbackLimit::DEFAULT`] unless set).
@@ -318,7 +159,7 @@ pub fn set_callback_limit(limit: CallbackLimit) {
 /// assert!(rcu_core::callback_limit().producers_wait());
 /// ```
 pub fn callback_limit() -> CallbackLimit {
-    DEFAULT.callbacks.throttle.get()
+    DefaultDomain.callback_limit()
 }
 
 /// Runs `f` on the background callback thread after a grace period: `call_rcu()` with a closure.
@@ -384,11 +225,7 @@ pub fn callback_limit() -> CallbackLimit {
 /// ```
 #[track_caller]
 pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
-    worker::ensure_worker(&DEFAULT, default_owner);
-    let (head, func) = worker::box_closure(f);
-    // SAFETY: `box_closure` hands over a fresh head with the trampoline that frees it.
-    let backlog = unsafe { DEFAULT.callbacks.push_buffered(head, func) };
-    DEFAULT.callbacks.help(backlog, producer_may_wait);
+    DefaultDomain.call_rcu(f);
 }
 
 /// Queues `func(head)` to run on the callback thread after a grace period, without allocating:
@@ -414,24 +251,8 @@ pub fn call_rcu<F: FnOnce() + Send + 'static>(f: F) {
 /// See [`RcuHead`] for an example.
 #[track_caller]
 pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
-    worker::ensure_worker(&DEFAULT, default_owner);
     // SAFETY: forwarded contract.
-    let backlog = unsafe { DEFAULT.callbacks.push_buffered(head, func) };
-    DEFAULT.callbacks.help(backlog, producer_may_wait);
-}
-
-/// Whether the calling thread may wait for a callback thread after queueing a callback above its
-/// domain's [`CallbackLimit`] (`throttle.rs`): it is in no read-side critical section of any domain
-/// (a section of an independent domain through a [`ReaderHandle`](crate::ReaderHandle), or after
-/// the thread's record table is gone, cannot be ruled out cheaply: then it does not wait), it is no
-/// domain's callback thread, and it has no [`NoWaitRegion`](crate::NoWaitRegion) open. Asked only
-/// by the public `call_rcu`s (of every domain), after their enqueue and only above the bound:
-/// rcu-core's own callbacks (slots, markers, polling) never wait.
-pub(crate) fn producer_may_wait() -> bool {
-    !crate::throttle::in_no_wait_region()
-        && !worker::is_callback_thread()
-        && !read_ongoing()
-        && !crate::local::may_be_in_section()
+    unsafe { DefaultDomain.call_rcu1(head, func) };
 }
 
 /// Waits until every callback queued (by any thread) before the call has run: `rcu_barrier()`,
@@ -451,10 +272,7 @@ pub(crate) fn producer_may_wait() -> bool {
 /// ```
 #[track_caller]
 pub fn rcu_barrier() {
-    if read_ongoing() {
-        panic_in_section("rcu_barrier");
-    }
-    worker::barrier(&DEFAULT, default_owner);
+    DefaultDomain.barrier();
 }
 
 /// Snapshots the grace-period state (`start_poll_synchronize_rcu`) and makes sure a grace period
@@ -466,13 +284,13 @@ pub fn rcu_barrier() {
 /// assert!(rcu_core::poll_state_synchronize_rcu(state));
 /// ```
 pub fn start_poll_synchronize_rcu() -> GpState {
-    DEFAULT.start_poll(default_owner)
+    DefaultDomain.start_poll()
 }
 
 /// Whether a full grace period has elapsed since `state` was taken (`poll_state_synchronize_rcu`).
 /// Never true while a reader that was inside a section when `state` was taken is still inside it.
 pub fn poll_state_synchronize_rcu(state: GpState) -> bool {
-    DEFAULT.poll_state(state)
+    DefaultDomain.poll_state(state)
 }
 
 /// Waits for a grace period unless one has elapsed since `state` was taken
@@ -482,9 +300,7 @@ pub fn poll_state_synchronize_rcu(state: GpState) -> bool {
 /// As [`synchronize_rcu`], when it has to wait.
 #[track_caller]
 pub fn cond_synchronize_rcu(state: GpState) {
-    if !poll_state_synchronize_rcu(state) {
-        synchronize_rcu();
-    }
+    DefaultDomain.cond_synchronize(state);
 }
 
 /// Counters of the default domain.
@@ -494,7 +310,7 @@ pub fn cond_synchronize_rcu(state: GpState) {
 /// assert!(rcu_core::stats().synchronize_calls >= 1);
 /// ```
 pub fn stats() -> Stats {
-    DEFAULT.stats()
+    DefaultDomain.stats()
 }
 
 /// Sets the stall-warning timeout of the default domain: a grace period that waits longer prints
@@ -505,7 +321,7 @@ pub fn stats() -> Stats {
 /// rcu_core::set_stall_timeout(Some(std::time::Duration::from_secs(60)));
 /// ```
 pub fn set_stall_timeout(timeout: Option<Duration>) {
-    DEFAULT.gp.set_stall_timeout(timeout);
+    DefaultDomain.set_stall_timeout(timeout);
 }
 
 /// The process-wide default domain as a value: what the free functions ([`read_lock`],
@@ -523,7 +339,34 @@ pub fn set_stall_timeout(timeout: Option<Duration>) {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct DefaultDomain;
 
-impl sealed::Sealed for DefaultDomain {}
+impl sealed::Sealed for DefaultDomain {
+    type Ref<'d> = DefaultDomain;
+    const DEFAULT: bool = true;
+
+    #[inline]
+    fn engine(&self) -> &DomainInner {
+        &DEFAULT
+    }
+
+    #[inline]
+    fn engine_ref(&self) -> DefaultDomain {
+        DefaultDomain
+    }
+
+    /// Also installs the fork handlers (a no-op where the loader did) and, once, the exit-time join
+    /// of the callback thread (`engine::default_ref`).
+    fn owner(&self) -> DomainRef {
+        crate::domain::fork::init();
+        crate::engine::default_ref()
+    }
+}
+
+impl sealed::EngineRef for DefaultDomain {
+    #[inline]
+    fn engine(&self) -> &DomainInner {
+        &DEFAULT
+    }
+}
 
 impl RcuDomain for DefaultDomain {
     type Guard<'a> = ReadGuard;
@@ -533,43 +376,66 @@ impl RcuDomain for DefaultDomain {
         read_lock()
     }
 
-    #[inline]
-    fn read_ongoing(&self) -> bool {
-        read_ongoing()
-    }
-
-    #[track_caller]
-    fn synchronize(&self) {
-        synchronize_rcu();
-    }
-
-    fn call_rcu<F: FnOnce() + Send + 'static>(&self, f: F) {
-        call_rcu(f);
-    }
-
-    unsafe fn call_rcu1(&self, head: NonNull<RcuHead>, func: RcuCallback) {
-        // SAFETY: forwarded contract.
-        unsafe { call_rcu1(head, func) };
-    }
-
-    #[track_caller]
-    fn barrier(&self) {
-        rcu_barrier();
-    }
-
-    fn start_poll(&self) -> GpState {
-        start_poll_synchronize_rcu()
-    }
-
-    fn poll_state(&self, state: GpState) -> bool {
-        poll_state_synchronize_rcu(state)
-    }
-
     /// The type proves it: a [`ReadGuard`] is always a section of the default domain.
     #[inline]
     fn check_guard(&self, _guard: &ReadGuard) {}
+}
 
-    /// The default domain keeps working in a child after `fork()`: nothing to check.
-    #[inline]
-    fn check_can_update(&self) {}
+/// Waits for a grace period without blocking the thread: the async form of
+/// [`synchronize_rcu`](crate::synchronize_rcu) (Linux's `start_poll_synchronize_rcu` plus a
+/// completion, liburcu's `call_rcu` + wait). Runtime-agnostic: it needs no particular executor.
+///
+/// The future completes once every read-side critical section that was running **when the future
+/// was created** (not when it is first polled) has ended. Concurrent awaits share grace periods:
+/// thousands of tasks awaiting at once cost a few grace periods, run by the callback thread, which
+/// also wakes the tasks. The price is latency: an await costs about one callback batch, up to 1 ms
+/// of batching delay plus one grace period (about 1.2 ms in `cargo bench -p benches --bench
+/// async_gp`, where the blocking call takes under 2 µs), because that delay is what gathers a burst
+/// of waiters onto one grace period. A task that needs microseconds and may block a thread can run
+/// `synchronize_rcu` in `spawn_blocking` instead.
+///
+/// Unlike `synchronize_rcu` it may be called inside a read-side critical section (the snapshot then
+/// waits for that section too), but a task must not **await** it while it holds a
+/// [`ReadGuard`](crate::ReadGuard): the grace period would wait for the task's own section forever.
+///
+/// Cancel-safe: a future dropped before it completes leaves nothing behind and delays no other.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use rcu_core::RcuArcCell;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let routes = RcuArcCell::new(Arc::new(vec!["/a"]));
+/// routes.store(Arc::new(vec!["/a", "/b"]));
+/// // Every reader that could still see the old routes has left its section.
+/// rcu_core::synchronize_rcu_async().await;
+/// # });
+/// ```
+pub fn synchronize_rcu_async() -> SynchronizeRcuFuture {
+    crate::DefaultDomain.synchronize_async()
+}
+
+/// Waits, without blocking the thread, until every callback queued (by any thread) before the call
+/// has run: the async form of [`rcu_barrier`](crate::rcu_barrier).
+///
+/// The marker callback is queued when the future is created. Cancel-safe.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let flushed = Arc::new(AtomicBool::new(false));
+/// let f = flushed.clone();
+/// rcu_core::call_rcu(move || f.store(true, Ordering::SeqCst));
+/// rcu_core::rcu_barrier_async().await;
+/// assert!(flushed.load(Ordering::SeqCst));
+/// # });
+/// ```
+pub fn rcu_barrier_async() -> RcuBarrierFuture {
+    crate::DefaultDomain.barrier_async()
 }

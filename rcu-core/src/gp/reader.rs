@@ -194,7 +194,7 @@ impl Reader {
 }
 
 /// An independent domain's liveness, shared with the thread-local entries that hold its threads'
-/// records (`local.rs`): such an entry reaches its domain only through it.
+/// records (`domain/local.rs`): such an entry reaches its domain only through it.
 #[derive(Debug)]
 pub(crate) struct Link {
     /// Whether the domain's state is alive; cleared by its last owner before it can be freed.
@@ -220,7 +220,7 @@ impl Link {
 
     /// Holds the flag: while the guard reads `true`, the domain's state is not freed (its last
     /// owner waits in [`close`](Self::close)). Taken by an entry that unregisters its record
-    /// (`local.rs`) and by the fork handlers (`fork.rs`, lock 9 of its list).
+    /// (`domain/local.rs`) and by the fork handlers (`domain/fork.rs`, lock 9 of its list).
     pub(crate) fn lock(&self) -> MutexGuard<'_, bool> {
         lock(&self.alive)
     }

@@ -2,8 +2,9 @@
 //! callback flood, with producers that help.
 //!
 //! Every domain has a [`CallbackLimit`]: a high watermark *H* and a low watermark *L* on the
-//! callbacks waiting in its shared queue (the count word of `worker.rs`; per-thread buffers of the
-//! default domain hold at most [`LOCAL_MAX`](crate::buffer::LOCAL_MAX)` - 1` more each).
+//! callbacks waiting in its shared queue (the count word of `callbacks/worker.rs`; per-thread buffers hold at
+//! most [`LOCAL_MAX`](crate::callbacks::buffer::LOCAL_MAX)` - 1` more each, and hand their list over as soon as
+//! it would take the queue past *H*, so that buffering never hides callbacks from the bound).
 //!
 //! - **Callback thread.** When more than *H* callbacks are queued it starts its next batch at once
 //!   (no batching delay; a producer whose enqueue crosses *H* wakes it, as one that fills
@@ -21,8 +22,7 @@
 //!
 //! **The bound.** With *P* threads calling `call_rcu` on a domain, all of them allowed to wait,
 //! the callbacks pending (queued plus buffered, [`Stats::callbacks_pending`](crate::Stats)) never
-//! exceed *H* + *P* × `LOCAL_MAX` (`LOCAL_MAX` = 128; *H* + *P* for an independent [`Domain`],
-//! which has no per-thread buffers). Take a moment *t* with more than *H* queued and the last moment
+//! exceed *H* + *P* × `LOCAL_MAX` (`LOCAL_MAX` = 128), in every domain. Take a moment *t* with more than *H* queued and the last moment
 //! *s* < *t* with at most *H* queued. Every producer check that reads the count in (*s*, *t*] sees
 //! more than *H* and waits past *t* (it leaves only at *H* or below), so each producer queues at
 //! most one callback in (*s*, *t*] (the one whose check is still ahead). Hence pending(*t*) is at

@@ -43,7 +43,7 @@
 use std::fmt;
 use std::ptr;
 
-use crate::callback::RcuHead;
+use crate::callbacks::head::RcuHead;
 use crate::sync::{AtomicBool, AtomicU32, Backoff, Ordering, UnsafeCell};
 
 /// A buffer hands its list to the shared queue when it holds this many callbacks.
@@ -103,9 +103,10 @@ impl LocalBuffer {
     /// Owner only: appends `head` (whose `func` is set). If a collector holds the buffer, it leaves
     /// its window, waits until the collector has queued what it took and released the buffer, and
     /// tries again (module docs, "Order"). `flush` is evaluated once, after the handshake's
-    /// `light()`: if it returns true (the callback thread sleeps and must see the entry), or the
-    /// buffer is full, the whole list goes to `hand_off` *inside* the window, so that a collector
-    /// waiting for the window finds it in the shared queue.
+    /// `light()`, with the list's length after the append: if it returns true (the callback thread
+    /// sleeps and must see the entry, or the list would take the domain past its bound on pending
+    /// callbacks), or the buffer is full, the whole list goes to `hand_off` *inside* the window, so
+    /// that a collector waiting for the window finds it in the shared queue.
     ///
     /// # Safety
     /// 1. Only the buffer's owner thread calls it (never two at once).
@@ -114,7 +115,7 @@ impl LocalBuffer {
     pub(crate) unsafe fn append(
         &self,
         head: *mut RcuHead,
-        flush: impl FnOnce() -> bool,
+        flush: impl FnOnce(u32) -> bool,
         hand_off: impl FnOnce(Chain),
     ) {
         loop {
@@ -129,7 +130,6 @@ impl LocalBuffer {
             self.busy.store(false, Ordering::Release);
             self.wait_released();
         }
-        let flush_now = flush();
         // SAFETY: owner inside a window with `steal` clear: nobody else touches the list (module
         // docs). `head` is ours by 2.
         let full = self.list.with_mut(|list| unsafe {
@@ -142,7 +142,8 @@ impl LocalBuffer {
             }
             list.last = head;
             list.len += 1;
-            if flush_now || list.len >= LOCAL_MAX {
+            // Evaluated on every append: it also reads the backlog for the caller.
+            if flush(list.len) || list.len >= LOCAL_MAX {
                 self.held.store(0, Ordering::Relaxed);
                 Some(std::mem::replace(list, Chain::EMPTY))
             } else {

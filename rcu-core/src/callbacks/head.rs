@@ -4,7 +4,7 @@
 //! atomic exchange of the tail and one Release store into the old tail's `next`, so `call_rcu` never
 //! waits and never allocates. The single consumer (the callback thread) walks from a stub node.
 //! Between a producer's exchange and its store the chain is briefly broken; the consumer only takes
-//! nodes that were counted after they were linked (see `worker.rs`) and waits out such a gap.
+//! nodes that were counted after they were linked (see `callbacks/worker.rs`) and waits out such a gap.
 //!
 //! Two details differ from the C code: the stub lives inside the queue and a null `tail` / `head`
 //! means "the stub", so that the queue (and the default domain) can be built in a `static`.

@@ -1,14 +1,15 @@
 //! The callback thread: `call_rcu`, batching, one grace period per batch, `rcu_barrier`.
 //!
-//! The default domain's `call_rcu` / `call_rcu1` first append to the calling thread's buffer
-//! (`buffer.rs`), which reaches the shared queue in bulk: when it is full ([`LOCAL_MAX`]), when the
+//! Every domain's `call_rcu` / `call_rcu1` first append to the calling thread's buffer
+//! (`callbacks/buffer.rs`), which reaches the shared queue in bulk: when it is full ([`LOCAL_MAX`]), when the
 //! owner finds the callback thread asleep, when the callback thread collects every buffer (at the
-//! start of each batch and before it goes to sleep), when `rcu_barrier` collects them, and when the
-//! owner thread exits. Independent [`Domain`]s push to the shared queue directly.
+//! start of each batch, before it goes to sleep and before it exits), when `rcu_barrier` collects
+//! them, and when the owner thread exits. rcu-core's own callbacks (barrier markers, polling, the
+//! async futures' slots) go to the shared queue directly.
 //!
-//! [`LOCAL_MAX`]: crate::buffer::LOCAL_MAX
+//! [`LOCAL_MAX`]: crate::callbacks::buffer::LOCAL_MAX
 //!
-//! Producers push onto the wait-free queue of `callback.rs`, then add 1 to `pending`, a 32-bit futex
+//! Producers push onto the wait-free queue of `callbacks/head.rs`, then add 1 to `pending`, a 32-bit futex
 //! word holding the number of queued, not yet invoked callbacks (low 29 bits), a `SLEEPING` bit that
 //! the callback thread sets when it sleeps until the next enqueue, a `BATCHING` bit it sets while it
 //! waits for a batch to fill (wake it only when the batch is full), and a `STOPPING` bit (a dropped
@@ -23,13 +24,13 @@
 //! The callback thread (QEMU's `call_rcu_thread`, liburcu's `call_rcu` worker) loops:
 //! 1. sleep until `pending > 0`;
 //! 2. batch: wait until [`BATCH_DELAY`] after the previous batch started, unless [`BATCH_MAX`]
-//!    callbacks are pending, more than the domain's high watermark are (`throttle.rs`), or an
+//!    callbacks are pending, more than the domain's high watermark are (`callbacks/throttle.rs`), or an
 //!    `rcu_barrier` is waiting (then it goes on at once, so the barrier adds no batching latency);
 //!    after an idle period the first callback starts a batch at once;
 //! 3. read the count *n*, run one grace period (expedited when *n* is above the high watermark),
 //!    pop and invoke exactly *n* callbacks (every counted callback was queued before the grace
 //!    period began), subtract *n*, and wake the producers waiting for the backlog to fall
-//!    (`throttle.rs`).
+//!    (`callbacks/throttle.rs`).
 //!
 //! A panicking callback is caught, reported on stderr and counted; the thread goes on.
 
@@ -38,17 +39,16 @@ use std::ptr::NonNull;
 #[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
-use crate::buffer::{Chain, LocalBuffer};
-use crate::callback::{CallbackQueue, RcuCallback, RcuHead, invoke};
+use crate::callbacks::buffer::{Chain, LocalBuffer};
+use crate::callbacks::head::{CallbackQueue, RcuCallback, RcuHead, invoke};
+use crate::callbacks::throttle::Throttle;
 #[cfg(not(loom))]
 use crate::diag;
 use crate::gp::GpCore;
-use crate::reader::Link;
 use crate::sync::{
-    Arc, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, CachePadded, Event, FutexWord, Mutex,
-    Ordering, lock, maybe_const_fn, thread,
+    Arc, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, CachePadded, FutexWord, Mutex, Ordering,
+    lock, maybe_const_fn, thread,
 };
-use crate::throttle::Throttle;
 
 /// The callback thread sleeps until the next enqueue.
 const SLEEPING: u32 = 1 << 31;
@@ -61,7 +61,7 @@ const BATCHING: u32 = 1 << 29;
 const COUNT_MASK: u32 = (1 << 29) - 1;
 /// A `call_rcu` that finds this many callbacks waiting in the shared queue panics, after queueing
 /// its own ([`check_backlog`]). Half the count's range: the callbacks that other threads may add
-/// before they see it (each at most a buffer's [`LOCAL_MAX`](crate::buffer::LOCAL_MAX) per
+/// before they see it (each at most a buffer's [`LOCAL_MAX`](crate::callbacks::buffer::LOCAL_MAX) per
 /// window) cannot carry the count into the flag bits.
 const BACKLOG_MAX: u32 = 1 << 28;
 
@@ -132,13 +132,13 @@ pub(crate) struct Callbacks {
     pub(crate) panics: AtomicU64,
     /// Waiters that waive the batching delay: `rcu_barrier` and `rcu_barrier_async` (gp_async.rs).
     pub(crate) barrier_waiters: AtomicUsize,
-    /// Every thread's [`LocalBuffer`] (default domain only); held by collectors (module `buffer`).
+    /// Every thread's [`LocalBuffer`] of this domain; held by collectors (module `buffer`).
     pub(crate) buffers: Mutex<Vec<Arc<LocalBuffer>>>,
     /// Held while a batch runs (grace period plus callbacks); taken across `fork()`.
     pub(crate) batch_lock: Mutex<()>,
     pub(crate) handle: Mutex<Option<thread::JoinHandle<()>>>,
     pub(crate) started: AtomicBool,
-    /// The bound on pending callbacks (`throttle.rs`).
+    /// The bound on pending callbacks (`callbacks/throttle.rs`).
     pub(crate) throttle: Throttle,
 }
 
@@ -147,7 +147,7 @@ struct ClosureNode<F> {
     f: F,
 }
 
-/// Trampoline for [`Callbacks::push_closure`].
+/// Trampoline for [`box_closure`].
 ///
 /// # Safety
 /// `head` is the `head` field of a leaked `Box<ClosureNode<F>>`, handed over exactly once.
@@ -255,7 +255,7 @@ impl Callbacks {
         old & COUNT_MASK
     }
 
-    /// The producers' half of the bound on pending callbacks (`throttle.rs`): called after every
+    /// The producers' half of the bound on pending callbacks (`callbacks/throttle.rs`): called after every
     /// user enqueue, outside every buffer window, with the backlog that enqueue saw (the count
     /// before it, as [`check_backlog`] gets it). Only when that backlog reached the high watermark
     /// does it read the count again, and wait where that is safe until the callback thread has
@@ -275,7 +275,7 @@ impl Callbacks {
                 self.invoked.load(Ordering::Relaxed),
                 || {
                     // Relaxed: ordered after the `drained` read-modify-write by its Acquire
-                    // (`throttle.rs`, "No lost wake-up").
+                    // (`callbacks/throttle.rs`, "No lost wake-up").
                     let word = self.pending.value.load(Ordering::Relaxed);
                     (word & COUNT_MASK, self.invoked.load(Ordering::Relaxed))
                 },
@@ -292,6 +292,7 @@ impl Callbacks {
     /// # Safety
     /// The contract of [`crate::call_rcu1`]; `buf` is registered in `self.buffers` and owned by the
     /// calling thread.
+    #[inline]
     #[must_use = "a user's callback is followed by check_backlog"]
     pub(crate) unsafe fn push_local(
         &self,
@@ -304,17 +305,19 @@ impl Callbacks {
         let mut backlog = 0;
         // The callback thread about to sleep collects every buffer after its `heavy()`; a window
         // that misses that collection sees `SLEEPING` here (module `buffer`) and flushes at once.
-        // The same load gives the backlog, checked after the window (nothing panics inside it).
-        let sleeping = || {
+        // The same load gives the backlog, checked after the window (nothing panics inside it). A
+        // list that would take the backlog past the high watermark goes to the shared queue too,
+        // so that buffering never hides callbacks from the bound (`callbacks/throttle.rs`).
+        let flush = |len: u32| {
             let word = self.pending.value.load(Ordering::Relaxed);
             backlog = word & COUNT_MASK;
-            word & SLEEPING != 0
+            word & SLEEPING != 0 || backlog + len > self.throttle.high()
         };
         // SAFETY: the chain came from our own buffer.
         let hand_off = |chain| unsafe { self.push_chain(chain) };
         // SAFETY: we are the owner; the head is unqueued (contract of call_rcu1); the two closures
         // are panic-free (`count_queued` is).
-        unsafe { buf.append(head.as_ptr(), sleeping, hand_off) };
+        unsafe { buf.append(head.as_ptr(), flush, hand_off) };
         backlog
     }
 
@@ -371,15 +374,6 @@ impl Callbacks {
         if self.pending.value.load(Ordering::Relaxed) & WAITING_BITS != 0 {
             self.pending.wake_all();
         }
-    }
-
-    /// Queues a closure on the shared queue (boxes it together with its head: one allocation).
-    /// Returns the backlog it found, for [`check_backlog`].
-    #[must_use = "a user's callback is followed by check_backlog"]
-    pub(crate) fn push_closure<F: FnOnce() + Send + 'static>(&self, f: F) -> u32 {
-        let (head, func) = box_closure(f);
-        // SAFETY: `box_closure` hands over a fresh head with a matching trampoline.
-        unsafe { self.push(head, func) }
     }
 
     /// Callbacks queued and not yet invoked: in the shared queue or in a per-thread buffer.
@@ -465,143 +459,33 @@ impl Callbacks {
         self.started.store(false, Ordering::Release);
     }
 }
-
-/// A thread's buffer for a `'static` callback half (the default domain's), unregistered by the
-/// thread-local destructor at thread exit.
-#[cfg(not(loom))]
-struct ThreadBuffer {
-    owner: std::cell::Cell<Option<&'static Callbacks>>,
-    /// `Arc::into_raw` of the registered buffer, or null.
-    buf: std::cell::Cell<*const LocalBuffer>,
-}
-
-#[cfg(not(loom))]
-impl Drop for ThreadBuffer {
-    fn drop(&mut self) {
-        let buf = self.buf.replace(std::ptr::null());
-        if let (Some(owner), false) = (self.owner.get(), buf.is_null()) {
-            // SAFETY: `buf` came from `Arc::into_raw` in `push_buffered` and is released once.
-            let buf = unsafe { Arc::from_raw(buf) };
-            owner.unregister_buffer(&buf);
-        }
-    }
-}
-
-#[cfg(not(loom))]
-thread_local! {
-    static THREAD_BUFFER: ThreadBuffer = const {
-        ThreadBuffer {
-            owner: std::cell::Cell::new(None),
-            buf: std::cell::Cell::new(std::ptr::null()),
-        }
-    };
-}
-
-#[cfg(not(loom))]
-impl Callbacks {
-    /// Queues `func(head)` through the calling thread's buffer; falls back to the shared queue in a
-    /// thread-local destructor that runs after the buffer's (or for a second `'static` domain).
-    ///
-    /// # Safety
-    /// The contract of [`crate::call_rcu1`].
-    #[inline]
-    #[track_caller]
-    pub(crate) unsafe fn push_buffered(
-        &'static self,
-        head: NonNull<RcuHead>,
-        func: RcuCallback,
-    ) -> u32 {
-        let buffered = THREAD_BUFFER.try_with(|tb| {
-            let mut buf = tb.buf.get();
-            if buf.is_null() {
-                buf = Arc::into_raw(self.register_buffer());
-                tb.buf.set(buf);
-                tb.owner.set(Some(self));
-            } else if !tb.owner.get().is_some_and(|o| std::ptr::eq(o, self)) {
-                return None;
-            }
-            // SAFETY: the buffer is registered with `self` and owned by this thread (thread-local);
-            // forwarded contract.
-            Some(unsafe { self.push_local(&*buf, head, func) })
-        });
-        let backlog = match buffered {
-            Ok(Some(backlog)) => backlog,
-            // SAFETY: forwarded contract.
-            _ => unsafe { self.push(head, func) },
-        };
-        check_backlog(backlog);
-        backlog
-    }
-}
-
-/// Under loom the default domain keeps no per-thread buffers (the buffer hand-off itself is modelled
-/// through `loom_buffer`): its callbacks go to the shared queue.
-#[cfg(loom)]
-impl Callbacks {
-    /// See the `std` build's `push_buffered`.
-    ///
-    /// # Safety
-    /// The contract of [`crate::call_rcu1`].
-    #[track_caller]
-    pub(crate) unsafe fn push_buffered(&self, head: NonNull<RcuHead>, func: RcuCallback) -> u32 {
-        // SAFETY: forwarded contract.
-        let backlog = unsafe { self.push(head, func) };
-        check_backlog(backlog);
-        backlog
-    }
-}
-
-/// Starts the domain's callback thread if it is not running. `owner` makes the reference the thread
-/// keeps; it is called only when the thread is spawned, so the fast path clones nothing.
-#[inline]
-pub(crate) fn ensure_worker(domain: &DomainInner, owner: impl FnOnce() -> DomainRef) {
-    // Acquire pairs with the Release store in `spawn_worker`: a running worker is fully set up.
-    if !domain.callbacks.started.load(Ordering::Acquire) {
-        spawn_worker(domain, owner);
-    }
-}
-
-#[cold]
-fn spawn_worker(domain: &DomainInner, owner: impl FnOnce() -> DomainRef) {
-    let mut handle = lock(&domain.callbacks.handle);
-    if domain.callbacks.started.load(Ordering::Relaxed) {
-        return;
-    }
-    let for_thread = owner();
-    let spawned = thread::Builder::new()
-        .name("call_rcu".into())
-        .spawn(move || worker_main(for_thread))
-        .expect("rcu-core: cannot spawn the call_rcu callback thread");
-    *handle = Some(spawned);
-    // Release pairs with the Acquire load in `ensure_worker`.
-    domain.callbacks.started.store(true, Ordering::Release);
-}
-
 /// At process exit: if the callback thread is idle (nothing pending), stop and join it, so that it
 /// leaves nothing behind (valgrind reports no leak for it). A busy thread is left running: exit must
 /// not wait for callbacks. After the join the domain is back to "no callback thread", so a
 /// `call_rcu` or `rcu_barrier` that runs later in the exit sequence (a later `atexit` handler, a
 /// static destructor) starts a new one instead of queueing callbacks that nobody runs.
 #[cfg(not(loom))]
-pub(crate) fn join_if_idle(domain: &DomainInner) {
-    let cbs = &domain.callbacks;
-    let mut handle = lock(&cbs.handle);
-    if !cbs.started.load(Ordering::Acquire) || cbs.pending_count() != 0 {
-        return;
+impl Callbacks {
+    pub(crate) fn join_if_idle(&self) {
+        let mut handle = lock(&self.handle);
+        if !self.started.load(Ordering::Acquire) || self.pending_count() != 0 {
+            return;
+        }
+        self.stop();
+        if let Some(thread) = handle.take() {
+            let _ = thread.join();
+        }
+        self.pending.value.fetch_and(!STOPPING, Ordering::Relaxed);
+        // Release pairs with the Acquire load in `DomainInner::ensure_worker` (as the store that
+        // set it).
+        self.started.store(false, Ordering::Release);
     }
-    cbs.stop();
-    if let Some(thread) = handle.take() {
-        let _ = thread.join();
-    }
-    cbs.pending.value.fetch_and(!STOPPING, Ordering::Relaxed);
-    // Release pairs with the Acquire load in `ensure_worker` (as the store that set it).
-    cbs.started.store(false, Ordering::Release);
 }
 
 #[cfg(not(loom))]
 thread_local! {
-    /// The domain whose callback thread this is, if any (for misuse checks).
-    static WORKER_OF: std::cell::Cell<*const DomainInner> = const { std::cell::Cell::new(std::ptr::null()) };
+    /// The callback half whose callback thread this is, if any (for misuse checks).
+    static WORKER_OF: std::cell::Cell<*const Callbacks> = const { std::cell::Cell::new(std::ptr::null()) };
 }
 
 /// Whether the calling thread is the callback thread of some domain.
@@ -616,32 +500,36 @@ pub(crate) fn is_callback_thread() -> bool {
     }
 }
 
-/// Whether the calling thread is `domain`'s callback thread.
-pub(crate) fn is_worker_of(domain: &DomainInner) -> bool {
+/// Whether the calling thread is the callback thread of `cbs`.
+pub(crate) fn is_worker_of(cbs: &Callbacks) -> bool {
     #[cfg(not(loom))]
     {
-        WORKER_OF.with(|w| std::ptr::eq(w.get(), domain))
+        WORKER_OF.with(|w| std::ptr::eq(w.get(), cbs))
     }
     #[cfg(loom)]
     {
-        let _ = domain;
+        let _ = cbs;
         false
     }
 }
 
-fn worker_main(domain: DomainRef) {
+/// The callback thread's loop (QEMU's `call_rcu_thread`) over a domain's two halves; the caller
+/// keeps the domain alive (`engine.rs`'s `DomainInner::ensure_worker`).
+pub(crate) fn run(gp: &GpCore, cbs: &Callbacks) {
     #[cfg(not(loom))]
-    WORKER_OF.with(|w| w.set(&*domain));
-    let cbs = &domain.callbacks;
+    WORKER_OF.with(|w| w.set(cbs));
     #[cfg(not(loom))]
     let mut last_batch: Option<Instant> = None;
     loop {
         let mut n = cbs.queued_count();
         if n == 0 {
-            if cbs.stopping() {
+            if !cbs.stopping() {
+                cbs.sleep_idle();
+            } else if cbs.collect() == 0 {
+                // Stopping, and no buffer (this thread's own included: a callback may have queued
+                // through it) holds anything more.
                 break;
             }
-            cbs.sleep_idle();
             continue;
         }
         #[cfg(not(loom))]
@@ -669,9 +557,9 @@ fn worker_main(domain: DomainRef) {
         // Everything counted now was queued before the grace period below begins.
         n = cbs.queued_count();
         if n > cbs.throttle.high() {
-            domain.gp.synchronize_expedited();
+            gp.synchronize_expedited();
         } else {
-            domain.gp.synchronize();
+            gp.synchronize();
         }
         for done in 1..=n {
             // SAFETY: this is the domain's only consumer (Q1), and `n` callbacks were counted.
@@ -704,109 +592,25 @@ fn worker_main(domain: DomainRef) {
     }
 }
 
-/// `rcu_barrier` / `drain_call_rcu`: waits until every callback queued before the call has run.
-///
-/// Why per-thread buffers cannot hide a callback from it: a callback queued before the call is, when
-/// `collect` runs (under the registry lock), either in the shared queue already, or in the list of
-/// a registered buffer, which `collect` moves to the queue (a window in progress is waited for; the
-/// owner hands a full list over inside its window), or it was in the buffer of a thread that exited,
-/// whose destructor moved it to the queue under the same lock before unregistering. The marker is
-/// pushed after `collect` returns, and the queue is FIFO, so it runs after all of them.
-#[track_caller]
-pub(crate) fn barrier(domain: &DomainInner, owner: impl FnOnce() -> DomainRef) {
-    assert!(
-        !is_worker_of(domain),
-        "rcu-core: rcu_barrier called from a call_rcu callback; the callback thread would wait for \
-         itself forever. Queue the follow-up work with call_rcu instead."
-    );
-    let cbs = &domain.callbacks;
-    cbs.barrier_waiters.fetch_add(1, Ordering::Relaxed);
-    let done = Arc::new(Event::new(false));
-    let signal = done.clone();
-    push_marker(domain, owner, move || signal.set());
-    while !done.is_set() {
-        done.wait(None);
-    }
-    cbs.barrier_waiters.fetch_sub(1, Ordering::Relaxed);
-}
-
-/// Queues `marker` behind every callback queued before the call, by any thread, and wakes the
-/// callback thread: the queueing half of [`barrier`], shared with the barrier future.
-///
-/// Every such callback is in the shared queue or in a registered per-thread buffer (an exiting
-/// thread moves its buffer to the queue before unregistering it, under the same lock), so the
-/// buffers are collected first and the marker goes straight to the shared queue behind them. A
-/// marker queued with `call_rcu` would land in the caller's own buffer, which the callback thread
-/// may collect before another thread's (or take after an append that found it claimed went
-/// straight to the queue): it could run before earlier callbacks (`tests/async_barrier_order.rs`).
-pub(crate) fn push_marker(
-    domain: &DomainInner,
-    owner: impl FnOnce() -> DomainRef,
-    marker: impl FnOnce() + Send + 'static,
-) {
-    ensure_worker(domain, owner);
-    let cbs = &domain.callbacks;
-    cbs.collect();
-    // No backlog check: the marker is rcu-core's own, and a panic here would leave it queued while
-    // the caller (`gp_async`) undoes its bookkeeping.
-    let _backlog = cbs.push_closure(marker);
-    cbs.kick();
-}
-
-/// The state of one RCU domain: grace periods plus callbacks. Defined here, beside the callback
-/// half it embeds and the callback thread that drives it; its operations are in `engine.rs`.
-#[derive(Debug)]
-pub(crate) struct DomainInner {
-    pub(crate) gp: GpCore,
-    pub(crate) callbacks: Callbacks,
-    /// Identity, never reused (0 is the default domain): keys the thread-local reader records of
-    /// independent domains (`local.rs`), so a record can never be mistaken for a later domain's.
-    pub(crate) id: u64,
-    /// Number of [`Domain`](crate::Domain) values (clones) alive; the last one to go shuts the
-    /// domain down.
-    pub(crate) owners: AtomicUsize,
-    /// The fork generation (`fork.rs`) the domain was created in; another one means this is a
-    /// child process, where an independent domain must not be used (see
-    /// [`Domain`](crate::Domain)).
-    pub(crate) fork_generation: u64,
-    /// Independent domains: the liveness flag the thread-local records check (`local.rs`).
-    pub(crate) link: Option<Arc<Link>>,
-}
-
-impl DomainInner {
-    maybe_const_fn! {
-        pub(crate) fn new(
-            id: u64,
-            fork_generation: u64,
-            link: Option<Arc<Link>>,
-        ) -> DomainInner {
-            DomainInner {
-                gp: GpCore::new(),
-                callbacks: Callbacks::new(),
-                id,
-                owners: AtomicUsize::new(1),
-                fork_generation,
-                link,
-            }
-        }
-    }
-}
-
-/// A handle to a domain that the callback thread can own: the `static` default domain or a shared
-/// instance.
-#[derive(Debug, Clone)]
-pub(crate) enum DomainRef {
-    Static(&'static DomainInner),
-    Shared(Arc<DomainInner>),
-}
-
-impl std::ops::Deref for DomainRef {
-    type Target = DomainInner;
-    fn deref(&self) -> &DomainInner {
-        match self {
-            DomainRef::Static(d) => d,
-            DomainRef::Shared(d) => d,
-        }
+impl Callbacks {
+    /// Queues `marker` behind every callback queued before the call, by any thread, and wakes the
+    /// callback thread: the queueing half of `rcu_barrier` (`DomainInner::barrier`) and of the
+    /// barrier future.
+    ///
+    /// Every such callback is in the shared queue or in a registered per-thread buffer (an exiting
+    /// thread moves its buffer to the queue before unregistering it, under the same lock), so the
+    /// buffers are collected first and the marker goes straight to the shared queue behind them. A
+    /// marker queued through the caller's own buffer could be collected before another thread's
+    /// buffer (or taken after an append that found it claimed went straight to the queue): it could
+    /// run before earlier callbacks (`tests/async_barrier_order.rs`).
+    pub(crate) fn push_marker(&self, marker: impl FnOnce() + Send + 'static) {
+        self.collect();
+        // No backlog check: the marker is rcu-core's own, and a panic here would leave it queued
+        // while the caller (`gp_async`) undoes its bookkeeping.
+        let (head, func) = box_closure(marker);
+        // SAFETY: `box_closure` hands over a fresh head with a matching trampoline.
+        let _backlog = unsafe { self.push(head, func) };
+        self.kick();
     }
 }
 

@@ -14,7 +14,7 @@
 //!   instructions of `read_lock`. 64-bit targets only (see "Counter width" below).
 //! - Each registered thread has a record with `ctr`: 0 outside a read-side critical section, else
 //!   the value `gp_ctr` had when its outermost section began; and `nest`, the nesting depth. Only the
-//!   outermost `read_lock`/unlock touch `ctr` (see `reader.rs`).
+//!   outermost `read_lock`/unlock touch `ctr` (see `gp/reader.rs`).
 //! - A reader *blocks* the current grace period when its `ctr` is non-zero and differs from the
 //!   current `gp_ctr`: it entered before the counter advanced.
 //! - `synchronize_rcu` (the *leader*, see batching below): advance `gp_ctr`, issue the heavy barrier,
@@ -95,6 +95,8 @@
 //! `include/urcu/static/urcu-memb.h` and `src/urcu-wait.h`; the TPDS 2012 paper above; Linux
 //! `Documentation/RCU/whatisRCU.rst` and `stallwarn.rst`.
 
+pub(crate) mod reader;
+
 #[cfg(not(loom))]
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -102,7 +104,7 @@ use std::time::Duration;
 use std::time::Instant;
 
 use crate::barrier;
-use crate::reader::Reader;
+use crate::gp::reader::Reader;
 use crate::sync::{
     Arc, AtomicU64, AtomicUsize, CachePadded, Condvar, Event, Mutex, Ordering, fence, lock,
     maybe_const_fn, spin, yield_now,
@@ -275,15 +277,6 @@ impl GpCore {
     /// Number of registered readers.
     pub(crate) fn registered(&self) -> usize {
         self.readers.load(Ordering::Relaxed)
-    }
-
-    /// Panics if the calling thread is inside a read-side critical section of this domain (waiting
-    /// for a grace period there would wait for itself forever).
-    #[track_caller]
-    pub(crate) fn assert_not_in_own_section(&self, what: &str) {
-        if self.in_own_section() {
-            panic_in_section(what);
-        }
     }
 
     /// Whether the calling thread is inside a read-side critical section of this domain, through
