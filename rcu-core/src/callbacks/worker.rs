@@ -248,7 +248,18 @@ impl Callbacks {
         // queue as seen by the callback thread.
         let old = self.pending.value.fetch_add(n, Ordering::Release);
         let high = self.throttle.high();
-        if old & SLEEPING != 0 || fills_batch(old, n, high) {
+        if old & SLEEPING != 0 {
+            // One wake-up per sleep: the enqueue that clears `SLEEPING` wakes the thread, and later
+            // ones (which no longer see the bit) neither flush their buffers nor wake it again.
+            // The callback thread sleeps only while the word is exactly `SLEEPING` (count 0), so
+            // whoever clears the bit has also made the count non-zero, and the thread, asleep or
+            // about to sleep, sees a changed word (`sleep_idle`). Without this, every buffered
+            // `call_rcu` during the thread's `collect()` before sleeping (a `membarrier`) and
+            // until it cleared the bit itself flushed one callback and issued a futex wake-up.
+            if self.pending.value.fetch_and(!SLEEPING, Ordering::Relaxed) & SLEEPING != 0 {
+                self.pending.wake_all();
+            }
+        } else if fills_batch(old, n, high) {
             self.pending.wake_all();
         }
         self.throttle.note_queued((old & COUNT_MASK) + n);
