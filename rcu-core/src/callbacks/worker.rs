@@ -13,8 +13,8 @@
 //! word holding the number of queued, not yet invoked callbacks (low 29 bits), a `SLEEPING` bit that
 //! the callback thread sets when it sleeps until the next enqueue, a `BATCHING` bit it sets while it
 //! waits for a batch to fill (wake it only when the batch is full), and a `STOPPING` bit (a dropped
-//! [`Domain`]). A producer issues a wake-up only if it sees `SLEEPING`, or `BATCHING` with the count
-//! reaching [`BATCH_MAX`]; so under a steady stream of `call_rcu` the enqueue is three atomic
+//! [`Domain`]). A producer issues a wake-up only if it sees `SLEEPING` (and clears it, so that one enqueue per sleep
+//! wakes the thread), or `BATCHING` with the count reaching [`BATCH_MAX`]; so under a steady stream of `call_rcu` the enqueue is three atomic
 //! operations and no system call. Because the count and the bits share one word, the atomic add (or
 //! the `STOPPING` or) and the thread's compare-and-swap into sleep are totally ordered and no wake-up
 //! is lost (no fence is needed).
@@ -315,7 +315,9 @@ impl Callbacks {
         unsafe { set_func(head, func) };
         let mut backlog = 0;
         // The callback thread about to sleep collects every buffer after its `heavy()`; a window
-        // that misses that collection sees `SLEEPING` here (module `buffer`) and flushes at once.
+        // that misses that collection sees `SLEEPING` here (module `buffer`) and flushes at once,
+        // unless an earlier flush already cleared the bit: that flush made the count non-zero, so
+        // the thread does not sleep and collects again at its next batch (`count_queued`).
         // The same load gives the backlog, checked after the window (nothing panics inside it). A
         // list that would take the backlog past the high watermark goes to the shared queue too,
         // so that buffering never hides callbacks from the bound (`callbacks/throttle.rs`).
@@ -421,7 +423,8 @@ impl Callbacks {
 
     /// Sleeps until the next enqueue, after collecting the per-thread buffers: `SLEEPING` is set
     /// before the collection's `heavy()`, so an owner window that the collection misses sees it and
-    /// flushes (module `buffer`).
+    /// flushes (module `buffer`). The futex wait needs the word to be exactly `SLEEPING`: an
+    /// enqueue that cleared the bit (`count_queued`) also raised the count, so it cannot be missed.
     fn sleep_idle(&self) {
         if self
             .pending
