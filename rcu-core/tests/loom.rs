@@ -377,6 +377,34 @@ fn buffered_call_rcu_runs_without_barrier() {
     });
 }
 
+/// One wake-up per sleep: two threads each queue a callback through their buffers while the
+/// callback thread goes to sleep. Both appends may see `SLEEPING` and flush, but only the enqueue
+/// that clears the bit wakes the thread (`count_queued`); the other relies on it, or on the count it
+/// raised keeping the thread from sleeping. A lost wake-up leaves the callback thread asleep with a
+/// callback queued and the main thread blocked, which loom reports as a deadlock.
+#[test]
+fn two_buffered_producers_wake_the_sleeping_thread_once() {
+    check_bounded(2, || {
+        let domain = Arc::new(Domain::new());
+        let (ran_tx, ran_rx) = loom::sync::mpsc::channel();
+        let owner = {
+            let (domain, ran_tx) = (domain.clone(), ran_tx.clone());
+            thread::spawn(move || {
+                let buffer = rcu_core::loom_buffer::Buffer::register(&domain);
+                buffer.call_rcu(move || ran_tx.send(()).unwrap());
+                buffer
+            })
+        };
+        let mine = rcu_core::loom_buffer::Buffer::register(&domain);
+        mine.call_rcu(move || ran_tx.send(()).unwrap());
+        ran_rx.recv().unwrap();
+        ran_rx.recv().unwrap();
+        owner.join().unwrap().unregister();
+        mine.unregister();
+        finish(domain);
+    });
+}
+
 /// A callback that checks it runs right after its producer's previous one (`seq - 1` in `last`).
 fn in_sequence(last: &Arc<AtomicUsize>, seq: usize) -> impl FnOnce() + Send + 'static {
     let last = last.clone();

@@ -13,8 +13,8 @@
 //! word holding the number of queued, not yet invoked callbacks (low 29 bits), a `SLEEPING` bit that
 //! the callback thread sets when it sleeps until the next enqueue, a `BATCHING` bit it sets while it
 //! waits for a batch to fill (wake it only when the batch is full), and a `STOPPING` bit (a dropped
-//! [`Domain`]). A producer issues a wake-up only if it sees `SLEEPING`, or `BATCHING` with the count
-//! reaching [`BATCH_MAX`]; so under a steady stream of `call_rcu` the enqueue is three atomic
+//! [`Domain`]). A producer issues a wake-up only if it sees `SLEEPING` (and clears it, so that one enqueue per sleep
+//! wakes the thread), or `BATCHING` with the count reaching [`BATCH_MAX`]; so under a steady stream of `call_rcu` the enqueue is three atomic
 //! operations and no system call. Because the count and the bits share one word, the atomic add (or
 //! the `STOPPING` or) and the thread's compare-and-swap into sleep are totally ordered and no wake-up
 //! is lost (no fence is needed).
@@ -248,7 +248,18 @@ impl Callbacks {
         // queue as seen by the callback thread.
         let old = self.pending.value.fetch_add(n, Ordering::Release);
         let high = self.throttle.high();
-        if old & SLEEPING != 0 || fills_batch(old, n, high) {
+        if old & SLEEPING != 0 {
+            // One wake-up per sleep: the enqueue that clears `SLEEPING` wakes the thread, and later
+            // ones (which no longer see the bit) neither flush their buffers nor wake it again.
+            // The callback thread sleeps only while the word is exactly `SLEEPING` (count 0), so
+            // whoever clears the bit has also made the count non-zero, and the thread, asleep or
+            // about to sleep, sees a changed word (`sleep_idle`). Without this, every buffered
+            // `call_rcu` during the thread's `collect()` before sleeping (a `membarrier`) and
+            // until it cleared the bit itself flushed one callback and issued a futex wake-up.
+            if self.pending.value.fetch_and(!SLEEPING, Ordering::Relaxed) & SLEEPING != 0 {
+                self.pending.wake_all();
+            }
+        } else if fills_batch(old, n, high) {
             self.pending.wake_all();
         }
         self.throttle.note_queued((old & COUNT_MASK) + n);
@@ -304,7 +315,9 @@ impl Callbacks {
         unsafe { set_func(head, func) };
         let mut backlog = 0;
         // The callback thread about to sleep collects every buffer after its `heavy()`; a window
-        // that misses that collection sees `SLEEPING` here (module `buffer`) and flushes at once.
+        // that misses that collection sees `SLEEPING` here (module `buffer`) and flushes at once,
+        // unless an earlier flush already cleared the bit: that flush made the count non-zero, so
+        // the thread does not sleep and collects again at its next batch (`count_queued`).
         // The same load gives the backlog, checked after the window (nothing panics inside it). A
         // list that would take the backlog past the high watermark goes to the shared queue too,
         // so that buffering never hides callbacks from the bound (`callbacks/throttle.rs`).
@@ -410,7 +423,8 @@ impl Callbacks {
 
     /// Sleeps until the next enqueue, after collecting the per-thread buffers: `SLEEPING` is set
     /// before the collection's `heavy()`, so an owner window that the collection misses sees it and
-    /// flushes (module `buffer`).
+    /// flushes (module `buffer`). The futex wait needs the word to be exactly `SLEEPING`: an
+    /// enqueue that cleared the bit (`count_queued`) also raised the count, so it cannot be missed.
     fn sleep_idle(&self) {
         if self
             .pending
