@@ -120,7 +120,8 @@ impl DomainInner {
     /// thread keeps; it is called only when the thread is spawned, so the fast path clones nothing.
     #[inline]
     pub(crate) fn ensure_worker(&self, owner: impl FnOnce() -> DomainRef) {
-        // Acquire pairs with the Release store in `spawn_worker`: a running worker is fully set up.
+        // C13: Acquire pairs with the Release store in `spawn_worker` (C12): a running worker is
+        // fully set up.
         if !self.callbacks.started.load(Ordering::Acquire) {
             self.spawn_worker(owner);
         }
@@ -138,7 +139,7 @@ impl DomainInner {
             .spawn(move || worker::run(&domain.gp, &domain.callbacks))
             .expect("rcu-core: cannot spawn the call_rcu callback thread");
         *handle = Some(spawned);
-        // Release pairs with the Acquire load in `ensure_worker`.
+        // C12: Release pairs with the Acquire load in `ensure_worker` (C13).
         self.callbacks.started.store(true, Ordering::Release);
     }
 

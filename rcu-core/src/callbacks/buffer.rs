@@ -120,13 +120,14 @@ impl LocalBuffer {
     ) {
         loop {
             self.busy.store(true, Ordering::Relaxed);
+            // C6: pairs with the collector's `heavy()` (C7).
             crate::barrier::light();
-            // Acquire pairs with the collector's Release `steal = false`: the list it emptied is
-            // seen, and so are its pushes to the shared queue.
+            // C11: Acquire pairs with the collector's Release `steal = false` (C10): the list it
+            // emptied is seen, and so are its pushes to the shared queue.
             if !self.steal.load(Ordering::Acquire) {
                 break;
             }
-            // Release pairs with the collector's Acquire load of `busy` (nothing written here).
+            // C8: Release pairs with the collector's Acquire load of `busy` (C9); nothing written.
             self.busy.store(false, Ordering::Release);
             self.wait_released();
         }
@@ -154,7 +155,8 @@ impl LocalBuffer {
         if let Some(chain) = full {
             hand_off(chain);
         }
-        // Release pairs with the collector's Acquire load of `busy`: it sees the list as left here.
+        // C8: Release pairs with the collector's Acquire load of `busy` (C9): it sees the list as
+        // left here.
         self.busy.store(false, Ordering::Release);
     }
 
@@ -183,7 +185,7 @@ impl LocalBuffer {
     /// `hand_off` does not panic (it runs while the owner may wait for the release).
     pub(crate) unsafe fn take_claimed(&self, hand_off: impl FnOnce(Chain)) -> u32 {
         let mut backoff = Backoff::new();
-        // Acquire pairs with the owner's Release `busy = false`.
+        // C9: Acquire pairs with the owner's Release `busy = false` (C8).
         while self.busy.load(Ordering::Acquire) {
             backoff.snooze();
         }
@@ -194,7 +196,7 @@ impl LocalBuffer {
             .with_mut(|list| unsafe { std::mem::replace(&mut *list, Chain::EMPTY) });
         self.held.store(0, Ordering::Relaxed);
         hand_off(chain);
-        // Release pairs with the owner's Acquire load of `steal`.
+        // C10: Release pairs with the owner's Acquire load of `steal` (C11).
         self.steal.store(false, Ordering::Release);
         chain.len
     }

@@ -180,12 +180,13 @@ impl CallbackQueue {
     ///    `first` reaches `last`, whose `next` is null.
     /// 2. The chain's links were written by this thread or are visible to it (happen-before).
     pub(crate) unsafe fn push_chain(&self, first: *mut RcuHead, last: *mut RcuHead) {
-        // AcqRel: Release publishes our `last.next = null` (and the chain's links) to the producer
+        // C1: AcqRel: Release publishes our `last.next = null` (and the chain's links) to the producer
         // that links after us (it writes `last.next`), Acquire takes the previous producer's
         // initialization of `prev`.
         let prev = self.or_stub(self.tail.swap(last, Ordering::AcqRel));
         // Release pairs with the consumer's Acquire load of `prev.next` in `pop`: the consumer sees
         // the chain fully initialized (every `func` and `next`).
+        // C2: Release pairs with the consumer's Acquire load of `next` (C3).
         // SAFETY: `prev` is the stub or a node still in the queue: the consumer cannot pop `prev`
         // before `prev.next` is non-null, which only this store makes it.
         unsafe { (*prev).next.store(first, Ordering::Release) };
@@ -199,7 +200,7 @@ impl CallbackQueue {
         loop {
             // SAFETY: Q1: the consumer is the only thread touching `head`.
             let node = self.or_stub(self.head.with(|h| unsafe { *h }));
-            // Acquire pairs with the Release store in `push`.
+            // C3: Acquire pairs with the Release store in `push_chain` (C2).
             // SAFETY: `node` is the stub or a queued node, live until popped.
             let next = unsafe { (*node).next.load(Ordering::Acquire) };
             if next.is_null() {

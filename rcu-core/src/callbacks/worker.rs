@@ -13,9 +13,9 @@
 //! word holding the number of queued, not yet invoked callbacks (low 29 bits), a `SLEEPING` bit that
 //! the callback thread sets when it sleeps until the next enqueue, a `BATCHING` bit it sets while it
 //! waits for a batch to fill (wake it only when the batch is full), and a `STOPPING` bit (a dropped
-//! [`Domain`]). A producer issues a wake-up only if it sees `SLEEPING` (and clears it, so that one enqueue per sleep
-//! wakes the thread), or `BATCHING` with the count reaching [`BATCH_MAX`]; so under a steady stream of `call_rcu` the enqueue is three atomic
-//! operations and no system call. Because the count and the bits share one word, the atomic add (or
+//! [`Domain`]). A producer issues a wake-up only if it sees `SLEEPING` (and clears it, so that one
+//! enqueue per sleep wakes the thread), or `BATCHING` with the count reaching [`BATCH_MAX`]; so under
+//! a steady stream of `call_rcu` the enqueue is three atomic operations and no system call. Because the count and the bits share one word, the atomic add (or
 //! the `STOPPING` or) and the thread's compare-and-swap into sleep are totally ordered and no wake-up
 //! is lost (no fence is needed).
 //!
@@ -244,8 +244,8 @@ impl Callbacks {
     /// leave a flag set that others spin on. The backlog limit is enforced by the callers of the
     /// user-facing paths, after their windows ([`check_backlog`]).
     fn count_queued(&self, n: u32) -> u32 {
-        // Release pairs with the Acquire load in `queued_count`: the count never runs ahead of the
-        // queue as seen by the callback thread.
+        // C4: Release pairs with the Acquire load in `queued_count` (C5): the count never runs ahead
+        // of the queue as seen by the callback thread.
         let old = self.pending.value.fetch_add(n, Ordering::Release);
         let high = self.throttle.high();
         if old & SLEEPING != 0 {
@@ -369,6 +369,7 @@ impl Callbacks {
         for buf in buffers.iter() {
             buf.claim();
         }
+        // C7: pairs with every owner's `light()` (C6).
         crate::barrier::heavy();
         let mut moved = 0;
         for buf in buffers.iter() {
@@ -397,7 +398,7 @@ impl Callbacks {
 
     /// Callbacks in the shared queue and not yet invoked.
     fn queued_count(&self) -> u32 {
-        // Acquire pairs with the Release add in `push`.
+        // C5: Acquire pairs with the Release add in `count_queued` (C4).
         self.pending.value.load(Ordering::Acquire) & COUNT_MASK
     }
 
@@ -470,6 +471,7 @@ impl Callbacks {
         self.pending
             .value
             .store(stopping | queued, Ordering::Relaxed);
+        // C12.
         self.started.store(false, Ordering::Release);
     }
 }
@@ -482,6 +484,7 @@ impl Callbacks {
 impl Callbacks {
     pub(crate) fn join_if_idle(&self) {
         let mut handle = lock(&self.handle);
+        // C13.
         if !self.started.load(Ordering::Acquire) || self.pending_count() != 0 {
             return;
         }
@@ -490,8 +493,8 @@ impl Callbacks {
             let _ = thread.join();
         }
         self.pending.value.fetch_and(!STOPPING, Ordering::Relaxed);
-        // Release pairs with the Acquire load in `DomainInner::ensure_worker` (as the store that
-        // set it).
+        // C12: Release pairs with the Acquire load in `DomainInner::ensure_worker` (C13), as the
+        // store that set it.
         self.started.store(false, Ordering::Release);
     }
 }

@@ -475,6 +475,7 @@ impl Drop for Domain {
             std::mem::forget(self.inner.clone());
             return;
         }
+        // C13.
         if self.inner.callbacks.started.load(Ordering::Acquire) {
             self.inner.barrier(|| sealed::Sealed::owner(self));
             self.inner.callbacks.stop();

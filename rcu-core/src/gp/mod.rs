@@ -67,6 +67,29 @@
 //! | O12 | reader: `ctr.store(snapshot, Release)` on outermost lock | O6 | a leader whose scan reads a *newer* section's snapshot (equal to the current counter) does not wait; the Release makes the reader's earlier sections, already ended, happen-before that load, so they still happen-before reclamation (see below) |
 //! | O13 | poller: `fence(SeqCst)` before `seq.load` in `start_poll` (`get_state_synchronize_rcu`) | O8 | the caller's unpublish precedes the snapshot; the grace period that satisfies it may be led by another thread that never synchronized with the caller, so only the fence pair orders the unpublish before that grace period's counter update (Linux has a full barrier here; liburcu takes a mutex) |
 //!
+//! The callback half of the engine (`crate::callbacks`) has its own tags, also referenced from the
+//! code: the shared queue (`head.rs`), the per-thread buffers (`buffer.rs`), the pending word and
+//! the callback thread's start (`worker.rs`, `engine.rs`), and the bound on pending callbacks
+//! (`throttle.rs`, whose module docs prove T1/T2 free of lost wake-ups).
+//!
+//! | tag | operation | pairs with | why |
+//! |---|---|---|---|
+//! | C1 | producer: `tail.swap(last, AcqRel)` in `CallbackQueue::push_chain` | C1 of the next and previous producers | Release hands this producer's initialized nodes to the producer that links behind them; Acquire takes the previous producer's initialization of the node it links to |
+//! | C2 | producer: `prev.next.store(first, Release)` | C3 | the consumer that follows the link sees the callbacks' contents (function, head) |
+//! | C3 | consumer: `next.load(Acquire)` in `pop` | C2 | see C2 |
+//! | C4 | producer: `pending.fetch_add(n, Release)` after linking (`count_queued`) | C5 | the count never runs ahead of the queue: every callback the callback thread counts is reachable when it pops that many |
+//! | C5 | callback thread: `pending.load(Acquire)` (`queued_count`) | C4 | see C4. `SLEEPING`, `BATCHING` and `STOPPING` share the word with the count, so the thread's compare-and-swap into sleep and every add are totally ordered: no lost wake-up, no fence (the enqueue that clears `SLEEPING` is the one that wakes) |
+//! | C6 | buffer owner: `light()` between `busy = true` and the `steal` / `SLEEPING` load | C7 | Dekker: either the collector sees the window (`busy`) and waits for it, or the owner sees `steal` and backs off, or (before a sleep) `SLEEPING` and flushes |
+//! | C7 | collector: `heavy()` after setting `steal` on every buffer (`collect`) | C6 | see C6 |
+//! | C8 | buffer owner: `busy.store(false, Release)` | C9 | the collector sees the list as the owner left it |
+//! | C9 | collector: `busy.load(Acquire)` wait (`take_claimed`) | C8 | see C8 |
+//! | C10 | collector: `steal.store(false, Release)` | C11 | the owner sees the emptied list and the collector's pushes to the shared queue |
+//! | C11 | buffer owner: `steal.load(Acquire)` | C10 | see C10 |
+//! | C12 | `started.store(true, Release)` once the callback thread is spawned (`spawn_worker`); `started.store(false, Release)` when it is joined or lost to `fork()` | C13 | a producer that sees the thread running sees it fully set up (its handle stored) |
+//! | C13 | producer: `started.load(Acquire)` (`ensure_worker`, `join_if_idle`, `Domain`'s drop) | C12 | see C12 |
+//! | T1 | waiting producer: `drained.fetch_or(WAITER, Acquire)` | T2 | a batch end that T1 follows is seen by the count load after it |
+//! | T2 | callback thread: `drained.fetch_add(GENERATION, Release)` after lowering the count | T1 | see T1 |
+//!
 //! With membarrier there is exactly one `heavy()` per grace period when the blocking readers leave
 //! within the spin window, and one more per sleep round otherwise; the read side has no fence and no
 //! read-modify-write.
