@@ -10,27 +10,22 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rcu_core::{CallbackLimit, Domain};
+use rcu_test_support::{CallbackGate, hold_callback_thread};
 
 const HIGH: u32 = 4;
 const WATCHDOG: Duration = Duration::from_secs(10);
 
 /// A domain with a tiny bound whose callback thread is held inside a callback until the returned
 /// sender is used (or dropped), with more than `HIGH` callbacks queued behind it.
-fn over_limit_domain() -> (Domain, mpsc::Sender<()>) {
+fn over_limit_domain() -> (Domain, CallbackGate) {
     let domain = Domain::new();
     domain.set_callback_limit(CallbackLimit::new(HIGH, 0));
-    let (started_tx, started_rx) = mpsc::channel();
-    let (gate_tx, gate_rx) = mpsc::channel::<()>();
-    domain.call_rcu(move || {
-        started_tx.send(()).unwrap();
-        let _ = gate_rx.recv();
-    });
-    started_rx.recv().unwrap();
+    let gate = hold_callback_thread(|f| domain.call_rcu(f));
     let _no_wait = rcu_core::no_wait_region();
     for _ in 0..2 * HIGH {
         domain.call_rcu(|| ());
     }
-    (domain, gate_tx)
+    (domain, gate)
 }
 
 /// Runs `f` on another thread and fails if it has not returned within the watchdog's time.
@@ -86,7 +81,7 @@ fn waits_outside_sections_until_the_backlog_falls() {
         done_rx.try_recv().is_err(),
         "the producer returned while the callback thread was held"
     );
-    gate.send(()).unwrap();
+    gate.release();
     done_rx
         .recv_timeout(WATCHDOG)
         .expect("the waiting producer was not woken when the backlog fell");
@@ -181,13 +176,7 @@ fn no_wait_inside_own_callback() {
 #[test]
 fn default_domain_no_wait_inside_section() {
     rcu_core::set_callback_limit(CallbackLimit::new(HIGH, 0));
-    let (started_tx, started_rx) = mpsc::channel();
-    let (gate_tx, gate_rx) = mpsc::channel::<()>();
-    rcu_core::call_rcu(move || {
-        started_tx.send(()).unwrap();
-        let _ = gate_rx.recv();
-    });
-    started_rx.recv().unwrap();
+    let gate = hold_callback_thread(rcu_core::call_rcu);
     let before = rcu_core::stats();
     returns_promptly("inside a section of the default domain", || {
         let _g = rcu_core::read_lock();
@@ -197,7 +186,7 @@ fn default_domain_no_wait_inside_section() {
         }
     });
     let after = rcu_core::stats();
-    drop(gate_tx);
+    drop(gate);
     rcu_core::rcu_barrier();
     rcu_core::set_callback_limit(CallbackLimit::DEFAULT);
     assert_eq!(

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use rcu_core::{CallbackLimit, Domain};
 use rcu_queue::RcuList;
+use rcu_test_support::hold_callback_thread;
 
 #[test]
 fn list_writer_does_not_wait_above_the_bound() {
@@ -19,13 +20,7 @@ fn list_writer_does_not_wait_above_the_bound() {
         list.lock().push_front(i);
     }
     // Hold the callback thread inside a callback, so that a writer that waited would never return.
-    let (started_tx, started_rx) = mpsc::channel();
-    let (gate_tx, gate_rx) = mpsc::channel::<()>();
-    domain.call_rcu(move || {
-        started_tx.send(()).unwrap();
-        let _ = gate_rx.recv();
-    });
-    started_rx.recv().unwrap();
+    let gate = hold_callback_thread(|f| domain.call_rcu(f));
     let (done_tx, done_rx) = mpsc::channel();
     let l = list.clone();
     thread::spawn(move || {
@@ -41,6 +36,6 @@ fn list_writer_does_not_wait_above_the_bound() {
         stats.callbacks_over_limit_not_waited > 0,
         "the writer's retirements never passed the bound: the test checks nothing"
     );
-    drop(gate_tx);
+    gate.release();
     domain.barrier();
 }

@@ -20,7 +20,8 @@
 //!
 //! Beside them, [`fork`] (Unix) runs a check in a forked child and reads back its exit status,
 //! killing a child that hangs: what every fork test of the workspace uses; [`block_on()`] runs a
-//! future where no runtime exists (such a child). And [`module_graph`]
+//! future where no runtime exists (such a child); [`hold_callback_thread`] holds a domain's callback
+//! thread inside a callback while a test builds a backlog behind it. And [`module_graph`]
 //! reads a crate's `src/` and gives the graph of which module imports which: the
 //! `tests/module_graph.rs` of rcu-core, rcu-queue and qdev-demo assert with it that their modules
 //! form no import cycle and import down their layers only.
@@ -74,9 +75,11 @@ pub mod alloc;
 pub mod block_on;
 #[cfg(unix)]
 pub mod fork;
+pub mod hold;
 pub mod module_graph;
 pub mod perturb;
 
 pub use alive::AliveWord;
 pub use alloc::PoisonAlloc;
 pub use block_on::block_on;
+pub use hold::{CallbackGate, hold_callback_thread};
