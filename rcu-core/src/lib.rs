@@ -271,6 +271,7 @@ pub mod testing;
 
 pub use arc_cell::RcuArcCell;
 pub use barrier::FORCE_FALLBACK_ENV;
+pub use callbacks::bag::Reclaim;
 #[cfg(loom)]
 #[doc(hidden)]
 pub use callbacks::head::loom_queue;
@@ -284,6 +285,7 @@ pub use domain::default::{
     synchronize_rcu_async, unregister_thread,
 };
 pub use domain::default::{callback_limit, set_callback_limit, synchronize_rcu_expedited};
+pub use domain::default::{defer_free, free_rcu, reclaim, set_reclaim};
 #[cfg(loom)]
 #[doc(hidden)]
 pub use domain::independent::loom_buffer;
