@@ -13,9 +13,10 @@
 //! [`GpCore::poll_done`] reports elapsed.
 //!
 //! # The bound
-//! A thread holds at most [`MAX_SEALED`] sealed segments per domain. A seal that would make one
-//! more either waits for the oldest segment's grace period (expedited) and frees it, where the
-//! thread may wait, or hands the oldest segment to the domain's callback thread as one callback.
+//! A thread holds at most [`MAX_SEALED`] sealed segments per domain. Before a seal that would make
+//! one more, the owner either waits for the oldest segment's grace period (expedited) and frees
+//! it, where the thread may wait, or hands the oldest segment to the domain's callback thread as
+//! one callback (it never holds more, not even while it waits).
 //! So a thread holds at most `MAX_SEALED * SEGMENT` = 1024 sealed objects plus `SEGMENT - 1` = 63
 //! in its open segment per domain ([`Reclaim::MAX_HELD_PER_THREAD`] = 1087).
 //!
@@ -194,6 +195,19 @@ impl FreeBag {
         if self.open.len() < SEGMENT {
             return;
         }
+        // Make room first, so that the thread never holds more than `MAX_SEALED` sealed segments
+        // (not even while it waits): the full open segment is sealed after.
+        if self.sealed.len() >= MAX_SEALED {
+            if let Some(oldest) = self.sealed.pop_front() {
+                if (ops.may_wait)() {
+                    frees.waits.fetch_add(1, Ordering::Relaxed);
+                    (ops.wait_for)(oldest.snap);
+                    self.free_segment(oldest, frees);
+                } else {
+                    (ops.hand_over)(oldest.entries);
+                }
+            }
+        }
         let snap = gp.poll_snapshot();
         self.sealed.push_back(Segment {
             entries: std::mem::take(&mut self.open),
@@ -203,22 +217,6 @@ impl FreeBag {
         if self.requested != Some(snap) {
             self.requested = Some(snap);
             (ops.request_gp)();
-        }
-        if self.sealed.len() <= MAX_SEALED {
-            return;
-        }
-        let Some(oldest) = self.sealed.pop_front() else {
-            return;
-        };
-        if (ops.may_wait)() {
-            frees.waits.fetch_add(1, Ordering::Relaxed);
-            (ops.wait_for)(oldest.snap);
-            self.free_segment(oldest, frees);
-        } else {
-            frees
-                .handed
-                .fetch_add(oldest.entries.len() as u64, Ordering::Relaxed);
-            (ops.hand_over)(oldest.entries);
         }
     }
 
