@@ -181,9 +181,17 @@ impl DomainInner {
         f: impl FnOnce() + Send + 'static,
         owner: impl FnOnce() -> DomainRef,
     ) {
+        self.ensure_worker(owner);
+        self.queue_own(f);
+    }
+
+    /// [`defer`](Self::defer) for a domain whose callback thread runs (or has nobody to start it).
+    #[track_caller]
+    fn queue_own(&self, f: impl FnOnce() + Send + 'static) {
         let (head, func) = box_closure(f);
-        // SAFETY: a fresh head with its trampoline; no buffer.
-        unsafe { self.enqueue(head, func, std::ptr::null(), owner) };
+        // SAFETY: a fresh head with its trampoline.
+        let backlog = unsafe { self.callbacks.push(head, func) };
+        check_backlog(backlog);
     }
 
     /// Hands `entries` (retired with `defer_free`) to the callback thread as one callback that
@@ -195,11 +203,21 @@ impl DomainInner {
         if entries.is_empty() {
             return;
         }
+        self.ensure_worker(owner);
+        self.hand_over_started(entries);
+    }
+
+    /// [`hand_over`](Self::hand_over) without starting the callback thread: for a thread's
+    /// destructor, which has no handle of an independent domain to start one with. Its callback
+    /// thread runs: it was started when the thread's bag was made (`domain/local.rs`), and stops
+    /// only after the domain's last handle closed the link the destructor checks first.
+    #[track_caller]
+    pub(crate) fn hand_over_started(&self, entries: Vec<FreeEntry>) {
         self.callbacks
             .frees
             .handed
             .fetch_add(entries.len() as u64, Ordering::Relaxed);
-        self.defer(move || worker::count_frees(bag::free_all(entries)), owner);
+        self.queue_own(move || worker::count_frees(bag::free_all(entries)));
     }
 
     /// `rcu_barrier` / `drain_call_rcu`: waits until every callback queued before the call has run.

@@ -72,12 +72,8 @@ crate::sync::thread_local_const! {
     static FAST: Fast = Fast { slots: [Slot::empty(), Slot::empty()], handles: Cell::new(0) };
 }
 
-/// One thread's free bag in one domain, and the reference that starts the domain's callback
-/// thread when the bag hands entries over (from the destructor too, which has no domain handle).
-pub(crate) struct Bag {
-    pub(crate) bag: RefCell<FreeBag>,
-    pub(crate) owner: DomainRef,
-}
+/// One thread's free bag in one domain (owner thread only).
+pub(crate) type Bag = RefCell<FreeBag>;
 
 /// One thread's state in one domain.
 struct Entry {
@@ -119,12 +115,17 @@ impl Drop for Table {
         });
         for mut entry in self.0.drain(..) {
             if let Some(bag) = entry.bag.take() {
-                let Bag { bag, owner } = *bag;
                 let mut bag = bag.into_inner();
                 let mut handed = false;
                 entry.with_domain(|d| {
                     let all = bag.take_all(&d.callbacks.frees);
-                    d.hand_over(all, || owner.clone());
+                    if d.link.is_none() {
+                        // The default domain's callback thread may have been joined at process
+                        // exit (`join_if_idle`): start it again, as a late `call_rcu` does.
+                        d.hand_over(all, crate::engine::default_ref);
+                    } else {
+                        d.hand_over_started(all);
+                    }
                     handed = true;
                 });
                 if !handed {
@@ -196,10 +197,7 @@ fn with_entry<R>(
                     table.0.retain_mut(|e| {
                         let alive = e.link.as_ref().is_none_or(|l| l.is_alive());
                         if let (false, Some(bag)) = (alive, e.bag.as_mut()) {
-                            let all = bag
-                                .bag
-                                .get_mut()
-                                .take_all(&crate::callbacks::bag::Frees::new());
+                            let all = bag.get_mut().take_all(&crate::callbacks::bag::Frees::new());
                             crate::callbacks::bag::free_all(all);
                         }
                         alive
@@ -285,8 +283,10 @@ fn buffer_slow(domain: &DomainInner, default: bool) -> *const LocalBuffer {
     .unwrap_or(ptr::null())
 }
 
-/// This thread's free bag in `domain` (`callbacks/bag.rs`), made on first use with `owner`; null
-/// after the table is destroyed (thread exit: `defer_free` then hands each object over).
+/// This thread's free bag in `domain` (`callbacks/bag.rs`), made on first use, when the domain's
+/// callback thread is started too (with `owner`), so that the thread's destructor can hand the bag
+/// over without a handle; null after the table is destroyed (thread exit: `defer_free` then hands
+/// each object over).
 #[inline]
 pub(crate) fn bag(
     domain: &DomainInner,
@@ -303,13 +303,9 @@ pub(crate) fn bag(
 
 #[cold]
 fn bag_slow(domain: &DomainInner, default: bool, owner: impl FnOnce() -> DomainRef) -> *const Bag {
+    domain.ensure_worker(owner);
     with_entry(domain, default, |e| {
-        ptr::from_ref(&**e.bag.get_or_insert_with(|| {
-            Box::new(Bag {
-                bag: RefCell::new(FreeBag::default()),
-                owner: owner(),
-            })
-        }))
+        ptr::from_ref(&**e.bag.get_or_insert_with(Box::default))
     })
     .unwrap_or(ptr::null())
 }

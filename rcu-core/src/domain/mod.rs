@@ -260,7 +260,7 @@ pub(crate) fn hand_over_own_bag<D: RcuDomain>(domain: &D) {
     let Some(bag) = (unsafe { bag.as_ref() }) else {
         return;
     };
-    let Ok(mut free_bag) = bag.bag.try_borrow_mut() else {
+    let Ok(mut free_bag) = bag.try_borrow_mut() else {
         return;
     };
     if free_bag.is_empty() {
@@ -268,7 +268,7 @@ pub(crate) fn hand_over_own_bag<D: RcuDomain>(domain: &D) {
     }
     let all = free_bag.take_all(&engine.callbacks.frees);
     drop(free_bag);
-    engine.hand_over(all, || bag.owner.clone());
+    engine.hand_over(all, || domain.owner());
 }
 
 /// Frees a `Box<T>` leaked by [`RcuDomain::free_rcu`].
@@ -413,9 +413,7 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
         let bag = crate::domain::local::bag(engine, Self::DEFAULT, || self.owner());
         // SAFETY: as in `hand_over_own_bag`: this thread's bag of this live domain.
         let bag = unsafe { bag.as_ref() };
-        let Some((bag, mut free_bag)) =
-            bag.and_then(|b| b.bag.try_borrow_mut().ok().map(|f| (b, f)))
-        else {
+        let Some(mut free_bag) = bag.and_then(|b| b.try_borrow_mut().ok()) else {
             // After thread exit (or re-entered from a `free`, against the contract): one callback.
             frees
                 .deferred
@@ -428,7 +426,7 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
             &engine.gp,
             frees,
             RetireOps {
-                request_gp: || engine.defer(|| {}, || bag.owner.clone()),
+                request_gp: || engine.defer(|| {}, || self.owner()),
                 may_wait: || {
                     engine.callbacks.throttle.get().producers_wait() && producer_may_wait()
                 },
@@ -437,7 +435,7 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
                         self.synchronize_expedited();
                     }
                 },
-                hand_over: |entries| engine.hand_over(entries, || bag.owner.clone()),
+                hand_over: |entries| engine.hand_over(entries, || self.owner()),
             },
         );
     }
