@@ -182,7 +182,8 @@ fn returns_promptly(what: &str, f: impl FnOnce() + Send + 'static) {
 #[test]
 fn past_the_bound_in_a_section_free_rcu_hands_over_and_never_waits() {
     let past_bound = 3 * Reclaim::MAX_HELD_PER_THREAD;
-    let cases: [(&str, fn(&Domain, usize)); 3] = [
+    type Case = (&'static str, fn(&Domain, usize));
+    let cases: [Case; 3] = [
         ("in a section of the domain", |d, n| {
             let _guard = d.read_lock();
             (0..n).for_each(|_| d.free_rcu(Box::new([0u64; 8])));
@@ -220,6 +221,7 @@ fn free_rcu_with_drop_glue_runs_drop_on_the_callback_thread() {
     impl Drop for Marked {
         fn drop(&mut self) {
             assert!(!PRODUCER.with(Cell::get), "Drop ran on the producer");
+            assert_eq!(self.0[0], 7);
         }
     }
     let domain = Domain::new();
