@@ -247,7 +247,11 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
 
     /// Publishes `value` (`rcu_assign_pointer`, Release) and drops the old value on the callback
     /// thread after a grace period (`call_rcu`; a value without drop glue is freed by this thread
-    /// instead, `kfree_rcu`: see the type docs): arc-swap's `store`. Readers that loaded the old
+    /// instead, `kfree_rcu`: see the type docs): arc-swap's `store`. Like those it may wait, where
+    /// that is safe: for the callback thread above the domain's
+    /// [`CallbackLimit`](crate::CallbackLimit) ([`call_rcu`](crate::call_rcu)), or for a grace
+    /// period past the writer's free-bag bound ([`defer_free`](crate::defer_free)); inside a
+    /// [`NoWaitRegion`](crate::NoWaitRegion) or a read-side critical section it never waits. Readers that loaded the old
     /// value keep seeing it until their sections end; later reads see `value`.
     ///
     /// ```

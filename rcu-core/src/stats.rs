@@ -30,8 +30,9 @@ pub struct Stats {
     /// [`synchronize_rcu_expedited`](crate::synchronize_rcu_expedited) and the callback thread's
     /// batches above the high watermark ([`CallbackLimit`](crate::CallbackLimit)).
     pub synchronize_expedited_calls: u64,
-    /// Callbacks queued with `call_rcu` / `call_rcu1` (including `rcu_barrier` markers and polling
-    /// requests).
+    /// Callbacks queued with `call_rcu` / `call_rcu1` (including `rcu_barrier` markers, polling
+    /// requests, the grace-period requests of free bags and the segments they hand over: see
+    /// [`Reclaim`](crate::Reclaim)).
     pub callbacks_queued: u64,
     /// Callbacks that have run (including those that panicked).
     pub callbacks_invoked: u64,

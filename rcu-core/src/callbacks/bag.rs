@@ -34,7 +34,7 @@ use std::fmt;
 use std::ptr::NonNull;
 // Statistics and a setting, not state the algorithm synchronizes through: plain `std` atomics
 // even under loom (as `callbacks/throttle.rs`).
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use crate::gp::GpCore;
 
@@ -265,6 +265,9 @@ impl FreeBag {
 #[derive(Debug)]
 pub(crate) struct Frees {
     reclaim: AtomicU8,
+    /// Some thread has made a bag in this domain: until then a barrier looks for none (and touches
+    /// no thread-local state).
+    pub(crate) any_bag: AtomicBool,
     /// Objects that left their thread's open segment: sealed, handed over or freed at once.
     pub(crate) deferred: AtomicU64,
     pub(crate) by_producers: AtomicU64,
@@ -277,6 +280,7 @@ impl Frees {
     pub(crate) const fn new() -> Frees {
         Frees {
             reclaim: AtomicU8::new(0),
+            any_bag: AtomicBool::new(false),
             deferred: AtomicU64::new(0),
             by_producers: AtomicU64::new(0),
             by_callback_thread: AtomicU64::new(0),

@@ -282,6 +282,13 @@ pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
 /// thread-local bags. With [`Reclaim::CallbackThread`] every object is one callback (as
 /// [`call_rcu`]).
 ///
+/// **May wait for a grace period**, past the bound, where allowed (see above): so, as with
+/// [`synchronize_rcu`], do not call it (nor [`free_rcu`], nor a container writer such as
+/// [`RcuCell::replace`](crate::RcuCell::replace)) while holding a lock that a reader takes inside
+/// its read-side critical section, or that a callback takes, unless inside a
+/// [`NoWaitRegion`](crate::NoWaitRegion): the grace period would wait for that reader, which
+/// waits for the lock. Linux's `kfree_rcu` never sleeps; its single-argument form may.
+///
 /// # Safety
 /// 1. `ptr` is unpublished: no reader can find it any more, though readers inside sections that
 ///    began earlier may still use it.
@@ -350,7 +357,8 @@ pub fn free_rcu<T: Send + 'static>(b: Box<T>) {
 }
 
 /// Sets where the default domain frees memory retired with [`defer_free`] and [`free_rcu`]
-/// ([`Reclaim`]); takes effect at once for later calls. Linux and QEMU have no such switch
+/// ([`Reclaim`]); takes effect at once for later calls (what a thread's bag already holds is still
+/// freed by that thread, or handed over at its next `rcu_barrier` or exit). Linux and QEMU have no such switch
 /// (`kfree_rcu` batches per CPU, `g_free_rcu` frees on the callback thread).
 ///
 /// ```

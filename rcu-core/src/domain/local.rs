@@ -304,22 +304,35 @@ pub(crate) fn bag(
 #[cold]
 fn bag_slow(domain: &DomainInner, default: bool, owner: impl FnOnce() -> DomainRef) -> *const Bag {
     domain.ensure_worker(owner);
+    // Relaxed: only this thread's own later barriers need to see it (program order).
+    domain
+        .callbacks
+        .frees
+        .any_bag
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     with_entry(domain, default, |e| {
         ptr::from_ref(&**e.bag.get_or_insert_with(Box::default))
     })
     .unwrap_or(ptr::null())
 }
 
-/// This thread's free bag in `domain` if it has one (null otherwise, or after thread exit).
+/// This thread's free bag in `domain` if it has one (null otherwise, or after thread exit). Makes
+/// no entry.
 pub(crate) fn existing_bag(domain: &DomainInner, default: bool) -> *const Bag {
     let bag = cached(domain, default, |s| s.bag.get());
     if !bag.is_null() {
         return bag;
     }
-    with_entry(domain, default, |e| {
-        e.bag.as_deref().map_or(ptr::null(), ptr::from_ref)
-    })
-    .unwrap_or(ptr::null())
+    TABLE
+        .try_with(|t| {
+            t.try_borrow().ok().and_then(|t| {
+                let entry = t.0.iter().find(|e| e.id == domain.id)?;
+                entry.bag.as_deref().map(ptr::from_ref)
+            })
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(ptr::null())
 }
 
 /// Unregisters this thread's record in `domain`, if any (`rcu_unregister_thread`); the caller

@@ -254,6 +254,15 @@ pub(crate) fn producer_may_wait() -> bool {
 #[track_caller]
 pub(crate) fn hand_over_own_bag<D: RcuDomain>(domain: &D) {
     let engine = domain.engine();
+    // Relaxed: a bag this thread made was flagged by this thread before.
+    if !engine
+        .callbacks
+        .frees
+        .any_bag
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return;
+    }
     let bag = crate::domain::local::existing_bag(engine, D::DEFAULT);
     // SAFETY: this thread's bag of a live domain: its entry lives until the thread's table is
     // destroyed (which clears the cached slot first) or the domain is gone (`domain` is alive).
