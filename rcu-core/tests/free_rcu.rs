@@ -124,13 +124,15 @@ fn thread_exit_hands_the_bag_over() {
     let domain = Domain::new();
     // One sealed segment and 36 entries in the open one: nothing is freed before the exit.
     let objects = Reclaim::SEGMENT as u64 + 36;
-    thread::scope(|s| {
-        s.spawn(|| {
-            for _ in 0..objects {
-                domain.free_rcu(payload::<3003>());
-            }
-        });
-    });
+    let d = domain.clone();
+    // A joined `JoinHandle` (not a scope, whose end does not wait for thread-local destructors).
+    thread::spawn(move || {
+        for _ in 0..objects {
+            d.free_rcu(payload::<3003>());
+        }
+    })
+    .join()
+    .unwrap();
     domain.barrier();
     let freed = ON_PRODUCER[2].load(Ordering::SeqCst) + ELSEWHERE[2].load(Ordering::SeqCst);
     let stats = domain.stats();
