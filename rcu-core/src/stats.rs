@@ -90,8 +90,10 @@ impl Stats {
     /// Retired objects counted in [`frees_deferred`](Self::frees_deferred) and not yet freed: in
     /// sealed segments of threads' bags, or handed to the callback thread. Each thread's open
     /// segment (at most [`Reclaim::SEGMENT`](crate::Reclaim::SEGMENT)` - 1` objects) is not
-    /// included. With [`Reclaim::Producers`](crate::Reclaim::Producers), threads that may wait keep
-    /// it at most `MAX_HELD_PER_THREAD - SEGMENT + 1` (1024) each.
+    /// included until the bag is handed over. With [`Reclaim::Producers`](crate::Reclaim::Producers),
+    /// each thread that may wait adds at most 1024 while it runs, and at most
+    /// [`Reclaim::MAX_HELD_PER_THREAD`](crate::Reclaim::MAX_HELD_PER_THREAD) (1087) once it handed
+    /// its bag over at a barrier or its exit, until the callback thread has freed it.
     ///
     /// ```
     /// let domain = rcu_core::Domain::new();
