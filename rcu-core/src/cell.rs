@@ -46,6 +46,30 @@ unsafe fn reclaim<T>(head: NonNull<RcuHead>) {
     drop(unsafe { Box::from_raw(node) });
 }
 
+/// Frees a retired node whose value has no drop glue: a plain deallocation, so it may go through
+/// [`RcuDomain::defer_free`] and run on the retiring thread.
+///
+/// # Safety
+/// `ptr` is a `Box<Node<T>>` leaked by `RcuCell`, `!needs_drop::<T>()`, unpublished at least one
+/// grace period ago, handed over exactly once.
+unsafe fn free_node<T>(ptr: NonNull<u8>) {
+    let node = ptr.cast::<Node<T>>().as_ptr();
+    #[cfg(rcu_broken_gp)]
+    if crate::testing::broken() {
+        // Negative controls only (as in `reclaim`): a reader may still be inside the node. Poison
+        // the value with the test allocator's freed-byte pattern (the write the checks observe)
+        // but never free the memory.
+        // SAFETY: the node is ours and never freed; its value has no drop glue.
+        unsafe {
+            std::ptr::write_bytes((&raw mut (*node).value).cast::<u8>(), 0xDE, size_of::<T>())
+        };
+        return;
+    }
+    // SAFETY: per the contract we own the node and no reader can still see it; dropping it only
+    // deallocates.
+    drop(unsafe { Box::from_raw(node) });
+}
+
 /// An RCU-protected owned value: readers get `&T` for the length of a read-side critical section
 /// with no atomic read-modify-write; writers publish a new value and the old one is dropped on the
 /// callback thread after a grace period.
@@ -71,7 +95,10 @@ unsafe fn reclaim<T>(head: NonNull<RcuHead>) {
 /// allocation together with its [`RcuHead`], so retiring it allocates nothing more.
 ///
 /// `T: Send + Sync + 'static` because readers on any thread share `&T`, and the old value is dropped
-/// on the callback thread at an unknown later time.
+/// on the callback thread at an unknown later time. A value without drop glue
+/// (`!std::mem::needs_drop::<T>()`, such as `[u64; 8]`) runs no code when it goes, so its
+/// allocation is retired with [`RcuDomain::defer_free`] instead and freed by the writer thread
+/// itself once the grace period has elapsed (see [`Reclaim`](crate::Reclaim)).
 ///
 /// # Example
 ///
@@ -219,7 +246,12 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
     }
 
     /// Publishes `value` (`rcu_assign_pointer`, Release) and drops the old value on the callback
-    /// thread after a grace period (`call_rcu`): arc-swap's `store`. Readers that loaded the old
+    /// thread after a grace period (`call_rcu`; a value without drop glue is freed by this thread
+    /// instead, `kfree_rcu`: see the type docs): arc-swap's `store`. Like those it may wait, where
+    /// that is safe: for the callback thread above the domain's
+    /// [`CallbackLimit`](crate::CallbackLimit) ([`call_rcu`](crate::call_rcu)), or for a grace
+    /// period past the writer's free-bag bound ([`defer_free`](crate::defer_free)); inside a
+    /// [`NoWaitRegion`](crate::NoWaitRegion) or a read-side critical section it never waits. Readers that loaded the old
     /// value keep seeing it until their sections end; later reads see `value`.
     ///
     /// ```
@@ -330,11 +362,22 @@ impl<T: Send + Sync + 'static, D: RcuDomain> RcuCell<T, D> {
         node.value
     }
 
-    /// Queues `old` for reclamation after a grace period of the cell's domain.
+    /// Queues `old` for reclamation after a grace period of the cell's domain: a plain free
+    /// through the writer's free bag (`defer_free`) when `T` has no drop glue, else a callback
+    /// that drops it on the callback thread.
     ///
     /// # Safety
     /// `old` is a node leaked by `Node::boxed`, no longer published, and retired only once.
     unsafe fn retire(&self, old: *mut Node<T>) {
+        if !std::mem::needs_drop::<T>() {
+            // SAFETY: the node is unpublished and ours; `free_node::<T>` only deallocates it
+            // (no drop glue), once, on any thread (`T: Send`).
+            unsafe {
+                self.domain
+                    .defer_free(NonNull::new_unchecked(old).cast(), free_node::<T>)
+            };
+            return;
+        }
         // SAFETY: the node stays allocated until `reclaim::<T>` frees it; its head is not queued
         // yet; `T: Send` lets the callback thread drop it.
         unsafe {

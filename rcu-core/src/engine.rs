@@ -9,6 +9,7 @@
 use std::ptr::NonNull;
 use std::time::Duration;
 
+use crate::callbacks::bag::{self, FreeEntry};
 use crate::callbacks::buffer::LocalBuffer;
 use crate::callbacks::head::{RcuCallback, RcuHead};
 use crate::callbacks::worker::{self, Callbacks, box_closure, check_backlog};
@@ -180,9 +181,43 @@ impl DomainInner {
         f: impl FnOnce() + Send + 'static,
         owner: impl FnOnce() -> DomainRef,
     ) {
+        self.ensure_worker(owner);
+        self.queue_own(f);
+    }
+
+    /// [`defer`](Self::defer) for a domain whose callback thread runs (or has nobody to start it).
+    #[track_caller]
+    fn queue_own(&self, f: impl FnOnce() + Send + 'static) {
         let (head, func) = box_closure(f);
-        // SAFETY: a fresh head with its trampoline; no buffer.
-        unsafe { self.enqueue(head, func, std::ptr::null(), owner) };
+        // SAFETY: a fresh head with its trampoline.
+        let backlog = unsafe { self.callbacks.push(head, func) };
+        check_backlog(backlog);
+    }
+
+    /// Hands `entries` (retired with `defer_free`) to the callback thread as one callback that
+    /// frees them after a grace period (`callbacks/bag.rs`): a thread's oldest segment where it may
+    /// not wait, its whole bag at a barrier or at thread exit, a single entry after its bag is
+    /// gone. Never waits. The caller counted the entries as deferred.
+    #[track_caller]
+    pub(crate) fn hand_over(&self, entries: Vec<FreeEntry>, owner: impl FnOnce() -> DomainRef) {
+        if entries.is_empty() {
+            return;
+        }
+        self.ensure_worker(owner);
+        self.hand_over_started(entries);
+    }
+
+    /// [`hand_over`](Self::hand_over) without starting the callback thread: for a thread's
+    /// destructor, which has no handle of an independent domain to start one with. Its callback
+    /// thread runs: it was started when the thread's bag was made (`domain/local.rs`), and stops
+    /// only after the domain's last handle closed the link the destructor checks first.
+    #[track_caller]
+    pub(crate) fn hand_over_started(&self, entries: Vec<FreeEntry>) {
+        self.callbacks
+            .frees
+            .handed
+            .fetch_add(entries.len() as u64, Ordering::Relaxed);
+        self.queue_own(move || worker::count_frees(bag::free_all(entries)));
     }
 
     /// `rcu_barrier` / `drain_call_rcu`: waits until every callback queued before the call has run.
@@ -234,6 +269,7 @@ impl DomainInner {
         let invoked = self.callbacks.invoked.load(Ordering::Relaxed);
         let pending = u64::from(pending.saturating_sub(done));
         let throttle = &self.callbacks.throttle;
+        let frees = &self.callbacks.frees;
         Stats {
             grace_periods: gp.grace_periods.load(Ordering::Relaxed),
             synchronize_calls: gp.synchronize_calls.load(Ordering::Relaxed),
@@ -241,6 +277,11 @@ impl DomainInner {
             callbacks_queued_peak: u64::from(throttle.peak.load(Ordering::Relaxed)),
             callback_producer_waits: throttle.waits.load(Ordering::Relaxed),
             callbacks_over_limit_not_waited: throttle.not_waited.load(Ordering::Relaxed),
+            frees_deferred: frees.deferred.load(Ordering::Relaxed),
+            frees_by_producers: frees.by_producers.load(Ordering::Relaxed),
+            frees_by_callback_thread: frees.by_callback_thread.load(Ordering::Relaxed),
+            frees_handed_to_callback_thread: frees.handed.load(Ordering::Relaxed),
+            free_producer_waits: frees.waits.load(Ordering::Relaxed),
             callbacks_queued: invoked + pending,
             callbacks_invoked: invoked,
             callback_panics: self.callbacks.panics.load(Ordering::Relaxed),

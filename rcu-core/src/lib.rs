@@ -12,11 +12,12 @@
 //! | [`synchronize_rcu`] | `synchronize_rcu` | `synchronize_rcu` | `synchronize_rcu` |
 //! | [`call_rcu`], [`call_rcu1`] + [`RcuHead`] + [`container_of!`] | `call_rcu` | `call_rcu1`, `call_rcu` | `call_rcu` |
 //! | [`rcu_barrier`] | `rcu_barrier` | `drain_call_rcu` | `rcu_barrier` |
+//! | [`free_rcu`], [`defer_free`] (freed by the retiring thread, [`Reclaim`]) | — (`call_rcu` + `free`) | `g_free_rcu` | `kfree_rcu`, `kvfree_rcu` |
 //! | [`start_poll_synchronize_rcu`], [`poll_state_synchronize_rcu`], [`cond_synchronize_rcu`] | same names | — | same names |
 //! | [`register_thread`], [`unregister_thread`] | `rcu_register_thread`, ... | same | — |
 //! | [`raw::rcu_dereference`], [`raw::rcu_assign_pointer`] | same names | `qatomic_rcu_read` / `_set` | same names |
 //! | [`RcuCell`]: [`load`](RcuCell::load) → [`Loaded`], [`read`](RcuCell::read) | `rcu_read_lock` + `rcu_dereference` | `RCU_READ_LOCK_GUARD` + `qatomic_rcu_read` | `rcu_dereference` |
-//! | [`RcuCell::replace`], [`replace_sync`](RcuCell::replace_sync), [`update`](RcuCell::update) | `rcu_xchg_pointer` + `call_rcu`; + `synchronize_rcu`; `rcu_cmpxchg_pointer` loop | `qatomic_rcu_set` + `call_rcu1` | `rcu_replace_pointer` + `kfree_rcu` |
+//! | [`RcuCell::replace`], [`replace_sync`](RcuCell::replace_sync), [`update`](RcuCell::update) | `rcu_xchg_pointer` + `call_rcu`; + `synchronize_rcu`; `rcu_cmpxchg_pointer` loop | `qatomic_rcu_set` + `call_rcu1` (`g_free_rcu` for plain data) | `rcu_replace_pointer` + `kfree_rcu` |
 //! | [`RcuArcCell`]: `load`, `load_full`, `store`, `swap`, `compare_and_swap`, `update` | — | — | — (arc-swap's `ArcSwap`: `load`, `load_full`, `store`, `swap`, `compare_and_swap`, `rcu`) |
 //! | [`synchronize_rcu_async`], [`rcu_barrier_async`] | — | — | `start_poll_synchronize_rcu` + completion |
 //! | [`Domain`], [`RcuDomain`], [`DefaultDomain`] | — | — | SRCU (independent domains) |
@@ -183,7 +184,11 @@
 //! process-wide barrier (`membarrier`) and waits, spinning and then sleeping on a futex, for the
 //! readers that entered before. Concurrent callers share grace periods. A background thread runs
 //! `call_rcu` callbacks in batches, one grace period per batch; `call_rcu` appends to a per-thread
-//! buffer (like Linux's per-CPU callback lists) that reaches it in bulk.
+//! buffer (like Linux's per-CPU callback lists) that reaches it in bulk. Plain frees
+//! ([`free_rcu`], [`defer_free`], [`RcuCell`] values without drop glue) go to a per-thread free bag
+//! instead, which the retiring thread frees itself once a grace period has elapsed (Linux's
+//! `kfree_rcu` batching), so that memory goes back to the allocator cache it came from; see
+//! [`Reclaim`].
 //!
 //! # Design: one engine behind every domain
 //!
@@ -196,10 +201,10 @@
 //! |---|---|
 //! | `sync`, `sys`, `barrier`, `diag`, `stats` | std/loom switch, futex and membarrier, the asymmetric barrier pair, diagnostics, counters |
 //! | `gp/` | the grace-period core (`mod.rs`: counter, registry, batching of `synchronize` callers, polling, stall warnings) and the reader records (`reader.rs`) |
-//! | `callbacks/` | [`RcuHead`] and the wait-free queue (`head.rs`), per-thread buffers (`buffer.rs`), the callback thread with its batches and barrier markers (`worker.rs`), the bound on pending callbacks (`throttle.rs`) |
+//! | `callbacks/` | [`RcuHead`] and the wait-free queue (`head.rs`), per-thread buffers (`buffer.rs`), the callback thread with its batches and barrier markers (`worker.rs`), the bound on pending callbacks (`throttle.rs`), per-thread free bags of `defer_free` / `free_rcu` with their bound and [`Reclaim`] (`bag.rs`) |
 //! | `engine` | a domain's state (`DomainInner`: one `gp` half, one `callbacks` half), enqueue, `rcu_barrier`, polling, stats; the default domain's `static` instance |
 //! | `slots`, `gp_async` | the async futures and their shared waker slots |
-//! | `domain/` | the trait and [`Guard`] (`mod.rs`), every thread's records and buffers in every domain (`local.rs`), fork handlers (`fork.rs`), [`DefaultDomain`] and the free functions (`default.rs`), [`Domain`] (`independent.rs`) |
+//! | `domain/` | the trait and [`Guard`] (`mod.rs`), every thread's records, buffers and free bags in every domain (`local.rs`), fork handlers (`fork.rs`), [`DefaultDomain`] and the free functions (`default.rs`), [`Domain`] (`independent.rs`) |
 //! | `raw`, `cell`, `arc_cell`, `loaded` | the unsafe layer; the safe containers |
 //!
 //! A `call_rcu` on any domain:
@@ -271,6 +276,7 @@ pub mod testing;
 
 pub use arc_cell::RcuArcCell;
 pub use barrier::FORCE_FALLBACK_ENV;
+pub use callbacks::bag::Reclaim;
 #[cfg(loom)]
 #[doc(hidden)]
 pub use callbacks::head::loom_queue;
@@ -284,6 +290,7 @@ pub use domain::default::{
     synchronize_rcu_async, unregister_thread,
 };
 pub use domain::default::{callback_limit, set_callback_limit, synchronize_rcu_expedited};
+pub use domain::default::{defer_free, free_rcu, reclaim, set_reclaim};
 #[cfg(loom)]
 #[doc(hidden)]
 pub use domain::independent::loom_buffer;

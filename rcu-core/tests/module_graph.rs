@@ -20,7 +20,8 @@ const LAYERS: &[&[&str]] = &[
     ],
     // The engine's halves: grace periods (`gp`); per-thread callback buffers, then the callback
     // half and its thread (`callbacks`).
-    &["gp", "callbacks/buffer"],
+    // Per-thread free bags (`defer_free`) poll the grace-period core.
+    &["gp", "callbacks/buffer", "callbacks/bag"],
     &["callbacks/worker", "callbacks"],
     // The engine (`DomainInner`: both halves and the operations that need both), the async
     // futures and their waker slots.

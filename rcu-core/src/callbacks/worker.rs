@@ -39,6 +39,7 @@ use std::ptr::NonNull;
 #[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
+use crate::callbacks::bag::Frees;
 use crate::callbacks::buffer::{Chain, LocalBuffer};
 use crate::callbacks::head::{CallbackQueue, RcuCallback, RcuHead, invoke};
 use crate::callbacks::throttle::Throttle;
@@ -140,6 +141,8 @@ pub(crate) struct Callbacks {
     pub(crate) started: AtomicBool,
     /// The bound on pending callbacks (`callbacks/throttle.rs`).
     pub(crate) throttle: Throttle,
+    /// Where `defer_free` frees, and its counters (`callbacks/bag.rs`).
+    pub(crate) frees: Frees,
 }
 
 struct ClosureNode<F> {
@@ -204,6 +207,7 @@ impl Callbacks {
                 handle: Mutex::new(None),
                 started: AtomicBool::new(false),
                 throttle: Throttle::new(),
+                frees: Frees::new(),
             }
         }
     }
@@ -503,6 +507,22 @@ impl Callbacks {
 thread_local! {
     /// The callback half whose callback thread this is, if any (for misuse checks).
     static WORKER_OF: std::cell::Cell<*const Callbacks> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Counts `n` objects of `defer_free` freed by the calling thread, a callback thread (for
+/// [`Stats::frees_by_callback_thread`](crate::Stats::frees_by_callback_thread); not counted under
+/// loom, whose models read no statistics).
+pub(crate) fn count_frees(n: u64) {
+    #[cfg(not(loom))]
+    WORKER_OF.with(|w| {
+        // SAFETY: set by `run` for the life of the callback thread, whose domain its caller keeps
+        // alive meanwhile; this runs inside one of its callbacks.
+        if let Some(cbs) = unsafe { w.get().as_ref() } {
+            cbs.frees.by_callback_thread.fetch_add(n, Ordering::Relaxed);
+        }
+    });
+    #[cfg(loom)]
+    let _ = n;
 }
 
 /// Whether the calling thread is the callback thread of some domain.

@@ -9,6 +9,7 @@
 use std::ptr::NonNull;
 use std::time::Duration;
 
+use crate::callbacks::bag::Reclaim;
 use crate::callbacks::head::{RcuCallback, RcuHead};
 use crate::callbacks::throttle::CallbackLimit;
 use crate::domain::{Guard, RcuDomain, sealed};
@@ -164,6 +165,13 @@ pub fn callback_limit() -> CallbackLimit {
 
 /// Runs `f` on the background callback thread after a grace period: `call_rcu()` with a closure.
 ///
+/// Callbacks always run on the callback thread (as in liburcu and QEMU), never on the thread that
+/// queued them. Only plain frees may happen on the producing thread: [`defer_free`], [`free_rcu`]
+/// and the containers that use them ([`RcuCell`] for values without drop glue) free memory on the
+/// thread that retired it once its grace period has elapsed, unless the domain's [`Reclaim`] is
+/// [`Reclaim::CallbackThread`]. To free a plain allocation after a grace period, prefer
+/// [`free_rcu`]: it is cheaper and keeps the memory with its allocator cache.
+///
 /// One thread's callbacks run in the order that thread queued them (FIFO); callbacks queued by
 /// different threads are not ordered with each other (each thread's go through its own buffer;
 /// [`rcu_barrier`] waits for all of them). A callback may call `call_rcu` itself. A callback that
@@ -255,8 +263,129 @@ pub unsafe fn call_rcu1(head: NonNull<RcuHead>, func: RcuCallback) {
     unsafe { DefaultDomain.call_rcu1(head, func) };
 }
 
+/// Frees `ptr` by calling `free(ptr)` after a grace period: Linux's `kfree_rcu` / `kvfree_rcu`,
+/// QEMU's `g_free_rcu` (liburcu has none: `call_rcu` with a callback that calls `free`).
+///
+/// With the default [`Reclaim::Producers`] the calling thread keeps `(ptr, free)` in its free bag
+/// and frees it itself, in segments of [`Reclaim::SEGMENT`], on a later `defer_free` (or
+/// [`free_rcu`], [`RcuCell::replace`](crate::RcuCell::replace)) once the segment's grace period
+/// has elapsed: the memory goes back to the allocator cache of the thread that retired it, and no
+/// callback is queued per object. A thread holds at most [`Reclaim::MAX_HELD_PER_THREAD`] unfreed
+/// objects per domain; beyond that it waits for its oldest segment's grace period (expedited) and
+/// frees it, where a [`call_rcu`] may wait (not in a read-side critical section, a
+/// [`NoWaitRegion`](crate::NoWaitRegion), a callback, nor with
+/// [`CallbackLimit::producers_never_wait`]), and otherwise hands that segment to the callback
+/// thread as one callback, without waiting. [`rcu_barrier`] hands the calling thread's bag to the
+/// callback thread first, so it waits for the caller's own `defer_free`s; other threads' bags are
+/// freed by those threads (within [`Reclaim::MAX_HELD_PER_THREAD`] of their retires, as soon as a
+/// grace period has elapsed), at their exit, or at their next `rcu_barrier`, like crossbeam-epoch's
+/// thread-local bags. With [`Reclaim::CallbackThread`] every object is one callback (as
+/// [`call_rcu`]).
+///
+/// **May wait for a grace period**, past the bound, where allowed (see above): so, as with
+/// [`synchronize_rcu`], do not call it (nor [`free_rcu`], nor a container writer such as
+/// [`RcuCell::replace`](crate::RcuCell::replace)) while holding a lock that a reader takes inside
+/// its read-side critical section, or that a callback takes, unless inside a
+/// [`NoWaitRegion`](crate::NoWaitRegion): the grace period would wait for that reader, which
+/// waits for the lock. Linux's `kfree_rcu` never sleeps; its single-argument form may.
+///
+/// # Safety
+/// 1. `ptr` is unpublished: no reader can find it any more, though readers inside sections that
+///    began earlier may still use it.
+/// 2. `free(ptr)` is sound once, on any thread, after a grace period, and nothing else frees
+///    `ptr` (the memory is `Send`).
+/// 3. `free` only releases memory (Linux's `kfree_rcu` contract): it takes no locks, never waits,
+///    never panics and never calls into RCU. It may run on the calling thread during a later
+///    `defer_free` (inside the caller's locks and critical sections), on the callback thread, or in
+///    a thread-local destructor.
+///
+/// # Panics
+/// As [`call_rcu`], with [`Reclaim::CallbackThread`], when the callback thread cannot keep up.
+///
+/// # Example
+///
+/// ```
+/// use std::ptr::NonNull;
+/// use std::sync::atomic::{AtomicPtr, Ordering};
+///
+/// unsafe fn free_u64(p: NonNull<u8>) {
+///     // SAFETY: `p` came from `Box::<u64>::into_raw` below and is freed once.
+///     drop(unsafe { Box::from_raw(p.cast::<u64>().as_ptr()) });
+/// }
+///
+/// let slot = AtomicPtr::new(Box::into_raw(Box::new(1u64)));
+/// let old = slot.swap(Box::into_raw(Box::new(2u64)), Ordering::AcqRel);
+/// // SAFETY: `old` is unpublished; `free_u64` only deallocates it.
+/// unsafe { rcu_core::defer_free(NonNull::new(old).unwrap().cast(), free_u64) };
+/// rcu_core::rcu_barrier(); // hands this thread's bag over: `old` is freed now
+/// # drop(unsafe { Box::from_raw(slot.load(Ordering::Relaxed)) });
+/// ```
+#[track_caller]
+pub unsafe fn defer_free(ptr: NonNull<u8>, free: unsafe fn(NonNull<u8>)) {
+    // SAFETY: forwarded contract.
+    unsafe { DefaultDomain.defer_free(ptr, free) };
+}
+
+/// Drops `b` after a grace period: Linux's `kfree_rcu`, QEMU's `g_free_rcu` (liburcu has none).
+///
+/// When `T` has no drop glue (`!std::mem::needs_drop::<T>()`), freeing `b` runs no user code, so
+/// it goes through [`defer_free`] and is freed on this thread where possible (see there; it never
+/// waits while the caller holds its own locks in a [`NoWaitRegion`](crate::NoWaitRegion) or is
+/// in a read-side critical section). Otherwise it is exactly `call_rcu(move || drop(b))`: `T`'s
+/// `Drop` always runs on the callback thread. A zero-sized `T` without drop glue allocated
+/// nothing: it is dropped at once.
+///
+/// # Panics
+/// As [`call_rcu`], when the callback thread cannot keep up.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::atomic::{AtomicPtr, Ordering};
+///
+/// let slot = AtomicPtr::new(Box::into_raw(Box::new([0u64; 8])));
+/// let old = slot.swap(Box::into_raw(Box::new([1u64; 8])), Ordering::AcqRel);
+/// // SAFETY: `old` came from `Box::into_raw` and is unpublished now; readers that still hold it
+/// // are inside sections that the grace period waits for.
+/// rcu_core::free_rcu(unsafe { Box::from_raw(old) });
+/// rcu_core::rcu_barrier();
+/// # drop(unsafe { Box::from_raw(slot.load(Ordering::Relaxed)) });
+/// ```
+#[track_caller]
+pub fn free_rcu<T: Send + 'static>(b: Box<T>) {
+    DefaultDomain.free_rcu(b);
+}
+
+/// Sets where the default domain frees memory retired with [`defer_free`] and [`free_rcu`]
+/// ([`Reclaim`]); takes effect at once for later calls (what a thread's bag already holds is still
+/// freed by that thread, or handed over at its next `rcu_barrier` or exit). Linux and QEMU have no such switch
+/// (`kfree_rcu` batches per CPU, `g_free_rcu` frees on the callback thread).
+///
+/// ```
+/// rcu_core::set_reclaim(rcu_core::Reclaim::CallbackThread); // QEMU / liburcu behaviour
+/// assert_eq!(rcu_core::reclaim(), rcu_core::Reclaim::CallbackThread);
+/// # rcu_core::set_reclaim(rcu_core::Reclaim::Producers);
+/// ```
+pub fn set_reclaim(reclaim: Reclaim) {
+    DefaultDomain.set_reclaim(reclaim);
+}
+
+/// Where the default domain frees memory retired with [`defer_free`] and [`free_rcu`]
+/// ([`Reclaim::Producers`] unless set).
+///
+/// ```
+/// assert_eq!(rcu_core::reclaim(), rcu_core::Reclaim::Producers);
+/// ```
+pub fn reclaim() -> Reclaim {
+    DefaultDomain.reclaim()
+}
+
 /// Waits until every callback queued (by any thread) before the call has run: `rcu_barrier()`,
 /// QEMU's `drain_call_rcu()`.
+///
+/// The calling thread's [`defer_free`]s and [`free_rcu`]s are handed to the callback thread first,
+/// so they are freed when it returns; other threads' are freed by those threads (see
+/// [`defer_free`]).
 ///
 /// # Panics
 /// Inside a read-side critical section, or on the callback thread (from a callback).

@@ -54,6 +54,13 @@
 //! variable held for a wake-up or the start of a wait; they are not taken here (on Linux they are
 //! futexes and hold no lock).
 //!
+//! Per-thread free bags of `defer_free` / `free_rcu` (`callbacks/bag.rs`) are owned by their thread
+//! and take no lock: the child's copy of the forking thread's bags is valid, and their snapshots
+//! stay sound after the default domain's sequence is rolled back (`GpCore::after_fork_child`: a
+//! snapshot only names a later grace period). A segment whose grace-period request was dropped with
+//! the queue is freed when the thread next reaches its bound (it then waits for a grace period
+//! itself) or hands its bag over (barrier, exit). Other threads' bags do not exist in the child.
+//!
 //! Limitations (as in QEMU and liburcu): do not fork from inside a `call_rcu` callback or a
 //! read-side critical section of the default domain.
 //! A `call_rcu` racing with `fork()` on another thread may be caught half-way through its

@@ -9,6 +9,7 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::time::Duration;
 
+use crate::callbacks::bag::Reclaim;
 use crate::callbacks::head::{RcuCallback, RcuHead};
 use crate::callbacks::throttle::CallbackLimit;
 use crate::domain::{Guard, NotSend, RcuDomain, sealed};
@@ -41,6 +42,7 @@ static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 /// | [`synchronize_rcu_expedited`](crate::synchronize_rcu_expedited) | [`synchronize_expedited`](Self::synchronize_expedited) |
 /// | [`set_callback_limit`](crate::set_callback_limit), [`callback_limit`](crate::callback_limit) | [`set_callback_limit`](Self::set_callback_limit), [`callback_limit`](Self::callback_limit) |
 /// | [`call_rcu`](crate::call_rcu), [`call_rcu1`](crate::call_rcu1) | [`call_rcu`](Self::call_rcu), [`call_rcu1`](Self::call_rcu1) |
+/// | [`defer_free`](crate::defer_free), [`free_rcu`](crate::free_rcu), [`set_reclaim`](crate::set_reclaim), [`reclaim`](crate::reclaim) | [`defer_free`](Self::defer_free), [`free_rcu`](Self::free_rcu), [`set_reclaim`](Self::set_reclaim), [`reclaim`](Self::reclaim) |
 /// | [`rcu_barrier`](crate::rcu_barrier) | [`barrier`](Self::barrier) |
 /// | [`start_poll_synchronize_rcu`](crate::start_poll_synchronize_rcu), ... | [`start_poll`](Self::start_poll), [`poll_state`](Self::poll_state), [`cond_synchronize`](Self::cond_synchronize) |
 /// | [`stats`](crate::stats), [`set_stall_timeout`](crate::set_stall_timeout) | [`stats`](Self::stats), [`set_stall_timeout`](Self::set_stall_timeout) |
@@ -286,7 +288,78 @@ impl Domain {
         unsafe { RcuDomain::call_rcu1(self, head, func) };
     }
 
+    /// Frees `ptr` with `free(ptr)` after a grace period of this domain (Linux's `kfree_rcu`,
+    /// QEMU's `g_free_rcu`); as [`defer_free`](crate::defer_free).
+    ///
+    /// # Safety
+    /// As for [`defer_free`](crate::defer_free).
+    ///
+    /// # Panics
+    /// In a child process after `fork()`.
+    ///
+    /// ```
+    /// use std::ptr::NonNull;
+    ///
+    /// unsafe fn free_page(p: NonNull<u8>) {
+    ///     // SAFETY: from `Box::<[u8; 4096]>::into_raw` below, freed once.
+    ///     drop(unsafe { Box::from_raw(p.cast::<[u8; 4096]>().as_ptr()) });
+    /// }
+    ///
+    /// let domain = rcu_core::Domain::new();
+    /// let page = Box::into_raw(Box::new([0u8; 4096]));
+    /// // SAFETY: never published; `free_page` only deallocates.
+    /// unsafe { domain.defer_free(NonNull::new(page).unwrap().cast(), free_page) };
+    /// domain.barrier();
+    /// assert_eq!(domain.stats().frees_pending(), 0);
+    /// ```
+    #[track_caller]
+    pub unsafe fn defer_free(&self, ptr: NonNull<u8>, free: unsafe fn(NonNull<u8>)) {
+        // SAFETY: forwarded contract.
+        unsafe { RcuDomain::defer_free(self, ptr, free) };
+    }
+
+    /// Drops `b` after a grace period of this domain, on this thread where possible (Linux's
+    /// `kfree_rcu`, QEMU's `g_free_rcu`); as [`free_rcu`](crate::free_rcu).
+    ///
+    /// # Panics
+    /// In a child process after `fork()`.
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// domain.free_rcu(Box::new([0u64; 8]));
+    /// domain.barrier();
+    /// assert_eq!(domain.stats().frees_deferred, 1);
+    /// ```
+    #[track_caller]
+    pub fn free_rcu<T: Send + 'static>(&self, b: Box<T>) {
+        RcuDomain::free_rcu(self, b);
+    }
+
+    /// Sets where this domain frees memory retired with [`defer_free`](Self::defer_free) and
+    /// [`free_rcu`](Self::free_rcu); see [`Reclaim`].
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// domain.set_reclaim(rcu_core::Reclaim::CallbackThread);
+    /// assert_eq!(domain.reclaim(), rcu_core::Reclaim::CallbackThread);
+    /// ```
+    pub fn set_reclaim(&self, reclaim: Reclaim) {
+        RcuDomain::set_reclaim(self, reclaim);
+    }
+
+    /// Where this domain frees memory retired with [`defer_free`](Self::defer_free) and
+    /// [`free_rcu`](Self::free_rcu) ([`Reclaim::Producers`] unless set).
+    ///
+    /// ```
+    /// assert_eq!(rcu_core::Domain::new().reclaim(), rcu_core::Reclaim::Producers);
+    /// ```
+    pub fn reclaim(&self) -> Reclaim {
+        RcuDomain::reclaim(self)
+    }
+
     /// Waits until every callback queued on this domain before the call has run (`rcu_barrier`).
+    /// The calling thread's [`defer_free`](Self::defer_free)s are handed over first (see
+    /// [`rcu_barrier`](crate::rcu_barrier)).
     ///
     /// # Panics
     /// Inside a read-side critical section of this domain, on its callback thread, or in a child
@@ -475,6 +548,9 @@ impl Drop for Domain {
             std::mem::forget(self.inner.clone());
             return;
         }
+        // This thread's free bag first (other threads free theirs at their next new table entry
+        // or exit: no reader of the domain is left).
+        crate::domain::hand_over_own_bag(self);
         // C13.
         if self.inner.callbacks.started.load(Ordering::Acquire) {
             self.inner.barrier(|| sealed::Sealed::owner(self));

@@ -1,6 +1,7 @@
 //! The calling thread's state in every domain: one entry per domain the thread has used, holding
-//! its reader record (registered by its first `read_lock`) and its callback buffer (by its first
-//! `call_rcu`), in one table per thread; and, for the fast paths, two cached slots in a `const`
+//! its reader record (registered by its first `read_lock`), its callback buffer (by its first
+//! `call_rcu`) and its free bag (by its first `defer_free`, `callbacks/bag.rs`), in one table per
+//! thread; and, for the fast paths, two cached slots in a `const`
 //! thread-local without destructor: slot 0 for the default domain, slot 1 for the independent
 //! domain the thread used last. The default domain's `read_lock` is thus one thread-local load and
 //! a null test before the record's own code, and a `Domain`'s one more comparison of its id.
@@ -13,11 +14,13 @@
 //!   them (the registries that held them are gone). Entries of dropped domains are purged at the
 //!   thread's next new entry, or at its exit. Ids are never reused, so a slot left pointing into a
 //!   purged entry is never matched again.
-//! - At thread exit the table's destructor moves each buffer's callbacks to its domain's shared
+//! - At thread exit the table's destructor hands each free bag (sealed and open segments) to its
+//!   domain's callback thread as one callback (or, if the domain is gone, frees it at once: no
+//!   reader of a dropped domain exists), moves each buffer's callbacks to its domain's shared
 //!   queue and unregisters the buffer (so one thread's callbacks stay in order) and unregisters each
 //!   record. Thread-local destructors run in reverse order of registration, so a later one may still
 //!   call `read_lock` or `call_rcu`: the slots stay usable (no destructor), `call_rcu` then goes to
-//!   the shared queue, and a record still in a section, or registered after the table is gone, is
+//!   the shared queue (and so does `defer_free`, one callback per object), and a record still in a section, or registered after the table is gone, is
 //!   *late* (`Reader::mark_late`): owned by the guard chain and found through its slot, and the
 //!   outermost unlock unregisters and frees it ([`release_late`]). So a late thread never leaks
 //!   records and `read_ongoing` stays exact.
@@ -25,8 +28,9 @@
 use std::cell::{Cell, RefCell};
 use std::ptr;
 
+use crate::callbacks::bag::FreeBag;
 use crate::callbacks::buffer::LocalBuffer;
-use crate::engine::DomainInner;
+use crate::engine::{DomainInner, DomainRef};
 use crate::gp::reader::{Link, Reader};
 use crate::sync::Arc;
 
@@ -35,6 +39,7 @@ struct Slot {
     id: Cell<u64>,
     reader: Cell<*const Reader>,
     buf: Cell<*const LocalBuffer>,
+    bag: Cell<*const Bag>,
 }
 
 impl Slot {
@@ -43,13 +48,15 @@ impl Slot {
             id: Cell::new(0),
             reader: Cell::new(ptr::null()),
             buf: Cell::new(ptr::null()),
+            bag: Cell::new(ptr::null()),
         }
     }
 
-    fn set(&self, id: u64, reader: *const Reader, buf: *const LocalBuffer) {
+    fn set(&self, id: u64, reader: *const Reader, buf: *const LocalBuffer, bag: *const Bag) {
         self.id.set(id);
         self.reader.set(reader);
         self.buf.set(buf);
+        self.bag.set(bag);
     }
 }
 
@@ -65,6 +72,9 @@ crate::sync::thread_local_const! {
     static FAST: Fast = Fast { slots: [Slot::empty(), Slot::empty()], handles: Cell::new(0) };
 }
 
+/// One thread's free bag in one domain (owner thread only).
+pub(crate) type Bag = RefCell<FreeBag>;
+
 /// One thread's state in one domain.
 struct Entry {
     id: u64,
@@ -73,6 +83,8 @@ struct Entry {
     link: Option<Arc<Link>>,
     reader: Option<Arc<Reader>>,
     buf: Option<Arc<LocalBuffer>>,
+    /// Boxed: the cached slot points at it while the table's vector moves.
+    bag: Option<Box<Bag>>,
 }
 
 fn ptr_of<T>(v: &Option<Arc<T>>) -> *const T {
@@ -98,10 +110,31 @@ impl Drop for Table {
     fn drop(&mut self) {
         let _ = FAST.try_with(|f| {
             for slot in &f.slots {
-                slot.set(0, ptr::null(), ptr::null());
+                slot.set(0, ptr::null(), ptr::null(), ptr::null());
             }
         });
-        for entry in self.0.drain(..) {
+        for mut entry in self.0.drain(..) {
+            if let Some(bag) = entry.bag.take() {
+                let mut bag = bag.into_inner();
+                let mut handed = false;
+                entry.with_domain(|d| {
+                    let all = bag.take_all(&d.callbacks.frees);
+                    if d.link.is_none() {
+                        // The default domain's callback thread may have been joined at process
+                        // exit (`join_if_idle`): start it again, as a late `call_rcu` does.
+                        d.hand_over(all, crate::engine::default_ref);
+                    } else {
+                        d.hand_over_started(all);
+                    }
+                    handed = true;
+                });
+                if !handed {
+                    // The domain was dropped: its last handle outlived every guard and handle, so
+                    // no reader can see these objects any more.
+                    let all = bag.take_all(&crate::callbacks::bag::Frees::new());
+                    crate::callbacks::bag::free_all(all);
+                }
+            }
             if let Some(buf) = &entry.buf {
                 entry.with_domain(|d| d.callbacks.unregister_buffer(buf));
             }
@@ -117,7 +150,12 @@ impl Drop for Table {
             reader.mark_late();
             let raw = Arc::into_raw(reader.clone());
             let _ = FAST.try_with(|f| {
-                f.slots[usize::from(entry.link.is_some())].set(entry.id, raw, ptr::null())
+                f.slots[usize::from(entry.link.is_some())].set(
+                    entry.id,
+                    raw,
+                    ptr::null(),
+                    ptr::null(),
+                )
             });
         }
     }
@@ -155,15 +193,22 @@ fn with_entry<R>(
                 Some(i) => i,
                 None => {
                     // Purge the entries of dropped domains (nothing of them is registered anywhere).
-                    table
-                        .0
-                        .retain(|e| e.link.as_ref().is_none_or(|l| l.is_alive()));
+                    // Their bags' objects are freed now: no reader of a dropped domain exists.
+                    table.0.retain_mut(|e| {
+                        let alive = e.link.as_ref().is_none_or(|l| l.is_alive());
+                        if let (false, Some(bag)) = (alive, e.bag.as_mut()) {
+                            let all = bag.get_mut().take_all(&crate::callbacks::bag::Frees::new());
+                            crate::callbacks::bag::free_all(all);
+                        }
+                        alive
+                    });
                     table.0.push(Entry {
                         id: domain.id,
                         domain,
                         link: domain.link.clone(),
                         reader: None,
                         buf: None,
+                        bag: None,
                     });
                     table.0.len() - 1
                 }
@@ -171,7 +216,8 @@ fn with_entry<R>(
             let entry = &mut table.0[i];
             let result = f(entry);
             let (reader, buf) = (ptr_of(&entry.reader), ptr_of(&entry.buf));
-            FAST.with(|fast| fast.slots[usize::from(!default)].set(domain.id, reader, buf));
+            let bag = entry.bag.as_deref().map_or(ptr::null(), ptr::from_ref);
+            FAST.with(|fast| fast.slots[usize::from(!default)].set(domain.id, reader, buf, bag));
             result
         })
         .ok()
@@ -205,7 +251,7 @@ fn register(domain: &DomainInner, default: bool) -> *const Reader {
         // guard chain until its section ends and found through the slot meanwhile.
         late.mark_late();
         let _owned_by_guards = Arc::into_raw(late);
-        FAST.with(|f| f.slots[usize::from(!default)].set(domain.id, raw, ptr::null()));
+        FAST.with(|f| f.slots[usize::from(!default)].set(domain.id, raw, ptr::null(), ptr::null()));
     }
     raw
 }
@@ -235,6 +281,58 @@ fn buffer_slow(domain: &DomainInner, default: bool) -> *const LocalBuffer {
         )
     })
     .unwrap_or(ptr::null())
+}
+
+/// This thread's free bag in `domain` (`callbacks/bag.rs`), made on first use, when the domain's
+/// callback thread is started too (with `owner`), so that the thread's destructor can hand the bag
+/// over without a handle; null after the table is destroyed (thread exit: `defer_free` then hands
+/// each object over).
+#[inline]
+pub(crate) fn bag(
+    domain: &DomainInner,
+    default: bool,
+    owner: impl FnOnce() -> DomainRef,
+) -> *const Bag {
+    let bag = cached(domain, default, |s| s.bag.get());
+    if bag.is_null() {
+        bag_slow(domain, default, owner)
+    } else {
+        bag
+    }
+}
+
+#[cold]
+fn bag_slow(domain: &DomainInner, default: bool, owner: impl FnOnce() -> DomainRef) -> *const Bag {
+    domain.ensure_worker(owner);
+    // Relaxed: only this thread's own later barriers need to see it (program order).
+    domain
+        .callbacks
+        .frees
+        .any_bag
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    with_entry(domain, default, |e| {
+        ptr::from_ref(&**e.bag.get_or_insert_with(Box::default))
+    })
+    .unwrap_or(ptr::null())
+}
+
+/// This thread's free bag in `domain` if it has one (null otherwise, or after thread exit). Makes
+/// no entry.
+pub(crate) fn existing_bag(domain: &DomainInner, default: bool) -> *const Bag {
+    let bag = cached(domain, default, |s| s.bag.get());
+    if !bag.is_null() {
+        return bag;
+    }
+    TABLE
+        .try_with(|t| {
+            t.try_borrow().ok().and_then(|t| {
+                let entry = t.0.iter().find(|e| e.id == domain.id)?;
+                entry.bag.as_deref().map(ptr::from_ref)
+            })
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(ptr::null())
 }
 
 /// Unregisters this thread's record in `domain`, if any (`rcu_unregister_thread`); the caller
@@ -291,7 +389,7 @@ pub(crate) fn may_be_in_section() -> bool {
 pub(crate) unsafe fn release_late(reader: *const Reader, domain: &DomainInner) {
     let _ = FAST.try_with(|f| {
         for slot in f.slots.iter().filter(|s| s.reader.get() == reader) {
-            slot.set(0, ptr::null(), ptr::null());
+            slot.set(0, ptr::null(), ptr::null(), ptr::null());
         }
     });
     // SAFETY: per the contract, one strong count is handed back here.

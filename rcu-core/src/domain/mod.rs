@@ -14,6 +14,7 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::time::Duration;
 
+use crate::callbacks::bag::{FreeEntry, Reclaim, RetireOps};
 use crate::callbacks::head::{RcuCallback, RcuHead};
 use crate::callbacks::throttle::CallbackLimit;
 use crate::callbacks::worker::box_closure;
@@ -248,6 +249,47 @@ pub(crate) fn producer_may_wait() -> bool {
         && !crate::domain::local::may_be_in_section()
 }
 
+/// Hands the calling thread's free bag of `domain` (`callbacks/bag.rs`) to its callback thread, so
+/// that a barrier queued next waits for its objects too (`rcu_barrier`, `Domain`'s last drop).
+#[track_caller]
+pub(crate) fn hand_over_own_bag<D: RcuDomain>(domain: &D) {
+    let engine = domain.engine();
+    // Relaxed: a bag this thread made was flagged by this thread before.
+    if !engine
+        .callbacks
+        .frees
+        .any_bag
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return;
+    }
+    let bag = crate::domain::local::existing_bag(engine, D::DEFAULT);
+    // SAFETY: this thread's bag of a live domain: its entry lives until the thread's table is
+    // destroyed (which clears the cached slot first) or the domain is gone (`domain` is alive).
+    let Some(bag) = (unsafe { bag.as_ref() }) else {
+        return;
+    };
+    let Ok(mut free_bag) = bag.try_borrow_mut() else {
+        return;
+    };
+    if free_bag.is_empty() {
+        return;
+    }
+    let all = free_bag.take_all(&engine.callbacks.frees);
+    drop(free_bag);
+    engine.hand_over(all, || domain.owner());
+}
+
+/// Frees a `Box<T>` leaked by [`RcuDomain::free_rcu`].
+///
+/// # Safety
+/// `ptr` came from `Box::<T>::leak` and is freed once; `T` has no drop glue, so this only
+/// deallocates.
+unsafe fn free_box<T>(ptr: NonNull<u8>) {
+    // SAFETY: per the contract.
+    drop(unsafe { Box::from_raw(ptr.cast::<T>().as_ptr()) });
+}
+
 /// An RCU domain: the default one ([`DefaultDomain`](crate::DefaultDomain)) or an independent
 /// [`Domain`](crate::Domain). Sealed; the same engine runs both (the default domain only finds the
 /// calling thread's record faster).
@@ -349,6 +391,94 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
         engine.callbacks.help(backlog, producer_may_wait);
     }
 
+    /// Frees `ptr` with `free(ptr)` after a grace period (Linux's `kfree_rcu`, QEMU's
+    /// `g_free_rcu`); see [`defer_free`](crate::defer_free).
+    ///
+    /// # Safety
+    /// As [`defer_free`](crate::defer_free).
+    ///
+    /// # Panics
+    /// For an independent domain, in a child after `fork()`.
+    #[track_caller]
+    unsafe fn defer_free(&self, ptr: NonNull<u8>, free: unsafe fn(NonNull<u8>)) {
+        let engine = self.engine();
+        engine.assert_same_process("defer_free");
+        // SAFETY: forwarded contract.
+        let entry = unsafe { FreeEntry::new(ptr, free) };
+        let frees = &engine.callbacks.frees;
+        if frees.reclaim() == Reclaim::CallbackThread {
+            frees
+                .deferred
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            frees
+                .handed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.call_rcu(move || {
+                entry.free();
+                crate::callbacks::worker::count_frees(1);
+            });
+            return;
+        }
+        let bag = crate::domain::local::bag(engine, Self::DEFAULT, || self.owner());
+        // SAFETY: as in `hand_over_own_bag`: this thread's bag of this live domain.
+        let bag = unsafe { bag.as_ref() };
+        let Some(mut free_bag) = bag.and_then(|b| b.try_borrow_mut().ok()) else {
+            // After thread exit (or re-entered from a `free`, against the contract): one callback.
+            frees
+                .deferred
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            engine.hand_over(vec![entry], || self.owner());
+            return;
+        };
+        free_bag.retire(
+            entry,
+            &engine.gp,
+            frees,
+            RetireOps {
+                request_gp: || engine.defer(|| {}, || self.owner()),
+                may_wait: || {
+                    engine.callbacks.throttle.get().producers_wait() && producer_may_wait()
+                },
+                wait_for: |snap| {
+                    if !self.poll_state(GpState(snap)) {
+                        self.synchronize_expedited();
+                    }
+                },
+                hand_over: |entries| engine.hand_over(entries, || self.owner()),
+            },
+        );
+    }
+
+    /// Drops `b` after a grace period, freeing it on this thread where possible (Linux's
+    /// `kfree_rcu`); see [`free_rcu`](crate::free_rcu).
+    ///
+    /// # Panics
+    /// For an independent domain, in a child after `fork()`.
+    #[track_caller]
+    fn free_rcu<T: Send + 'static>(&self, b: Box<T>) {
+        if std::mem::needs_drop::<T>() {
+            self.call_rcu(move || drop(b));
+        } else if size_of::<T>() == 0 {
+            drop(b); // nothing was allocated and nothing runs
+        } else {
+            let ptr = NonNull::from(Box::leak(b)).cast::<u8>();
+            // SAFETY: the box was the caller's (so unpublished); `free_box::<T>` only deallocates
+            // it (no drop glue), once, and may run on any thread (`T: Send`).
+            unsafe { self.defer_free(ptr, free_box::<T>) };
+        }
+    }
+
+    /// Sets where this domain frees memory retired with `defer_free` / `free_rcu`; see [`Reclaim`].
+    fn set_reclaim(&self, reclaim: Reclaim) {
+        self.engine().callbacks.frees.set_reclaim(reclaim);
+    }
+
+    /// Where this domain frees memory retired with `defer_free` / `free_rcu`
+    /// ([`Reclaim::Producers`] unless set).
+    fn reclaim(&self) -> Reclaim {
+        self.engine().callbacks.frees.reclaim()
+    }
+
     /// Waits for every callback queued before the call (`rcu_barrier`); see
     /// [`rcu_barrier`](crate::rcu_barrier).
     ///
@@ -362,6 +492,7 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
         if self.read_ongoing() {
             panic_in_section(api::<Self>("rcu_barrier", "Domain::barrier"));
         }
+        hand_over_own_bag(self);
         engine.barrier(|| self.owner());
     }
 
@@ -406,6 +537,8 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
     /// For an independent domain, in a child after `fork()`.
     #[track_caller]
     fn barrier_async(&self) -> RcuBarrierFuture {
+        self.engine().assert_same_process("barrier_async");
+        hand_over_own_bag(self);
         RcuBarrierFuture::new(self.owner())
     }
 
