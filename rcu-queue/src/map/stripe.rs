@@ -1,6 +1,6 @@
 //! Striped writer locks of [`RcuHashMap`](super::RcuHashMap): writers to different stripes never
-//! contend, and a resize takes every stripe (QEMU qht locks each bucket; `qht_map_lock_buckets` takes
-//! them all for a resize).
+//! contend, and starting a migration takes every stripe for a moment (QEMU qht locks each bucket;
+//! `qht_map_lock_buckets` takes them all for a resize).
 //!
 //! The stripe of a key is the low bits of its hash, and a table never has fewer buckets than there are
 //! stripes, so every key of a bucket maps to the same stripe: holding a stripe serializes all writers
@@ -16,7 +16,7 @@
 //! otherwise each wait for the other's stripe (see `RcuHashMap::auto_resize`).
 
 use crate::sync::{Mutex, MutexGuard};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::PoisonError;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -34,6 +34,28 @@ std::thread_local! {
 #[cfg(loom)]
 loom::thread_local! {
     static HELD: RefCell<Vec<usize>> = RefCell::new(Vec::new());
+}
+
+#[cfg(not(loom))]
+std::thread_local! {
+    /// The stripe this thread helps migrate next (see [`next_help`]).
+    static HELP: Cell<usize> = const { Cell::new(0) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static HELP: Cell<usize> = Cell::new(0);
+}
+
+/// A stripe for this thread to help migrate: each call the next one, so that every stripe's part of
+/// a migration progresses even when all writes go to one key.
+pub(super) fn next_help() -> usize {
+    HELP.try_with(|next| {
+        let index = next.get();
+        next.set(index.wrapping_add(1));
+        index % STRIPES
+    })
+    .unwrap_or(0)
 }
 
 /// Whether this thread holds a stripe of any map. Also true where the thread's record is gone (in a
@@ -117,7 +139,27 @@ impl Stripes {
         }
     }
 
-    /// Locks every stripe, in order (for a resize).
+    /// Locks stripe `index` if it is free and this thread holds no stripe of this map (for a
+    /// migration step a writer takes on besides its own write: it never waits for it).
+    pub(super) fn try_lock(&self, index: usize) -> Option<StripeGuard<'_>> {
+        if self.held_by_me() {
+            return None;
+        }
+        let stripe = &self.stripes[index];
+        let mutex = match stripe.mutex.try_lock() {
+            Ok(mutex) => mutex,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(StripeGuard {
+            count: &stripe.count,
+            _mutex: mutex,
+            _held: self.enter(),
+            _no_wait: rcu_core::no_wait_region(),
+        })
+    }
+
+    /// Locks every stripe, in order (to start a migration).
     ///
     /// # Panics
     ///
