@@ -62,9 +62,11 @@ const _: () = assert!(MAX_LOAD < SLOTS);
 ///   hold [`Entry`]s of several maps at once, but one of each map: a second write to a map while
 ///   holding its entry panics instead of deadlocking.
 /// * The table **resizes itself** (or on [`resize`](Self::resize)) without ever blocking readers, and
-///   readers never miss a key that is present during a resize. An automatic resize is postponed
-///   while the writing thread holds an entry of any map, so it never waits for another map's entry
-///   holder. See the [module docs](crate::map) for the design.
+///   readers never miss a key that is present during a resize. An automatic resize is incremental:
+///   the writers that follow copy the old table a few buckets each (at most 40 old buckets per
+///   write), so no write pauses for a whole rebuild. Starting one is postponed while the writing
+///   thread holds an entry of any map, so it never waits for another map's entry holder. See the
+///   [module docs](crate::map) for the design.
 ///
 /// # Example: QEMU's `/machine/peripheral` container, looked up by id
 ///

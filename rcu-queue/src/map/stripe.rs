@@ -8,12 +8,14 @@
 //! contended counter.
 //!
 //! A thread may hold stripes of several maps at once (entries of different maps), but of each map
-//! only one stripe (a write or an `Entry`) or all of them (a resize). Each thread records which maps
-//! it holds stripes of, so that taking another stripe of a map it already holds panics instead of
-//! deadlocking (against itself, or against a resize that takes the stripes in order), and so that an
-//! automatic resize, which takes every stripe of its map, is postponed while the thread holds a stripe
-//! of any map: two threads that each hold an entry of one map and insert into the other would
-//! otherwise each wait for the other's stripe (see `RcuHashMap::auto_resize`).
+//! only one stripe (a write or an `Entry`; before taking its own, a write may take another one for a
+//! moment, without waiting for it, to help a migration) or all of them (the start of a migration).
+//! Each thread records which maps it holds stripes of, so that taking another stripe of a map it
+//! already holds panics instead of deadlocking (against itself, or against a migration's start that
+//! takes the stripes in order), and so that an automatic resize, which takes every stripe of its
+//! map, is postponed while the thread holds a stripe of any map: two threads that each hold an
+//! entry of one map and insert into the other would otherwise each wait for the other's stripe (see
+//! `RcuHashMap::auto_resize`).
 
 use crate::sync::{Mutex, MutexGuard};
 use std::cell::{Cell, RefCell};
