@@ -879,10 +879,10 @@ where
         }
     }
 
-    /// Starts a migration if the load calls for it, unless one is running, that would have to wait
-    /// inside a read-side critical section, another thread is starting one, or this thread holds a
-    /// stripe of any map: then a later write retries. Writers then carry the migration out a few
-    /// groups at a time (invariant 5).
+    /// Starts a migration if the load calls for it, unless one is running, the grace period since
+    /// the last one completed has not elapsed (a write never waits for one), another thread is
+    /// starting one, or this thread holds a stripe of any map: then a later write retries. Writers
+    /// then carry the migration out a few groups at a time (invariant 5).
     ///
     /// Starting takes every stripe of this map, so while this thread holds a stripe (an `Entry`) of
     /// another map, a thread holding an entry of this map and inserting into that one could wait
@@ -921,7 +921,8 @@ where
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if last.is_some_and(|state| !self.domain.poll_state(state)) {
-            if !wait && self.domain.read_ongoing() {
+            if !wait {
+                // A write never waits for a grace period: a later one starts the migration.
                 return false;
             }
             self.domain.synchronize();

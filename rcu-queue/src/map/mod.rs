@@ -69,7 +69,7 @@
 //! present key once. A migration starts only when none runs and a grace period has passed since the
 //! previous one completed (a polled `start_poll_synchronize_rcu` cookie), which keeps at most two
 //! retired tables allocated during a run of resizes; an automatic start that would have to wait
-//! inside a read-side critical section is simply postponed to a later write.
+//! for that grace period is simply postponed to a later write (a write never waits for one).
 //!
 //! # Differences from QEMU and liburcu
 //!

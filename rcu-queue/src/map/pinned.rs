@@ -19,7 +19,7 @@ use std::fmt;
 /// Keep pins short, as any read-side critical section: a pin delays every grace period of its
 /// domain, so values removed meanwhile (by any thread) are dropped only after it ends, and the map
 /// starts at most one more migration while this thread holds one (a migration starts only a grace
-/// period after the previous one completed, and postpones itself rather than wait inside a section).
+/// period after the previous one completed, and a write postpones it rather than wait for that).
 ///
 /// # Example
 ///

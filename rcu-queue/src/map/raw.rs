@@ -172,8 +172,74 @@ impl<K, V> Bucket<K, V> {
 /// One bucket array with its overflow buckets: the unit a migration publishes and retires (qht's
 /// `struct qht_map`).
 pub struct Table<K, V> {
-    buckets: Box<[Bucket<K, V>]>,
+    buckets: BucketArray<K, V>,
     rcu: RcuHead,
+}
+
+#[cfg(not(loom))]
+type BucketArray<K, V> = ZeroedBuckets<K, V>;
+#[cfg(loom)]
+type BucketArray<K, V> = Box<[Bucket<K, V>]>;
+
+/// A bucket array in zeroed memory from the allocator's `calloc` path: for a large table that is
+/// fresh pages, which the kernel zeroes as they are first touched, so starting a migration to a big
+/// table does not write the whole array (the writer that starts one would pay for it). The global
+/// allocator zeroes with `calloc` only up to 16-byte alignment (above it, it writes the zeros
+/// itself), so the block is allocated with that alignment and one bucket more, and the array
+/// starts at its first 64-byte boundary.
+#[cfg(not(loom))]
+struct ZeroedBuckets<K, V> {
+    first: NonNull<Bucket<K, V>>,
+    len: usize,
+    block: NonNull<u8>,
+}
+
+#[cfg(not(loom))]
+impl<K, V> ZeroedBuckets<K, V> {
+    /// The block's layout.
+    fn layout(len: usize) -> std::alloc::Layout {
+        let size = core::mem::size_of::<Bucket<K, V>>()
+            .checked_mul(len + 1)
+            .expect("table too large");
+        std::alloc::Layout::from_size_align(size, 16).expect("table too large")
+    }
+
+    fn new(len: usize) -> Self {
+        let layout = Self::layout(len);
+        // SAFETY: the layout has a non-zero size (at least one bucket).
+        let block = NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })
+            .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        let align = core::mem::align_of::<Bucket<K, V>>();
+        let skip = block.as_ptr().align_offset(align);
+        assert!(
+            skip < align,
+            "a 16-byte aligned block reaches a 64-byte boundary"
+        );
+        // SAFETY: `skip` is below one bucket's size, and the block holds `len + 1` buckets' bytes.
+        let first = unsafe { NonNull::new_unchecked(block.as_ptr().add(skip)) }.cast();
+        ZeroedBuckets { first, len, block }
+    }
+}
+
+#[cfg(not(loom))]
+impl<K, V> core::ops::Deref for ZeroedBuckets<K, V> {
+    type Target = [Bucket<K, V>];
+
+    fn deref(&self) -> &[Bucket<K, V>] {
+        // SAFETY: `first` is aligned for buckets and followed by `len` buckets' bytes of the block,
+        // which lives as long as `self`; all-zero bytes are an empty bucket (zero tags, `moved`
+        // clear, atomics of null pointers), and buckets are changed only through their atomics.
+        unsafe { core::slice::from_raw_parts(self.first.as_ptr(), self.len) }
+    }
+}
+
+#[cfg(not(loom))]
+impl<K, V> Drop for ZeroedBuckets<K, V> {
+    fn drop(&mut self) {
+        // SAFETY: the block came from `alloc_zeroed` with this layout; buckets need no drop (the
+        // table frees its overflow buckets itself).
+        unsafe { std::alloc::dealloc(self.block.as_ptr(), Self::layout(self.len)) };
+    }
 }
 
 impl<K, V> Table<K, V> {
@@ -186,26 +252,15 @@ impl<K, V> Table<K, V> {
         NonNull::from(Box::leak(table))
     }
 
-    /// `nbuckets` empty buckets, from zeroed memory: the allocator hands out large zeroed blocks as
-    /// fresh pages, so starting a migration to a big table does not write the whole array (a writer
-    /// pays for that when it starts a migration).
+    /// `nbuckets` empty buckets, from zeroed memory (see [`ZeroedBuckets`]).
     #[cfg(not(loom))]
-    fn empty_buckets(nbuckets: usize) -> Box<[Bucket<K, V>]> {
-        let layout = std::alloc::Layout::array::<Bucket<K, V>>(nbuckets).expect("table too large");
-        // SAFETY: the layout has a non-zero size (`nbuckets` is a power of two, a bucket 64 bytes).
-        let buckets = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Bucket<K, V>>();
-        if buckets.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
-        // SAFETY: all-zero bytes are an empty bucket (zero tags, atomics of null pointers, `moved`
-        // clear), and the block was allocated by the global allocator with the layout of
-        // `[Bucket; nbuckets]`, which is what `Box<[Bucket]>` frees.
-        unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(buckets, nbuckets)) }
+    fn empty_buckets(nbuckets: usize) -> ZeroedBuckets<K, V> {
+        ZeroedBuckets::new(nbuckets)
     }
 
     /// `nbuckets` empty buckets (loom's atomics are not valid as zeroed memory).
     #[cfg(loom)]
-    fn empty_buckets(nbuckets: usize) -> Box<[Bucket<K, V>]> {
+    fn empty_buckets(nbuckets: usize) -> BucketArray<K, V> {
         (0..nbuckets).map(|_| Bucket::new()).collect()
     }
 
