@@ -829,14 +829,12 @@ impl<K, V> RawTable<K, V> {
         // AcqRel: the counter chains every lock's completion (Release) to the call that completes
         // the last one (Acquire), so its Release store of `from` below covers every group's copy.
         // (`at` was below `per_lock` on entry: this call completed the lock.)
-        if at == per_lock {
-            if self.locks_done.fetch_add(1, AcqRel) + 1 == self.locks() {
-                // Release: pairs with the Acquire load in `tables`: a reader that finds no migration
-                // sees every group in `current`.
-                self.from.store(ptr::null_mut(), Release);
-                // SAFETY: `from` is never null here.
-                done.finished = Some(unsafe { NonNull::new_unchecked(from) });
-            }
+        if at == per_lock && self.locks_done.fetch_add(1, AcqRel) + 1 == self.locks() {
+            // Release: pairs with the Acquire load in `tables`: a reader that finds no migration sees
+            // every group in `current`.
+            self.from.store(ptr::null_mut(), Release);
+            // SAFETY: `from` is never null here.
+            done.finished = Some(unsafe { NonNull::new_unchecked(from) });
         }
         done
     }
