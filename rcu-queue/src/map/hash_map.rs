@@ -1265,11 +1265,11 @@ mod tests {
         );
         assert!(worst <= BOUND, "a write copied {worst} old buckets");
         assert!(
-            worst > 0 && copied > 1 << 15,
+            worst > 0 && copied > 1 << 14,
             "the writes did no migration work"
         );
         assert!(
-            started >= 10 && completed + 1 >= started,
+            started >= 3 && completed + 1 >= started,
             "{started} started, {completed} done"
         );
 
