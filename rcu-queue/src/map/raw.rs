@@ -787,13 +787,16 @@ impl<K, V> RawTable<K, V> {
         // Relaxed: `from` is followed only if this lock's cursor says the migration still needs it;
         // the lock orders this thread after `start` and after every change to the cursor.
         let from = self.from.load(Relaxed);
+        if from.is_null() {
+            return done;
+        }
         let per_lock = self.per_lock.load(Relaxed);
         let cursor = &self.cursor[lock];
         // Relaxed: written only under this lock (or W2).
         let mut at = cursor.load(Relaxed);
-        if from.is_null() || at == per_lock {
-            // No migration, or none of its groups is left under this lock: `from` may be retired
-            // already (a stale non-null load) and is not read.
+        if at == per_lock {
+            // None of the migration's groups is left under this lock: `from` may be retired already
+            // (a stale non-null load) and is not read.
             return done;
         }
         // SAFETY: a group of this lock is not copied yet and its lock is held, so the migration
