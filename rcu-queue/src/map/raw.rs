@@ -442,6 +442,17 @@ impl<K, V> Position<K, V> {
     }
 }
 
+/// The low bit of [`RawTable`]'s `current` while a migration runs (a table is 8-aligned): readers
+/// test it, and load `from` only when it is set.
+const MIGRATING: usize = 1;
+
+/// A `current` value without its migration mark, and whether it had one.
+#[inline]
+fn untag<T>(table: *mut T) -> (*mut T, bool) {
+    let mark = table as usize & MIGRATING;
+    (table.wrapping_byte_sub(mark), mark != 0)
+}
+
 /// What one [`RawTable::migrate`] call did.
 #[must_use = "a finished migration's old table must be retired"]
 pub struct Migrated<K, V> {
@@ -457,7 +468,9 @@ pub struct Migrated<K, V> {
 /// `current` and `from` come first and together (`repr(C)`): a reader loads both, from one line.
 #[repr(C)]
 pub struct RawTable<K, V> {
-    /// The table writers write: published with a `Release` store by [`start`](Self::start).
+    /// The table writers write: published with a `Release` store by [`start`](Self::start), with
+    /// the [`MIGRATING`] mark, which the [`migrate`](Self::migrate) call that completes the
+    /// migration clears (`Release`).
     current: AtomicPtr<Table<K, V>>,
     /// The table a migration copies into `current`, group by group; null when none runs. Stored
     /// with `Release` by [`start`](Self::start) (before `current`) and by the [`migrate`](Self::migrate)
@@ -517,11 +530,13 @@ impl<K, V> RawTable<K, V> {
     /// once more. Anyone else may find it freed (use [`nbuckets`](Self::nbuckets) for its size).
     #[inline]
     unsafe fn table(&self) -> &Table<K, V> {
-        // Acquire: pairs with the Release store in `start` (or the table's creation), so the table
-        // is visible; nodes placed later are published by their own Release stores.
+        // Acquire: pairs with the Release stores of `current` in `start` and `migrate` (or the
+        // table's creation), so the table is visible; nodes placed later are published by their own
+        // Release stores.
+        let (table, _) = untag(self.current.load(Acquire));
         // SAFETY: `current` is never null, and the table is live while the caller's section or lock
         // lasts (contract).
-        unsafe { &*self.current.load(Acquire) }
+        unsafe { &*table }
     }
 
     /// The current table and, while a migration runs, the table it copies from (R1).
@@ -531,21 +546,40 @@ impl<K, V> RawTable<K, V> {
     /// R1, and both are used only inside the section.
     #[inline]
     unsafe fn tables(&self) -> (&Table<K, V>, Option<&Table<K, V>>) {
+        // Acquire: as in `table`.
+        let (table, migrating) = untag(self.current.load(Acquire));
+        // SAFETY: R1 (contract): `current` is never null and the section keeps it allocated.
+        let table = unsafe { &*table };
+        if !migrating {
+            // The fast path, one load: no migration, or one that completed (its last step clears
+            // the mark with a Release store after every copy).
+            return (table, None);
+        }
         // SAFETY: R1 (contract).
-        let table = unsafe { self.table() };
+        (table, unsafe { self.migrating_from(table) })
+    }
+
+    /// The table a migration into `table` (a `current` value loaded with the migration mark)
+    /// copies from, unless it has completed.
+    ///
+    /// # Safety
+    ///
+    /// R1, and the table is used only inside the section.
+    unsafe fn migrating_from<'a>(&'a self, table: &'a Table<K, V>) -> Option<&'a Table<K, V>> {
         // Acquire: pairs with the Release stores of `from`: in `start`, which precedes its store of
         // `current`, so a reader that loaded the new `current` finds the table it migrates from (or
         // null, later); and in the `migrate` call that completes the migration, so a reader that
         // finds null sees every group copied into `current`.
         let from = self.from.load(Acquire);
-        // `from == current`: this reader loaded `current` before a migration from it started; it reads
-        // that table alone, whose buckets stay complete until they are copied.
+        // `from == table`: this reader loaded `current` before that migration completed and the
+        // next one, from it, started; it reads that table alone, whose buckets stay complete until
+        // they are copied.
         if from.is_null() || ptr::eq(from, table) {
-            return (table, None);
+            return None;
         }
         // SAFETY: R1: a table a reader may reach through `from` is freed only a grace period after
         // `from` stops naming it (W3), and this section started before that.
-        (table, Some(unsafe { &*from }))
+        Some(unsafe { &*from })
     }
 
     /// Number of buckets of the current table; callable anywhere, with no section or lock (a
@@ -576,18 +610,16 @@ impl<K, V> RawTable<K, V> {
         hash: u64,
         mut eq: impl FnMut(&K) -> bool,
     ) -> Option<NonNull<Node<K, V>>> {
-        // SAFETY: R1 (contract): the caller's section keeps both tables allocated.
-        let (table, from) = unsafe { self.tables() };
-        let mut bucket = table.bucket(hash);
-        if let Some(from) = from {
-            let old = from.bucket(hash);
-            // Acquire: pairs with the Release store in `migrate` that marks the group copied, so
-            // the copies in `table` are visible. Not copied: the old bucket still holds every key
-            // of its group (writers copy a group before they change it).
-            if old.moved.load(Acquire) == 0 {
-                bucket = old;
-            }
-        }
+        // Acquire: as in `table`.
+        let (table, migrating) = untag(self.current.load(Acquire));
+        // SAFETY: R1 (contract): `current` is never null and the section keeps it allocated.
+        let table = unsafe { &*table };
+        let mut bucket = if migrating {
+            // SAFETY: R1 (contract).
+            unsafe { self.bucket_during_migration(table, hash) }
+        } else {
+            table.bucket(hash)
+        };
         let tag = tag_of(hash);
         loop {
             // The slots whose tag matches, as a bit mask: no branch per slot.
@@ -612,6 +644,33 @@ impl<K, V> RawTable<K, V> {
             }
             bucket = bucket.next_bucket()?;
         }
+    }
+
+    /// The bucket `find` reads for `hash` when `current` (`table`) carries the migration mark: the
+    /// old table's, while its group is not copied yet; the new one's after. Out of line, so that
+    /// `find` stays as small as without migrations.
+    ///
+    /// # Safety
+    ///
+    /// R1, and the bucket is used only inside the section.
+    #[cold]
+    #[inline(never)]
+    unsafe fn bucket_during_migration<'a>(
+        &'a self,
+        table: &'a Table<K, V>,
+        hash: u64,
+    ) -> &'a Bucket<K, V> {
+        // SAFETY: R1 (contract).
+        if let Some(from) = unsafe { self.migrating_from(table) } {
+            let old = from.bucket(hash);
+            // Acquire: pairs with the Release store in `migrate` that marks the group copied, so
+            // the copies in `table` are visible. Not copied: the old bucket still holds every key
+            // of its group (writers copy a group before they change it).
+            if old.moved.load(Acquire) == 0 {
+                return old;
+            }
+        }
+        table.bucket(hash)
     }
 
     /// Every node, bucket by bucket; while a migration runs, group by group, each group from the
@@ -743,7 +802,8 @@ impl<K, V> RawTable<K, V> {
             "RawTable::start: a migration is still running"
         );
         assert!(nbuckets.is_power_of_two() && nbuckets >= self.locks());
-        // Relaxed: every lock is held (W2), so no other writer stores `current`.
+        // Relaxed: every lock is held (W2), so no other writer stores `current`; no migration runs,
+        // so it carries no mark.
         let old = self.current.load(Relaxed);
         // SAFETY: the current table is live while every lock is held (W2).
         let groups = unsafe { &*old }.buckets.len().min(nbuckets);
@@ -755,9 +815,11 @@ impl<K, V> RawTable<K, V> {
         self.locks_done.store(0, Relaxed);
         let new = Table::<K, V>::alloc(nbuckets);
         // Release (both): pairs with the Acquire loads in `tables`; `from` first, so a reader that
-        // sees the new `current` also sees the table it must consult.
+        // sees the new `current` also sees the table it must consult. `current` carries the
+        // migration mark (its low bit: tables are 8-aligned) until the migration completes.
         self.from.store(old, Release);
-        self.current.store(new.as_ptr(), Release);
+        self.current
+            .store(new.as_ptr().wrapping_byte_add(MIGRATING), Release);
         self.nbuckets.store(nbuckets, Relaxed);
     }
 
@@ -833,8 +895,11 @@ impl<K, V> RawTable<K, V> {
         // the last one (Acquire), so its Release store of `from` below covers every group's copy.
         // (`at` was below `per_lock` on entry: this call completed the lock.)
         if at == per_lock && self.locks_done.fetch_add(1, AcqRel) + 1 == self.locks() {
-            // Release: pairs with the Acquire load in `tables`: a reader that finds no migration sees
-            // every group in `current`.
+            // Release (both): pair with the Acquire loads in `tables`: a reader that finds no
+            // migration mark, or no table to migrate from, sees every group in `current`.
+            // Relaxed: `current` changes only in `start`, which this lock excludes.
+            let (table, _) = untag(self.current.load(Relaxed));
+            self.current.store(table, Release);
             self.from.store(ptr::null_mut(), Release);
             // SAFETY: `from` is never null here.
             done.finished = Some(unsafe { NonNull::new_unchecked(from) });
@@ -914,17 +979,17 @@ impl<K, V> Drop for RawTable<K, V> {
         // SAFETY: `&mut self`: no reader or writer can reach the tables (a section of our own, R1,
         // is not needed); each node is yielded once by `iter` (from the one table that holds it for
         // a group) and owned by the map, so freed once; each table's own `Drop` then frees its
-        // overflow buckets, not the nodes.
+        // overflow buckets, not the nodes. The iterator reads only slots, never a node it has
+        // yielded, so each node is freed as soon as it is yielded.
         unsafe {
-            let nodes: Vec<_> = self.iter().collect();
-            for node in nodes {
+            for node in self.iter() {
                 Node::<K, V>::reclaim(node);
             }
             let from = self.from.load(Relaxed);
             if let Some(from) = NonNull::new(from) {
                 Table::<K, V>::reclaim(Table::rcu_head(from));
             }
-            let table = self.current.load(Relaxed);
+            let (table, _) = untag(self.current.load(Relaxed));
             Table::<K, V>::reclaim(Table::rcu_head(NonNull::new_unchecked(table)));
         }
     }
