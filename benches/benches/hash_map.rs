@@ -62,6 +62,15 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.alloc(layout) }
     }
 
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Relaxed) {
+            LIVE.fetch_add(layout.size() as isize, Relaxed);
+        }
+        // SAFETY: the caller's contract, forwarded. (Forwarded as such, not left to the default
+        // `alloc` + memset: `System` zeroes with `calloc`, which a large table gets as fresh pages.)
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if COUNTING.load(Relaxed) {
             LIVE.fetch_sub(layout.size() as isize, Relaxed);

@@ -1,7 +1,8 @@
 //! loom models of `RcuHashMap`'s table (`rcu_queue::map::raw`, the code the safe map calls): insert
 //! and remove against `get` and `iter`; a reader against an insert into a reused slot, an insert that
 //! appends an overflow bucket and a remove that empties a slot; a grow and a shrink against `get`;
-//! and a rebuild against a writer it does not exclude.
+//! a reader's `get` and `iter` against a migration copied group by group, with an insert between
+//! the copies; and a migration against a writer it does not exclude.
 //!
 //! Run with: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p rcu-queue --release --test map_loom`.
 //!
@@ -12,8 +13,11 @@
 //! `Table::reclaim` the callbacks run. Values are
 //! loom `UnsafeCell`s, so loom reports any read of a value not ordered after its initialization, or
 //! racing with its reclamation. Negative controls: reclaiming without a grace period, initializing a
-//! value after publishing it (in a reused slot, and in an overflow bucket), and a rebuild that does
-//! not exclude writers must be caught.
+//! value after publishing it (in a reused slot, and in an overflow bucket), and a migration that does
+//! not exclude writers must be caught; built with `--cfg rcu_broken_migration` (which marks a group
+//! moved before its copies are placed), the migration model must report a missed key:
+//! `RUSTFLAGS="--cfg loom --cfg rcu_broken_migration" LOOM_MAX_PREEMPTIONS=2 cargo test -p rcu-queue
+//! --release --test map_loom -- migration`.
 #![cfg(loom)]
 
 use core::ptr::NonNull;
@@ -23,13 +27,16 @@ use loom::thread;
 use rcu_core::Domain;
 use rcu_queue::map::raw::{Node, RawTable, Table};
 
+/// The models' writers are one thread at a time (or take one lock): every bucket has lock 0.
+const LOCKS: usize = 1;
+
 type Map = RawTable<u64, UnsafeCell<u64>>;
 type N = Node<u64, UnsafeCell<u64>>;
 type T = Table<u64, UnsafeCell<u64>>;
 
 /// A node whose value is written after allocation: the store that publication must order.
 fn node(key: u64, value: u64) -> NonNull<N> {
-    // The hash is the key (every `locate`, `find` and `rebuild` here hashes with `|k| *k`): the
+    // The hash is the key (every `locate`, `find` and `migrate` here hashes with `|k| *k`): the
     // models choose buckets, tags (the top 16 bits) and slots exactly.
     let n = N::alloc(key, UnsafeCell::new(0));
     set(n, value);
@@ -56,7 +63,23 @@ unsafe fn get(map: &Map, key: u64) -> Option<u64> {
     Some(unsafe { n.as_ref() }.value.with(|v| unsafe { *v }))
 }
 
-/// What `RcuHashMap::insert` does under the key's stripe: locate, then link or replace.
+/// Migrates the whole table to `nbuckets` buckets, as the safe map's explicit `resize` does; returns
+/// the old table, to be reclaimed after a grace period.
+///
+/// # Safety
+///
+/// The caller is the only writer (raw W1, W2).
+unsafe fn resize(map: &Map, nbuckets: usize) -> NonNull<T> {
+    // SAFETY: forwarded.
+    unsafe {
+        map.start(nbuckets);
+        let done = map.migrate(0, None, usize::MAX, |k| *k);
+        done.finished.expect("one call copies every group")
+    }
+}
+
+/// What `RcuHashMap::insert` does under the key's stripe: copy the key's group, locate, then link
+/// or replace.
 fn insert(map: &Map, key: u64, value: u64) -> Option<NonNull<N>> {
     insert_node(map, node(key, value))
 }
@@ -67,6 +90,8 @@ fn insert_node(map: &Map, n: NonNull<N>) -> Option<NonNull<N>> {
     let key = unsafe { n.as_ref() }.key;
     // SAFETY: this model's only writer (raw W1); `n` is fresh.
     unsafe {
+        let done = map.migrate(0, Some(key), 0, |k| *k);
+        assert!(done.finished.is_none(), "budget 0 completes nothing");
         let pos = map.locate(key, |k| *k == key);
         if pos.found().is_some() {
             Some(map.replace_at(&pos, n))
@@ -81,6 +106,8 @@ fn insert_node(map: &Map, n: NonNull<N>) -> Option<NonNull<N>> {
 fn remove(map: &Map, key: u64) -> NonNull<N> {
     // SAFETY: this model's only writer (raw W1); the key is present.
     unsafe {
+        let done = map.migrate(0, Some(key), 0, |k| *k);
+        assert!(done.finished.is_none(), "budget 0 completes nothing");
         let pos = map.locate(key, |k| *k == key);
         map.unlink_at(&pos)
     }
@@ -109,7 +136,7 @@ unsafe fn reclaim(n: NonNull<N>) {
 fn insert_remove_vs_get(grace_period: bool) {
     loom::model(move || {
         let domain = Arc::new(Domain::new());
-        let map = Arc::new(Map::new(2));
+        let map = Arc::new(Map::new(2, LOCKS));
         assert!(insert(&map, 0, 10).is_none());
         assert!(insert(&map, 2, 20).is_none());
         let reader = {
@@ -167,12 +194,12 @@ fn map_reclaim_without_grace_period_is_caught() {
 }
 
 /// A grow (2 -> 4 buckets) and a shrink (4 -> 2) against a reader that looks up every key: none may
-/// be missed. Keys 0, 2, 4 share bucket 0 of 2. Each rebuild builds a new table and leaves the one a
-/// reader may hold untouched; each old table is reclaimed a grace period after its replacement.
+/// be missed. Keys 0, 2, 4 share bucket 0 of 2. Each migration builds a new table and leaves the old
+/// buckets a reader may still read untouched.
 fn resize_vs_get() {
     loom::model(move || {
         let domain = Arc::new(Domain::new());
-        let map = Arc::new(Map::new(2));
+        let map = Arc::new(Map::new(2, LOCKS));
         for k in [0, 2, 4] {
             assert!(insert(&map, k, 10 + k).is_none());
         }
@@ -187,15 +214,13 @@ fn resize_vs_get() {
                 seen
             })
         };
-        // SAFETY: the only writer (W2); old tables are reclaimed after a grace period (W3).
-        unsafe {
-            let old = map.rebuild(4, |k| *k);
-            let old2 = map.rebuild(2, |k| *k);
-            domain.synchronize();
-            T::reclaim(T::rcu_head(old));
-            T::reclaim(T::rcu_head(old2));
-        }
-        for (k, v) in reader.join().unwrap() {
+        // SAFETY: the only writer (W1, W2).
+        let old = unsafe { [resize(&map, 4), resize(&map, 2)] };
+        let seen = reader.join().unwrap();
+        // SAFETY: both migrations completed and the only reader is joined (the tables are plain
+        // allocations, which loom does not track: W3's grace period is the safe map's business).
+        unsafe { old.map(|t| T::reclaim(T::rcu_head(t))) };
+        for (k, v) in seen {
             assert_eq!(v, Some(10 + k), "key {k} missed during a resize");
         }
     });
@@ -228,7 +253,7 @@ enum Late {
 fn slots_vs_get(late: Late) {
     loom::model(move || {
         let domain = Arc::new(Domain::new());
-        let map = Arc::new(Map::new(1));
+        let map = Arc::new(Map::new(1, LOCKS));
         for k in 0..5 {
             assert!(insert(&map, tagged(k), 10 + k).is_none());
         }
@@ -303,13 +328,14 @@ fn map_overflow_published_before_init_is_caught() {
     slots_vs_get(Late::Overflow);
 }
 
-/// A rebuild (2 -> 4 buckets) and an insert of key 3, serialized by a lock (what the stripes do) or,
-/// in the negative control, concurrent: then the insert can land in the old table after the rebuild
-/// copied it, and the key is lost. After both, the key must be found.
-fn rebuild_vs_insert(exclude: bool) {
+/// A migration (2 -> 4 buckets: start, then the copy of each group) and an insert of key 3, each
+/// step under a lock (what the stripes do) or, in the negative control, without it: then the insert
+/// can land in the old table after its group was copied, and the key is lost. After both, the key
+/// must be found.
+fn migration_vs_insert(exclude: bool) {
     loom::model(move || {
         let domain = Arc::new(Domain::new());
-        let map = Arc::new(Map::new(2));
+        let map = Arc::new(Map::new(2, LOCKS));
         let lock = Arc::new(loom::sync::Mutex::new(()));
         assert!(insert(&map, 1, 11).is_none());
         let writer = {
@@ -319,14 +345,20 @@ fn rebuild_vs_insert(exclude: bool) {
                 assert!(insert(&map, 3, 13).is_none());
             })
         };
-        let old = {
+        {
             let _held = exclude.then(|| lock.lock().unwrap());
             // SAFETY: W2 holds when `exclude` is set (the negative control breaks it on purpose).
-            unsafe { map.rebuild(4, |k| *k) }
+            unsafe { map.start(4) };
+        }
+        let old = {
+            let _held = exclude.then(|| lock.lock().unwrap());
+            // SAFETY: W1 holds when `exclude` is set (as above).
+            let done = unsafe { map.migrate(0, None, usize::MAX, |k| *k) };
+            done.finished.expect("one call copies every group")
         };
         writer.join().unwrap();
         domain.synchronize();
-        // SAFETY: a grace period has elapsed since the rebuild, and no thread is left.
+        // SAFETY: a grace period has elapsed since the migration completed, and no thread is left.
         unsafe { T::reclaim(T::rcu_head(old)) };
         let handle = domain.register();
         let guard = handle.read_lock();
@@ -334,18 +366,114 @@ fn rebuild_vs_insert(exclude: bool) {
         let (one, three) = unsafe { (get(&map, 1), get(&map, 3)) };
         drop(guard);
         assert_eq!(one, Some(11));
-        assert_eq!(three, Some(13), "key 3 lost by a rebuild");
+        assert_eq!(three, Some(13), "key 3 lost by a migration");
     });
 }
 
 #[test]
-fn map_rebuild_excluding_writers_keeps_every_key() {
-    rebuild_vs_insert(true);
+fn map_migration_excluding_writers_keeps_every_key() {
+    migration_vs_insert(true);
 }
 
-/// Negative control: without the writer exclusion (W2), loom must find the lost key.
+/// Negative control: without the writer exclusion (W1, W2), loom must find the lost key.
 #[test]
-#[should_panic(expected = "key 3 lost by a rebuild")]
-fn map_rebuild_racing_a_writer_is_caught() {
-    rebuild_vs_insert(false);
+#[should_panic(expected = "key 3 lost by a migration")]
+fn map_migration_racing_a_writer_is_caught() {
+    migration_vs_insert(false);
+}
+
+/// What a reader does against a migration (see [`migration_vs_reader`]).
+#[derive(Clone, Copy)]
+enum Read {
+    /// `get` of keys 0 (its group copied first), 1 (copied last) and 4 (inserted in between).
+    Get,
+    /// `iter`, collecting the keys.
+    Iter,
+}
+
+/// A reader against a migration from 2 to 4 buckets carried out as writers do: started, then key
+/// 0's group copied (keys 0 and 2, bucket 0 of 2), then key 4 inserted into the copied group (in the
+/// new table only), then the rest (key 1's group). Keys 0, 1 and 2 are present throughout: `get`
+/// must find each, and `iter` must yield each once; key 4 is seen with its value or not at all.
+/// Every value read is initialized and not reclaimed (loom checks the cells). The old table is
+/// freed once the reader is joined (a plain allocation: loom does not track it; W3's grace period
+/// is `resize_vs_get`'s and the safe map's business).
+fn migration_vs_reader(read: Read) {
+    loom::model(move || {
+        let domain = Arc::new(Domain::new());
+        let map = Arc::new(Map::new(2, LOCKS));
+        for k in [0, 1, 2] {
+            assert!(insert(&map, k, 10 + k).is_none());
+        }
+        let reader = {
+            let (domain, map) = (domain.clone(), map.clone());
+            thread::spawn(move || {
+                let handle = domain.register();
+                let guard = handle.read_lock();
+                let mut seen = Vec::new();
+                match read {
+                    // SAFETY: inside a read-side critical section of `domain` (R1).
+                    Read::Get => seen.extend([0, 1, 4].map(|k| (k, unsafe { get(&map, k) }))),
+                    // SAFETY: as above.
+                    Read::Iter => seen.extend(unsafe { map.iter() }.map(|n| {
+                        // SAFETY: the node is live until the section ends; loom checks the value.
+                        let n = unsafe { n.as_ref() };
+                        (n.key, Some(n.value.with(|v| unsafe { *v })))
+                    })),
+                }
+                drop(guard);
+                seen
+            })
+        };
+        // SAFETY: the only writer (W1, W2).
+        let done = unsafe {
+            map.start(4);
+            map.migrate(0, Some(0), 0, |k| *k)
+        };
+        assert_eq!(done.buckets, 1, "key 0's group is one old bucket");
+        assert!(insert(&map, 4, 14).is_none());
+        // SAFETY: as above.
+        let done = unsafe { map.migrate(0, None, usize::MAX, |k| *k) };
+        let old = done
+            .finished
+            .expect("the last copy completes the migration");
+        let mut seen = reader.join().unwrap();
+        // SAFETY: the migration completed and the only reader is joined.
+        unsafe { T::reclaim(T::rcu_head(old)) };
+        for &(k, v) in &seen {
+            match k {
+                4 => assert!(v.is_none() || v == Some(14), "key 4: {v:?}"),
+                _ => assert_eq!(v, Some(10 + k), "key {k} missed during a migration"),
+            }
+        }
+        if let Read::Iter = read {
+            seen.sort_unstable();
+            let keys: Vec<u64> = seen.iter().map(|&(k, _)| k).collect();
+            assert!(
+                keys == [0, 1, 2] || keys == [0, 1, 2, 4],
+                "iter during a migration yielded {keys:?}"
+            );
+        }
+    });
+}
+
+#[test]
+#[cfg(not(rcu_broken_migration))]
+fn map_migration_vs_get() {
+    migration_vs_reader(Read::Get);
+}
+
+#[test]
+#[cfg(not(rcu_broken_migration))]
+fn map_migration_vs_iter() {
+    migration_vs_reader(Read::Iter);
+}
+
+/// Negative control (`--cfg rcu_broken_migration`: a group is marked moved before its copies are
+/// placed): loom must find a reader that follows the mark to the new table and misses a key.
+#[test]
+#[cfg(rcu_broken_migration)]
+#[should_panic(expected = "missed during a migration")]
+fn map_migration_marking_before_copying_is_caught() {
+    migration_vs_reader(Read::Get);
 }

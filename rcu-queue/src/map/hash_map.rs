@@ -3,18 +3,25 @@
 //! # Invariants
 //!
 //! 1. Every node linked in `raw` came from [`Node::alloc`] and is owned by the map.
-//! 2. Every change to a bucket's chain happens with that bucket's stripe held (raw W1); a rebuild
-//!    happens with every stripe held and the `resize` mutex held (raw W2), after a grace period since
-//!    the previous rebuild's publication, whose cookie `resize` stores: the table that rebuild
-//!    retired is then freed or about to be, so a run of resizes keeps at most two old tables
-//!    allocated instead of one per resize waiting for the callback thread.
-//! 3. An unlinked node is retired exactly once with a `call_rcu` closure ([`reclaim_node`]), a
-//!    replaced table with `call_rcu1` ([`Table::reclaim`]) (raw W3).
-//! 4. A table always has at least [`STRIPES`] buckets, so each bucket belongs to one stripe.
+//! 2. Every change to a bucket's chain happens with that bucket's stripe held, after the stripe's
+//!    writer copied the key's group into the current table (raw W1, in [`lock_stripe`]); a
+//!    migration starts with every stripe held and the `resize` mutex held (raw W2), when none runs,
+//!    after a grace period since the previous migration completed, whose cookie `completed`
+//!    stores: the table that migration retired is then freed or about to be, so a run of resizes
+//!    keeps at most two old tables allocated instead of one per resize waiting for the callback
+//!    thread.
+//! 3. An unlinked node is retired exactly once with a `call_rcu` closure ([`reclaim_node`]), the old
+//!    table of a completed migration with `call_rcu1` ([`Table::reclaim`]) (raw W3).
+//! 4. A table always has at least [`STRIPES`] buckets, so each bucket, and each migration group,
+//!    belongs to one stripe.
+//! 5. Each write copies at most `1 + HELP_GROUPS` groups (in [`lock_stripe`]), and a group has at
+//!    most `SHRINK_STEP` old buckets: the pause a migration imposes on a writer is bounded.
+//!
+//! [`lock_stripe`]: RcuHashMap::lock_stripe
 
 use super::entry::{Entry, OccupiedEntry, VacantEntry};
 use super::pinned::PinnedMap;
-use super::raw::{Node, RawIter, RawTable, SLOTS, Table};
+use super::raw::{Migrated, Node, RawIter, RawTable, SLOTS, Table};
 use super::stripe::{self, STRIPES, StripeGuard, Stripes};
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
@@ -32,6 +39,11 @@ const MIN_BUCKETS: usize = STRIPES;
 const MAX_LOAD: usize = 4;
 /// Shrink when the load falls below `MAX_LOAD / SHRINK_RATIO` keys per bucket.
 const SHRINK_RATIO: usize = 8;
+/// A migration shrinks the table by at most this factor, so a group has at most this many old
+/// buckets (invariant 5); a larger shrink takes several migrations.
+const SHRINK_STEP: usize = 8;
+/// Groups a write copies for the migration besides its own key's (invariant 5).
+const HELP_GROUPS: usize = 4;
 const _: () = assert!(MAX_LOAD < SLOTS);
 
 /// A concurrent hash map whose readers take no lock and do no atomic read-modify-write: QEMU's `qht`,
@@ -50,9 +62,11 @@ const _: () = assert!(MAX_LOAD < SLOTS);
 ///   hold [`Entry`]s of several maps at once, but one of each map: a second write to a map while
 ///   holding its entry panics instead of deadlocking.
 /// * The table **resizes itself** (or on [`resize`](Self::resize)) without ever blocking readers, and
-///   readers never miss a key that is present during a resize. An automatic resize is postponed
-///   while the writing thread holds an entry of any map, so it never waits for another map's entry
-///   holder. See the [module docs](crate::map) for the design.
+///   readers never miss a key that is present during a resize. An automatic resize is incremental:
+///   the writers that follow copy the old table a few buckets each (at most 40 old buckets per
+///   write), so no write pauses for a whole rebuild. Starting one is postponed while the writing
+///   thread holds an entry of any map, so it never waits for another map's entry holder. See the
+///   [module docs](crate::map) for the design.
 ///
 /// # Example: QEMU's `/machine/peripheral` container, looked up by id
 ///
@@ -137,8 +151,11 @@ pub struct RcuHashMap<K, V, S: BuildHasher = RandomState, D: RcuDomain = Default
     /// The domain of readers' sections and of reclamation.
     domain: D,
     stripes: Stripes,
-    /// Serializes resizes; holds the grace-period cookie of the last publication (invariant 2).
-    resize: Mutex<Option<GpState>>,
+    /// Serializes the starts of migrations (and explicit resizes).
+    resize: Mutex<()>,
+    /// The grace-period cookie of the last completed migration (invariant 2): locked briefly, never
+    /// across a wait, also by the writer that completes a migration.
+    completed: Mutex<Option<GpState>>,
     hasher: S,
 }
 
@@ -230,10 +247,11 @@ impl<K, V, S: BuildHasher, D: RcuDomain> RcuHashMap<K, V, S, D> {
     /// ```
     pub fn with_capacity_and_hasher_in(capacity: usize, hasher: S, domain: &D) -> Self {
         RcuHashMap {
-            raw: RawTable::new(buckets_for(capacity)),
+            raw: RawTable::new(buckets_for(capacity), STRIPES),
             domain: domain.clone(),
             stripes: Stripes::new(),
-            resize: Mutex::new(None),
+            resize: Mutex::new(()),
+            completed: Mutex::new(None),
             hasher,
         }
     }
@@ -385,22 +403,68 @@ where
         self.hasher.hash_one(key)
     }
 
-    /// Locks the stripe of `hash`.
+    /// Locks the stripe of `hash`, where every write of a key starts. While a migration runs, first
+    /// copies up to [`HELP_GROUPS`] groups of another stripe if that one is free, then, under the
+    /// key's stripe, the key's group (invariants 2 and 5). If hashing a copied key panics, the
+    /// panic propagates with nothing changed.
     #[track_caller]
     fn lock_stripe(&self, hash: u64) -> StripeGuard<'_> {
         // Truncating is intended: the low bits pick the stripe (and the bucket, invariant 4).
-        self.lock_stripe_at(hash as usize & (STRIPES - 1))
+        let index = hash as usize & (STRIPES - 1);
+        self.domain.check_can_update();
+        if self.raw.migrating() {
+            let other = stripe::next_help();
+            if let Some(guard) = self.stripes.try_lock(other) {
+                // SAFETY: stripe `other` is held for the call (raw W1).
+                let done = unsafe { self.raw.migrate(other, None, HELP_GROUPS, |k| self.hash(k)) };
+                self.migrated(done);
+                drop(guard);
+            }
+        }
+        let guard = self.stripes.lock(index);
+        // SAFETY: the key's stripe is held for the call (raw W1), and `hash` maps to it.
+        let done = unsafe { self.raw.migrate(index, Some(hash), 0, |k| self.hash(k)) };
+        self.migrated(done);
+        guard
     }
 
-    /// Locks stripe `index`: where every write to the table but a rebuild ([`rebuild_with`]) starts,
-    /// so it first makes sure the write can complete (a map of a parent's `Domain` in a fork child
-    /// panics here, with nothing changed).
-    ///
-    /// [`rebuild_with`]: Self::rebuild_with
+    /// Retires the old table of a migration that `done` completed, and counts the work for the
+    /// unit tests.
+    fn migrated(&self, done: Migrated<K, V>) {
+        #[cfg(test)]
+        tests::WORK.with(|work| {
+            let (buckets, completed) = work.get();
+            work.set((
+                buckets + done.buckets,
+                completed + usize::from(done.finished.is_some()),
+            ));
+        });
+        let Some(old) = done.finished else { return };
+        // Before the old table is queued: the next migration waits for this grace period.
+        *self
+            .completed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(self.domain.start_poll());
+        // SAFETY: `old` was just unpublished by the migration's last step, which hands it out once;
+        // it stays allocated until `Table::reclaim` runs, a grace period later (invariant 3).
+        unsafe {
+            self.domain
+                .call_rcu1(Table::rcu_head(old), reclaim_table::<K, V>)
+        };
+    }
+
+    /// Locks stripe `index` and copies every group of it that a running migration has not copied
+    /// yet (for writes that touch a whole stripe: `retain`, and explicit resizes), so it first makes
+    /// sure the write can complete (a map of a parent's `Domain` in a fork child panics here, with
+    /// nothing changed).
     #[track_caller]
-    fn lock_stripe_at(&self, index: usize) -> StripeGuard<'_> {
+    fn lock_whole_stripe(&self, index: usize) -> StripeGuard<'_> {
         self.domain.check_can_update();
-        self.stripes.lock(index)
+        let guard = self.stripes.lock(index);
+        // SAFETY: the stripe is held for the call (raw W1).
+        let done = unsafe { self.raw.migrate(index, None, usize::MAX, |k| self.hash(k)) };
+        self.migrated(done);
+        guard
     }
 
     /// The value of `key`, borrowed for as long as the guard (`qht_lookup`, `cds_lfht_lookup`).
@@ -701,12 +765,13 @@ where
     #[track_caller]
     pub fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) {
         for index in 0..STRIPES {
-            let guard = self.lock_stripe_at(index);
+            let guard = self.lock_whole_stripe(index);
             // SAFETY: the buckets `index, index + STRIPES, ...` are exactly this stripe's (invariant
-            // 4), and it is held (W1); each unlinked node is retired once, after a grace period (W3).
-            // The count is kept exact even if `keep` panics half-way.
+            // 4), it is held (W1), and none of its groups is left to copy; each unlinked node is
+            // retired once, after a grace period (W3). The count is kept exact even if `keep` panics
+            // half-way.
             unsafe {
-                self.raw.retain_buckets(index, STRIPES, &mut keep, |node| {
+                self.raw.retain_buckets(index, &mut keep, |node| {
                     guard.add_count(-1);
                     self.retire(node);
                 })
@@ -715,21 +780,25 @@ where
         self.auto_resize();
     }
 
-    /// Resizes the table for `capacity` keys (at least the current count), publishing a new bucket
-    /// array while readers go on (`qht_resize`, `cds_lfht_resize`). Returns whether the table changed.
-    /// Writers wait while the pairs are placed in the new table. The map also resizes itself as it
-    /// grows and shrinks.
+    /// Resizes the table for `capacity` keys (at least the current count), migrating the pairs to a
+    /// new bucket array while readers go on (`qht_resize`, `cds_lfht_resize`). Returns whether the
+    /// table changed (a migration already running counts). Unlike the automatic resizes, which
+    /// writers carry out a few buckets at a time, this call completes the migration itself before it
+    /// returns; meanwhile other writers wait only for the stripe it is copying. A shrink by more
+    /// than a factor of 8 takes several migrations, with a grace period between them.
     ///
     /// # Panics
     ///
     /// Inside a read-side critical section (it may wait for a grace period), while this thread
     /// holds an [`Entry`] of this map, or for a map of an independent [`Domain`](rcu_core::Domain) created before `fork()`, in the child process
-    /// (nothing is changed; see [`RcuDomain::check_can_update`]).
+    /// (nothing is changed; see [`RcuDomain::check_can_update`]). If hashing a key panics, the panic
+    /// propagates and the migration stays half done, which the map handles as any migration in
+    /// progress: every key is still found, and later writes (or resizes) complete it.
     ///
-    /// A resize takes every stripe of this map: calling it while this thread holds an entry of
-    /// another map can deadlock against a thread that holds an entry of this map and resizes that
-    /// one (two locks taken in opposite orders). Automatic resizes never do this: they are postponed
-    /// while the thread holds an entry of any map.
+    /// Starting a migration takes every stripe of this map for a moment: calling this while this
+    /// thread holds an entry of another map can deadlock against a thread that holds an entry of
+    /// this map and resizes that one (two locks taken in opposite orders). Automatic resizes never
+    /// do this: they are postponed while the thread holds an entry of any map.
     ///
     /// # Example
     ///
@@ -747,8 +816,25 @@ where
             "rcu_queue::RcuHashMap::resize: called inside a read-side critical section, but a resize \
              may wait for a grace period; drop the ReadGuard first"
         );
-        let mut last = self.resize.lock().unwrap_or_else(PoisonError::into_inner);
-        self.rebuild_with(&mut last, |len, _| Some(buckets_for(capacity.max(len))))
+        let _serial = self.resize.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut changed = self.complete_migration();
+        while self.start_migration(true, |len, _| buckets_for(capacity.max(len))) {
+            self.complete_migration();
+            changed = true;
+        }
+        changed
+    }
+
+    /// Copies every group a running migration has left, stripe by stripe; returns whether one ran.
+    #[track_caller]
+    fn complete_migration(&self) -> bool {
+        if !self.raw.migrating() {
+            return false;
+        }
+        for index in 0..STRIPES {
+            drop(self.lock_whole_stripe(index));
+        }
+        true
     }
 
     /// Retires an unlinked node.
@@ -793,62 +879,68 @@ where
         }
     }
 
-    /// Resizes if the load calls for it, unless that would have to wait inside a read-side critical
-    /// section, another resize is running, or this thread holds a stripe of any map: then a later
-    /// write retries.
+    /// Starts a migration if the load calls for it, unless one is running, the grace period since
+    /// the last one completed has not elapsed (a write never waits for one), another thread is
+    /// starting one, or this thread holds a stripe of any map: then a later write retries. Writers
+    /// then carry the migration out a few groups at a time (invariant 5).
     ///
-    /// A resize takes every stripe of this map, so while this thread holds a stripe (an `Entry`) of
+    /// Starting takes every stripe of this map, so while this thread holds a stripe (an `Entry`) of
     /// another map, a thread holding an entry of this map and inserting into that one could wait
     /// for this thread while this thread waits for it. Postponing makes that deadlock impossible: a
     /// write then takes only its key's stripe, as the caller expects.
     fn auto_resize(&self) {
-        if stripe::held_any() {
+        if stripe::held_any() || self.raw.migrating() {
             return;
         }
-        let mut last = match self.resize.try_lock() {
-            Ok(last) => last,
+        let _serial = match self.resize.try_lock() {
+            Ok(serial) => serial,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => return,
         };
-        if last.is_some_and(|state| !self.domain.poll_state(state)) && self.domain.read_ongoing() {
-            return;
-        }
-        self.rebuild_with(&mut last, |len, buckets| {
+        self.start_migration(false, |len, buckets| {
             let grow = len > buckets * MAX_LOAD;
             let shrink = buckets > MIN_BUCKETS && len * SHRINK_RATIO < buckets * MAX_LOAD;
-            (grow || shrink).then(|| buckets_for(len))
+            if grow || shrink {
+                buckets_for(len)
+            } else {
+                buckets
+            }
         });
     }
 
-    /// Waits out the grace period since the last rebuild (invariant 2), locks every stripe, asks
-    /// `size(len, buckets)` for the new bucket count and rebuilds. `last` is the held `resize` mutex's
-    /// cookie.
+    /// With the `resize` mutex held: waits out (or, unless `wait`, gives up on) the grace period
+    /// since the last migration completed (invariant 2), locks every stripe, asks `size(len,
+    /// buckets)` for the bucket count, shrinks by at most [`SHRINK_STEP`], and starts a migration
+    /// if that changes the table and none runs. Returns whether it started one.
     #[track_caller]
-    fn rebuild_with(
-        &self,
-        last: &mut Option<GpState>,
-        size: impl FnOnce(usize, usize) -> Option<usize>,
-    ) -> bool {
-        // Before anything changes: the retired table's callback must be queued at the end.
+    fn start_migration(&self, wait: bool, size: impl FnOnce(usize, usize) -> usize) -> bool {
+        // Before anything changes: the old table's callback must be queued when the migration ends.
         self.domain.check_can_update();
+        let last = *self
+            .completed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if last.is_some_and(|state| !self.domain.poll_state(state)) {
+            if !wait {
+                // A write never waits for a grace period: a later one starts the migration.
+                return false;
+            }
             self.domain.synchronize();
         }
         let guards = self.stripes.lock_all();
-        let buckets = self.raw.nbuckets();
-        let len = self.len();
-        let Some(want) = size(len, buckets).filter(|&want| want != buckets) else {
+        if self.raw.migrating() {
             return false;
-        };
-        // SAFETY: every stripe is held, so no writer runs (raw W2).
-        let old = unsafe { self.raw.rebuild(want, |key| self.hasher.hash_one(key)) };
+        }
+        let buckets = self.raw.nbuckets();
+        let want = size(self.len(), buckets).max(buckets / SHRINK_STEP);
+        if want == buckets {
+            return false;
+        }
+        // SAFETY: every stripe is held and no migration runs (raw W2); `want` is a power of two of
+        // at least `MIN_BUCKETS` = `STRIPES` (`buckets_for`, and `buckets / SHRINK_STEP` for a
+        // table above `MIN_BUCKETS`, the only kind that shrinks).
+        unsafe { self.raw.start(want) };
         drop(guards);
-        *last = Some(self.domain.start_poll());
-        // SAFETY: `old` was just replaced; it stays allocated until `Table::reclaim` runs, queued once.
-        unsafe {
-            self.domain
-                .call_rcu1(Table::rcu_head(old), reclaim_table::<K, V>)
-        };
         true
     }
 }
@@ -1116,5 +1208,78 @@ impl<'g, K, V> Iterator for Values<'g, K, V> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.0.next().map(|(_, v)| v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HELP_GROUPS, RcuHashMap, SHRINK_STEP};
+    use std::cell::Cell;
+
+    std::thread_local! {
+        /// Old buckets this thread copied, and migrations it completed (counted in `migrated`).
+        pub(super) static WORK: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+    }
+
+    /// The most old buckets one write may copy (invariant 5).
+    const BOUND: usize = (1 + HELP_GROUPS) * SHRINK_STEP;
+
+    /// Runs `op` and returns the old buckets it copied and the migrations it completed.
+    fn work(op: impl FnOnce()) -> (usize, usize) {
+        let before = WORK.get();
+        op();
+        let after = WORK.get();
+        (after.0 - before.0, after.1 - before.1)
+    }
+
+    /// Growing to 2^17 keys and shrinking back, one key at a time: no insert or remove copies more
+    /// than `BOUND` old buckets, although the migrations, all completed by writes, copy whole tables
+    /// of up to 2^15 buckets. Negative control: an explicit resize, which completes a migration in
+    /// one call, is seen copying far more than the bound (so the counter would catch a write that
+    /// rebuilt a table).
+    #[test]
+    fn each_write_copies_a_bounded_number_of_buckets() {
+        const KEYS: u64 = 1 << 17;
+        let map = RcuHashMap::new();
+        let (mut worst, mut copied, mut completed, mut started) = (0, 0, 0, 0);
+        let mut buckets = map.buckets();
+        let mut step = |op: &dyn Fn()| {
+            let (b, c) = work(op);
+            worst = worst.max(b);
+            copied += b;
+            completed += c;
+            if map.buckets() != buckets {
+                buckets = map.buckets();
+                started += 1;
+            }
+        };
+        for k in 0..KEYS {
+            step(&|| assert!(map.insert(k, k)));
+        }
+        for k in 0..KEYS {
+            step(&|| assert!(map.remove(&k)));
+        }
+        eprintln!(
+            "worst write copied {worst} old buckets (bound {BOUND}); {copied} copied in all; \
+             {started} migrations started, {completed} completed by writes"
+        );
+        assert!(worst <= BOUND, "a write copied {worst} old buckets");
+        assert!(
+            worst > 0 && copied > 1 << 14,
+            "the writes did no migration work"
+        );
+        assert!(
+            started >= 3 && completed + 1 >= started,
+            "{started} started, {completed} done"
+        );
+
+        for k in 0..KEYS {
+            map.insert(k, k);
+        }
+        let (resize, _) = work(|| assert!(map.resize(4 * KEYS as usize)));
+        assert!(
+            resize > 100 * BOUND,
+            "the counter missed an explicit resize's copies: {resize}"
+        );
     }
 }

@@ -39,32 +39,46 @@
 //!   node with a `call_rcu` closure that carries its pointer (the node has no `RcuHead`); replacing
 //!   a value stores a new node in the same slot. No other key ever moves. Overflow buckets live as long as their table.
 //! * **Resize** (grow past four keys per bucket, shrink below one per two buckets, or on demand with
-//!   [`resize`](RcuHashMap::resize)): the resizer takes every stripe, so the current table is frozen,
-//!   and places every node in a new table (hashing each key again: nodes keep no hash). The old table is not touched. It publishes the new table
-//!   with one `Release` store, releases the stripes and retires the old table (bucket array and
-//!   overflow buckets, not the nodes) with `call_rcu1`.
+//!   [`resize`](RcuHashMap::resize)) is an incremental *migration*. Starting one takes every stripe
+//!   for a moment, publishes an empty table of the new size with one `Release` store and keeps the
+//!   old one beside it. The keys of old bucket `i` land in a fixed set of new buckets (its *group*:
+//!   one old bucket for a grow, up to eight for a shrink, which is done in steps of at most 8x),
+//!   all under one stripe. Writers then copy the groups: each write first copies its own key's
+//!   group under its stripe (if not copied yet), and, before that, up to four groups of another
+//!   stripe if that stripe is free, so no write copies more than 40 old buckets however large the
+//!   table. Copying a group hashes its keys, stores the same node pointers in the new table (nodes
+//!   are immutable and shared by both tables), and only then marks the old buckets *moved* with a
+//!   `Release` store. After that, writes of the group change the new table only. The write that
+//!   copies the last group unpublishes the old table and retires it (bucket array and overflow
+//!   buckets, not the nodes) with `call_rcu1`. An explicit [`resize`](RcuHashMap::resize) copies
+//!   every group itself before it returns.
 //!
-//! # Why readers never miss a key during a resize
+//! # Why readers never miss a key during a migration
 //!
-//! A reader walks whichever table it loaded. If it is the new one, every node was placed in it
-//! before it was published (`Release`/`Acquire`). If it is the old one, its slots are exactly what
-//! they were when the resizer froze it, and writers after the resize only change the new table, so
-//! every key present at the freeze is still in the old table; removed nodes are freed only after a
-//! grace period, which this reader's section delays. Within one table a key stays in its slot until
-//! it is removed (a replacement swaps the pointer in place), so a key present throughout a lookup is
-//! always found. A tag only filters: a reader that sees a slot's stale tag either skips a key being
-//! inserted or loads the pointer and compares the node's key. A resize still waits for a
-//! grace period since the previous one (a polled `start_poll_synchronize_rcu` cookie), which keeps
-//! at most two retired tables allocated during a run of resizes; an automatic resize that would have
-//! to wait inside a read-side critical section is simply postponed to a later write.
+//! A reader loads the table (`Acquire`), then the table being migrated from, if any (`Acquire`;
+//! null, one pointer test, when no migration runs). During a migration it reads its old bucket's
+//! *moved* flag (`Acquire`): if set, every copy of the group is visible in the new table, which
+//! holds every key of the group from then on; if not, the old bucket still holds every key of its
+//! group, because no writer changes a group before copying it. Old buckets are never changed after
+//! their copy, and a node unlinked from the new table is freed only after a grace period, which this
+//! reader's section delays. Within one table a key stays in its slot until it is removed (a
+//! replacement swaps the pointer in place), so a key present throughout a lookup is always found.
+//! A tag only filters: a reader that sees a slot's stale tag either skips a key being inserted or
+//! loads the pointer and compares the node's key. [`iter`](RcuHashMap::iter) takes each group whole
+//! from one table (the old one until its last old bucket is marked moved), so it yields each
+//! present key once. A migration starts only when none runs and a grace period has passed since the
+//! previous one completed (a polled `start_poll_synchronize_rcu` cookie), which keeps at most two
+//! retired tables allocated during a run of resizes; an automatic start that would have to wait
+//! for that grace period is simply postponed to a later write (a write never waits for one).
 //!
 //! # Differences from QEMU and liburcu
 //!
 //! * qht buckets hold four `(32-bit hash, pointer)` pairs and readers use a per-bucket seqlock,
 //!   because a qht removal moves the bucket's last entry into the hole; here a removal moves nothing,
 //!   so readers never retry, and five `(16-bit tag, pointer)` pairs fit the line.
-//! * rculfhash resizes incrementally with split-ordered lists; here a resize rebuilds the whole bucket
-//!   array under every stripe, which pauses writers (never readers) for O(n).
+//! * rculfhash resizes incrementally with split-ordered lists; here a plain bucket array is
+//!   migrated group by group by the writers (a bounded amount per write), with readers choosing
+//!   the old or the new bucket by its moved flag.
 //! * Values are immutable once published: updating a value publishes a new node.
 
 mod entry;

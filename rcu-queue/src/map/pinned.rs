@@ -18,8 +18,8 @@ use std::fmt;
 ///
 /// Keep pins short, as any read-side critical section: a pin delays every grace period of its
 /// domain, so values removed meanwhile (by any thread) are dropped only after it ends, and the map
-/// grows at most once more while this thread holds one (a resize waits for a grace period since the
-/// previous one, and postpones itself rather than wait inside a section).
+/// starts at most one more migration while this thread holds one (a migration starts only a grace
+/// period after the previous one completed, and a write postpones it rather than wait for that).
 ///
 /// # Example
 ///

@@ -1,6 +1,7 @@
 //! The `unsafe` layer of [`RcuHashMap`](super::RcuHashMap): an array of cache-line buckets of
-//! `(tag, entry pointer)` slots with overflow chains, rebuilt as a whole on resize (QEMU
-//! `util/qht.c`'s `qht_map` and `qht_bucket`).
+//! `(tag, entry pointer)` slots with overflow chains, migrated to a new array group by group on
+//! resize (QEMU `util/qht.c`'s `qht_map` and `qht_bucket`; the incremental migration is liburcu
+//! rculfhash's idea of a resize that never stops writers for long, with a plain bucket array).
 //!
 //! Compiled under `--cfg loom` too (with loom's atomics from `crate::sync`), where it is exported as
 //! `rcu_queue::map::raw` so that `tests/map_loom.rs` drives this very code.
@@ -8,29 +9,45 @@
 //! # Layout
 //!
 //! A [`Bucket`] is one 64-byte cache line (on 64-bit targets): [`SLOTS`] 16-bit *tags* (the top bits
-//! of the key's hash), [`SLOTS`] pointers to immutable [`Node`]s and a pointer to an overflow bucket.
-//! A lookup compares the tags of its hash's bucket and dereferences only the nodes whose tag
-//! matches: a miss usually reads the bucket line alone, a hit one bucket line and one node. Nodes
-//! never move between slots of a table, so a key present throughout a lookup is always found.
-//! Overflow buckets are appended, never unlinked: they live as long as their table and are freed
-//! with it.
+//! of the key's hash), a *moved* flag, [`SLOTS`] pointers to immutable [`Node`]s and a pointer to an
+//! overflow bucket. A lookup compares the tags of its hash's bucket and dereferences only the nodes
+//! whose tag matches: a miss usually reads the bucket line alone, a hit one bucket line and one
+//! node. Nodes never move between slots of a table, so a key present throughout a lookup is always
+//! found. Overflow buckets are appended, never unlinked: they live as long as their table and are
+//! freed with it.
+//!
+//! # Migration
+//!
+//! [`RawTable::start`] publishes an empty table as `current` and keeps the old one as `from`. A
+//! *group* is the set of old buckets whose keys land in one set of new buckets (one old bucket for a
+//! grow, several for a shrink); all its buckets share a writer lock. [`RawTable::migrate`] copies a
+//! group: it hashes its nodes, places the same node pointers in the new table (nodes are immutable
+//! and shared by both tables for as long as the migration runs), and only then marks the old buckets
+//! *moved* (`Release`). A reader ([`RawTable::find`]) that sees its old bucket moved (`Acquire`)
+//! reads the new table and finds the copies; one that does not reads the old bucket, which still
+//! holds every key of its group, since writers copy a group under its lock before they change it
+//! and change only the new table afterwards. The call that copies the last group stores null in
+//! `from` and hands the old table back to be retired after a grace period.
 //!
 //! # Contracts
 //!
 //! * **R1 (readers)**: [`RawTable::find`] and [`RawTable::iter`] run inside a read-side critical
 //!   section of the domain that reclaims this table's nodes and tables; what they return is valid until
 //!   that section ends.
-//! * **W1 (writers)**: [`RawTable::locate`] and the `*_at` operations run with the writer lock of the
-//!   hash's bucket held; a [`Position`] is used only while that lock is held and no rebuild can run.
-//! * **W2 (rebuild)**: [`RawTable::rebuild`] runs with every writer excluded. It builds a new table
-//!   and leaves the old one untouched, so readers still walking the old table find every key it held.
-//! * **W3 (reclamation)**: an unlinked node, and a table replaced by a rebuild, are freed only after a
-//!   grace period ([`Node::reclaim`] runs in a `call_rcu` closure, [`Table::reclaim`] is a
-//!   `call_rcu1` callback).
+//! * **W1 (writers)**: [`RawTable::migrate`], [`RawTable::locate`] and the `*_at` operations run with
+//!   the writer lock of the hash's bucket held (bucket `i`'s lock is `i % locks`); `locate` only
+//!   after `migrate` copied the hash's group under that lock, so writers change the new table only.
+//!   A [`Position`] is used only while that lock is held.
+//! * **W2 (start)**: [`RawTable::start`] runs with every writer lock held and no migration running.
+//!   It leaves the old table's buckets as they are, so readers still walking them find every key.
+//! * **W3 (reclamation)**: an unlinked node, and a table whose migration completed, are freed only
+//!   after a grace period ([`Node::reclaim`] runs in a `call_rcu` closure, [`Table::reclaim`] is a
+//!   `call_rcu1` callback). Writers read the old table only under a lock whose groups are not all
+//!   copied yet, so the migration cannot complete under them.
 
 use crate::sync::{
     AtomicPtr, AtomicU16, AtomicUsize,
-    Ordering::{Acquire, Relaxed, Release},
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use core::ptr::{self, NonNull};
 use rcu_core::RcuHead;
@@ -65,7 +82,7 @@ fn prefetch<T>(p: *const T) {
 
 /// One key/value pair: one allocation holding the pair and nothing else (16 bytes for `u64 -> u64`),
 /// immutable once published; the buckets hold the pointers to it. Its hash is not kept: a lookup
-/// compares the 16-bit tag in the bucket and then the key, and a rebuild hashes the keys again. An
+/// compares the 16-bit tag in the bucket and then the key, and a migration hashes the keys again. An
 /// unlinked node is retired with the domain's closure `call_rcu`, which carries the pointer (so the
 /// node needs no `RcuHead`).
 #[repr(C)]
@@ -104,6 +121,11 @@ type Slot<K, V> = AtomicPtr<Node<K, V>>;
 #[repr(C, align(64))]
 struct Bucket<K, V> {
     tags: [AtomicU16; SLOTS],
+    /// Non-zero once a migration has copied this bucket's group into the next table (in the padding
+    /// before `nodes`: the bucket stays one cache line). Stored with `Release` by
+    /// [`RawTable::migrate`] after the copies; never cleared (the table is retired after its
+    /// migration).
+    moved: AtomicU16,
     nodes: [Slot<K, V>; SLOTS],
     /// The overflow bucket, published with a `Release` store by [`Table::place`]; owned by the table.
     next: AtomicPtr<Bucket<K, V>>,
@@ -116,6 +138,7 @@ impl<K, V> Bucket<K, V> {
     fn new() -> Self {
         Bucket {
             tags: core::array::from_fn(|_| AtomicU16::new(0)),
+            moved: AtomicU16::new(0),
             nodes: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             next: AtomicPtr::new(ptr::null_mut()),
         }
@@ -146,22 +169,99 @@ impl<K, V> Bucket<K, V> {
     }
 }
 
-/// One bucket array with its overflow buckets: the unit a rebuild publishes and retires (qht's
+/// One bucket array with its overflow buckets: the unit a migration publishes and retires (qht's
 /// `struct qht_map`).
 pub struct Table<K, V> {
-    buckets: Box<[Bucket<K, V>]>,
+    buckets: BucketArray<K, V>,
     rcu: RcuHead,
+}
+
+#[cfg(not(loom))]
+type BucketArray<K, V> = ZeroedBuckets<K, V>;
+#[cfg(loom)]
+type BucketArray<K, V> = Box<[Bucket<K, V>]>;
+
+/// A bucket array in zeroed memory from the allocator's `calloc` path: for a large table that is
+/// fresh pages, which the kernel zeroes as they are first touched, so starting a migration to a big
+/// table does not write the whole array (the writer that starts one would pay for it). The global
+/// allocator zeroes with `calloc` only up to 16-byte alignment (above it, it writes the zeros
+/// itself), so the block is allocated with that alignment and one bucket more, and the array
+/// starts at its first 64-byte boundary.
+#[cfg(not(loom))]
+struct ZeroedBuckets<K, V> {
+    first: NonNull<Bucket<K, V>>,
+    len: usize,
+    block: NonNull<u8>,
+}
+
+#[cfg(not(loom))]
+impl<K, V> ZeroedBuckets<K, V> {
+    /// The block's layout.
+    fn layout(len: usize) -> std::alloc::Layout {
+        let size = core::mem::size_of::<Bucket<K, V>>()
+            .checked_mul(len + 1)
+            .expect("table too large");
+        std::alloc::Layout::from_size_align(size, 16).expect("table too large")
+    }
+
+    fn new(len: usize) -> Self {
+        let layout = Self::layout(len);
+        // SAFETY: the layout has a non-zero size (at least one bucket).
+        let block = NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })
+            .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        let align = core::mem::align_of::<Bucket<K, V>>();
+        let skip = block.as_ptr().align_offset(align);
+        assert!(
+            skip < align,
+            "a 16-byte aligned block reaches a 64-byte boundary"
+        );
+        // SAFETY: `skip` is below one bucket's size, and the block holds `len + 1` buckets' bytes.
+        let first = unsafe { NonNull::new_unchecked(block.as_ptr().add(skip)) }.cast();
+        ZeroedBuckets { first, len, block }
+    }
+}
+
+#[cfg(not(loom))]
+impl<K, V> core::ops::Deref for ZeroedBuckets<K, V> {
+    type Target = [Bucket<K, V>];
+
+    fn deref(&self) -> &[Bucket<K, V>] {
+        // SAFETY: `first` is aligned for buckets and followed by `len` buckets' bytes of the block,
+        // which lives as long as `self`; all-zero bytes are an empty bucket (zero tags, `moved`
+        // clear, atomics of null pointers), and buckets are changed only through their atomics.
+        unsafe { core::slice::from_raw_parts(self.first.as_ptr(), self.len) }
+    }
+}
+
+#[cfg(not(loom))]
+impl<K, V> Drop for ZeroedBuckets<K, V> {
+    fn drop(&mut self) {
+        // SAFETY: the block came from `alloc_zeroed` with this layout; buckets need no drop (the
+        // table frees its overflow buckets itself).
+        unsafe { std::alloc::dealloc(self.block.as_ptr(), Self::layout(self.len)) };
+    }
 }
 
 impl<K, V> Table<K, V> {
     fn alloc(nbuckets: usize) -> NonNull<Self> {
         assert!(nbuckets.is_power_of_two());
-        let buckets = (0..nbuckets).map(|_| Bucket::new()).collect();
         let table = Box::new(Table {
-            buckets,
+            buckets: Self::empty_buckets(nbuckets),
             rcu: RcuHead::new(),
         });
         NonNull::from(Box::leak(table))
+    }
+
+    /// `nbuckets` empty buckets, from zeroed memory (see [`ZeroedBuckets`]).
+    #[cfg(not(loom))]
+    fn empty_buckets(nbuckets: usize) -> ZeroedBuckets<K, V> {
+        ZeroedBuckets::new(nbuckets)
+    }
+
+    /// `nbuckets` empty buckets (loom's atomics are not valid as zeroed memory).
+    #[cfg(loom)]
+    fn empty_buckets(nbuckets: usize) -> BucketArray<K, V> {
+        (0..nbuckets).map(|_| Bucket::new()).collect()
     }
 
     #[inline]
@@ -272,7 +372,8 @@ impl<K, V> Table<K, V> {
     ///
     /// # Safety
     ///
-    /// `table` was returned by [`RawTable::rebuild`] and is not yet reclaimed.
+    /// `table` was handed back by [`RawTable::migrate`] (or is owned by a dropped map) and is not yet
+    /// reclaimed.
     pub unsafe fn rcu_head(table: NonNull<Self>) -> NonNull<RcuHead> {
         // SAFETY: live table (contract); `&raw mut` keeps its provenance for `container_of!`.
         unsafe { NonNull::new_unchecked(&raw mut (*table.as_ptr()).rcu) }
@@ -283,13 +384,13 @@ impl<K, V> Table<K, V> {
         rcu_core::container_of!(head, Table<K, V>, rcu)
     }
 
-    /// Frees a table replaced by a rebuild and its overflow buckets (its nodes live on in the new
+    /// Frees a table whose migration completed, and its overflow buckets (its nodes live on in the new
     /// table).
     ///
     /// # Safety
     ///
-    /// `head` is the `rcu` field of a table returned by [`RawTable::rebuild`], and a grace period has
-    /// elapsed since that rebuild (W3).
+    /// `head` is the `rcu` field of a table handed back by [`RawTable::migrate`], and a grace period
+    /// has elapsed since (W3).
     pub unsafe fn reclaim(head: NonNull<RcuHead>) {
         let table: *mut Self = Self::from_rcu_head(head);
         // SAFETY: the table came from `Box::leak` in `alloc` and no reader can still hold it.
@@ -341,14 +442,55 @@ impl<K, V> Position<K, V> {
     }
 }
 
-/// The current table of a map; owns every node linked in it.
+/// The low bit of [`RawTable`]'s `current` while a migration runs (a table is 8-aligned): readers
+/// test it, and load `from` only when it is set.
+const MIGRATING: usize = 1;
+
+/// A `current` value without its migration mark, and whether it had one.
+#[inline]
+fn untag<T>(table: *mut T) -> (*mut T, bool) {
+    let mark = table as usize & MIGRATING;
+    (table.wrapping_byte_sub(mark), mark != 0)
+}
+
+/// What one [`RawTable::migrate`] call did.
+#[must_use = "a finished migration's old table must be retired"]
+pub struct Migrated<K, V> {
+    /// Buckets of the old table this call copied (a group counts all of its old buckets).
+    pub buckets: usize,
+    /// The old table, if this call completed the migration: unpublished now, to be freed with
+    /// [`Table::reclaim`] after a grace period (W3).
+    pub finished: Option<NonNull<Table<K, V>>>,
+}
+
+/// The table of a map, and the one it is migrating from; owns every node linked in them.
+///
+/// `current` and `from` come first and together (`repr(C)`): a reader loads both, from one line.
+#[repr(C)]
 pub struct RawTable<K, V> {
-    /// Published with a `Release` store by [`rebuild`](Self::rebuild).
+    /// The table writers write: published with a `Release` store by [`start`](Self::start), with
+    /// the [`MIGRATING`] mark, which the [`migrate`](Self::migrate) call that completes the
+    /// migration clears (`Release`).
     current: AtomicPtr<Table<K, V>>,
+    /// The table a migration copies into `current`, group by group; null when none runs. Stored
+    /// with `Release` by [`start`](Self::start) (before `current`) and by the [`migrate`](Self::migrate)
+    /// call that copies the last group (null).
+    from: AtomicPtr<Table<K, V>>,
     /// The current table's bucket count, kept beside it so that size queries never reach the table:
-    /// a caller outside R1 and W1 may find it retired by a rebuild and freed a grace period later.
-    /// Written only by [`rebuild`](Self::rebuild) (with every writer excluded, W2).
+    /// a caller outside R1 and W1 may find it retired and freed. Written only by
+    /// [`start`](Self::start) (W2).
     nbuckets: AtomicUsize,
+    /// Groups per lock of the running migration (see [`RawTable::migrate`]); written by
+    /// [`start`](Self::start) (W2).
+    per_lock: AtomicUsize,
+    /// Per lock: how many of its groups, in order, the migration has passed (each is copied, or
+    /// was found copied); written under that lock (W1) and by [`start`](Self::start) (W2). A lock
+    /// whose cursor is at `per_lock` never reads `from` again.
+    cursor: Box<[AtomicUsize]>,
+    /// Locks whose cursor reached `per_lock`; the migrator that brings it to `locks` completes the
+    /// migration. Written under a lock (an atomic read-modify-write: writers of different locks
+    /// count here) and by [`start`](Self::start).
+    locks_done: AtomicUsize,
 }
 
 // SAFETY: the table owns `K`s and `V`s (dropped wherever the table or the reclaimer runs: `Send`)
@@ -358,12 +500,23 @@ unsafe impl<K: Send + Sync, V: Send + Sync> Send for RawTable<K, V> {}
 unsafe impl<K: Send + Sync, V: Send + Sync> Sync for RawTable<K, V> {}
 
 impl<K, V> RawTable<K, V> {
-    /// An empty table of `nbuckets` buckets (a power of two).
-    pub fn new(nbuckets: usize) -> Self {
+    /// An empty table of `nbuckets` buckets (a power of two), whose writers take one of `locks`
+    /// locks (a power of two, at most `nbuckets`): the lock of bucket `i` is `i % locks` (W1).
+    pub fn new(nbuckets: usize, locks: usize) -> Self {
+        assert!(locks.is_power_of_two() && locks <= nbuckets);
         RawTable {
             current: AtomicPtr::new(Table::alloc(nbuckets).as_ptr()),
+            from: AtomicPtr::new(ptr::null_mut()),
             nbuckets: AtomicUsize::new(nbuckets),
+            per_lock: AtomicUsize::new(0),
+            cursor: (0..locks).map(|_| AtomicUsize::new(0)).collect(),
+            locks_done: AtomicUsize::new(0),
         }
+    }
+
+    /// The number of writer locks.
+    fn locks(&self) -> usize {
+        self.cursor.len()
     }
 
     /// The current table.
@@ -371,29 +524,82 @@ impl<K, V> RawTable<K, V> {
     /// # Safety
     ///
     /// The caller is in R1 (a read-side critical section of the domain that reclaims tables), holds
-    /// the writer lock of a bucket (W1) or excludes every writer (W2), and uses the table only while
-    /// that lasts: a rebuild needs every writer excluded, and frees the table it replaces only a grace
-    /// period later (W3), so the table stays allocated for each of these callers. Anyone else may
-    /// find it freed (use [`nbuckets`](Self::nbuckets) for its size).
+    /// a writer lock (W1) or every one (W2), and uses the table only while that lasts: a table stops
+    /// being current only in [`start`](Self::start), which needs every lock, and is freed only a
+    /// grace period after its migration completes (W3), which needs the lock of each of its buckets
+    /// once more. Anyone else may find it freed (use [`nbuckets`](Self::nbuckets) for its size).
     #[inline]
     unsafe fn table(&self) -> &Table<K, V> {
-        // Acquire: pairs with the Release store in `rebuild` (or the table's creation), so the table
-        // and the slots it was published with are visible.
+        // Acquire: pairs with the Release stores of `current` in `start` and `migrate` (or the
+        // table's creation), so the table is visible; nodes placed later are published by their own
+        // Release stores.
+        let (table, _) = untag(self.current.load(Acquire));
         // SAFETY: `current` is never null, and the table is live while the caller's section or lock
         // lasts (contract).
-        unsafe { &*self.current.load(Acquire) }
+        unsafe { &*table }
+    }
+
+    /// The current table and, while a migration runs, the table it copies from (R1).
+    ///
+    /// # Safety
+    ///
+    /// R1, and both are used only inside the section.
+    #[inline]
+    unsafe fn tables(&self) -> (&Table<K, V>, Option<&Table<K, V>>) {
+        // Acquire: as in `table`.
+        let (table, migrating) = untag(self.current.load(Acquire));
+        // SAFETY: R1 (contract): `current` is never null and the section keeps it allocated.
+        let table = unsafe { &*table };
+        if !migrating {
+            // The fast path, one load: no migration, or one that completed (its last step clears
+            // the mark with a Release store after every copy).
+            return (table, None);
+        }
+        // SAFETY: R1 (contract).
+        (table, unsafe { self.migrating_from(table) })
+    }
+
+    /// The table a migration into `table` (a `current` value loaded with the migration mark)
+    /// copies from, unless it has completed.
+    ///
+    /// # Safety
+    ///
+    /// R1, and the table is used only inside the section.
+    unsafe fn migrating_from<'a>(&'a self, table: &'a Table<K, V>) -> Option<&'a Table<K, V>> {
+        // Acquire: pairs with the Release stores of `from`: in `start`, which precedes its store of
+        // `current`, so a reader that loaded the new `current` finds the table it migrates from (or
+        // null, later); and in the `migrate` call that completes the migration, so a reader that
+        // finds null sees every group copied into `current`.
+        let from = self.from.load(Acquire);
+        // `from == table`: this reader loaded `current` before that migration completed and the
+        // next one, from it, started; it reads that table alone, whose buckets stay complete until
+        // they are copied.
+        if from.is_null() || ptr::eq(from, table) {
+            return None;
+        }
+        // SAFETY: R1: a table a reader may reach through `from` is freed only a grace period after
+        // `from` stops naming it (W3), and this section started before that.
+        Some(unsafe { &*from })
     }
 
     /// Number of buckets of the current table; callable anywhere, with no section or lock (a
-    /// snapshot unless every writer is excluded). Reads no table.
+    /// snapshot unless every lock is held). Reads no table.
     pub fn nbuckets(&self) -> usize {
         // Relaxed: a size hint for the resize policy and `buckets()`; W2's writer exclusion (a mutex)
-        // orders it for the rebuild, which alone needs the exact value.
+        // orders it for `start`, which alone needs the exact value.
         self.nbuckets.load(Relaxed)
     }
 
+    /// Whether a migration runs: a hint, callable anywhere (exact while every lock is held).
+    pub fn migrating(&self) -> bool {
+        // Relaxed: a hint; the pointer is not followed.
+        !self.from.load(Relaxed).is_null()
+    }
+
     /// The node with this hash whose key satisfies `eq` (`qht_lookup`): the tags of the hash's bucket
-    /// (and its overflow buckets), and only the nodes whose tag matches. Loads only.
+    /// (and its overflow buckets), and only the nodes whose tag matches. Loads only. While a
+    /// migration runs, the bucket is the old table's if its group is not copied yet, the new
+    /// table's otherwise.
     ///
     /// # Safety
     ///
@@ -404,10 +610,17 @@ impl<K, V> RawTable<K, V> {
         hash: u64,
         mut eq: impl FnMut(&K) -> bool,
     ) -> Option<NonNull<Node<K, V>>> {
-        // SAFETY: R1 (contract): the caller's section keeps the table allocated.
-        let table = unsafe { self.table() };
+        // Acquire: as in `table`.
+        let (table, migrating) = untag(self.current.load(Acquire));
+        // SAFETY: R1 (contract): `current` is never null and the section keeps it allocated.
+        let table = unsafe { &*table };
+        let mut bucket = if migrating {
+            // SAFETY: R1 (contract).
+            unsafe { self.bucket_during_migration(table, hash) }
+        } else {
+            table.bucket(hash)
+        };
         let tag = tag_of(hash);
-        let mut bucket = table.bucket(hash);
         loop {
             // The slots whose tag matches, as a bit mask: no branch per slot.
             let mut matches = 0u32;
@@ -433,30 +646,70 @@ impl<K, V> RawTable<K, V> {
         }
     }
 
-    /// Every node of the current table, bucket by bucket.
+    /// The bucket `find` reads for `hash` when `current` (`table`) carries the migration mark: the
+    /// old table's, while its group is not copied yet; the new one's after. Out of line, so that
+    /// `find` stays as small as without migrations.
+    ///
+    /// # Safety
+    ///
+    /// R1, and the bucket is used only inside the section.
+    #[cold]
+    #[inline(never)]
+    unsafe fn bucket_during_migration<'a>(
+        &'a self,
+        table: &'a Table<K, V>,
+        hash: u64,
+    ) -> &'a Bucket<K, V> {
+        // SAFETY: R1 (contract).
+        if let Some(from) = unsafe { self.migrating_from(table) } {
+            let old = from.bucket(hash);
+            // Acquire: pairs with the Release store in `migrate` that marks the group copied, so
+            // the copies in `table` are visible. Not copied: the old bucket still holds every key
+            // of its group (writers copy a group before they change it).
+            if old.moved.load(Acquire) == 0 {
+                return old;
+            }
+        }
+        table.bucket(hash)
+    }
+
+    /// Every node, bucket by bucket; while a migration runs, group by group, each group from the
+    /// table that holds it when the iterator reaches it, so no key is yielded twice and none present
+    /// throughout is missed.
     ///
     /// # Safety
     ///
     /// R1: the iterator and the nodes it yields are used only inside the read-side critical section.
     pub unsafe fn iter(&self) -> RawIter<'_, K, V> {
+        // SAFETY: R1 (contract): the caller's section keeps both tables allocated while the
+        // iterator is used.
+        let (table, from) = unsafe { self.tables() };
         RawIter {
-            // SAFETY: R1 (contract): the caller's section keeps the table allocated while the
-            // iterator is used.
-            table: unsafe { self.table() },
-            bucket: 0,
+            table,
+            from,
+            groups: from.map_or(table.buckets.len(), |from| {
+                table.buckets.len().min(from.buckets.len())
+            }),
+            group: 0,
+            src: table,
+            next: 0,
+            step: 1,
+            left: 0,
             cur: None,
             slot: 0,
         }
     }
 
-    /// Finds where the key with this hash satisfying `eq` is, or would be inserted.
+    /// Finds where the key with this hash satisfying `eq` is, or would be inserted, in the current
+    /// table.
     ///
     /// # Safety
     ///
-    /// W1: the writer lock of `hash`'s bucket is held, and stays held while the position is used.
+    /// W1: the lock of `hash`'s bucket is held, and stays held while the position is used, and
+    /// [`migrate`](Self::migrate) has copied `hash`'s group under it.
     pub unsafe fn locate(&self, hash: u64, eq: impl FnMut(&K) -> bool) -> Position<K, V> {
-        // SAFETY: W1 (contract): the bucket's lock is held while the position is used, so no rebuild
-        // can retire the table meanwhile, and no other writer changes the chain.
+        // SAFETY: W1 (contract): the bucket's lock is held while the position is used, so no
+        // migration can start and retire the table meanwhile, and no other writer changes the chain.
         unsafe { self.table().locate(hash, eq) }
     }
 
@@ -504,24 +757,24 @@ impl<K, V> RawTable<K, V> {
         pos.found.expect("found_slot checked it")
     }
 
-    /// Empties every slot of buckets `first, first + step, ...` whose node `keep` rejects, and hands
-    /// the node to `retire`.
+    /// Empties every slot of the current table's buckets `lock, lock + locks, ...` whose node `keep`
+    /// rejects, and hands the node to `retire`.
     ///
     /// # Safety
     ///
-    /// W1 for each of those buckets (the caller holds their lock); `retire` defers freeing by a grace
-    /// period (W3).
+    /// W1 for lock `lock` (held for the whole call), after a [`migrate`](Self::migrate) under it with
+    /// an unlimited budget (so none of its groups is left in an old table); `retire` defers freeing
+    /// by a grace period (W3).
     pub unsafe fn retain_buckets(
         &self,
-        first: usize,
-        step: usize,
+        lock: usize,
         mut keep: impl FnMut(&K, &V) -> bool,
         mut retire: impl FnMut(NonNull<Node<K, V>>),
     ) {
-        // SAFETY: W1 (contract): those buckets' lock is held for the whole call, so no rebuild can
+        // SAFETY: W1 (contract): the lock is held for the whole call, so no migration can start and
         // retire the table meanwhile.
         let table = unsafe { self.table() };
-        for (slot, node) in table.slots(first, step) {
+        for (slot, node) in table.slots(lock, self.locks()) {
             // SAFETY: linked nodes of locked buckets are live (W1, W3).
             let pair = unsafe { node.as_ref() };
             if !keep(&pair.key, &pair.value) {
@@ -532,91 +785,232 @@ impl<K, V> RawTable<K, V> {
         }
     }
 
-    /// Builds a table of `nbuckets` buckets holding every node, placed by `hash` of its key, and
-    /// publishes it (`qht_resize`); returns the old table for the caller to retire with
-    /// [`Table::reclaim`] after a grace period. The old table is not touched, so its readers keep
-    /// finding every node it held. If `hash` panics, the new table is freed unpublished and the map
-    /// is unchanged.
+    /// Starts a migration to a new, empty table of `nbuckets` buckets (`qht_resize`, incremental):
+    /// publishes it as the table writers write, and the current one as the table they copy from.
+    /// Writers then copy it group by group with [`migrate`](Self::migrate): with `n` old and `m` new
+    /// buckets and `g = min(n, m)` groups, group `k` is the old buckets `k, k + g, ...` and the new
+    /// ones `k, k + g, ...` (one old bucket for a grow, `n / m` for a shrink), all under lock
+    /// `k % locks`. Readers keep reading each old bucket until its group is copied.
     ///
     /// # Safety
     ///
-    /// W2: no writer runs.
-    pub unsafe fn rebuild(
-        &self,
-        nbuckets: usize,
-        mut hash: impl FnMut(&K) -> u64,
-    ) -> NonNull<Table<K, V>> {
-        let old_ptr = self.current.load(Relaxed);
-        // SAFETY: `current` is live; writers are excluded (W2), so it cannot be retired meanwhile.
-        let old = unsafe { &*old_ptr };
-        /// Frees the new table (its bucket array and overflow buckets, not the nodes, which the
-        /// current table still owns) if placing a node unwinds.
-        struct Unpublished<K, V>(NonNull<Table<K, V>>);
-        impl<K, V> Drop for Unpublished<K, V> {
-            fn drop(&mut self) {
-                // SAFETY: the table came from `Table::alloc` and was never published.
-                drop(unsafe { Box::from_raw(self.0.as_ptr()) });
-            }
+    /// W2: every lock is held; no migration runs ([`migrating`](Self::migrating) is false), and
+    /// `nbuckets` (a power of two) is at least the lock count.
+    pub unsafe fn start(&self, nbuckets: usize) {
+        assert!(
+            !self.migrating(),
+            "RawTable::start: a migration is still running"
+        );
+        assert!(nbuckets.is_power_of_two() && nbuckets >= self.locks());
+        // Relaxed: every lock is held (W2), so no other writer stores `current`; no migration runs,
+        // so it carries no mark.
+        let old = self.current.load(Relaxed);
+        // SAFETY: the current table is live while every lock is held (W2).
+        let groups = unsafe { &*old }.buckets.len().min(nbuckets);
+        // Relaxed (these five): read only under a lock, which orders them after this W2 section.
+        self.per_lock.store(groups / self.locks(), Relaxed);
+        for cursor in self.cursor.iter() {
+            cursor.store(0, Relaxed);
         }
-        let unpublished = Unpublished(Table::<K, V>::alloc(nbuckets));
-        // SAFETY: fresh and not yet published.
-        let new = unsafe { unpublished.0.as_ref() };
-        // In batches of old buckets: first every node's address, with a prefetch of the node (the
-        // independent cache misses overlap in that tight loop instead of one per hash computation),
-        // then every key hashed, then the branchy placement.
-        const BATCH: usize = 64;
-        let mut batch = Vec::with_capacity(BATCH * SLOTS * 2);
-        for heads in old.buckets.chunks(BATCH) {
-            batch.clear();
-            for (_, node) in heads.iter().flat_map(Bucket::chain).flat_map(Bucket::nodes) {
-                prefetch(node.as_ptr());
-                batch.push((node, 0));
-            }
-            for (node, hash_of_key) in &mut batch {
-                // SAFETY: linked nodes are live while writers are excluded (W2).
-                *hash_of_key = hash(&unsafe { node.as_ref() }.key);
-            }
-            for &(node, hash) in &batch {
-                // SAFETY: the new table is ours until published, so no one else writes its chains,
-                // and its nodes are live (W2); the node is in the new table at most once (keys are
-                // unique in the old one), so `|_| false` finds no key and `place` gets the first
-                // empty slot.
-                unsafe {
-                    let pos = new.locate(hash, |_| false);
-                    Table::place(&pos, node);
-                }
-            }
-        }
-        let new_ptr = unpublished.0;
-        core::mem::forget(unpublished);
-        // Release: publishes the new table and its slots; pairs with the Acquire load in `table`.
-        self.current.store(new_ptr.as_ptr(), Release);
-        // Relaxed: see `nbuckets`.
+        self.locks_done.store(0, Relaxed);
+        let new = Table::<K, V>::alloc(nbuckets);
+        // Release (both): pairs with the Acquire loads in `tables`; `from` first, so a reader that
+        // sees the new `current` also sees the table it must consult. `current` carries the
+        // migration mark (its low bit: tables are 8-aligned) until the migration completes.
+        self.from.store(old, Release);
+        self.current
+            .store(new.as_ptr().wrapping_byte_add(MIGRATING), Release);
         self.nbuckets.store(nbuckets, Relaxed);
-        // SAFETY: `current` is never null.
-        unsafe { NonNull::new_unchecked(old_ptr) }
+    }
+
+    /// Copies the group of `hash`, if given and not copied yet, then up to `budget` more groups of
+    /// lock `lock` that are not (`budget` counts the groups looked at), into the current table:
+    /// each group's nodes are hashed, then placed, then its old buckets are marked copied. Returns
+    /// what it did; the call that copies the last group completes the migration and hands the old
+    /// table back for retirement.
+    ///
+    /// If `hash_of` panics, the group being copied is left as it was (nothing of it is placed yet)
+    /// and the panic propagates: the map stays consistent, and a later call copies the group.
+    ///
+    /// # Safety
+    ///
+    /// W1: lock `lock` is held for the whole call, and `hash` (if given) maps to it.
+    pub unsafe fn migrate(
+        &self,
+        lock: usize,
+        hash: Option<u64>,
+        budget: usize,
+        mut hash_of: impl FnMut(&K) -> u64,
+    ) -> Migrated<K, V> {
+        let mut done = Migrated {
+            buckets: 0,
+            finished: None,
+        };
+        // Relaxed: `from` is followed only if this lock's cursor says the migration still needs it;
+        // the lock orders this thread after `start` and after every change to the cursor.
+        let from = self.from.load(Relaxed);
+        if from.is_null() {
+            return done;
+        }
+        let per_lock = self.per_lock.load(Relaxed);
+        let cursor = &self.cursor[lock];
+        // Relaxed: written only under this lock (or W2).
+        let mut at = cursor.load(Relaxed);
+        if at == per_lock {
+            // None of the migration's groups is left under this lock: `from` may be retired already
+            // (a stale non-null load) and is not read.
+            return done;
+        }
+        // SAFETY: a group of this lock is not copied yet and its lock is held, so the migration
+        // cannot complete, and `from` cannot be retired, during this call.
+        let old = unsafe { &*from };
+        // SAFETY: W1: no migration can start, so `current` stays the table being filled.
+        let new = unsafe { self.table() };
+        let groups = per_lock * self.locks();
+        let mut batch = Vec::new();
+        if let Some(hash) = hash {
+            // Truncating is intended: the low bits pick the group.
+            let group = hash as usize & (groups - 1);
+            debug_assert_eq!(group % self.locks(), lock);
+            // SAFETY: W1 for the group's lock (contract).
+            done.buckets += unsafe { old.copy_group(new, group, groups, &mut batch, &mut hash_of) };
+        }
+        let end = per_lock.min(at.saturating_add(budget));
+        while at < end {
+            // SAFETY: as above: group `lock + at * locks` belongs to this lock.
+            done.buckets += unsafe {
+                old.copy_group(
+                    new,
+                    lock + at * self.locks(),
+                    groups,
+                    &mut batch,
+                    &mut hash_of,
+                )
+            };
+            at += 1;
+            // Relaxed: as above; stored after each group so that a panic keeps the progress made.
+            cursor.store(at, Relaxed);
+        }
+        // AcqRel: the counter chains every lock's completion (Release) to the call that completes
+        // the last one (Acquire), so its Release store of `from` below covers every group's copy.
+        // (`at` was below `per_lock` on entry: this call completed the lock.)
+        if at == per_lock && self.locks_done.fetch_add(1, AcqRel) + 1 == self.locks() {
+            // Release (both): pair with the Acquire loads in `tables`: a reader that finds no
+            // migration mark, or no table to migrate from, sees every group in `current`.
+            // Relaxed: `current` changes only in `start`, which this lock excludes.
+            let (table, _) = untag(self.current.load(Relaxed));
+            self.current.store(table, Release);
+            self.from.store(ptr::null_mut(), Release);
+            // SAFETY: `from` is never null here.
+            done.finished = Some(unsafe { NonNull::new_unchecked(from) });
+        }
+        done
+    }
+}
+
+impl<K, V> Table<K, V> {
+    /// Copies group `group` of `groups` (see [`RawTable::start`]) from `self` into `new`, unless it
+    /// is copied already; returns the number of old buckets copied (0 if none).
+    ///
+    /// # Safety
+    ///
+    /// `self` is the table a migration into `new` copies from, and the group's writer lock is held
+    /// (W1), so no one else changes the group in either table.
+    unsafe fn copy_group(
+        &self,
+        new: &Self,
+        group: usize,
+        groups: usize,
+        batch: &mut Vec<(NonNull<Node<K, V>>, u64)>,
+        hash_of: &mut impl FnMut(&K) -> u64,
+    ) -> usize {
+        let span = self.buckets.len() / groups;
+        let olds = || self.buckets.iter().skip(group).step_by(groups).take(span);
+        // Relaxed: `moved` is stored only under this group's lock, which the caller holds; the last
+        // old bucket is marked last.
+        if olds().last().is_some_and(|b| b.moved.load(Relaxed) != 0) {
+            return 0;
+        }
+        // First every node's address, with a prefetch of the node (the cache misses overlap instead
+        // of one per hash computation), then every key hashed (a panic here changes nothing), then
+        // the placement.
+        batch.clear();
+        for (_, node) in olds().flat_map(Bucket::chain).flat_map(Bucket::nodes) {
+            prefetch(node.as_ptr());
+            batch.push((node, 0));
+        }
+        for (node, hash) in batch.iter_mut() {
+            // SAFETY: nodes linked in a bucket whose lock is held are live (W1, W3).
+            *hash = hash_of(&unsafe { node.as_ref() }.key);
+        }
+        #[cfg(rcu_broken_migration)]
+        Self::mark_moved(olds());
+        for &(node, hash) in batch.iter() {
+            // SAFETY: the group's new buckets are written only under its lock, which the caller
+            // holds, and only after the group is marked copied (writers copy first), so they hold
+            // none of these keys: `|_| false` finds no key, and `place` gets the first empty slot.
+            unsafe {
+                let pos = new.locate(hash, |_| false);
+                Table::place(&pos, node);
+            }
+        }
+        #[cfg(not(rcu_broken_migration))]
+        Self::mark_moved(olds());
+        span
+    }
+
+    /// Marks a group's old buckets copied (the negative control `--cfg rcu_broken_migration` does it
+    /// before the copies are placed, which readers must be seen to suffer).
+    fn mark_moved<'a>(olds: impl Iterator<Item = &'a Bucket<K, V>>)
+    where
+        K: 'a,
+        V: 'a,
+    {
+        for bucket in olds {
+            // Release: pairs with the Acquire loads in `find` and `RawIter`: a reader that sees the
+            // group copied sees the copies in the new table.
+            bucket.moved.store(1, Release);
+        }
     }
 }
 
 impl<K, V> Drop for RawTable<K, V> {
     fn drop(&mut self) {
-        let table = self.current.load(Relaxed);
-        // SAFETY: `&mut self`: no reader or writer can reach the table; each linked node is owned by
-        // it and linked once, so freed once; the table's own `Drop` then frees its overflow buckets.
+        // SAFETY: `&mut self`: no reader or writer can reach the tables (a section of our own, R1,
+        // is not needed); each node is yielded once by `iter` (from the one table that holds it for
+        // a group) and owned by the map, so freed once; each table's own `Drop` then frees its
+        // overflow buckets, not the nodes. The iterator reads only slots, never a node it has
+        // yielded, so each node is freed as soon as it is yielded.
         unsafe {
-            for (_, node) in (*table).slots(0, 1) {
+            for node in self.iter() {
                 Node::<K, V>::reclaim(node);
             }
+            let from = self.from.load(Relaxed);
+            if let Some(from) = NonNull::new(from) {
+                Table::<K, V>::reclaim(Table::rcu_head(from));
+            }
+            let (table, _) = untag(self.current.load(Relaxed));
             Table::<K, V>::reclaim(Table::rcu_head(NonNull::new_unchecked(table)));
         }
     }
 }
 
-/// Iterator over the nodes of one table (see [`RawTable::iter`]).
+/// Iterator over the nodes of a map (see [`RawTable::iter`]).
 pub struct RawIter<'a, K, V> {
+    /// The current table.
     table: &'a Table<K, V>,
-    /// Next bucket of the array to start.
-    bucket: usize,
+    /// The table a migration copies from, if one ran when the iterator was made.
+    from: Option<&'a Table<K, V>>,
+    /// Number of groups (the current table's buckets when no migration runs).
+    groups: usize,
+    /// Next group to start.
+    group: usize,
+    /// The table the current group is read from, its next bucket, the distance between its buckets
+    /// and how many are left.
+    src: &'a Table<K, V>,
+    next: usize,
+    step: usize,
+    left: usize,
     /// The bucket (of the array or an overflow one) being walked.
     cur: Option<&'a Bucket<K, V>>,
     /// Next slot of `cur`.
@@ -638,11 +1032,38 @@ impl<K, V> Iterator for RawIter<'_, K, V> {
                     continue;
                 }
                 self.cur = bucket.next_bucket();
-            } else {
-                self.cur = Some(self.table.buckets.get(self.bucket)?);
-                self.bucket += 1;
+                self.slot = 0;
+                continue;
             }
-            self.slot = 0;
+            if self.left > 0 {
+                self.cur = Some(&self.src.buckets[self.next]);
+                self.next += self.step;
+                self.left -= 1;
+                self.slot = 0;
+                continue;
+            }
+            if self.group == self.groups {
+                return None;
+            }
+            // A group comes whole from one table: the old one until its last old bucket (the one
+            // marked last) is marked copied, the new one after.
+            self.src = match self.from {
+                Some(from) => {
+                    let span = from.buckets.len() / self.groups;
+                    let last = &from.buckets[self.group + (span - 1) * self.groups];
+                    // Acquire: as in `find`.
+                    if last.moved.load(Acquire) == 0 {
+                        from
+                    } else {
+                        self.table
+                    }
+                }
+                None => self.table,
+            };
+            self.next = self.group;
+            self.step = self.groups;
+            self.left = self.src.buckets.len() / self.groups;
+            self.group += 1;
         }
     }
 }
@@ -656,12 +1077,12 @@ macro_rules! opaque_debug {
         }
     )*};
 }
-opaque_debug!(Node, Table, Position, RawTable);
+opaque_debug!(Node, Table, Position, RawTable, Migrated);
 
 impl<K, V> core::fmt::Debug for RawIter<'_, K, V> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RawIter")
-            .field("bucket", &self.bucket)
+            .field("group", &self.group)
             .field("slot", &self.slot)
             .finish_non_exhaustive()
     }

@@ -1,6 +1,6 @@
 //! Striped writer locks of [`RcuHashMap`](super::RcuHashMap): writers to different stripes never
-//! contend, and a resize takes every stripe (QEMU qht locks each bucket; `qht_map_lock_buckets` takes
-//! them all for a resize).
+//! contend, and starting a migration takes every stripe for a moment (QEMU qht locks each bucket;
+//! `qht_map_lock_buckets` takes them all for a resize).
 //!
 //! The stripe of a key is the low bits of its hash, and a table never has fewer buckets than there are
 //! stripes, so every key of a bucket maps to the same stripe: holding a stripe serializes all writers
@@ -8,15 +8,17 @@
 //! contended counter.
 //!
 //! A thread may hold stripes of several maps at once (entries of different maps), but of each map
-//! only one stripe (a write or an `Entry`) or all of them (a resize). Each thread records which maps
-//! it holds stripes of, so that taking another stripe of a map it already holds panics instead of
-//! deadlocking (against itself, or against a resize that takes the stripes in order), and so that an
-//! automatic resize, which takes every stripe of its map, is postponed while the thread holds a stripe
-//! of any map: two threads that each hold an entry of one map and insert into the other would
-//! otherwise each wait for the other's stripe (see `RcuHashMap::auto_resize`).
+//! only one stripe (a write or an `Entry`; before taking its own, a write may take another one for a
+//! moment, without waiting for it, to help a migration) or all of them (the start of a migration).
+//! Each thread records which maps it holds stripes of, so that taking another stripe of a map it
+//! already holds panics instead of deadlocking (against itself, or against a migration's start that
+//! takes the stripes in order), and so that an automatic resize, which takes every stripe of its
+//! map, is postponed while the thread holds a stripe of any map: two threads that each hold an
+//! entry of one map and insert into the other would otherwise each wait for the other's stripe (see
+//! `RcuHashMap::auto_resize`).
 
 use crate::sync::{Mutex, MutexGuard};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::PoisonError;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -34,6 +36,28 @@ std::thread_local! {
 #[cfg(loom)]
 loom::thread_local! {
     static HELD: RefCell<Vec<usize>> = RefCell::new(Vec::new());
+}
+
+#[cfg(not(loom))]
+std::thread_local! {
+    /// The stripe this thread helps migrate next (see [`next_help`]).
+    static HELP: Cell<usize> = const { Cell::new(0) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static HELP: Cell<usize> = Cell::new(0);
+}
+
+/// A stripe for this thread to help migrate: each call the next one, so that every stripe's part of
+/// a migration progresses even when all writes go to one key.
+pub(super) fn next_help() -> usize {
+    HELP.try_with(|next| {
+        let index = next.get();
+        next.set(index.wrapping_add(1));
+        index % STRIPES
+    })
+    .unwrap_or(0)
 }
 
 /// Whether this thread holds a stripe of any map. Also true where the thread's record is gone (in a
@@ -117,7 +141,27 @@ impl Stripes {
         }
     }
 
-    /// Locks every stripe, in order (for a resize).
+    /// Locks stripe `index` if it is free and this thread holds no stripe of this map (for a
+    /// migration step a writer takes on besides its own write: it never waits for it).
+    pub(super) fn try_lock(&self, index: usize) -> Option<StripeGuard<'_>> {
+        if self.held_by_me() {
+            return None;
+        }
+        let stripe = &self.stripes[index];
+        let mutex = match stripe.mutex.try_lock() {
+            Ok(mutex) => mutex,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(StripeGuard {
+            count: &stripe.count,
+            _mutex: mutex,
+            _held: self.enter(),
+            _no_wait: rcu_core::no_wait_region(),
+        })
+    }
+
+    /// Locks every stripe, in order (to start a migration).
     ///
     /// # Panics
     ///

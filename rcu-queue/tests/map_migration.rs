@@ -1,0 +1,175 @@
+//! Stress of `RcuHashMap`'s incremental migrations: two writers grow the map from 2,000 keys to
+//! 34,000 and shrink it back, over and over, so that dozens of migrations run while they write
+//! (each write copies a few groups); readers meanwhile look up the 2,000 fixed keys, which are
+//! never removed, and iterate the map. A fixed key not found is a false negative; a key yielded
+//! twice by `iter`, or a fixed key it skips, is an iteration error. The run proves its work: lookups
+//! done, migrations started (each one only after the previous one completed) and reader passes that
+//! overlapped a change of table.
+//!
+//! Negative control: built with `--cfg rcu_broken_migration`, the migration marks a group moved
+//! before it places the copies, and the readers must be seen missing keys:
+//! `RUSTFLAGS="--cfg rcu_broken_migration" cargo test -p rcu-queue --release --test map_migration`.
+#![cfg(not(loom))]
+
+use rcu_queue::RcuHashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+/// Keys `0..FIXED` are present throughout.
+const FIXED: u64 = 2_000;
+/// Each writer inserts, then removes, this many keys of its own per round.
+const CHURN: u64 = 16_000;
+
+#[derive(Debug, Default)]
+struct Report {
+    lookups: u64,
+    misses: u64,
+    iterations: u64,
+    iteration_errors: u64,
+    migrations: u64,
+    overlapped: u64,
+}
+
+/// Runs rounds of growth and shrinkage until at least `min_migrations` migrations have started and
+/// `min_time` has passed, never past `max_time`.
+fn run(min_migrations: u64, min_time: Duration, max_time: Duration) -> Report {
+    let map = RcuHashMap::new();
+    for k in 0..FIXED {
+        map.insert(k, k * 3);
+    }
+    let stop = AtomicBool::new(false);
+    let readers_started = AtomicU64::new(0);
+    let migrations = AtomicU64::new(0);
+    let totals = [(); 5].map(|()| AtomicU64::new(0));
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for reader in 0..2 {
+            let (map, stop, totals, migrations) = (&map, &stop, &totals, &migrations);
+            let readers_started = &readers_started;
+            s.spawn(move || {
+                readers_started.fetch_add(1, Relaxed);
+                let mut counts = [0u64; 5]; // lookups, misses, iterations, errors, overlapped
+                let mut seen = vec![0u8; FIXED as usize];
+                let mut pass = 0u64;
+                while !stop.load(Relaxed) {
+                    let before = (migrations.load(Relaxed), map.buckets());
+                    let guard = rcu_core::read_lock();
+                    if (pass + reader) % 8 == 0 {
+                        seen.fill(0);
+                        // Churn keys come and go during the walk, so one removed and inserted again
+                        // may be seen twice (as without migrations); fixed keys exactly once.
+                        for (&k, &v) in map.iter(&guard) {
+                            assert_eq!(v, k * 3, "iter: key {k} with value {v}");
+                            if k < FIXED {
+                                seen[k as usize] = seen[k as usize].saturating_add(1);
+                            }
+                        }
+                        counts[3] += seen.iter().filter(|&&n| n != 1).count() as u64;
+                        counts[2] += 1;
+                    } else {
+                        for k in 0..FIXED {
+                            match map.get(&k, &guard) {
+                                Some(&v) => assert_eq!(v, k * 3),
+                                None => counts[1] += 1,
+                            }
+                        }
+                        counts[0] += FIXED;
+                    }
+                    drop(guard);
+                    if (migrations.load(Relaxed), map.buckets()) != before {
+                        counts[4] += 1;
+                    }
+                    pass += 1;
+                }
+                for (total, n) in totals.iter().zip(counts) {
+                    total.fetch_add(n, Relaxed);
+                }
+            });
+        }
+        while readers_started.load(Relaxed) < 2 {
+            std::thread::yield_now();
+        }
+        let writers: Vec<_> = (1..=2u64)
+            .map(|w| {
+                let (map, stop, migrations) = (&map, &stop, &migrations);
+                s.spawn(move || {
+                    let keys = w * 1_000_000..w * 1_000_000 + CHURN;
+                    let mut buckets = map.buckets();
+                    let mut note = |map: &RcuHashMap<u64, u64>| {
+                        if w == 1 && map.buckets() != buckets {
+                            buckets = map.buckets();
+                            migrations.fetch_add(1, Relaxed);
+                        }
+                    };
+                    loop {
+                        for k in keys.clone() {
+                            assert!(map.insert(k, k * 3));
+                            note(map);
+                        }
+                        for k in keys.clone() {
+                            assert!(map.remove(&k));
+                            note(map);
+                        }
+                        let elapsed = start.elapsed();
+                        let enough =
+                            migrations.load(Relaxed) >= min_migrations && elapsed >= min_time;
+                        if enough || elapsed >= max_time || stop.load(Relaxed) {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        stop.store(true, Relaxed);
+    });
+    let [lookups, misses, iterations, iteration_errors, overlapped] =
+        totals.map(AtomicU64::into_inner);
+    Report {
+        lookups,
+        misses,
+        iterations,
+        iteration_errors,
+        migrations: migrations.into_inner(),
+        overlapped,
+    }
+}
+
+#[test]
+#[cfg(not(rcu_broken_migration))]
+fn no_false_negatives_while_writers_migrate() {
+    let report = run(40, Duration::from_millis(500), Duration::from_secs(20));
+    eprintln!("{report:?}");
+    assert_eq!(report.misses, 0, "readers missed present keys: {report:?}");
+    assert_eq!(
+        report.iteration_errors, 0,
+        "iter yielded a key twice or skipped one: {report:?}"
+    );
+    assert!(
+        report.migrations >= 40
+            && report.lookups > 100 * FIXED
+            && report.iterations > 0
+            && report.overlapped > 0,
+        "not enough work done: {report:?}"
+    );
+}
+
+#[test]
+#[cfg(rcu_broken_migration)]
+fn marking_groups_moved_before_copying_is_caught() {
+    let (mut caught, mut lookups, mut migrations) = (0, 0, 0);
+    let started = Instant::now();
+    while caught == 0 && started.elapsed() < Duration::from_secs(60) {
+        let report = run(10, Duration::from_millis(200), Duration::from_secs(10));
+        eprintln!("{report:?}");
+        caught += report.misses + report.iteration_errors;
+        lookups += report.lookups + report.iterations;
+        migrations += report.migrations + report.overlapped;
+    }
+    assert!(
+        caught > 0 && lookups > 0 && migrations > 0,
+        "a migration that marks groups moved before copying them went unnoticed"
+    );
+}
