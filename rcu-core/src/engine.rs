@@ -369,6 +369,14 @@ impl DomainInner {
         self.gp.register()
     }
 
+    /// Whether this is an independent domain whose last `Domain` handle was dropped: no thread can
+    /// be in a read-side section of it any more (sections borrow a handle) and nothing can be
+    /// queued on it, so every grace period it could be asked for has elapsed. The link's mutex
+    /// orders the last owner's `close` (after every guard and handle was dropped) before a `true`.
+    pub(crate) fn shut_down(&self) -> bool {
+        self.link.as_ref().is_some_and(|link| !link.is_alive())
+    }
+
     /// The liveness link of an independent domain.
     pub(crate) fn link(&self) -> &Arc<Link> {
         self.link

@@ -137,7 +137,9 @@ impl Future for SynchronizeRcuFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if this.done() {
+        // A shut-down domain has no reader left to wait for, and queueing the slot's callback would
+        // start a callback thread that nobody stops (tests/async_after_shutdown.rs).
+        if this.done() || this.domain.shut_down() {
             this.unpark();
             return Poll::Ready(());
         }

@@ -84,6 +84,19 @@ fn insert(map: &Map, key: u64, value: u64) -> Option<NonNull<N>> {
     insert_node(map, node(key, value))
 }
 
+/// A domain and a map of `buckets` buckets holding `key(k) -> 10 + k` for each `k` (each new).
+fn filled(
+    buckets: usize,
+    ks: impl IntoIterator<Item = u64>,
+    key: fn(u64) -> u64,
+) -> (Arc<Domain>, Arc<Map>) {
+    let map = Map::new(buckets, LOCKS);
+    for k in ks {
+        assert!(insert(&map, key(k), 10 + k).is_none());
+    }
+    (Arc::new(Domain::new()), Arc::new(map))
+}
+
 /// `insert` of a node made by the caller.
 fn insert_node(map: &Map, n: NonNull<N>) -> Option<NonNull<N>> {
     // SAFETY: not shared yet.
@@ -198,11 +211,7 @@ fn map_reclaim_without_grace_period_is_caught() {
 /// buckets a reader may still read untouched.
 fn resize_vs_get() {
     loom::model(move || {
-        let domain = Arc::new(Domain::new());
-        let map = Arc::new(Map::new(2, LOCKS));
-        for k in [0, 2, 4] {
-            assert!(insert(&map, k, 10 + k).is_none());
-        }
+        let (domain, map) = filled(2, [0, 2, 4], |k| k);
         let reader = {
             let (domain, map) = (domain.clone(), map.clone());
             thread::spawn(move || {
@@ -252,11 +261,7 @@ enum Late {
 /// and 6 absent or with its value, never a value not yet initialized nor one reclaimed.
 fn slots_vs_get(late: Late) {
     loom::model(move || {
-        let domain = Arc::new(Domain::new());
-        let map = Arc::new(Map::new(1, LOCKS));
-        for k in 0..5 {
-            assert!(insert(&map, tagged(k), 10 + k).is_none());
-        }
+        let (domain, map) = filled(1, 0..5, tagged);
         let reader = {
             let (domain, map) = (domain.clone(), map.clone());
             thread::spawn(move || {
@@ -400,11 +405,7 @@ enum Read {
 /// is `resize_vs_get`'s and the safe map's business).
 fn migration_vs_reader(read: Read) {
     loom::model(move || {
-        let domain = Arc::new(Domain::new());
-        let map = Arc::new(Map::new(2, LOCKS));
-        for k in [0, 1, 2] {
-            assert!(insert(&map, k, 10 + k).is_none());
-        }
+        let (domain, map) = filled(2, [0, 1, 2], |k| k);
         let reader = {
             let (domain, map) = (domain.clone(), map.clone());
             thread::spawn(move || {

@@ -424,9 +424,8 @@ impl Domain {
     /// be spawned as a task of its own, and the caller's handle may be dropped or moved meanwhile.
     /// It still completes when the domain's last `Domain` handle is dropped before it does: that
     /// drop runs every queued callback (a waiting future's too) and a grace period that satisfies
-    /// every future created before it. One case costs a thread: a future first polled after the last
-    /// handle of a domain that never queued a callback starts a callback thread for it, which then
-    /// stays (with the domain's state) until the process exits.
+    /// every future created before it. A future first polled after that drop completes at once: no
+    /// reader of the domain can be left, and it starts no callback thread.
     ///
     /// ```
     /// let domain = rcu_core::Domain::new();
