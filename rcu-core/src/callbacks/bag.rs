@@ -8,15 +8,17 @@
 //! thread, so nothing in it is atomic. Entries `(ptr, free)` go into an *open* segment; when it
 //! holds [`SEGMENT`] entries it is *sealed* with a grace-period snapshot
 //! ([`GpCore::poll_snapshot`], orderings O13 and O11 of `gp/mod.rs`), and a grace period is
-//! requested the way `start_poll` does (an empty callback), once per distinct snapshot. On every
-//! retire the owner frees, oldest first, every sealed segment whose snapshot
-//! [`GpCore::poll_done`] reports elapsed.
+//! requested the way `start_poll` does (an empty callback), once per distinct snapshot.
+//! [`flush_frees`](crate::flush_frees) seals the open segment the same way however few entries it
+//! holds (crossbeam-epoch's `Guard::flush`). On every retire and flush the owner frees, oldest
+//! first, every sealed segment whose snapshot [`GpCore::poll_done`] reports elapsed.
 //!
 //! # The bound
 //! A thread holds at most [`MAX_SEALED`] sealed segments per domain. Before a seal that would make
 //! one more, the owner either waits for the oldest segment's grace period (expedited) and frees
 //! it, where the thread may wait, or hands the oldest segment to the domain's callback thread as
 //! one callback (it never holds more, not even while it waits).
+//! A flush never waits: past the bound it hands the oldest segment over.
 //! So a thread holds at most `MAX_SEALED * SEGMENT` = 1024 sealed objects plus `SEGMENT - 1` = 63
 //! in its open segment per domain ([`Reclaim::MAX_HELD_PER_THREAD`] = 1087).
 //!
@@ -192,11 +194,49 @@ impl FreeBag {
             self.open.reserve_exact(SEGMENT);
         }
         self.open.push(entry);
-        if self.open.len() < SEGMENT {
+        if self.open.len() == SEGMENT {
+            self.seal(gp, frees, ops);
+        }
+    }
+
+    /// Owner only ([`flush_frees`](crate::flush_frees), crossbeam-epoch's `Guard::flush`): frees
+    /// the elapsed sealed segments and seals the open segment, however full, requesting its grace
+    /// period. Never waits: past the bound it hands the oldest segment over, as a retire where the
+    /// thread may not wait. Frees only what a retire would, so it is sound in a read-side section.
+    pub(crate) fn flush<R, M, W, H>(
+        &mut self,
+        gp: &GpCore,
+        frees: &Frees,
+        ops: RetireOps<R, M, W, H>,
+    ) where
+        R: FnOnce(),
+        W: FnOnce(u64),
+        H: FnOnce(Vec<FreeEntry>),
+    {
+        self.free_elapsed(gp, frees);
+        if self.open.is_empty() {
             return;
         }
+        let never_wait = RetireOps {
+            request_gp: ops.request_gp,
+            may_wait: || false,
+            wait_for: ops.wait_for,
+            hand_over: ops.hand_over,
+        };
+        self.seal(gp, frees, never_wait);
+    }
+
+    /// Owner only: seals the open segment (not empty) with a grace-period snapshot and requests its
+    /// grace period, keeping the bound (module docs).
+    fn seal<R, M, W, H>(&mut self, gp: &GpCore, frees: &Frees, ops: RetireOps<R, M, W, H>)
+    where
+        R: FnOnce(),
+        M: FnOnce() -> bool,
+        W: FnOnce(u64),
+        H: FnOnce(Vec<FreeEntry>),
+    {
         // Make room first, so that the thread never holds more than `MAX_SEALED` sealed segments
-        // (not even while it waits): the full open segment is sealed after.
+        // (not even while it waits): the open segment is sealed after.
         if self.sealed.len() >= MAX_SEALED {
             if let Some(oldest) = self.sealed.pop_front() {
                 if (ops.may_wait)() {
@@ -209,11 +249,11 @@ impl FreeBag {
             }
         }
         let snap = gp.poll_snapshot();
-        self.sealed.push_back(Segment {
-            entries: std::mem::take(&mut self.open),
-            snap,
-        });
-        frees.deferred.fetch_add(SEGMENT as u64, Ordering::Relaxed);
+        let entries = std::mem::take(&mut self.open);
+        frees
+            .deferred
+            .fetch_add(entries.len() as u64, Ordering::Relaxed);
+        self.sealed.push_back(Segment { entries, snap });
         if self.requested != Some(snap) {
             self.requested = Some(snap);
             (ops.request_gp)();
