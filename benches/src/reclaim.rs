@@ -747,9 +747,9 @@ impl Reclaimer for RcuClosure {
     }
 }
 
-/// rcu-core's `free_rcu` (Linux `kfree_rcu`): the same 48 bytes as [`Node`], without drop
-/// glue, go to the producer's free bag and are freed by the producer itself once their grace
-/// period has elapsed (no callback per object); [`collect`](Reclaimer::collect) is
+/// rcu-core's `free_rcu` (Linux `kfree_rcu`): 48 bytes without drop glue, as large as the other
+/// contenders' node, go to the producer's free bag and are freed by the producer itself once
+/// their grace period has elapsed (no callback per object); [`collect`](Reclaimer::collect) is
 /// [`flush_frees`](rcu_core::flush_frees), as crossbeam-epoch's `Guard::flush`.
 #[derive(Debug, Default)]
 pub struct RcuFree;

@@ -161,33 +161,28 @@ impl fmt::Debug for FreeBag {
     }
 }
 
-/// What a retire may do besides touching the bag (the engine and the API supply it).
-pub(crate) struct RetireOps<R, M, W, H> {
+/// What a retire or flush may do besides touching the bag (the domain supplies it).
+pub(crate) trait RetireOps {
     /// Makes sure a grace period will run (`start_poll`'s empty callback).
-    pub(crate) request_gp: R,
+    fn request_gp(&self);
     /// Whether the thread may wait for a grace period here.
-    pub(crate) may_wait: M,
+    fn may_wait(&self) -> bool;
     /// Waits until the grace period of a snapshot has elapsed.
-    pub(crate) wait_for: W,
+    fn wait_for(&self, snap: u64);
     /// Queues entries on the callback thread, to be freed there after a grace period.
-    pub(crate) hand_over: H,
+    fn hand_over(&self, entries: Vec<FreeEntry>);
 }
 
 impl FreeBag {
     /// Owner only: frees the elapsed sealed segments, adds `entry`, seals the open segment when
     /// it is full and keeps the bound (module docs).
-    pub(crate) fn retire<R, M, W, H>(
+    pub(crate) fn retire(
         &mut self,
         entry: FreeEntry,
         gp: &GpCore,
         frees: &Frees,
-        ops: RetireOps<R, M, W, H>,
-    ) where
-        R: FnOnce(),
-        M: FnOnce() -> bool,
-        W: FnOnce(u64),
-        H: FnOnce(Vec<FreeEntry>),
-    {
+        ops: &impl RetireOps,
+    ) {
         self.free_elapsed(gp, frees);
         if self.open.capacity() == 0 {
             self.open = std::mem::take(&mut self.spare);
@@ -195,7 +190,7 @@ impl FreeBag {
         }
         self.open.push(entry);
         if self.open.len() == SEGMENT {
-            self.seal(gp, frees, ops);
+            self.seal(gp, frees, ops, true);
         }
     }
 
@@ -203,48 +198,27 @@ impl FreeBag {
     /// the elapsed sealed segments and seals the open segment, however full, requesting its grace
     /// period. Never waits: past the bound it hands the oldest segment over, as a retire where the
     /// thread may not wait. Frees only what a retire would, so it is sound in a read-side section.
-    pub(crate) fn flush<R, M, W, H>(
-        &mut self,
-        gp: &GpCore,
-        frees: &Frees,
-        ops: RetireOps<R, M, W, H>,
-    ) where
-        R: FnOnce(),
-        W: FnOnce(u64),
-        H: FnOnce(Vec<FreeEntry>),
-    {
+    pub(crate) fn flush(&mut self, gp: &GpCore, frees: &Frees, ops: &impl RetireOps) {
         self.free_elapsed(gp, frees);
-        if self.open.is_empty() {
-            return;
+        if !self.open.is_empty() {
+            self.seal(gp, frees, ops, false);
         }
-        let never_wait = RetireOps {
-            request_gp: ops.request_gp,
-            may_wait: || false,
-            wait_for: ops.wait_for,
-            hand_over: ops.hand_over,
-        };
-        self.seal(gp, frees, never_wait);
     }
 
     /// Owner only: seals the open segment (not empty) with a grace-period snapshot and requests its
-    /// grace period, keeping the bound (module docs).
-    fn seal<R, M, W, H>(&mut self, gp: &GpCore, frees: &Frees, ops: RetireOps<R, M, W, H>)
-    where
-        R: FnOnce(),
-        M: FnOnce() -> bool,
-        W: FnOnce(u64),
-        H: FnOnce(Vec<FreeEntry>),
-    {
+    /// grace period, keeping the bound (module docs): past it, waits for the oldest segment if
+    /// `may_wait` and the domain allows it here, else hands it over.
+    fn seal(&mut self, gp: &GpCore, frees: &Frees, ops: &impl RetireOps, may_wait: bool) {
         // Make room first, so that the thread never holds more than `MAX_SEALED` sealed segments
         // (not even while it waits): the open segment is sealed after.
         if self.sealed.len() >= MAX_SEALED {
             if let Some(oldest) = self.sealed.pop_front() {
-                if (ops.may_wait)() {
+                if may_wait && ops.may_wait() {
                     frees.waits.fetch_add(1, Ordering::Relaxed);
-                    (ops.wait_for)(oldest.snap);
+                    ops.wait_for(oldest.snap);
                     self.free_segment(oldest, frees);
                 } else {
-                    (ops.hand_over)(oldest.entries);
+                    ops.hand_over(oldest.entries);
                 }
             }
         }
@@ -256,7 +230,7 @@ impl FreeBag {
         self.sealed.push_back(Segment { entries, snap });
         if self.requested != Some(snap) {
             self.requested = Some(snap);
-            (ops.request_gp)();
+            ops.request_gp();
         }
     }
 

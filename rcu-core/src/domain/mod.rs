@@ -286,27 +286,28 @@ fn own_bag<D: RcuDomain>(domain: &D) -> Option<std::cell::RefMut<'_, FreeBag>> {
     bag.try_borrow_mut().ok()
 }
 
-/// What a retire or flush into this thread's bag of `domain` may do (`callbacks/bag.rs`): request
+/// What a retire or flush into this thread's bag of a domain may do (`callbacks/bag.rs`): request
 /// a grace period with an empty callback, wait for a segment's grace period (expedited) where a
 /// producer may wait, hand a segment to the callback thread.
-fn retire_ops<D: RcuDomain>(
-    domain: &D,
-) -> RetireOps<
-    impl FnOnce() + '_,
-    impl FnOnce() -> bool + '_,
-    impl FnOnce(u64) + '_,
-    impl FnOnce(Vec<FreeEntry>) + '_,
-> {
-    let engine = domain.engine();
-    RetireOps {
-        request_gp: move || engine.defer(|| {}, || domain.owner()),
-        may_wait: move || engine.callbacks.throttle.get().producers_wait() && producer_may_wait(),
-        wait_for: move |snap| {
-            if !domain.poll_state(GpState(snap)) {
-                domain.synchronize_expedited();
-            }
-        },
-        hand_over: move |entries| engine.hand_over(entries, || domain.owner()),
+struct DomainBagOps<'a, D>(&'a D);
+
+impl<D: RcuDomain> RetireOps for DomainBagOps<'_, D> {
+    fn request_gp(&self) {
+        self.0.engine().defer(|| {}, || self.0.owner());
+    }
+
+    fn may_wait(&self) -> bool {
+        self.0.engine().callbacks.throttle.get().producers_wait() && producer_may_wait()
+    }
+
+    fn wait_for(&self, snap: u64) {
+        if !self.0.poll_state(GpState(snap)) {
+            self.0.synchronize_expedited();
+        }
+    }
+
+    fn hand_over(&self, entries: Vec<FreeEntry>) {
+        self.0.engine().hand_over(entries, || self.0.owner());
     }
 }
 
@@ -460,7 +461,7 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
             engine.hand_over(vec![entry], || self.owner());
             return;
         };
-        free_bag.retire(entry, &engine.gp, frees, retire_ops(self));
+        free_bag.retire(entry, &engine.gp, frees, &DomainBagOps(self));
     }
 
     /// Drops `b` after a grace period, freeing it on this thread where possible (Linux's
@@ -492,7 +493,7 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
         let engine = self.engine();
         engine.assert_same_process("flush_frees");
         if let Some(mut free_bag) = own_bag(self) {
-            free_bag.flush(&engine.gp, &engine.callbacks.frees, retire_ops(self));
+            free_bag.flush(&engine.gp, &engine.callbacks.frees, &DomainBagOps(self));
         }
     }
 
