@@ -49,6 +49,15 @@ fn freed(i: usize) -> u64 {
     FREED[i].load(Ordering::SeqCst)
 }
 
+/// Asserts that `domain` freed `n` objects, all on their producers; returns its stats.
+#[track_caller]
+fn freed_by_producers_only(domain: &Domain, n: u64) -> rcu_core::Stats {
+    let stats = domain.stats();
+    assert_eq!(stats.frees_by_producers, n, "{stats:?}");
+    assert_eq!(stats.frees_by_callback_thread, 0, "{stats:?}");
+    stats
+}
+
 #[test]
 fn flush_then_a_grace_period_frees_a_few_objects_on_this_thread() {
     let domain = Domain::new();
@@ -70,9 +79,7 @@ fn flush_then_a_grace_period_frees_a_few_objects_on_this_thread() {
         5,
         "the flush after a grace period frees the sealed segment"
     );
-    let stats = domain.stats();
-    assert_eq!(stats.frees_by_producers, 5, "{stats:?}");
-    assert_eq!(stats.frees_by_callback_thread, 0, "{stats:?}");
+    let stats = freed_by_producers_only(&domain, 5);
     assert_eq!(stats.frees_handed_to_callback_thread, 0, "{stats:?}");
     // Nothing left: a flush of an empty bag seals nothing.
     domain.flush_frees();
@@ -138,9 +145,7 @@ fn flush_in_a_section_frees_nothing_retired_after_it_began_and_never_waits() {
                 0,
                 "retired inside the section: its grace period waits for it"
             );
-            let stats = domain.stats();
-            assert_eq!(stats.frees_by_producers, 4, "{stats:?}");
-            assert_eq!(stats.frees_by_callback_thread, 0, "{stats:?}");
+            let stats = freed_by_producers_only(&domain, 4);
             assert!(
                 stats.frees_handed_to_callback_thread >= ROUNDS - 16,
                 "{stats:?}"
