@@ -1,15 +1,16 @@
 //! Workload 4: deferred reclamation.
 //!
 //! * `call_rcu_enqueue`: 1, 2, 4, ... threads (up to twice the cores) queue callbacks that free a 48-byte object
-//!   (rcu-core intrusive `call_rcu1`, rcu-core closure `call_rcu`, liburcu memb with
-//!   `--features liburcu`); throughput = enqueues/s.
+//!   (rcu-core intrusive `call_rcu1`, rcu-core closure `call_rcu`, rcu-core `free_rcu` whose
+//!   producers free the objects themselves, liburcu memb with `--features liburcu`); throughput =
+//!   enqueues/s.
 //! * `call_rcu_reclaim`: one thread queues callbacks then waits in `rcu_barrier`: the
 //!   end-to-end reclaim rate.
 //! * `rcu_barrier`: latency of one `rcu_barrier` with a small queue (16 callbacks).
 //!
 //! The peak backlog under a short one-producer flood is printed to stderr (and, with `latency`
 //! as a filter or no filter at all, retire-to-free latency idle and under that flood, for
-//! rcu-core, crossbeam-epoch and liburcu); the report bin measures the busy-server flood
+//! rcu-core's `call_rcu` and `free_rcu`, crossbeam-epoch and liburcu); the report bin measures the busy-server flood
 //! ([`benches::reclaim::Flood::BUSY_SERVER`]) in fresh processes.
 
 mod common;
@@ -23,8 +24,9 @@ use criterion::{
 
 use benches::driver::thread_counts;
 use benches::reclaim::{
-    Crossbeam, Flood, Preallocated, Probe, RcuClosure, RcuDomainIntrusive, RcuIntrusive, Reclaimer,
-    callback_latency, drive_barrier, drive_enqueue, drive_enqueue_prealloc, drive_reclaim, flood,
+    Crossbeam, Flood, Preallocated, Probe, RcuClosure, RcuDomainIntrusive, RcuFree, RcuIntrusive,
+    Reclaimer, callback_latency, drive_barrier, drive_enqueue, drive_enqueue_prealloc,
+    drive_reclaim, flood,
 };
 use benches::tuning::{BARRIER_QUEUE, MEASUREMENT_SLOW};
 
@@ -111,6 +113,7 @@ fn call_rcu(c: &mut Criterion) {
     enqueue(&mut group, &RcuIntrusive);
     enqueue(&mut group, &RcuDomainIntrusive::default());
     enqueue(&mut group, &RcuClosure);
+    enqueue(&mut group, &RcuFree);
     #[cfg(feature = "liburcu")]
     enqueue(&mut group, &benches::liburcu::Liburcu);
     group.finish();
@@ -145,6 +148,7 @@ fn call_rcu(c: &mut Criterion) {
         // or no filter at all).
         if args.iter().skip(1).all(|a| a.starts_with('-')) || args.iter().any(|a| a == "latency") {
             report_latency(&RcuIntrusive);
+            report_latency(&RcuFree);
             report_latency(&Crossbeam);
             #[cfg(feature = "liburcu")]
             report_latency(&benches::liburcu::Liburcu);

@@ -9,7 +9,8 @@
 //! [`drive_enqueue_prealloc`] measures the enqueue alone, on preallocated objects, and
 //! [`callback_latency`] the time from retiring an object to its free, on an idle system or
 //! under a flood. [`Crossbeam`] is crossbeam-epoch's counterpart (`defer_destroy` on the
-//! same objects, no callback thread).
+//! same objects, no callback thread); [`RcuFree`] is rcu-core's `free_rcu` (Linux `kfree_rcu`),
+//! which the producer frees itself.
 
 use std::hint::black_box;
 use std::ptr::NonNull;
@@ -746,6 +747,85 @@ impl Reclaimer for RcuClosure {
     }
 }
 
+/// rcu-core's `free_rcu` (Linux `kfree_rcu`): 48 bytes without drop glue, as large as the other
+/// contenders' node, go to the producer's free bag and are freed by the producer itself once
+/// their grace period has elapsed (no callback per object); [`collect`](Reclaimer::collect) is
+/// [`flush_frees`](rcu_core::flush_frees), as crossbeam-epoch's `Guard::flush`.
+#[derive(Debug, Default)]
+pub struct RcuFree;
+
+impl Reclaimer for RcuFree {
+    const NAME: &'static str = "rcu-core free_rcu (producer frees)";
+
+    fn register(&self) {
+        rcu_core::register_thread();
+    }
+
+    fn enqueue(&self) {
+        rcu_core::free_rcu(Box::new(black_box([1u64; 6])));
+    }
+
+    fn barrier(&self) {
+        rcu_core::rcu_barrier();
+    }
+
+    /// Callbacks not yet run plus objects retired and not yet freed (sealed in bags or handed
+    /// over; each thread's open segment is not counted).
+    fn pending(&self) -> Option<u64> {
+        let stats = rcu_core::stats();
+        Some(stats.callbacks_pending() + stats.frees_pending())
+    }
+
+    fn queued_peak(&self) -> Option<u64> {
+        Some(rcu_core::stats().callbacks_queued_peak)
+    }
+
+    fn hold_read_section(&self, hold: Duration) {
+        let _guard = rcu_core::read_lock();
+        spin_for(hold);
+    }
+
+    fn collect(&self) {
+        rcu_core::flush_frees();
+    }
+}
+
+/// What an [`RcuFree`] probe retires: when it began and where to store the latency.
+struct FreeProbe {
+    began: Instant,
+    slot: *const AtomicU64,
+}
+
+/// `defer_free`'s free function for a [`FreeProbe`]: stores the nanoseconds since `began` into
+/// the slot, then frees the probe.
+///
+/// # Safety
+/// `p` came from `Box::<FreeProbe>::into_raw` in [`RcuFree::probe`], is freed once, and the
+/// probe's slot is still alive (`Probe::probe`'s contract).
+unsafe fn free_probe(p: NonNull<u8>) {
+    // SAFETY: by the contract `p` is the box's pointer and this is its only owner.
+    let probe = unsafe { Box::from_raw(p.cast::<FreeProbe>().as_ptr()) };
+    let ns = (probe.began.elapsed().as_nanos() as u64).max(1);
+    // SAFETY: the slot outlives the probe: `probe_until`'s caller waits for this store or
+    // drains (`rcu_barrier`, which hands the bag over and waits for it) before dropping it.
+    unsafe { &*probe.slot }.store(ns, Ordering::Release);
+}
+
+impl Probe for RcuFree {
+    unsafe fn probe(&self, slot: &AtomicU64) {
+        let probe = Box::into_raw(Box::new(FreeProbe {
+            began: Instant::now(),
+            slot,
+        }));
+        // SAFETY: `defer_free`'s contract: the probe was never published; `free_probe` runs
+        // once, after a grace period, and only reads the clock, stores into an atomic and
+        // deallocates (no lock, no wait, no panic, no RCU call). It may run on any thread: the
+        // slot is an atomic the caller keeps alive until then (this method's contract), and
+        // `Instant` is plain data.
+        unsafe { rcu_core::defer_free(NonNull::new_unchecked(probe).cast(), free_probe) };
+    }
+}
+
 /// crossbeam-epoch on the same objects: each retire allocates the same 48-byte `Node` as
 /// [`RcuIntrusive`] and hands it to `Guard::defer_destroy` under a fresh `pin()` (as a
 /// `swap` + `defer_destroy` writer does). There is no callback thread: pinned threads free
@@ -822,6 +902,8 @@ mod tests {
         assert!(drive_reclaim(&RcuIntrusive, 2000) > Duration::ZERO);
         assert!(drive_barrier(&RcuClosure, 16, 3) > Duration::ZERO);
         assert!(drive_enqueue(&Crossbeam, 2, 2000) > Duration::ZERO);
+        assert!(drive_enqueue(&RcuFree, 2, 2000) > Duration::ZERO);
+        assert!(drive_reclaim(&RcuFree, 2000) > Duration::ZERO);
     }
 
     /// A short busy-server flood: every producer queued, the reader and spinners ran
@@ -849,6 +931,9 @@ mod tests {
             let l = callback_latency(&RcuIntrusive, 4, load);
             assert!(0 < l.p50 && l.p50 <= l.p99 && l.p99 <= l.max, "{l:?}");
             let l = callback_latency(&Crossbeam, 4, load);
+            assert!(0 < l.p50 && l.p50 <= l.p99 && l.p99 <= l.max, "{l:?}");
+            // Freed by the prober's own `flush_frees` (its `collect`): no barrier needed.
+            let l = callback_latency(&RcuFree, 4, load);
             assert!(0 < l.p50 && l.p50 <= l.p99 && l.p99 <= l.max, "{l:?}");
         }
     }

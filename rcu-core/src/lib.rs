@@ -188,7 +188,7 @@
 //! ([`free_rcu`], [`defer_free`], [`RcuCell`] values without drop glue) go to a per-thread free bag
 //! instead, which the retiring thread frees itself once a grace period has elapsed (Linux's
 //! `kfree_rcu` batching), so that memory goes back to the allocator cache it came from; see
-//! [`Reclaim`].
+//! [`Reclaim`]. A thread that went idle pushes its bag along with [`flush_frees`] (never waits).
 //!
 //! # Design: one engine behind every domain
 //!
@@ -290,7 +290,7 @@ pub use domain::default::{
     synchronize_rcu_async, unregister_thread,
 };
 pub use domain::default::{callback_limit, set_callback_limit, synchronize_rcu_expedited};
-pub use domain::default::{defer_free, free_rcu, reclaim, set_reclaim};
+pub use domain::default::{defer_free, flush_frees, free_rcu, reclaim, set_reclaim};
 #[cfg(loom)]
 #[doc(hidden)]
 pub use domain::independent::loom_buffer;

@@ -51,8 +51,8 @@ pub struct Stats {
     pub callbacks_over_limit_not_waited: u64,
     /// Objects retired with [`defer_free`](crate::defer_free) / [`free_rcu`](crate::free_rcu)
     /// (and by [`RcuCell`](crate::RcuCell) for values without drop glue), counted when they leave
-    /// their thread's open segment of [`Reclaim::SEGMENT`](crate::Reclaim::SEGMENT) (sealed,
-    /// handed to the callback thread at a barrier or thread exit) or, with
+    /// their thread's open segment of [`Reclaim::SEGMENT`](crate::Reclaim::SEGMENT) (sealed when
+    /// full or by [`flush_frees`](crate::flush_frees), handed to the callback thread at a barrier or thread exit) or, with
     /// [`Reclaim::CallbackThread`](crate::Reclaim::CallbackThread), one by one.
     pub frees_deferred: u64,
     /// Of those, objects freed by the thread that retired them, after their grace period
@@ -90,7 +90,8 @@ impl Stats {
     /// Retired objects counted in [`frees_deferred`](Self::frees_deferred) and not yet freed: in
     /// sealed segments of threads' bags, or handed to the callback thread. Each thread's open
     /// segment (at most [`Reclaim::SEGMENT`](crate::Reclaim::SEGMENT)` - 1` objects) is not
-    /// included until the bag is handed over. With [`Reclaim::Producers`](crate::Reclaim::Producers),
+    /// included until it is sealed ([`flush_frees`](crate::flush_frees)) or the bag is handed
+    /// over. With [`Reclaim::Producers`](crate::Reclaim::Producers),
     /// each thread that may wait adds at most 1024 while it runs, and at most
     /// [`Reclaim::MAX_HELD_PER_THREAD`](crate::Reclaim::MAX_HELD_PER_THREAD) (1087) once it handed
     /// its bag over at a barrier or its exit, until the callback thread has freed it.

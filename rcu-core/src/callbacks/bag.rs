@@ -8,15 +8,17 @@
 //! thread, so nothing in it is atomic. Entries `(ptr, free)` go into an *open* segment; when it
 //! holds [`SEGMENT`] entries it is *sealed* with a grace-period snapshot
 //! ([`GpCore::poll_snapshot`], orderings O13 and O11 of `gp/mod.rs`), and a grace period is
-//! requested the way `start_poll` does (an empty callback), once per distinct snapshot. On every
-//! retire the owner frees, oldest first, every sealed segment whose snapshot
-//! [`GpCore::poll_done`] reports elapsed.
+//! requested the way `start_poll` does (an empty callback), once per distinct snapshot.
+//! [`flush_frees`](crate::flush_frees) seals the open segment the same way however few entries it
+//! holds (crossbeam-epoch's `Guard::flush`). On every retire and flush the owner frees, oldest
+//! first, every sealed segment whose snapshot [`GpCore::poll_done`] reports elapsed.
 //!
 //! # The bound
 //! A thread holds at most [`MAX_SEALED`] sealed segments per domain. Before a seal that would make
 //! one more, the owner either waits for the oldest segment's grace period (expedited) and frees
 //! it, where the thread may wait, or hands the oldest segment to the domain's callback thread as
 //! one callback (it never holds more, not even while it waits).
+//! A flush never waits: past the bound it hands the oldest segment over.
 //! So a thread holds at most `MAX_SEALED * SEGMENT` = 1024 sealed objects plus `SEGMENT - 1` = 63
 //! in its open segment per domain ([`Reclaim::MAX_HELD_PER_THREAD`] = 1087).
 //!
@@ -159,64 +161,76 @@ impl fmt::Debug for FreeBag {
     }
 }
 
-/// What a retire may do besides touching the bag (the engine and the API supply it).
-pub(crate) struct RetireOps<R, M, W, H> {
+/// What a retire or flush may do besides touching the bag (the domain supplies it).
+pub(crate) trait RetireOps {
     /// Makes sure a grace period will run (`start_poll`'s empty callback).
-    pub(crate) request_gp: R,
+    fn request_gp(&self);
     /// Whether the thread may wait for a grace period here.
-    pub(crate) may_wait: M,
+    fn may_wait(&self) -> bool;
     /// Waits until the grace period of a snapshot has elapsed.
-    pub(crate) wait_for: W,
+    fn wait_for(&self, snap: u64);
     /// Queues entries on the callback thread, to be freed there after a grace period.
-    pub(crate) hand_over: H,
+    fn hand_over(&self, entries: Vec<FreeEntry>);
 }
 
 impl FreeBag {
     /// Owner only: frees the elapsed sealed segments, adds `entry`, seals the open segment when
     /// it is full and keeps the bound (module docs).
-    pub(crate) fn retire<R, M, W, H>(
+    pub(crate) fn retire(
         &mut self,
         entry: FreeEntry,
         gp: &GpCore,
         frees: &Frees,
-        ops: RetireOps<R, M, W, H>,
-    ) where
-        R: FnOnce(),
-        M: FnOnce() -> bool,
-        W: FnOnce(u64),
-        H: FnOnce(Vec<FreeEntry>),
-    {
+        ops: &impl RetireOps,
+    ) {
         self.free_elapsed(gp, frees);
         if self.open.capacity() == 0 {
             self.open = std::mem::take(&mut self.spare);
             self.open.reserve_exact(SEGMENT);
         }
         self.open.push(entry);
-        if self.open.len() < SEGMENT {
-            return;
+        if self.open.len() == SEGMENT {
+            self.seal(gp, frees, ops, true);
         }
+    }
+
+    /// Owner only ([`flush_frees`](crate::flush_frees), crossbeam-epoch's `Guard::flush`): frees
+    /// the elapsed sealed segments and seals the open segment, however full, requesting its grace
+    /// period. Never waits: past the bound it hands the oldest segment over, as a retire where the
+    /// thread may not wait. Frees only what a retire would, so it is sound in a read-side section.
+    pub(crate) fn flush(&mut self, gp: &GpCore, frees: &Frees, ops: &impl RetireOps) {
+        self.free_elapsed(gp, frees);
+        if !self.open.is_empty() {
+            self.seal(gp, frees, ops, false);
+        }
+    }
+
+    /// Owner only: seals the open segment (not empty) with a grace-period snapshot and requests its
+    /// grace period, keeping the bound (module docs): past it, waits for the oldest segment if
+    /// `may_wait` and the domain allows it here, else hands it over.
+    fn seal(&mut self, gp: &GpCore, frees: &Frees, ops: &impl RetireOps, may_wait: bool) {
         // Make room first, so that the thread never holds more than `MAX_SEALED` sealed segments
-        // (not even while it waits): the full open segment is sealed after.
+        // (not even while it waits): the open segment is sealed after.
         if self.sealed.len() >= MAX_SEALED {
             if let Some(oldest) = self.sealed.pop_front() {
-                if (ops.may_wait)() {
+                if may_wait && ops.may_wait() {
                     frees.waits.fetch_add(1, Ordering::Relaxed);
-                    (ops.wait_for)(oldest.snap);
+                    ops.wait_for(oldest.snap);
                     self.free_segment(oldest, frees);
                 } else {
-                    (ops.hand_over)(oldest.entries);
+                    ops.hand_over(oldest.entries);
                 }
             }
         }
         let snap = gp.poll_snapshot();
-        self.sealed.push_back(Segment {
-            entries: std::mem::take(&mut self.open),
-            snap,
-        });
-        frees.deferred.fetch_add(SEGMENT as u64, Ordering::Relaxed);
+        let entries = std::mem::take(&mut self.open);
+        frees
+            .deferred
+            .fetch_add(entries.len() as u64, Ordering::Relaxed);
+        self.sealed.push_back(Segment { entries, snap });
         if self.requested != Some(snap) {
             self.requested = Some(snap);
-            (ops.request_gp)();
+            ops.request_gp();
         }
     }
 

@@ -356,6 +356,54 @@ pub fn free_rcu<T: Send + 'static>(b: Box<T>) {
     DefaultDomain.free_rcu(b);
 }
 
+/// Pushes the calling thread's free bag of the default domain along without waiting:
+/// crossbeam-epoch's `Guard::flush`; Linux's `kvfree_rcu` drains its per-CPU batches from a timer
+/// the same way (liburcu and QEMU have no free bags).
+///
+/// A thread that retired a few objects with [`defer_free`] / [`free_rcu`] and then went idle
+/// keeps them in its open segment until it retires [`Reclaim::SEGMENT`] more, calls
+/// [`rcu_barrier`] or exits. `flush_frees` seals the open segment, however few objects it holds,
+/// with a grace-period snapshot and makes sure that grace period will run (as a full segment's
+/// seal does), and frees, on this thread, every sealed segment whose grace period has already
+/// elapsed. So a flush, a grace period, and a second flush free everything retired before the
+/// first flush. It never waits and never runs callbacks (past the bag's bound it hands the oldest
+/// segment to the callback thread, as a `defer_free` in a read-side section does), so it may be
+/// called anywhere, in a read-side critical section or a [`NoWaitRegion`](crate::NoWaitRegion)
+/// too: it frees only segments whose grace period has elapsed, never anything retired inside the
+/// caller's section. A no-op for a thread without a bag, and for objects already handed over
+/// ([`Reclaim::CallbackThread`]).
+///
+/// # Panics
+/// Never for the default domain (see [`Domain::flush_frees`](crate::Domain::flush_frees)).
+///
+/// # Example
+///
+/// ```
+/// use std::ptr::NonNull;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// static FREED: AtomicU64 = AtomicU64::new(0);
+/// unsafe fn free_u64(p: NonNull<u8>) {
+///     // SAFETY: `p` came from `Box::<u64>::into_raw` below and is freed once.
+///     drop(unsafe { Box::from_raw(p.cast::<u64>().as_ptr()) });
+///     FREED.fetch_add(1, Ordering::Relaxed);
+/// }
+///
+/// for i in 0..3u64 {
+///     let p = NonNull::new(Box::into_raw(Box::new(i))).unwrap().cast();
+///     // SAFETY: never published; `free_u64` only deallocates it.
+///     unsafe { rcu_core::defer_free(p, free_u64) };
+/// }
+/// rcu_core::flush_frees(); // seals the three, requests their grace period
+/// rcu_core::synchronize_rcu();
+/// rcu_core::flush_frees(); // their grace period has elapsed: freed here, on this thread
+/// assert_eq!(FREED.load(Ordering::Relaxed), 3);
+/// ```
+#[track_caller]
+pub fn flush_frees() {
+    DefaultDomain.flush_frees();
+}
+
 /// Sets where the default domain frees memory retired with [`defer_free`] and [`free_rcu`]
 /// ([`Reclaim`]); takes effect at once for later calls (what a thread's bag already holds is still
 /// freed by that thread, or handed over at its next `rcu_barrier` or exit). Linux and QEMU have no such switch

@@ -42,7 +42,7 @@ static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 /// | [`synchronize_rcu_expedited`](crate::synchronize_rcu_expedited) | [`synchronize_expedited`](Self::synchronize_expedited) |
 /// | [`set_callback_limit`](crate::set_callback_limit), [`callback_limit`](crate::callback_limit) | [`set_callback_limit`](Self::set_callback_limit), [`callback_limit`](Self::callback_limit) |
 /// | [`call_rcu`](crate::call_rcu), [`call_rcu1`](crate::call_rcu1) | [`call_rcu`](Self::call_rcu), [`call_rcu1`](Self::call_rcu1) |
-/// | [`defer_free`](crate::defer_free), [`free_rcu`](crate::free_rcu), [`set_reclaim`](crate::set_reclaim), [`reclaim`](crate::reclaim) | [`defer_free`](Self::defer_free), [`free_rcu`](Self::free_rcu), [`set_reclaim`](Self::set_reclaim), [`reclaim`](Self::reclaim) |
+/// | [`defer_free`](crate::defer_free), [`free_rcu`](crate::free_rcu), [`flush_frees`](crate::flush_frees), [`set_reclaim`](crate::set_reclaim), [`reclaim`](crate::reclaim) | [`defer_free`](Self::defer_free), [`free_rcu`](Self::free_rcu), [`flush_frees`](Self::flush_frees), [`set_reclaim`](Self::set_reclaim), [`reclaim`](Self::reclaim) |
 /// | [`rcu_barrier`](crate::rcu_barrier) | [`barrier`](Self::barrier) |
 /// | [`start_poll_synchronize_rcu`](crate::start_poll_synchronize_rcu), ... | [`start_poll`](Self::start_poll), [`poll_state`](Self::poll_state), [`cond_synchronize`](Self::cond_synchronize) |
 /// | [`stats`](crate::stats), [`set_stall_timeout`](crate::set_stall_timeout) | [`stats`](Self::stats), [`set_stall_timeout`](Self::set_stall_timeout) |
@@ -333,6 +333,25 @@ impl Domain {
     #[track_caller]
     pub fn free_rcu<T: Send + 'static>(&self, b: Box<T>) {
         RcuDomain::free_rcu(self, b);
+    }
+
+    /// Pushes the calling thread's free bag of this domain along without waiting (crossbeam-epoch's
+    /// `Guard::flush`, Linux's `kvfree_rcu` drain); as [`flush_frees`](crate::flush_frees).
+    ///
+    /// # Panics
+    /// In a child process after `fork()`.
+    ///
+    /// ```
+    /// let domain = rcu_core::Domain::new();
+    /// domain.free_rcu(Box::new([0u64; 8]));
+    /// domain.flush_frees(); // sealed: its grace period is requested
+    /// domain.synchronize();
+    /// domain.flush_frees(); // elapsed: freed on this thread
+    /// assert_eq!(domain.stats().frees_by_producers, 1);
+    /// ```
+    #[track_caller]
+    pub fn flush_frees(&self) {
+        RcuDomain::flush_frees(self);
     }
 
     /// Sets where this domain frees memory retired with [`defer_free`](Self::defer_free) and

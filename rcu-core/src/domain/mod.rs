@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::time::Duration;
 
-use crate::callbacks::bag::{FreeEntry, Reclaim, RetireOps};
+use crate::callbacks::bag::{FreeBag, FreeEntry, Reclaim, RetireOps};
 use crate::callbacks::head::{RcuCallback, RcuHead};
 use crate::callbacks::throttle::CallbackLimit;
 use crate::callbacks::worker::box_closure;
@@ -253,6 +253,21 @@ pub(crate) fn producer_may_wait() -> bool {
 /// that a barrier queued next waits for its objects too (`rcu_barrier`, `Domain`'s last drop).
 #[track_caller]
 pub(crate) fn hand_over_own_bag<D: RcuDomain>(domain: &D) {
+    let Some(mut free_bag) = own_bag(domain) else {
+        return;
+    };
+    if free_bag.is_empty() {
+        return;
+    }
+    let engine = domain.engine();
+    let all = free_bag.take_all(&engine.callbacks.frees);
+    drop(free_bag);
+    engine.hand_over(all, || domain.owner());
+}
+
+/// This thread's free bag of `domain`, borrowed, if it has one (none after thread exit, nor while
+/// it is borrowed: re-entered from a `free`, against its contract). Makes none.
+fn own_bag<D: RcuDomain>(domain: &D) -> Option<std::cell::RefMut<'_, FreeBag>> {
     let engine = domain.engine();
     // Relaxed: a bag this thread made was flagged by this thread before.
     if !engine
@@ -261,23 +276,39 @@ pub(crate) fn hand_over_own_bag<D: RcuDomain>(domain: &D) {
         .any_bag
         .load(std::sync::atomic::Ordering::Relaxed)
     {
-        return;
+        return None;
     }
     let bag = crate::domain::local::existing_bag(engine, D::DEFAULT);
     // SAFETY: this thread's bag of a live domain: its entry lives until the thread's table is
-    // destroyed (which clears the cached slot first) or the domain is gone (`domain` is alive).
-    let Some(bag) = (unsafe { bag.as_ref() }) else {
-        return;
-    };
-    let Ok(mut free_bag) = bag.try_borrow_mut() else {
-        return;
-    };
-    if free_bag.is_empty() {
-        return;
+    // destroyed (which clears the cached slot first) or the domain is gone (`domain` is alive and
+    // borrowed for as long as the result).
+    let bag = unsafe { bag.as_ref() }?;
+    bag.try_borrow_mut().ok()
+}
+
+/// What a retire or flush into this thread's bag of a domain may do (`callbacks/bag.rs`): request
+/// a grace period with an empty callback, wait for a segment's grace period (expedited) where a
+/// producer may wait, hand a segment to the callback thread.
+struct DomainBagOps<'a, D>(&'a D);
+
+impl<D: RcuDomain> RetireOps for DomainBagOps<'_, D> {
+    fn request_gp(&self) {
+        self.0.engine().defer(|| {}, || self.0.owner());
     }
-    let all = free_bag.take_all(&engine.callbacks.frees);
-    drop(free_bag);
-    engine.hand_over(all, || domain.owner());
+
+    fn may_wait(&self) -> bool {
+        self.0.engine().callbacks.throttle.get().producers_wait() && producer_may_wait()
+    }
+
+    fn wait_for(&self, snap: u64) {
+        if !self.0.poll_state(GpState(snap)) {
+            self.0.synchronize_expedited();
+        }
+    }
+
+    fn hand_over(&self, entries: Vec<FreeEntry>) {
+        self.0.engine().hand_over(entries, || self.0.owner());
+    }
 }
 
 /// Frees a `Box<T>` leaked by [`RcuDomain::free_rcu`].
@@ -430,23 +461,7 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
             engine.hand_over(vec![entry], || self.owner());
             return;
         };
-        free_bag.retire(
-            entry,
-            &engine.gp,
-            frees,
-            RetireOps {
-                request_gp: || engine.defer(|| {}, || self.owner()),
-                may_wait: || {
-                    engine.callbacks.throttle.get().producers_wait() && producer_may_wait()
-                },
-                wait_for: |snap| {
-                    if !self.poll_state(GpState(snap)) {
-                        self.synchronize_expedited();
-                    }
-                },
-                hand_over: |entries| engine.hand_over(entries, || self.owner()),
-            },
-        );
+        free_bag.retire(entry, &engine.gp, frees, &DomainBagOps(self));
     }
 
     /// Drops `b` after a grace period, freeing it on this thread where possible (Linux's
@@ -465,6 +480,20 @@ pub trait RcuDomain: sealed::Sealed + Clone + Send + Sync + fmt::Debug + 'static
             // SAFETY: the box was the caller's (so unpublished); `free_box::<T>` only deallocates
             // it (no drop glue), once, and may run on any thread (`T: Send`).
             unsafe { self.defer_free(ptr, free_box::<T>) };
+        }
+    }
+
+    /// Pushes the calling thread's free bag along without waiting (crossbeam-epoch's
+    /// `Guard::flush`); see [`flush_frees`](crate::flush_frees).
+    ///
+    /// # Panics
+    /// For an independent domain, in a child after `fork()`.
+    #[track_caller]
+    fn flush_frees(&self) {
+        let engine = self.engine();
+        engine.assert_same_process("flush_frees");
+        if let Some(mut free_bag) = own_bag(self) {
+            free_bag.flush(&engine.gp, &engine.callbacks.frees, &DomainBagOps(self));
         }
     }
 

@@ -159,15 +159,17 @@ fn flood(md: &mut String, extra: &Extra, secs: f64) {
     let _ = writeln!(
         md,
         "\n**`call_rcu` flood on a busy machine**: {} producers each allocate a 48-byte object and retire it \
-         (rcu-core `call_rcu1`, crossbeam-epoch `pin()` + `defer_destroy`, liburcu memb `call_rcu`) as fast as \
+         (rcu-core `call_rcu1`; rcu-core `free_rcu`, which the producers free themselves; crossbeam-epoch \
+         `pin()` + `defer_destroy`; liburcu memb `call_rcu`) as fast as \
          they can for {secs} s, while one reader holds {:.0} ms read-side sections back to back and {} threads \
          spin; each contender in a fresh process (a flood stops early at {} MiB of RSS). Peak pending: the \
          largest backlog the producers saw (sampled every 1024 enqueues) or rcu-core's exact queue peak, \
-         whichever is larger (crossbeam-epoch and liburcu do not count theirs). Peak RSS: the process's VmHWM, \
+         whichever is larger (for `free_rcu`: callbacks plus objects sealed and not yet freed; \
+         crossbeam-epoch and liburcu do not count theirs). Peak RSS: the process's VmHWM, \
          including the retire-to-free runs. Retire to free: one object retired every 0.2–3 ms by an otherwise \
          idle thread, time until it was freed, {} samples on the idle process before the flood, then during \
          the flood itself (the waiting thread pins and flushes every 20 µs for crossbeam-epoch, which frees only when threads \
-         pin).\n\n\
+         pin, and calls `flush_frees` every 20 µs for rcu-core `free_rcu`, which the retiring thread frees).\n\n\
          | contender | enqueues/s | peak pending | peak RSS | drained in | retire→free idle p50 / p99 | under the flood p50 / p99 |\n\
          |---|---:|---:|---:|---:|---:|---:|",
         load.producers,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use benches::grace_period::{RcuCore, Readers, grace_periods_per_round};
 use benches::qdev::{LatencyRun, latency_run};
 use benches::reclaim::{
-    Crossbeam, Flood, FloodStats, Latency, Probe, RcuIntrusive, callback_latency, flood,
+    Crossbeam, Flood, FloodStats, Latency, Probe, RcuFree, RcuIntrusive, callback_latency, flood,
 };
 use benches::tuning::CALLERS;
 use qdev_demo::qdev::sync_mode::SyncMode;
@@ -28,12 +28,19 @@ pub const FLOOD_SECS: f64 = 10.0;
 /// Retire-to-free samples on the idle process (under the flood: as many as fit in it).
 pub const LATENCY_SAMPLES: usize = 200;
 
-/// The flood's contenders, by the name the child is asked for (and the extra keys use).
-pub const FLOOD_KINDS: &[&str] = &["rcu-core", "crossbeam-epoch", "liburcu"];
+/// The flood's contenders, by the name the child is asked for (and the extra keys use):
+/// `rcu-core` is `call_rcu1` ([`RcuIntrusive`]), `rcu-core free_rcu` is `free_rcu` with the
+/// producers freeing their own objects ([`RcuFree`]).
+pub const FLOOD_KINDS: &[&str] = &[
+    "rcu-core",
+    "rcu-core free_rcu",
+    "crossbeam-epoch",
+    "liburcu",
+];
 
 /// The contenders whose retire-to-free latency is measured (liburcu's backlog is unbounded
 /// under the flood: probes would wait out the whole backlog).
-const LATENCY_KINDS: &[&str] = &["rcu-core", "crossbeam-epoch"];
+const LATENCY_KINDS: &[&str] = &["rcu-core", "rcu-core free_rcu", "crossbeam-epoch"];
 
 /// A flood's result as reported by the child process.
 #[derive(Debug, PartialEq)]
@@ -212,7 +219,8 @@ impl Extra {
     ///   busy-server flood ([`FLOOD`]) in a fresh process, KIND one of [`FLOOD_KINDS`];
     /// * `flood_peak_pending/rcu-core`: the largest backlog of that flood;
     /// * `retire_free_p50_ns/KIND/LOAD`, `retire_free_p99_ns/KIND/LOAD`: retire-to-free
-    ///   latency, KIND `rcu-core` or `crossbeam-epoch`, LOAD `idle` or `flood`;
+    ///   latency, KIND `rcu-core`, `rcu-core free_rcu` or `crossbeam-epoch`, LOAD `idle` or
+    ///   `flood`;
     /// * `qdev_p99_raw_ns/MODE/LOAD` and `qdev_p99_corrected_ns/MODE/LOAD`: qdev-demo's p99
     ///   lookup latency, MODE one of `rcu`, `bql`, `rwlock`, LOAD `hotplug` or `quiet`.
     pub fn unit_of(key: &str) -> Option<Unit> {
@@ -384,6 +392,11 @@ pub fn flood_child(args: &[String]) -> Result<(), String> {
             let (s, i, f) = run_flood(&RcuIntrusive, duration, latency);
             (s, i, f, Some(u64::from(rcu_core::callback_limit().high())))
         }
+        // Pending objects, not callbacks: the callback limit does not bound them.
+        "rcu-core free_rcu" => {
+            let (s, i, f) = run_flood(&RcuFree, duration, latency);
+            (s, i, f, None)
+        }
         "crossbeam-epoch" => {
             let (s, i, f) = run_flood(&Crossbeam, duration, latency);
             (s, i, f, None)
@@ -395,7 +408,7 @@ pub fn flood_child(args: &[String]) -> Result<(), String> {
         }
         other => {
             return Err(format!(
-                "unknown flood kind {other:?} (rcu-core, crossbeam-epoch, or liburcu with --features liburcu)"
+                "unknown flood kind {other:?} (rcu-core, \"rcu-core free_rcu\", crossbeam-epoch, or liburcu with --features liburcu)"
             ));
         }
     };
@@ -476,6 +489,14 @@ mod tests {
             Some(Unit::Nanos)
         );
         assert_eq!(Extra::unit_of("retire_free_p99_ns/liburcu/flood"), None);
+        assert_eq!(
+            Extra::unit_of("retire_free_p99_ns/rcu-core free_rcu/flood"),
+            Some(Unit::Nanos)
+        );
+        assert_eq!(
+            Extra::unit_of("flood_peak_rss_mib/rcu-core free_rcu"),
+            Some(Unit::Mebibytes)
+        );
         assert_eq!(
             Extra::unit_of("qdev_p99_corrected_ns/bql/hotplug"),
             Some(Unit::Nanos)
