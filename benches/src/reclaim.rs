@@ -213,6 +213,11 @@ pub struct FloodStats {
     pub capped: bool,
     /// Retire-to-free latency during the flood, when asked for.
     pub latency: Option<Latency>,
+    /// Wall-clock length of the reader's sections (each spins for
+    /// [`Flood::reader_section`]; longer when the thread is preempted inside one), `None`
+    /// without a reader. A grace period cannot end before the section it waits for does, so
+    /// this bounds the retire-to-free latency from below.
+    pub reader_sections: Option<Latency>,
 }
 
 impl FloodStats {
@@ -223,7 +228,7 @@ impl FloodStats {
     /// let s = benches::reclaim::FloodStats {
     ///     enqueued: 1000, elapsed: Duration::from_millis(1), peak_pending: None,
     ///     queued_peak: None, drain: Duration::ZERO, rss_growth: None, capped: false,
-    ///     latency: None,
+    ///     latency: None, reader_sections: None,
     /// };
     /// assert_eq!(s.rate(), 1.0e6);
     /// ```
@@ -237,6 +242,7 @@ struct LoadTotals {
     enqueued: u64,
     elapsed: Duration,
     peak_pending: Option<u64>,
+    reader_sections: Option<Latency>,
 }
 
 /// Sets the flag when dropped: the load threads stop even if the body panics (else the
@@ -268,7 +274,7 @@ fn under_load<R: Reclaimer, T>(
     let enqueued = AtomicU64::new(0);
     let peak = AtomicU64::new(0);
     let started = Barrier::new(load.threads() + 1);
-    let (out, began) = std::thread::scope(|scope| {
+    let (out, began, sections) = std::thread::scope(|scope| {
         for _ in 0..load.producers {
             scope.spawn(|| {
                 reclaimer.register();
@@ -287,17 +293,21 @@ fn under_load<R: Reclaimer, T>(
                 reclaimer.unregister();
             });
         }
-        if let Some(section) = load.reader_section {
+        let reader = load.reader_section.map(|section| {
             let (started, stop) = (&started, &stop);
             scope.spawn(move || {
                 reclaimer.register();
                 started.wait();
+                let mut lengths = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
+                    let entered = Instant::now();
                     reclaimer.hold_read_section(section);
+                    lengths.push(entered.elapsed().as_nanos() as u64);
                 }
                 reclaimer.unregister();
-            });
-        }
+                lengths
+            })
+        });
         for _ in 0..load.spinners {
             scope.spawn(|| {
                 started.wait();
@@ -306,16 +316,20 @@ fn under_load<R: Reclaimer, T>(
                 }
             });
         }
-        let _stop = StopOnDrop(&stop);
+        let stop_on_drop = StopOnDrop(&stop);
         started.wait();
         let began = Instant::now();
-        (body(), began)
+        let out = body();
+        drop(stop_on_drop);
+        let sections = reader.map(|r| r.join().expect("the flood's reader thread panicked"));
+        (out, began, sections)
     });
     // Until every producer has stopped (joined by the scope).
     let totals = LoadTotals {
         enqueued: enqueued.into_inner(),
         elapsed: began.elapsed(),
         peak_pending: reclaimer.pending().map(|_| peak.into_inner()),
+        reader_sections: sections.and_then(Latency::of),
     };
     (out, totals)
 }
@@ -373,6 +387,7 @@ pub fn flood<R: Probe>(reclaimer: &R, load: &Flood, duration: Duration, probe: b
         rss_growth: peak_rss.zip(base).map(|(p, b)| p.saturating_sub(b)),
         capped,
         latency: Latency::of(samples),
+        reader_sections: totals.reader_sections,
     }
 }
 

@@ -169,14 +169,20 @@ fn flood(md: &mut String, extra: &Extra, secs: f64) {
          including the retire-to-free runs. Retire to free: one object retired every 0.2–3 ms by an otherwise \
          idle thread, time until it was freed, {} samples on the idle process before the flood, then during \
          the flood itself (the waiting thread pins and flushes every 20 µs for crossbeam-epoch, which frees only when threads \
-         pin, and calls `flush_frees` every 20 µs for rcu-core `free_rcu`, which the retiring thread frees).\n\n\
-         | contender | enqueues/s | peak pending | peak RSS | drained in | retire→free idle p50 / p99 | under the flood p50 / p99 |\n\
-         |---|---:|---:|---:|---:|---:|---:|",
+         pin, and calls `flush_frees` every 20 µs for rcu-core `free_rcu`, which the retiring thread frees). \
+         Reader's sections: the wall-clock length of the reader's {:.0} ms sections during the flood, p50 / p99 / max; a \
+         grace period cannot end before the section it waits for, and a section lasts longer than {:.0} ms only when \
+         its thread is preempted inside it, so on a machine with fewer cores than busy threads this bounds every \
+         scheme's retire-to-free latency from below.\n\n\
+         | contender | enqueues/s | peak pending | peak RSS | drained in | retire→free idle p50 / p99 | under the flood p50 / p99 | reader's sections p50 / p99 / max |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|",
         load.producers,
         load.reader_section.map_or(0.0, |d| d.as_secs_f64() * 1e3),
         load.spinners,
         benches::reclaim::RSS_CAP >> 20,
-        extra::LATENCY_SAMPLES
+        extra::LATENCY_SAMPLES,
+        load.reader_section.map_or(0.0, |d| d.as_secs_f64() * 1e3),
+        load.reader_section.map_or(0.0, |d| d.as_secs_f64() * 1e3),
     );
     let latency = |l: Option<benches::reclaim::Latency>| {
         l.map_or_else(
@@ -198,7 +204,7 @@ fn flood(md: &mut String, extra: &Extra, secs: f64) {
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {peak} | **{:.1} MiB**{} | {} | {} | {} |",
+            "| {} | {} | {peak} | **{:.1} MiB**{} | {} | {} | {} | {} |",
             f.name,
             format_rate(f.stats.rate()),
             f.peak_rss_kib as f64 / 1024.0,
@@ -209,7 +215,16 @@ fn flood(md: &mut String, extra: &Extra, secs: f64) {
             },
             format_time(f.stats.drain.as_nanos() as f64),
             latency(f.idle),
-            latency(f.flooded)
+            latency(f.flooded),
+            f.stats.reader_sections.map_or_else(
+                || "–".to_owned(),
+                |l| format!(
+                    "{} / {} / {}",
+                    format_time(l.p50 as f64),
+                    format_time(l.p99 as f64),
+                    format_time(l.max as f64)
+                ),
+            )
         );
     }
 }
@@ -302,6 +317,11 @@ mod tests {
             rss_growth: None,
             capped: false,
             latency: None,
+            reader_sections: Some(Latency {
+                p50: 1_000_100,
+                p99: 14_000_000,
+                max: 30_000_000,
+            }),
         };
         let latency = Latency {
             p50: 22_520,
@@ -346,7 +366,7 @@ mod tests {
         assert!(
             md.contains(
                 "| rcu-core | 3.66 M/s | 262617 (high watermark 262144) | **41.4 MiB** | 3.00 ms | \
-                 22.52 µs / 710.91 µs | – |"
+                 22.52 µs / 710.91 µs | – | 1.00 ms / 14.00 ms / 30.00 ms |"
             ),
             "{md}"
         );

@@ -364,6 +364,7 @@ fn parse_child(kind: &str, text: &str) -> Result<FloodReport, String> {
             rss_growth: optional("rss_growth")?,
             capped: field("capped")? != 0,
             latency: latency("flood")?,
+            reader_sections: latency("section")?,
         },
         rss_before_kib: field("rss_before_kib")?,
         peak_rss_kib: field("peak_rss_kib")?,
@@ -424,7 +425,7 @@ pub fn flood_child(args: &[String]) -> Result<(), String> {
     };
     println!(
         "enqueued={} elapsed_ns={} peak_pending={} queued_peak={} drain_ns={} rss_growth={} \
-         capped={} rss_before_kib={rss_before} peak_rss_kib={peak} limit_high={} {} {}",
+         capped={} rss_before_kib={rss_before} peak_rss_kib={peak} limit_high={} {} {} {}",
         stats.enqueued,
         stats.elapsed.as_nanos(),
         opt(stats.peak_pending),
@@ -435,6 +436,7 @@ pub fn flood_child(args: &[String]) -> Result<(), String> {
         opt(limit_high),
         lat("idle", idle),
         lat("flood", flooded),
+        lat("section", stats.reader_sections),
     );
     Ok(())
 }
@@ -535,8 +537,10 @@ mod tests {
     fn child_output_parses_into_the_target_keys() {
         let text = "enqueued=4096 elapsed_ns=1000000 peak_pending=300 queued_peak=512 drain_ns=5 \
                     rss_growth=- capped=0 rss_before_kib=2048 peak_rss_kib=4096 limit_high=262144 \
-                    idle_p50_ns=10 idle_p99_ns=20 idle_max_ns=30 flood_p50_ns=- flood_p99_ns=- flood_max_ns=-";
+                    idle_p50_ns=10 idle_p99_ns=20 idle_max_ns=30 flood_p50_ns=- flood_p99_ns=- flood_max_ns=- \
+                    section_p50_ns=1000 section_p99_ns=5000 section_max_ns=9000";
         let r = parse_child("rcu-core", text).unwrap();
+        assert_eq!(r.stats.reader_sections.map(|l| l.p99), Some(5000));
         assert_eq!(r.peak_pending(), Some(512));
         assert_eq!(r.stats.rss_growth, None);
         assert_eq!(r.idle.map(|l| l.p99), Some(20));
