@@ -124,7 +124,7 @@ pub mod family;
 mod list;
 mod lock;
 mod node;
-#[cfg(all(rcu_broken_gp, not(loom)))]
+#[cfg(rcu_broken_gp)]
 pub mod testing;
 
 pub mod map;
