@@ -6,6 +6,12 @@
 //! `container_of!` and drops the list's reference. This is QEMU's
 //! `call_rcu(kid, bus_free_bus_child, rcu)`: no allocation on the removal path. The value is dropped
 //! when the last reference goes: at that callback, or later when the last handle is dropped.
+//!
+//! When the value has no drop glue, giving up the list's reference runs no user code (a count
+//! decrement, perhaps a deallocation), so removal hands the node to the writer's free bag instead
+//! (`RcuDomain::defer_free`): the writer frees it itself once its grace period has elapsed, and the
+//! memory goes back to the allocator cache of the thread that allocated it ([`retire_by_drop_glue`],
+//! which the map uses for its nodes too). Values with drop glue stay on the callback thread.
 
 use crate::raw::Adapter;
 use crate::sync::Ordering::Relaxed;

@@ -60,7 +60,9 @@ const _: () = assert!(MAX_LOAD < SLOTS);
 /// * **Writers** ([`insert`](Self::insert), [`remove`](Self::remove), [`entry`](Self::entry),
 ///   [`retain`](Self::retain)) take `&self` and lock one of 64 stripes, so writers of different keys
 ///   rarely contend. A removed or replaced value is dropped on rcu-core's callback thread after a grace
-///   period (`call_rcu`); its `Drop` may do `object_unref`-style work. A thread may
+///   period (`call_rcu`); its `Drop` may do `object_unref`-style work. A pair without drop glue
+///   (`u64 -> u64`) is freed by the writer itself instead, from its free bag, a grace period later
+///   ([`rcu_core::defer_free`]). A thread may
 ///   hold [`Entry`]s of several maps at once, but one of each map: a second write to a map while
 ///   holding its entry panics instead of deadlocking.
 /// * The table **resizes itself** (or on [`resize`](Self::resize)) without ever blocking readers, and
@@ -602,7 +604,8 @@ where
     }
 
     /// Removes `key` (`qht_remove`, `cds_lfht_del`); returns true if it was present. The value is
-    /// dropped on rcu-core's callback thread after a grace period (`call_rcu`).
+    /// dropped on rcu-core's callback thread after a grace period (`call_rcu`), or freed by this
+    /// thread from its free bag when neither `K` nor `V` has drop glue (`defer_free`).
     ///
     /// # Example
     ///
