@@ -8,7 +8,7 @@
 //! [`QUARANTINED`]. Readers in the stress tests call [`PlainAliveWord::check`] on every element
 //! they visit (or [`PlainAliveWord::is_alive`] where a negative control counts instead of
 //! panicking). [`PlainAliveWord`] is the same word without drop glue, for payloads that must have
-//! none: it never reads [`DEAD`], only [`ALIVE`] or the poison of freed or quarantined memory.
+//! none: it reads [`DEAD`] only after an explicit [`kill`](PlainAliveWord::kill).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
