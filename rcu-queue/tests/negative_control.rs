@@ -1,8 +1,9 @@
 //! Negative control for tests/stress.rs: with rcu-core's broken grace periods, the readers' alive
 //! check must fire, for elements with drop glue (released by a callback) and without (`PlainElem`,
 //! released by the updater's free bag, `defer_free`), and for an `RcuHashMap` pair without drop glue
-//! (a reader holding its value while the writer's bag frees it). Reclaimed nodes are quarantined (poisoned, never freed) until every reader has
-//! been joined, so the broken run has no real use-after-free. Runs in its own process, compiled only
+//! (a reader holding its value while the writer's bag frees it). Reclaimed nodes are quarantined
+//! (poisoned, never freed) until every reader has been joined, so the broken run has no real
+//! use-after-free. Runs in its own process, compiled only
 //! with the test-only cfg: `RUSTFLAGS="--cfg rcu_broken_gp" CARGO_TARGET_DIR=target/broken cargo test
 //! -p rcu-queue --test negative_control` (as `.ci/run` does). Like the stress test, it runs under
 //! `rcu_test_support::PoisonAlloc` with signal perturbation (tests/common/stress.rs).
