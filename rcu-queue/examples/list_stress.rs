@@ -1,7 +1,8 @@
 //! The QEMU test-rcu-list stress run for all four safe list families, as a binary for valgrind.
 //!
-//! Usage: `list_stress [SECONDS_PER_FAMILY] [READERS]` (defaults 1.0 and 2). Exits non-zero (panics)
-//! if a reader sees a reclaimed element or `removed != reclaimed`.
+//! Usage: `list_stress [SECONDS_PER_FAMILY] [READERS]` (defaults 1.0 and 2): each family with an
+//! element with drop glue, then with one without (freed by the updater's free bag). Exits non-zero
+//! (panics) if a reader sees a reclaimed element or `removed != reclaimed`.
 //!
 //! ```text
 //! cargo build -p rcu-queue --release --example list_stress
@@ -20,13 +21,20 @@ mod stress;
 
 use rcu_queue::family::{Family, List, Simpleq, Slist, Tailq};
 use std::time::Duration;
-use stress::{Config, OnDead};
+use stress::{Config, Elem, OnDead, Payload, PlainElem};
 
-fn run<F: Family>(cfg: Config) {
-    let r = stress::stress::<F>(cfg);
+fn run<E: Payload, F: Family>(cfg: Config) {
+    let r = stress::stress::<E, F>(cfg);
     println!(
-        "{}: {} readers; 1 updater; nodes read: {}, traversals: {}, nodes removed: {}, inserted: {}, updates: {}",
-        r.family, cfg.readers, r.nodes_read, r.traversals, r.removed, r.inserted, r.updates
+        "{} ({}): {} readers; 1 updater; nodes read: {}, traversals: {}, nodes removed: {}, inserted: {}, updates: {}",
+        r.family,
+        std::any::type_name::<E>().rsplit("::").next().unwrap(),
+        cfg.readers,
+        r.nodes_read,
+        r.traversals,
+        r.removed,
+        r.inserted,
+        r.updates
     );
 }
 
@@ -44,10 +52,15 @@ fn main() {
         on_dead: OnDead::Panic,
         reader_spin: 0,
     };
-    run::<Tailq>(cfg);
-    run::<List>(cfg);
-    run::<Simpleq>(cfg);
-    run::<Slist>(cfg);
+    run::<Elem, Tailq>(cfg);
+    run::<Elem, List>(cfg);
+    run::<Elem, Simpleq>(cfg);
+    run::<Elem, Slist>(cfg);
+    // An element without drop glue: the updater frees it through its free bag (`defer_free`).
+    run::<PlainElem, Tailq>(cfg);
+    run::<PlainElem, List>(cfg);
+    run::<PlainElem, Simpleq>(cfg);
+    run::<PlainElem, Slist>(cfg);
     // What the test support did: the allocator poisons (unless RCU_TEST_ALLOC=system) and the
     // perturber sent signals (unless RCU_TEST_PERTURB=0).
     println!(

@@ -15,7 +15,8 @@
 //!   guard of the list's domain ([`rcu_core::ReadGuard`] for the default one) and get `&T` bounded by
 //!   the guard; writers are serialized by a [`WriterLock`] (the list's own, or an external
 //!   one shared by many lists, like QEMU's BQL). Each node is one allocation holding link, `RcuHead` and
-//!   value, so removal defers the drop with `call_rcu1` and no extra allocation. A writer's
+//!   value, so removal defers the drop with `call_rcu1` and no extra allocation (a value without drop
+//!   glue is freed by the writer itself, from its free bag: [`rcu_core::defer_free`]). A writer's
 //!   [`CursorMut`] sits on one element (from an insert, a search, or a [`Handle`] kept from earlier)
 //!   and removes or inserts next to it in O(1): QEMU's `bus_remove_child` without a scan. Every
 //!   operation exists for every [`family`]; the capability traits [`family::WithTail`] and
@@ -60,7 +61,8 @@
 //! Every safe container takes an rcu-core domain as a type parameter that defaults to the default
 //! domain: `RcuTailq::new()` and `RcuTailq::new_in(&domain)` (likewise [`RcuHashMap::new_in`]).
 //! In an independent [`rcu_core::Domain`] its readers delay only that domain's grace periods, and
-//! its removed elements are dropped by that domain's callback thread. Readers present that domain's
+//! its removed elements are dropped by that domain's callback thread (or freed from that domain's
+//! free bag of the writer, for elements without drop glue). Readers present that domain's
 //! guard (`domain.read_lock()`, which registers the thread on first use); the default domain's guard
 //! does not compile there, and another `Domain`'s guard panics (see [`rcu_core::RcuDomain`]).
 //!
@@ -124,7 +126,7 @@ pub mod family;
 mod list;
 mod lock;
 mod node;
-#[cfg(all(rcu_broken_gp, not(loom)))]
+#[cfg(rcu_broken_gp)]
 pub mod testing;
 
 pub mod map;

@@ -6,6 +6,12 @@
 //! `container_of!` and drops the list's reference. This is QEMU's
 //! `call_rcu(kid, bus_free_bus_child, rcu)`: no allocation on the removal path. The value is dropped
 //! when the last reference goes: at that callback, or later when the last handle is dropped.
+//!
+//! When the value has no drop glue, giving up the list's reference runs no user code (a count
+//! decrement, perhaps a deallocation), so removal hands the node to the writer's free bag instead
+//! (`RcuDomain::defer_free`): the writer frees it itself once its grace period has elapsed, and the
+//! memory goes back to the allocator cache of the thread that allocated it ([`retire_by_drop_glue`],
+//! which the map uses for its nodes too). Values with drop glue stay on the callback thread.
 
 use crate::raw::Adapter;
 use crate::sync::Ordering::Relaxed;
@@ -107,8 +113,11 @@ pub(crate) unsafe fn release<T, F: Sealed>(node: NonNull<Node<T, F>>) {
     drop(unsafe { Arc::from_raw(node.as_ptr()) });
 }
 
-/// Queues the list's reference to `node` for release after a grace period of `domain` (its
-/// `call_rcu1`); if it is the last reference, the value is dropped on that domain's callback thread.
+/// Queues the list's reference to `node` for release after a grace period of `domain`. When `T` has
+/// no drop glue that release runs no user code (a count decrement, perhaps a deallocation), so it goes
+/// through the calling thread's free bag (`defer_free`: freed by this thread once the grace period
+/// has elapsed); otherwise through the node's `RcuHead` (`call_rcu1`), and if it is the last
+/// reference, the value is dropped on that domain's callback thread ([`retire_by_drop_glue`]).
 ///
 /// # Safety
 ///
@@ -116,15 +125,55 @@ pub(crate) unsafe fn release<T, F: Sealed>(node: NonNull<Node<T, F>>) {
 ///    can reach it); the list's reference is the one being given up.
 /// 2. `node` is retired only once, and the caller does not touch it afterwards through the list's
 ///    reference (it may be freed as soon as a grace period elapses, even while this function returns).
-pub(crate) unsafe fn retire<T: Send + 'static, F: Sealed, D: RcuDomain>(
+pub(crate) unsafe fn retire<T: Send + Sync + 'static, F: Sealed, D: RcuDomain>(
     node: NonNull<Node<T, F>>,
     domain: &D,
 ) {
-    // SAFETY: `node` is live (1); `&raw mut` keeps the node's provenance for `container_of!`.
-    let rcu = unsafe { NonNull::new_unchecked(&raw mut (*node.as_ptr()).rcu) };
-    // SAFETY: the node stays allocated and unmoved until `reclaim` runs (the list's reference keeps
-    // it), and its head is queued once (2).
-    unsafe { domain.call_rcu1(rcu, reclaim::<T, F>) };
+    let on_callback_thread = || {
+        // SAFETY: `node` is live (1); `&raw mut` keeps the node's provenance for `container_of!`.
+        let rcu = unsafe { NonNull::new_unchecked(&raw mut (*node.as_ptr()).rcu) };
+        // SAFETY: the node stays allocated and unmoved until `reclaim` runs (the list's reference
+        // keeps it), and its head is queued once (2).
+        unsafe { domain.call_rcu1(rcu, reclaim::<T, F>) };
+    };
+    // SAFETY: (for `defer_free`) the node is unlinked (1) and its list's reference is handed over
+    // once (2); `free_deferred::<T, F>` gives up only that reference, once, and runs no user code
+    // when `T` has no drop glue (a count decrement, perhaps a deallocation), on any thread (`T` is
+    // `Send + Sync`, as for the handles that already move references between threads).
+    unsafe {
+        retire_by_drop_glue::<T, D>(
+            domain,
+            node.cast(),
+            free_deferred::<T, F>,
+            on_callback_thread,
+        )
+    };
+}
+
+/// Where the safe lists and the map retire what they unlinked, decided by drop glue alone: when
+/// `V` (what the release drops) has none, the release runs no user code, so `(ptr, free)` goes to
+/// the calling thread's free bag ([`RcuDomain::defer_free`]: freed by this thread a grace period
+/// later, back into its allocator cache, or by the callback thread under
+/// [`Reclaim::CallbackThread`](rcu_core::Reclaim::CallbackThread)); otherwise `on_callback_thread`
+/// queues a callback (`call_rcu` / `call_rcu1`), so a user's `Drop` runs only on the domain's
+/// callback thread, never on a writer.
+///
+/// # Safety
+///
+/// When `V` has no drop glue, `(ptr, free)` meets the contract of [`RcuDomain::defer_free`] (`free`
+/// drops nothing of the user's).
+pub(crate) unsafe fn retire_by_drop_glue<V, D: RcuDomain>(
+    domain: &D,
+    ptr: NonNull<u8>,
+    free: unsafe fn(NonNull<u8>),
+    on_callback_thread: impl FnOnce(),
+) {
+    if core::mem::needs_drop::<V>() {
+        on_callback_thread();
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { domain.defer_free(ptr, free) };
+    }
 }
 
 /// The `call_rcu1` callback: recovers the node and drops the list's reference.
@@ -134,10 +183,32 @@ pub(crate) unsafe fn retire<T: Send + 'static, F: Sealed, D: RcuDomain>(
 /// `head` is the `rcu` field of a node retired by [`retire`], and a grace period has elapsed.
 unsafe fn reclaim<T: Send + 'static, F: Sealed>(head: NonNull<RcuHead>) {
     let node: *mut Node<T, F> = rcu_core::container_of!(head, Node<T, F>, rcu);
+    // SAFETY: forwarded contract.
+    unsafe { release_retired::<T, F>(node) };
+}
+
+/// The `defer_free` function of a node whose `T` has no drop glue ([`retire`]).
+///
+/// # Safety
+///
+/// `ptr` is a node retired by [`retire`] through `defer_free`, and a grace period has elapsed.
+unsafe fn free_deferred<T: Send + 'static, F: Sealed>(ptr: NonNull<u8>) {
+    // SAFETY: forwarded contract.
+    unsafe { release_retired::<T, F>(ptr.cast().as_ptr()) };
+}
+
+/// Gives up the list's reference to a retired node, a grace period after [`retire`] (from its
+/// callback or its free bag), or hands it to the negative controls' detours in test builds.
+///
+/// # Safety
+///
+/// `node` was retired by [`retire`], a grace period ago, and this is its only release by `retire`.
+unsafe fn release_retired<T: Send + 'static, F: Sealed>(node: *mut Node<T, F>) {
     #[cfg(rcu_broken_gp)]
     if let Some(divert) = DIVERT.get() {
         // SAFETY: the node is retired and unlinked, still allocated, and `free::<T, F>` matches its
         // type; readers may still hold `&T`, so only a shared reference to the value is passed.
+        // Test builds only: the quarantine takes its own leaf locks, which no RCU call nests in.
         if unsafe { divert(node.cast(), &(*node).value, free::<T, F>) } {
             return;
         }

@@ -14,6 +14,10 @@ use loom::thread;
 use rcu_core::Domain;
 use rcu_queue::RcuTailq;
 
+#[path = "common/loom_model.rs"]
+mod loom_model;
+use loom_model::model;
+
 /// An element whose drop writes to its payload: loom reports the drop if it is not ordered after
 /// every reader that could still see the element.
 struct Elem {
@@ -43,16 +47,6 @@ impl Drop for Elem {
         // SAFETY: as above.
         self.payload.with_mut(|v| unsafe { *v = 0 });
     }
-}
-
-/// Runs `f` under loom with the file's preemption bound; in the negative-control build, with grace
-/// periods switched off.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    #[cfg(rcu_broken_gp)]
-    rcu_core::testing::set_broken_grace_periods(true);
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(f);
 }
 
 /// A list of the domain holding elements `ids`, in order.

@@ -5,8 +5,10 @@
 //! meets any other value read memory that is no longer the payload: with
 //! [`PoisonAlloc`](crate::PoisonAlloc) installed, freed memory reads as
 //! [`FREED_WORD`]; a negative control's quarantine marks parked payloads
-//! [`QUARANTINED`]. Readers in the stress tests call [`AliveWord::check`] on every element they
-//! visit (or [`AliveWord::is_alive`] where a negative control counts instead of panicking).
+//! [`QUARANTINED`]. Readers in the stress tests call [`PlainAliveWord::check`] on every element
+//! they visit (or [`PlainAliveWord::is_alive`] where a negative control counts instead of
+//! panicking). [`PlainAliveWord`] is the same word without drop glue, for payloads that must have
+//! none: it reads [`DEAD`] only after an explicit [`kill`](PlainAliveWord::kill).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -20,7 +22,8 @@ pub const DEAD: u64 = 0xDEAD_DEAD_DEAD_DEAD;
 /// it (`rcu_queue::testing::enable_broken_grace_periods`).
 pub const QUARANTINED: u64 = 0x9015_0000_9015_0000;
 
-/// A word that is [`ALIVE`] from construction to drop. See the [module docs](self).
+/// A word that is [`ALIVE`] from construction to drop. See the [module docs](self). Its methods
+/// are [`PlainAliveWord`]'s (through `Deref`); dropping it marks it [`DEAD`].
 ///
 /// ```
 /// use rcu_test_support::AliveWord;
@@ -31,20 +34,61 @@ pub const QUARANTINED: u64 = 0x9015_0000_9015_0000;
 /// let msg = std::panic::catch_unwind(|| w.check()).unwrap_err();
 /// assert!(msg.downcast_ref::<String>().unwrap().contains("dropped"));
 /// ```
+#[derive(Debug, Default)]
+#[repr(transparent)]
+pub struct AliveWord(PlainAliveWord);
+
+impl AliveWord {
+    /// A word that is alive.
+    pub const fn new() -> Self {
+        AliveWord(PlainAliveWord::new())
+    }
+}
+
+impl std::ops::Deref for AliveWord {
+    type Target = PlainAliveWord;
+
+    fn deref(&self) -> &PlainAliveWord {
+        &self.0
+    }
+}
+
+impl Drop for AliveWord {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// An alive word without drop glue, for payloads that must have none (a container may free those
+/// without running any code of theirs, as rcu-queue's lists and map do through `defer_free`): it
+/// leaves [`ALIVE`] only when its memory is freed (it then reads as
+/// [`FREED_WORD`] under [`PoisonAlloc`](crate::PoisonAlloc)), by the quarantine's
+/// [`quarantine`](Self::quarantine), or by an explicit [`kill`](Self::kill).
+///
+/// ```
+/// use rcu_test_support::alive::{PlainAliveWord, QUARANTINED};
+/// assert!(!std::mem::needs_drop::<PlainAliveWord>());
+/// let w = PlainAliveWord::new();
+/// w.check();
+/// w.quarantine();
+/// assert_eq!(w.word(), QUARANTINED);
+/// let msg = std::panic::catch_unwind(|| w.check()).unwrap_err();
+/// assert!(msg.downcast_ref::<String>().unwrap().contains("quarantine"));
+/// ```
 #[derive(Debug)]
 #[repr(transparent)]
-pub struct AliveWord(AtomicU64);
+pub struct PlainAliveWord(AtomicU64);
 
-impl Default for AliveWord {
+impl Default for PlainAliveWord {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl AliveWord {
+impl PlainAliveWord {
     /// A word that is alive.
     pub const fn new() -> Self {
-        AliveWord(AtomicU64::new(ALIVE))
+        PlainAliveWord(AtomicU64::new(ALIVE))
     }
 
     /// The raw word.
@@ -70,7 +114,7 @@ impl AliveWord {
     }
 
     /// Marks the payload dead and returns the previous word (a reclaimer that gets [`DEAD`] back
-    /// dropped the payload twice). [`Drop`] does the same.
+    /// dropped the payload twice). [`AliveWord`]'s `Drop` does the same.
     pub fn kill(&self) -> u64 {
         self.0.swap(DEAD, Relaxed)
     }
@@ -78,12 +122,6 @@ impl AliveWord {
     /// Marks the payload [`QUARANTINED`] (a negative control's poison hook).
     pub fn quarantine(&self) {
         self.0.store(QUARANTINED, Relaxed);
-    }
-}
-
-impl Drop for AliveWord {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

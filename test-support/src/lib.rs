@@ -11,9 +11,9 @@
 //!   object. Installed with `#[global_allocator]` in every stress and torture test binary and stress
 //!   example of the workspace.
 //! * [`AliveWord`] (module [`alive`]): a word that stress payloads embed; alive from construction to
-//!   drop, and [`AliveWord::check`] panics with a message that says what the reader met instead (a
-//!   dropped value, poisoned freed memory, a value parked by a negative control). Readers call it on
-//!   every element they visit.
+//!   drop, and its `check` panics with a message that says what the reader met instead (a dropped
+//!   value, poisoned freed memory, a value parked by a negative control). Readers call it on every
+//!   element they visit. [`alive::PlainAliveWord`] is the same word without drop glue.
 //! * [`perturb`]: a thread that sends `SIGURG` to the process's threads at random short intervals;
 //!   the handler pauses the interrupted thread (spin, `sched_yield` or a short sleep), which widens
 //!   race windows anywhere in the code, the libraries included, without any hook in them.

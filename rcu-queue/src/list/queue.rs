@@ -84,8 +84,10 @@ pub(super) enum Serializer {
 /// * **Writers** go through a [`ListWriter`](crate::ListWriter), from [`lock`](Self::lock) (the list's own lock) or from
 ///   [`writer`](Self::writer) (an external [`WriterLock`] shared by several lists, like QEMU's BQL).
 /// * A removed value is dropped on the domain's callback thread after a grace period (`call_rcu1`,
-///   no allocation on the removal path), so its `Drop` may do "object_unref"-style work. Dropping the
-///   list does the same for every remaining value.
+///   no allocation on the removal path), so its `Drop` may do "object_unref"-style work. A value
+///   without drop glue (`u64`, plain `Copy` data) runs no code when released, so its node goes to the
+///   writer's free bag instead ([`rcu_core::defer_free`]) and the writer frees it itself a grace period
+///   later. Dropping the list releases every remaining value at once.
 /// * **Domains.** A guard of another domain is rejected as [`rcu_core::RcuDomain`] describes: a
 ///   compile error between the default domain and an independent one, a panic between two
 ///   independent [`rcu_core::Domain`]s.

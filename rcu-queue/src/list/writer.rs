@@ -113,7 +113,8 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> RcuQueue<T, F, D> {
 /// lock stays held by its guard).
 ///
 /// Insertions publish the new element with a single `Release` store; removals unlink at once and drop
-/// the value after a grace period, on rcu-core's callback thread.
+/// the value after a grace period, on rcu-core's callback thread (a value without drop glue is freed
+/// by the writer itself, through its free bag: [`rcu_core::defer_free`]).
 ///
 /// # Example
 ///
@@ -309,7 +310,8 @@ impl<T: Send + Sync + 'static, F: Family, D: RcuDomain> ListWriter<'_, T, F, D> 
     ///
     /// The handle still reads the removed value; the value is dropped once a grace period has
     /// elapsed **and** the handle (with its clones) is gone: on rcu-core's callback thread if you drop
-    /// the handle at once, as `let _ = ...` or `.is_some()` do. Readers already standing on the
+    /// the handle at once, as `let _ = ...` or `.is_some()` do (by this writer thread, from its free
+    /// bag, when `T` has no drop glue). Readers already standing on the
     /// element keep a valid reference and walk on into the list.
     ///
     /// # Example

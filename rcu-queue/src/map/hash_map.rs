@@ -10,8 +10,10 @@
 //!    stores: the table that migration retired is then freed or about to be, so a run of resizes
 //!    keeps at most two old tables allocated instead of one per resize waiting for the callback
 //!    thread.
-//! 3. An unlinked node is retired exactly once with a `call_rcu` closure ([`reclaim_node`]), the old
-//!    table of a completed migration with `call_rcu1` ([`Table::reclaim`]) (raw W3).
+//! 3. An unlinked node is retired exactly once ([`reclaim_node`] after a grace period): through the
+//!    writer's free bag (`defer_free`) when neither `K` nor `V` has drop glue, else with a
+//!    `call_rcu` closure; the old table of a completed migration with `call_rcu1`
+//!    ([`Table::reclaim`]) (raw W3).
 //! 4. A table always has at least [`STRIPES`] buckets, so each bucket, and each migration group,
 //!    belongs to one stripe.
 //! 5. Each write copies at most `1 + HELP_GROUPS` groups (in [`lock_stripe`]), and a group has at
@@ -58,7 +60,9 @@ const _: () = assert!(MAX_LOAD < SLOTS);
 /// * **Writers** ([`insert`](Self::insert), [`remove`](Self::remove), [`entry`](Self::entry),
 ///   [`retain`](Self::retain)) take `&self` and lock one of 64 stripes, so writers of different keys
 ///   rarely contend. A removed or replaced value is dropped on rcu-core's callback thread after a grace
-///   period (`call_rcu`); its `Drop` may do `object_unref`-style work. A thread may
+///   period (`call_rcu`); its `Drop` may do `object_unref`-style work. A pair without drop glue
+///   (`u64 -> u64`) is freed by the writer itself instead, from its free bag, a grace period later
+///   ([`rcu_core::defer_free`]). A thread may
 ///   hold [`Entry`]s of several maps at once, but one of each map: a second write to a map while
 ///   holding its entry panics instead of deadlocking.
 /// * The table **resizes itself** (or on [`resize`](Self::resize)) without ever blocking readers, and
@@ -600,7 +604,8 @@ where
     }
 
     /// Removes `key` (`qht_remove`, `cds_lfht_del`); returns true if it was present. The value is
-    /// dropped on rcu-core's callback thread after a grace period (`call_rcu`).
+    /// dropped on rcu-core's callback thread after a grace period (`call_rcu`), or freed by this
+    /// thread from its free bag when neither `K` nor `V` has drop glue (`defer_free`).
     ///
     /// # Example
     ///
@@ -843,12 +848,25 @@ where
     ///
     /// `node` was unlinked (or never linked) and is retired only once.
     pub(super) unsafe fn retire(&self, node: NonNull<Node<K, V>>) {
-        let node = Retired(node);
-        self.domain.call_rcu(move || {
-            // SAFETY: the closure runs once, a grace period after the node was unlinked (the
-            // caller's contract: unlinked now, retired only here), and nothing else frees it.
-            unsafe { node.reclaim() }
-        });
+        let on_callback_thread = || {
+            let node = Retired(node);
+            self.domain.call_rcu(move || {
+                // SAFETY: the closure runs once, a grace period after the node was unlinked (the
+                // caller's contract: unlinked now, retired only here), and nothing else frees it.
+                unsafe { node.reclaim() }
+            });
+        };
+        // SAFETY: (for `defer_free`) the node is unlinked and handed over once (the caller's
+        // contract); `free_deferred::<K, V>` frees it once and runs no user code when `(K, V)` has
+        // no drop glue (a deallocation), on any thread (`K`, `V`: `Send`).
+        unsafe {
+            crate::node::retire_by_drop_glue::<(K, V), D>(
+                &self.domain,
+                node.cast(),
+                free_deferred::<K, V>,
+                on_callback_thread,
+            )
+        };
     }
 
     /// Resize check after an insertion; `stripe` is the key's stripe, still held.
@@ -1010,6 +1028,17 @@ unsafe fn reclaim_node<K: Send + 'static, V: Send + 'static>(node: NonNull<Node<
     }
     // SAFETY: forwarded contract.
     unsafe { Node::<K, V>::reclaim(node) }
+}
+
+/// The `defer_free` function of an unlinked node whose key and value have no drop glue
+/// ([`RcuHashMap::retire`]).
+///
+/// # Safety
+///
+/// As [`Node::reclaim`], with `ptr` the node.
+unsafe fn free_deferred<K: Send + 'static, V: Send + 'static>(ptr: NonNull<u8>) {
+    // SAFETY: forwarded contract.
+    unsafe { reclaim_node(ptr.cast::<Node<K, V>>()) }
 }
 
 /// The `call_rcu1` callback of replaced tables (parked instead of freed by negative controls, whose

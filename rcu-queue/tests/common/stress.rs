@@ -8,6 +8,10 @@
 //! reclaimed exactly once, the list must still be populated and every reader must have visited at
 //! least half a list per traversal.
 //!
+//! The element is [`Elem`] (drop glue: the list's release is a callback that drops it on rcu-core's
+//! callback thread) or [`PlainElem`] (none: the updater's free bag frees it, `defer_free`); both
+//! carry an alive word that reads as poison once freed.
+//!
 //! Every binary that includes this file (tests/stress.rs, tests/negative_control.rs,
 //! examples/list_stress.rs, and the map's through tests/map_common/stress.rs) runs under
 //! `rcu_test_support::PoisonAlloc`: a freed element is poisoned and never reused, so a reader that
@@ -16,7 +20,7 @@
 
 use rcu_queue::RcuQueue;
 use rcu_queue::family::Family;
-use rcu_test_support::alive::DEAD;
+use rcu_test_support::alive::{DEAD, PlainAliveWord};
 use rcu_test_support::{AliveWord, PoisonAlloc};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -64,14 +68,70 @@ impl Elem {
         self.alive.is_alive()
     }
 
-    /// What a reader does with every element it visits: panics (with what it read instead of the
-    /// alive word) in the stress test, counts in the negative control. Returns whether it was alive.
+    /// What a reader does with every element it visits ([`visit`]).
     #[track_caller]
     pub fn visit(&self, on_dead: OnDead) -> bool {
-        if on_dead == OnDead::Panic {
-            self.alive.check();
+        visit(&self.alive, on_dead)
+    }
+}
+
+/// What a reader does with every element it visits: panics (with what it read instead of the alive
+/// word) in the stress test, counts in the negative control. Returns whether it was alive.
+#[track_caller]
+pub fn visit(word: &PlainAliveWord, on_dead: OnDead) -> bool {
+    if on_dead == OnDead::Panic {
+        word.check();
+    }
+    word.is_alive()
+}
+
+/// A list element without drop glue (`needs_drop` is false): the list frees it through the
+/// updater's free bag, running no code of its own, so only the allocator's poison (or the negative
+/// control's quarantine) turns its alive word.
+#[derive(Debug)]
+pub struct PlainElem {
+    pub alive: PlainAliveWord,
+    pub id: u64,
+}
+
+const _: () = assert!(!std::mem::needs_drop::<PlainElem>());
+
+/// What the stress lists hold.
+pub trait Payload: Send + Sync + 'static {
+    /// A new element, counted in `counters.created`.
+    fn new(id: u64, counters: &Arc<Counters>) -> Self;
+    /// Its alive word.
+    fn alive_word(&self) -> &PlainAliveWord;
+    /// How many elements were reclaimed, given `freed_plainly`: the objects freed with no drop
+    /// (through free bags, or released by the list's teardown) since the run began.
+    fn reclaimed(counters: &Counters, freed_plainly: u64) -> u64;
+}
+
+impl Payload for Elem {
+    fn new(id: u64, counters: &Arc<Counters>) -> Self {
+        Elem::new(id, counters)
+    }
+    fn alive_word(&self) -> &PlainAliveWord {
+        &self.alive
+    }
+    fn reclaimed(counters: &Counters, _: u64) -> u64 {
+        counters.reclaimed.load(Relaxed)
+    }
+}
+
+impl Payload for PlainElem {
+    fn new(id: u64, counters: &Arc<Counters>) -> Self {
+        counters.created.fetch_add(1, Relaxed);
+        PlainElem {
+            alive: PlainAliveWord::new(),
+            id,
         }
-        self.alive()
+    }
+    fn alive_word(&self) -> &PlainAliveWord {
+        &self.alive
+    }
+    fn reclaimed(_: &Counters, freed_plainly: u64) -> u64 {
+        freed_plainly
     }
 }
 
@@ -152,8 +212,8 @@ impl Rng {
 }
 
 /// Runs readers and one updater on `list` until the deadline; returns after joining every thread.
-pub fn run_on<F: Family>(
-    list: &RcuQueue<Elem, F>,
+pub fn run_on<E: Payload, F: Family>(
+    list: &RcuQueue<E, F>,
     counters: &Arc<Counters>,
     cfg: Config,
 ) -> Report {
@@ -176,7 +236,7 @@ pub fn run_on<F: Family>(
                     let mut seen = Vec::with_capacity(2 * INITIAL as usize);
                     for e in list.iter(&guard) {
                         // Alive when reached ...
-                        if !e.visit(cfg.on_dead) {
+                        if !visit(e.alive_word(), cfg.on_dead) {
                             dead += 1;
                         }
                         for _ in 0..cfg.reader_spin {
@@ -186,7 +246,7 @@ pub fn run_on<F: Family>(
                     }
                     // ... and everything seen in this critical section still alive at its end.
                     for e in &seen {
-                        if !e.visit(cfg.on_dead) {
+                        if !visit(e.alive_word(), cfg.on_dead) {
                             dead += 1;
                         }
                     }
@@ -224,7 +284,7 @@ pub fn run_on<F: Family>(
             if len > 0 {
                 let target = rng.below(len);
                 let mut i = 0;
-                let nth = |_: &Elem| {
+                let nth = |_: &E| {
                     i += 1;
                     i - 1 == target
                 };
@@ -243,7 +303,7 @@ pub fn run_on<F: Family>(
                 );
                 removed += 1;
             }
-            let value = Elem::new(next_id, counters);
+            let value = E::new(next_id, counters);
             next_id += 1;
             let len = w.len() as u64;
             if len == 0 {
@@ -287,26 +347,35 @@ pub fn run_on<F: Family>(
 }
 
 /// Builds the initial list (INSERT_HEAD of 100 elements).
-pub fn initial_list<F: Family>(counters: &Arc<Counters>) -> RcuQueue<Elem, F> {
+pub fn initial_list<E: Payload, F: Family>(counters: &Arc<Counters>) -> RcuQueue<E, F> {
     let list = RcuQueue::new();
     let mut w = list.lock();
     for id in 0..INITIAL {
-        w.push_front(Elem::new(id, counters));
+        w.push_front(E::new(id, counters));
     }
     drop(w);
     list
 }
 
-/// The positive stress test: runs, tears down, and checks `removed == reclaimed`.
-pub fn stress<F: Family>(cfg: Config) -> Report {
+/// The positive stress test: runs, tears down, and checks `removed == reclaimed`. With
+/// [`PlainElem`], the reclaimed count is what the default domain freed through free bags during the
+/// run (only this thread, the updater, retires, and its barrier flushes its bag), so no other test of
+/// the same binary may retire through free bags meanwhile.
+pub fn stress<E: Payload, F: Family>(cfg: Config) -> Report {
+    let bag_frees = || {
+        let stats = rcu_core::stats();
+        stats.frees_by_producers + stats.frees_by_callback_thread
+    };
     let counters = Arc::new(Counters::default());
-    let list = initial_list::<F>(&counters);
+    let list = initial_list::<E, F>(&counters);
+    let bag_frees_before = bag_frees();
     let mut report = run_on(&list, &counters, cfg);
-    report.removed += list.lock().len() as u64; // teardown removes the rest
+    let torn_down = list.lock().len() as u64;
+    report.removed += torn_down; // teardown releases the rest, without a grace period
     drop(list);
     rcu_core::rcu_barrier();
     let created = counters.created.load(Relaxed);
-    let reclaimed = counters.reclaimed.load(Relaxed);
+    let reclaimed = E::reclaimed(&counters, bag_frees() - bag_frees_before + torn_down);
     assert_eq!(
         report.removed,
         reclaimed,
