@@ -62,15 +62,17 @@ const WAITER: u32 = 1;
 const GENERATION: u32 = 2;
 
 /// Default high watermark: callbacks queued in a domain above which its callback thread expedites
-/// and producers wait (Linux's `qhimark` is 10 000 per CPU). It bounds the backlog at about 1 MiB
-/// of 64-byte objects, and the time a callback waits behind it: under the busy-server flood of
-/// `benches` (4 producers, a reader in 1-ms sections, 2 spinners on 2 cores) 2^14 gave a
-/// retire-to-free p99 of 7.6 to 12.7 ms and a peak RSS of 7.8 MiB, against 49 to 63 ms and 50 MiB
-/// with 2^18, for 0.46 to 0.82 times the enqueue rate (producers wait sooner).
-pub(crate) const DEFAULT_HIGH: u32 = 1 << 14;
+/// and producers wait (Linux's `qhimark` is 10 000 per CPU). It bounds the backlog at about 4 MiB
+/// of 64-byte objects, and the time a callback waits behind it. Under the busy-server flood of
+/// `benches` (4 producers, a reader in 1-ms sections, 2 spinners on 2 cores), 2^16 gave a
+/// retire-to-free p99 of 12.7 to 14 ms (the reader's own preempted sections reached 10 ms at p99),
+/// a peak RSS of 20 MiB and 11 M enqueues/s; 2^18 gave 49 to 63 ms, 50 MiB and 9.3 M/s; 2^14 gave
+/// 7.6 to 12.7 ms and 8 MiB but only 4.3 to 7.6 M/s, and a burst of preallocated `call_rcu1`s past
+/// it runs at the callback thread's pace (41 M/s against 100 M/s at 2^16).
+pub(crate) const DEFAULT_HIGH: u32 = 1 << 16;
 /// Default low watermark: a waiting producer goes on once the queue is down to this (Linux's
 /// `qlowmark` is 100; a high value lets producers resume as soon as a batch has been invoked).
-pub(crate) const DEFAULT_LOW: u32 = 1 << 12;
+pub(crate) const DEFAULT_LOW: u32 = 1 << 14;
 /// The largest high watermark: half of the count's range below the backlog panic of `call_rcu`.
 const MAX_HIGH: u32 = 1 << 27;
 
@@ -110,7 +112,7 @@ impl Default for CallbackLimit {
 }
 
 impl CallbackLimit {
-    /// High watermark 16 384 (2^14), low watermark 4 096 (2^12), producers wait (see
+    /// High watermark 65 536 (2^16), low watermark 16 384 (2^14), producers wait (see
     /// [`call_rcu`](crate::call_rcu) for why these values).
     pub const DEFAULT: CallbackLimit = CallbackLimit {
         high: DEFAULT_HIGH,
@@ -159,7 +161,7 @@ impl CallbackLimit {
     /// The high watermark.
     ///
     /// ```
-    /// assert_eq!(rcu_core::CallbackLimit::DEFAULT.high(), 1 << 14);
+    /// assert_eq!(rcu_core::CallbackLimit::DEFAULT.high(), 1 << 16);
     /// ```
     pub const fn high(&self) -> u32 {
         self.high
@@ -168,7 +170,7 @@ impl CallbackLimit {
     /// The low watermark.
     ///
     /// ```
-    /// assert_eq!(rcu_core::CallbackLimit::DEFAULT.low(), 1 << 12);
+    /// assert_eq!(rcu_core::CallbackLimit::DEFAULT.low(), 1 << 14);
     /// ```
     pub const fn low(&self) -> u32 {
         self.low

@@ -198,8 +198,8 @@ pub fn callback_limit() -> CallbackLimit {
 ///
 /// # May wait: the bound on pending callbacks
 /// After queueing `f`, a call that finds more callbacks queued than the high watermark of the
-/// domain's [`CallbackLimit`] (default 16 384) waits until the callback thread has brought the
-/// backlog down to the low watermark (default 4 096), so that producers cannot outrun reclamation
+/// domain's [`CallbackLimit`] (default 65 536) waits until the callback thread has brought the
+/// backlog down to the low watermark (default 16 384), so that producers cannot outrun reclamation
 /// without bound (Linux's `qhimark`; liburcu and QEMU never wait). That happens only under a flood
 /// the callback thread cannot keep up with (it starts batches at once and expedites their grace
 /// periods above the high watermark first), and only where waiting is safe; the call never waits:
