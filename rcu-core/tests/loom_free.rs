@@ -42,23 +42,17 @@ fn check(name: &str, f: fn()) {
     }
     #[cfg(rcu_broken_gp)]
     {
-        const CHILD: &str = "RCU_CORE_LOOM_FREE_CHILD";
-        if std::env::var_os(CHILD).is_some() {
+        let Some((status, stderr)) =
+            rcu_test_support::rerun::failing_child(name, "RCU_CORE_LOOM_FREE_CHILD")
+        else {
             model(f);
             return;
-        }
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", name, "--test-threads=1", "--nocapture"])
-            .env(CHILD, "1")
-            .output()
-            .expect("cannot run the loom model in a child process");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        };
         assert!(
-            !out.status.success()
+            !status.success()
                 && (stderr.contains("Causality violation")
                     || stderr.contains("reader saw a freed node")),
-            "loom did not report the early free (status {}); stderr:\n{stderr}",
-            out.status
+            "loom did not report the early free (status {status}); stderr:\n{stderr}"
         );
     }
 }

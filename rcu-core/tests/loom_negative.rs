@@ -53,8 +53,10 @@ fn broken_grace_period_is_caught() {
 /// and the test checks that the child failed with loom's deadlock report.
 #[test]
 fn lost_throttle_wakeup_is_caught() {
-    const CHILD: &str = "RCU_CORE_LOOM_THROTTLE_CHILD";
-    if std::env::var_os(CHILD).is_some() {
+    let Some((status, stderr)) = rcu_test_support::rerun::failing_child(
+        "lost_throttle_wakeup_is_caught",
+        "RCU_CORE_LOOM_THROTTLE_CHILD",
+    ) else {
         rcu_core::testing::set_broken_throttle_wakeup(true);
         let mut builder = loom::model::Builder::new();
         builder.preemption_bound = Some(2);
@@ -66,21 +68,9 @@ fn lost_throttle_wakeup_is_caught() {
             domain.barrier();
         });
         return;
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "lost_throttle_wakeup_is_caught",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .env(CHILD, "1")
-        .output()
-        .expect("cannot run the loom model in a child process");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    };
     assert!(
-        !out.status.success() && stderr.contains("deadlock; threads"),
-        "loom did not report the lost wake-up (status {}); stderr:\n{stderr}",
-        out.status
+        !status.success() && stderr.contains("deadlock; threads"),
+        "loom did not report the lost wake-up (status {status}); stderr:\n{stderr}"
     );
 }

@@ -21,7 +21,8 @@
 //! Beside them, [`fork`] (Unix) runs a check in a forked child and reads back its exit status,
 //! killing a child that hangs: what every fork test of the workspace uses; [`block_on()`] runs a
 //! future where no runtime exists (such a child); [`hold_callback_thread`] holds a domain's callback
-//! thread inside a callback while a test builds a backlog behind it. And [`module_graph`]
+//! thread inside a callback while a test builds a backlog behind it; [`rerun::failing_child`]
+//! re-runs a test in a child process that must fail (the loom negative controls that abort). And [`module_graph`]
 //! reads a crate's `src/` and gives the graph of which module imports which: the
 //! `tests/module_graph.rs` of rcu-core, rcu-queue and qdev-demo assert with it that their modules
 //! form no import cycle and import down their layers only.
@@ -78,6 +79,7 @@ pub mod fork;
 pub mod hold;
 pub mod module_graph;
 pub mod perturb;
+pub mod rerun;
 
 pub use alive::AliveWord;
 pub use alloc::PoisonAlloc;

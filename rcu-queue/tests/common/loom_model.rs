@@ -24,21 +24,15 @@ pub fn check(name: &str, f: impl Fn() + Sync + Send + 'static) {
     }
     #[cfg(rcu_broken_gp)]
     {
-        const CHILD: &str = "RCU_QUEUE_LOOM_CHILD";
-        if std::env::var_os(CHILD).is_some() {
+        let Some((status, stderr)) =
+            rcu_test_support::rerun::failing_child(name, "RCU_QUEUE_LOOM_CHILD")
+        else {
             model(f);
             return;
-        }
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", name, "--test-threads=1", "--nocapture"])
-            .env(CHILD, "1")
-            .output()
-            .expect("cannot start the loom model's child process");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        };
         assert!(
-            !out.status.success() && stderr.contains("Causality violation"),
-            "loom did not report the early free (status {}); stderr:\n{stderr}",
-            out.status
+            !status.success() && stderr.contains("Causality violation"),
+            "loom did not report the early free (status {status}); stderr:\n{stderr}"
         );
     }
 }
