@@ -135,4 +135,4 @@ pub use list::{
     CursorMut, Handle, Iter, ListWriter, RcuList, RcuQueue, RcuSimpleq, RcuSlist, RcuTailq,
 };
 pub use lock::{WriterGuard, WriterLock};
-pub use map::RcuHashMap;
+pub use map::{RcuFlatHashMap, RcuHashMap};

@@ -1,6 +1,7 @@
 //! The entry API of [`RcuHashMap`]: a key's position with its stripe locked.
 
 use super::hash_map::RcuHashMap;
+use super::layout::{Boxed, Bucket, Layout};
 use super::raw::{Node, Position};
 use super::stripe::StripeGuard;
 use core::hash::{BuildHasher, Hash};
@@ -37,11 +38,11 @@ use std::fmt;
 /// drop(guard); // error: cannot move out of `guard` because it is borrowed
 /// println!("{v}");
 /// ```
-pub enum Entry<'a, K, V, S: BuildHasher, D: RcuDomain = DefaultDomain> {
+pub enum Entry<'a, K, V, S: BuildHasher, D: RcuDomain = DefaultDomain, L: Layout<K, V> = Boxed> {
     /// The key is present.
-    Occupied(OccupiedEntry<'a, K, V, S, D>),
+    Occupied(OccupiedEntry<'a, K, V, S, D, L>),
     /// The key is absent.
-    Vacant(VacantEntry<'a, K, V, S, D>),
+    Vacant(VacantEntry<'a, K, V, S, D, L>),
 }
 
 /// A present key with its stripe held; see [`Entry`].
@@ -59,10 +60,17 @@ pub enum Entry<'a, K, V, S: BuildHasher, D: RcuDomain = DefaultDomain> {
 /// }
 /// assert!(map.is_empty());
 /// ```
-pub struct OccupiedEntry<'a, K, V, S: BuildHasher, D: RcuDomain = DefaultDomain> {
-    map: &'a RcuHashMap<K, V, S, D>,
+pub struct OccupiedEntry<
+    'a,
+    K,
+    V,
+    S: BuildHasher,
+    D: RcuDomain = DefaultDomain,
+    L: Layout<K, V> = Boxed,
+> {
+    map: &'a RcuHashMap<K, V, S, D, L>,
     stripe: StripeGuard<'a>,
-    pos: Position<K, V>,
+    pos: Position<K, V, L::Bucket>,
     key: K,
 }
 
@@ -79,18 +87,25 @@ pub struct OccupiedEntry<'a, K, V, S: BuildHasher, D: RcuDomain = DefaultDomain>
 /// }
 /// assert_eq!(map.len(), 1);
 /// ```
-pub struct VacantEntry<'a, K, V, S: BuildHasher, D: RcuDomain = DefaultDomain> {
-    map: &'a RcuHashMap<K, V, S, D>,
+pub struct VacantEntry<
+    'a,
+    K,
+    V,
+    S: BuildHasher,
+    D: RcuDomain = DefaultDomain,
+    L: Layout<K, V> = Boxed,
+> {
+    map: &'a RcuHashMap<K, V, S, D, L>,
     stripe: StripeGuard<'a>,
-    pos: Position<K, V>,
+    pos: Position<K, V, L::Bucket>,
     key: K,
 }
 
-impl<'a, K, V, S: BuildHasher, D: RcuDomain> OccupiedEntry<'a, K, V, S, D> {
+impl<'a, K, V, S: BuildHasher, D: RcuDomain, L: Layout<K, V>> OccupiedEntry<'a, K, V, S, D, L> {
     pub(super) fn new(
-        map: &'a RcuHashMap<K, V, S, D>,
+        map: &'a RcuHashMap<K, V, S, D, L>,
         stripe: StripeGuard<'a>,
-        pos: Position<K, V>,
+        pos: Position<K, V, L::Bucket>,
         key: K,
     ) -> Self {
         OccupiedEntry {
@@ -144,7 +159,7 @@ impl<'a, K, V, S: BuildHasher, D: RcuDomain> OccupiedEntry<'a, K, V, S, D> {
     }
 }
 
-impl<'a, K, V, S, D: RcuDomain> OccupiedEntry<'a, K, V, S, D>
+impl<'a, K, V, S, D: RcuDomain, L: Layout<K, V>> OccupiedEntry<'a, K, V, S, D, L>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
@@ -165,15 +180,16 @@ where
     /// assert_eq!(map.get("k", &guard), Some(&2));
     /// ```
     pub fn insert(self, value: V) -> &'a V {
-        let node = Node::alloc(self.key, value);
-        // SAFETY: `pos` found a node and its stripe is held (W1); `node` is fresh.
-        let old = unsafe { self.map.raw().replace_at(&self.pos, node) };
+        let item = L::Bucket::item(self.key, value);
+        // SAFETY: `pos` found an entry and its stripe is held (W1).
+        let (old, new) = unsafe { self.map.raw().replace_at(&self.pos, item) };
         // SAFETY: `old` was just unlinked and is retired once.
         unsafe { self.map.retire(old) };
-        // SAFETY: the new node is linked now; once unlinked it is freed only a grace period later
+        self.map.after_write(self.stripe, 0);
+        // SAFETY: the new entry is linked now; once unlinked it is freed only a grace period later
         // (invariant 3), and the entry was made under a read guard of the map's domain that lives
         // for `'a` (`RcuHashMap::entry`), so that grace period cannot end within `'a`.
-        unsafe { value_of(node) }
+        unsafe { value_of(new) }
     }
 
     /// Removes the key (`qht_remove`); the value is dropped after a grace period, and is returned,
@@ -195,7 +211,7 @@ where
         let old = unsafe { self.map.raw().unlink_at(&self.pos) };
         // SAFETY: `old` was just unlinked and is retired once.
         unsafe { self.map.retire(old) };
-        self.map.after_remove(self.stripe);
+        self.map.after_write(self.stripe, -1);
         // SAFETY: `old` is freed only a grace period after its retirement above (invariant 3), and
         // the entry's read guard lives for `'a` (`RcuHashMap::entry`), so not within `'a`.
         unsafe { value_of(old) }
@@ -206,18 +222,19 @@ where
 ///
 /// # Safety
 ///
-/// `node` came from [`Node::alloc`] and stays allocated for `'a`: it is linked, or retired, and a
-/// read-side critical section of the map's domain that began before it was retired lasts for `'a`.
+/// `node` is an entry of the map that stays allocated for `'a`: it is linked, or retired (a heap
+/// node) or dead in its table (an inline pair), and a read-side critical section of the map's
+/// domain that began before that lasts for `'a`.
 pub(super) unsafe fn value_of<'a, K, V>(node: NonNull<Node<K, V>>) -> &'a V {
     // SAFETY: allocated for `'a` (contract); a node's value is never written after publication.
     unsafe { &(*node.as_ptr()).value }
 }
 
-impl<'a, K, V, S: BuildHasher, D: RcuDomain> VacantEntry<'a, K, V, S, D> {
+impl<'a, K, V, S: BuildHasher, D: RcuDomain, L: Layout<K, V>> VacantEntry<'a, K, V, S, D, L> {
     pub(super) fn new(
-        map: &'a RcuHashMap<K, V, S, D>,
+        map: &'a RcuHashMap<K, V, S, D, L>,
         stripe: StripeGuard<'a>,
-        pos: Position<K, V>,
+        pos: Position<K, V, L::Bucket>,
         key: K,
     ) -> Self {
         VacantEntry {
@@ -244,7 +261,7 @@ impl<'a, K, V, S: BuildHasher, D: RcuDomain> VacantEntry<'a, K, V, S, D> {
     }
 }
 
-impl<'a, K, V, S, D: RcuDomain> VacantEntry<'a, K, V, S, D>
+impl<'a, K, V, S, D: RcuDomain, L: Layout<K, V>> VacantEntry<'a, K, V, S, D, L>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
@@ -265,18 +282,17 @@ where
     /// assert!(map.contains_key(&1));
     /// ```
     pub fn insert(self, value: V) -> &'a V {
-        let node = Node::alloc(self.key, value);
-        // SAFETY: `pos` is this key's position with its stripe held (W1); the key is absent and
-        // `node` fresh.
-        unsafe { self.map.raw().insert_at(&self.pos, node) };
-        self.map.after_insert(self.stripe);
+        let item = L::Bucket::item(self.key, value);
+        // SAFETY: `pos` is this key's position with its stripe held (W1); the key is absent.
+        let node = unsafe { self.map.raw().insert_at(&self.pos, item) };
+        self.map.after_write(self.stripe, 1);
         // SAFETY: the node is linked now; once unlinked it is freed only a grace period later
         // (invariant 3), and the entry's read guard lives for `'a` (`RcuHashMap::entry`).
         unsafe { value_of(node) }
     }
 }
 
-impl<'a, K, V, S, D: RcuDomain> Entry<'a, K, V, S, D>
+impl<'a, K, V, S, D: RcuDomain, L: Layout<K, V>> Entry<'a, K, V, S, D, L>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
@@ -351,7 +367,7 @@ where
 
 macro_rules! entry_debug {
     ($($ty:ident),*) => {$(
-        impl<K: fmt::Debug, V, S: BuildHasher, D: RcuDomain> fmt::Debug for $ty<'_, K, V, S, D> {
+        impl<K: fmt::Debug, V, S: BuildHasher, D: RcuDomain, L: Layout<K, V>> fmt::Debug for $ty<'_, K, V, S, D, L> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_struct(stringify!($ty)).field("key", &self.key).finish_non_exhaustive()
             }
@@ -360,7 +376,9 @@ macro_rules! entry_debug {
 }
 entry_debug!(OccupiedEntry, VacantEntry);
 
-impl<K: fmt::Debug, V, S: BuildHasher, D: RcuDomain> fmt::Debug for Entry<'_, K, V, S, D> {
+impl<K: fmt::Debug, V, S: BuildHasher, D: RcuDomain, L: Layout<K, V>> fmt::Debug
+    for Entry<'_, K, V, S, D, L>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Entry::Occupied(e) => e.fmt(f),

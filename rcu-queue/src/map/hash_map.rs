@@ -22,8 +22,9 @@
 //! [`lock_stripe`]: RcuHashMap::lock_stripe
 
 use super::entry::{Entry, OccupiedEntry, VacantEntry};
+use super::layout::{Boxed, Bucket, Layout};
 use super::pinned::PinnedMap;
-use super::raw::{Migrated, Node, RawIter, RawTable, SLOTS, Table};
+use super::raw::{Migrated, Node, RawIter, RawTable, Table};
 use super::stripe::{self, STRIPES, StripeGuard, Stripes};
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
@@ -36,17 +37,15 @@ use std::sync::{Mutex, PoisonError, TryLockError};
 
 /// Smallest table (see invariant 4).
 const MIN_BUCKETS: usize = STRIPES;
-/// Keys per bucket (of [`SLOTS`] slots) a table is sized for: it grows past this average load, and a
-/// resize leaves at most this load.
-const MAX_LOAD: usize = 4;
-/// Shrink when the load falls below `MAX_LOAD / SHRINK_RATIO` keys per bucket.
+/// Shrink when the load falls below `LOAD / SHRINK_RATIO` keys per bucket, `LOAD` being the keys per
+/// bucket a table is sized for ([`Bucket::LOAD`]: it grows past this average load, and a resize
+/// leaves at most this load).
 const SHRINK_RATIO: usize = 8;
 /// A migration shrinks the table by at most this factor, so a group has at most this many old
 /// buckets (invariant 5); a larger shrink takes several migrations.
 const SHRINK_STEP: usize = 8;
 /// Groups a write copies for the migration besides its own key's (invariant 5).
 const HELP_GROUPS: usize = 4;
-const _: () = assert!(MAX_LOAD < SLOTS);
 
 /// A concurrent hash map whose readers take no lock and do no atomic read-modify-write: QEMU's `qht`,
 /// liburcu's `rculfhash`.
@@ -150,8 +149,14 @@ const _: () = assert!(MAX_LOAD < SLOTS);
 /// };
 /// println!("{v}");
 /// ```
-pub struct RcuHashMap<K, V, S: BuildHasher = RandomState, D: RcuDomain = DefaultDomain> {
-    raw: RawTable<K, V>,
+pub struct RcuHashMap<
+    K,
+    V,
+    S: BuildHasher = RandomState,
+    D: RcuDomain = DefaultDomain,
+    L: Layout<K, V> = Boxed,
+> {
+    raw: RawTable<K, V, L::Bucket>,
     /// The domain of readers' sections and of reclamation.
     domain: D,
     stripes: Stripes,
@@ -250,8 +255,15 @@ impl<K, V, S: BuildHasher, D: RcuDomain> RcuHashMap<K, V, S, D> {
     /// assert!(map.buckets() * 4 >= 100);
     /// ```
     pub fn with_capacity_and_hasher_in(capacity: usize, hasher: S, domain: &D) -> Self {
+        Self::build(capacity, hasher, domain)
+    }
+}
+
+impl<K, V, S: BuildHasher, D: RcuDomain, L: Layout<K, V>> RcuHashMap<K, V, S, D, L> {
+    /// An empty map of either layout (what every constructor calls).
+    pub(super) fn build(capacity: usize, hasher: S, domain: &D) -> Self {
         RcuHashMap {
-            raw: RawTable::new(buckets_for(capacity), STRIPES),
+            raw: RawTable::new(buckets_for::<K, V, L::Bucket>(capacity), STRIPES),
             domain: domain.clone(),
             stripes: Stripes::new(),
             resize: Mutex::new(()),
@@ -330,7 +342,7 @@ impl<K, V, S: BuildHasher, D: RcuDomain> RcuHashMap<K, V, S, D> {
     ///
     /// If `guard` is a section of another independent domain than the map's.
     #[track_caller]
-    pub fn iter<'g>(&'g self, guard: &'g D::Guard<'_>) -> Iter<'g, K, V> {
+    pub fn iter<'g>(&'g self, guard: &'g D::Guard<'_>) -> Iter<'g, K, V, L> {
         self.domain.check_guard(guard);
         Iter {
             // SAFETY: `guard` keeps this thread in a read-side critical section of the map's domain
@@ -354,7 +366,7 @@ impl<K, V, S: BuildHasher, D: RcuDomain> RcuHashMap<K, V, S, D> {
     ///
     /// If `guard` is a section of another independent domain than the map's.
     #[track_caller]
-    pub fn keys<'g>(&'g self, guard: &'g D::Guard<'_>) -> Keys<'g, K, V> {
+    pub fn keys<'g>(&'g self, guard: &'g D::Guard<'_>) -> Keys<'g, K, V, L> {
         Keys(self.iter(guard))
     }
 
@@ -371,7 +383,7 @@ impl<K, V, S: BuildHasher, D: RcuDomain> RcuHashMap<K, V, S, D> {
     ///
     /// If `guard` is a section of another independent domain than the map's.
     #[track_caller]
-    pub fn values<'g>(&'g self, guard: &'g D::Guard<'_>) -> Values<'g, K, V> {
+    pub fn values<'g>(&'g self, guard: &'g D::Guard<'_>) -> Values<'g, K, V, L> {
         Values(self.iter(guard))
     }
 
@@ -387,19 +399,20 @@ impl<K, V, S: BuildHasher, D: RcuDomain> RcuHashMap<K, V, S, D> {
     /// m.insert(1, "one");
     /// assert_eq!(m.get(&1), Some(&"one"));
     /// ```
-    pub fn pin(&self) -> PinnedMap<'_, K, V, S, D> {
+    pub fn pin(&self) -> PinnedMap<'_, K, V, S, D, L> {
         PinnedMap::new(self, self.domain.read_lock())
     }
 }
 
-impl<K, V, S, D> RcuHashMap<K, V, S, D>
+impl<K, V, S, D, L> RcuHashMap<K, V, S, D, L>
 where
+    L: Layout<K, V>,
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
     S: BuildHasher,
     D: RcuDomain,
 {
-    pub(super) fn raw(&self) -> &RawTable<K, V> {
+    pub(super) fn raw(&self) -> &RawTable<K, V, L::Bucket> {
         &self.raw
     }
 
@@ -434,7 +447,7 @@ where
 
     /// Retires the old table of a migration that `done` completed, and counts the work for the
     /// unit tests.
-    fn migrated(&self, done: Migrated<K, V>) {
+    fn migrated(&self, done: Migrated<K, V, L::Bucket>) {
         #[cfg(test)]
         tests::WORK.with(|work| {
             let (buckets, completed) = work.get();
@@ -453,7 +466,7 @@ where
         // it stays allocated until `Table::reclaim` runs, a grace period later (invariant 3).
         unsafe {
             self.domain
-                .call_rcu1(Table::rcu_head(old), reclaim_table::<K, V>)
+                .call_rcu1(Table::rcu_head(old), reclaim_table::<K, V, L::Bucket>)
         };
     }
 
@@ -580,25 +593,24 @@ where
     #[track_caller]
     pub(super) fn insert_node(&self, key: K, value: V) -> Option<NonNull<Node<K, V>>> {
         let hash = self.hash(&key);
-        // Allocated before the stripe is locked, to keep the critical section short; freed again if
-        // locking or the key comparison panics.
-        let node = Unpublished(Node::alloc(key, value));
+        // Made (for a heap node, allocated) before the stripe is locked, to keep the critical section
+        // short; dropped again if locking or the key comparison panics.
+        let item = L::Bucket::item(key, value);
         let stripe = self.lock_stripe(hash);
-        // SAFETY: the node is ours until published.
-        let key = unsafe { &node.0.as_ref().key };
+        let key = L::Bucket::item_key(&item);
         // SAFETY: the key's stripe is held (raw W1).
         let pos = unsafe { self.raw.locate(hash, |k| k == key) };
-        let node = node.publish();
         if pos.found().is_some() {
-            // SAFETY: W1, the position holds a node, and `node` was never linked.
-            let old = unsafe { self.raw.replace_at(&pos, node) };
+            // SAFETY: W1, and the position holds an entry.
+            let (old, _) = unsafe { self.raw.replace_at(&pos, item) };
             // SAFETY: `old` was just unlinked and is retired once.
             unsafe { self.retire(old) };
+            self.after_write(stripe, 0);
             Some(old)
         } else {
-            // SAFETY: W1, the key is absent, and `node` was never linked.
-            unsafe { self.raw.insert_at(&pos, node) };
-            self.after_insert(stripe);
+            // SAFETY: W1, and the key is absent.
+            unsafe { self.raw.insert_at(&pos, item) };
+            self.after_write(stripe, 1);
             None
         }
     }
@@ -681,7 +693,7 @@ where
         let node = unsafe { self.raw.unlink_at(&pos) };
         // SAFETY: just unlinked, retired once (invariant 3).
         unsafe { self.retire(node) };
-        self.after_remove(stripe);
+        self.after_write(stripe, -1);
         Some(node)
     }
 
@@ -736,7 +748,7 @@ where
     /// assert_eq!(counters.get("b", &guard), Some(&2));
     /// ```
     #[track_caller]
-    pub fn entry<'g>(&'g self, key: K, guard: &'g D::Guard<'_>) -> Entry<'g, K, V, S, D> {
+    pub fn entry<'g>(&'g self, key: K, guard: &'g D::Guard<'_>) -> Entry<'g, K, V, S, D, L> {
         self.domain.check_guard(guard);
         let hash = self.hash(&key);
         let stripe = self.lock_stripe(hash);
@@ -823,7 +835,10 @@ where
         );
         let _serial = self.resize.lock().unwrap_or_else(PoisonError::into_inner);
         let mut changed = self.complete_migration();
-        while self.start_migration(true, |len, _| buckets_for(capacity.max(len))) {
+        while self.start_migration(true, |len, dead, buckets| {
+            let want = buckets_for::<K, V, L::Bucket>(capacity.max(len));
+            (want != buckets || dead > buckets).then_some(want)
+        }) {
             self.complete_migration();
             changed = true;
         }
@@ -842,12 +857,16 @@ where
         true
     }
 
-    /// Retires an unlinked node.
+    /// Retires an unlinked entry: a heap node after a grace period; nothing for an inline pair,
+    /// which is freed with its table.
     ///
     /// # Safety
     ///
     /// `node` was unlinked (or never linked) and is retired only once.
     pub(super) unsafe fn retire(&self, node: NonNull<Node<K, V>>) {
+        if !L::Bucket::SEPARATE {
+            return;
+        }
         let on_callback_thread = || {
             let node = Retired(node);
             self.domain.call_rcu(move || {
@@ -869,30 +888,27 @@ where
         };
     }
 
-    /// Resize check after an insertion; `stripe` is the key's stripe, still held.
-    pub(super) fn after_insert(&self, stripe: StripeGuard<'_>) {
-        let count = stripe.add_count(1);
-        drop(stripe);
-        // Cheap estimate first (this stripe's count times the stripes), the exact sum only if needed.
-        // While every stripe holds at most `capacity / STRIPES` keys the total is at most `capacity`;
-        // a stripe above that re-checks the total on each of its inserts, so the load stays below
-        // `2 * MAX_LOAD` (below `MAX_LOAD` up to the spread between stripes).
-        let capacity = self.raw.nbuckets() * MAX_LOAD;
-        if count * STRIPES > capacity && self.len() > capacity {
-            self.auto_resize();
-        }
-    }
-
-    /// Resize check after a removal; `stripe` is the key's stripe, still held.
-    pub(super) fn after_remove(&self, stripe: StripeGuard<'_>) {
-        let count = stripe.add_count(-1);
+    /// Resize check after a write; `stripe` is the key's stripe, still held, and `delta` the change
+    /// in its keys (1 for an insertion, -1 for a removal, 0 for a replacement).
+    ///
+    /// Grows (or, for an [`Inline`](super::Inline) map, rehashes away dead slots) when the keys
+    /// plus the dead slots pass the table's load: the cheap estimate first (this stripe's count
+    /// times the stripes), the exact sum only if needed. While every stripe holds at most `capacity
+    /// / STRIPES` keys the total is at most `capacity`; a stripe above that re-checks the total on
+    /// each of its writes, so the load stays below twice the design load. Shrinks, after a removal,
+    /// when the keys fall below `1 / SHRINK_RATIO` of it.
+    pub(super) fn after_write(&self, stripe: StripeGuard<'_>, delta: isize) {
+        let count = stripe.add_count(delta);
         drop(stripe);
         let buckets = self.raw.nbuckets();
-        let capacity = buckets * MAX_LOAD;
-        if buckets > MIN_BUCKETS
+        let capacity = buckets * L::Bucket::LOAD;
+        let dead = self.raw.dead();
+        let full = count * STRIPES + dead > capacity && self.len() + dead > capacity;
+        let sparse = delta < 0
+            && buckets > MIN_BUCKETS
             && count * STRIPES * SHRINK_RATIO < capacity
-            && self.len() * SHRINK_RATIO < capacity
-        {
+            && self.len() * SHRINK_RATIO < capacity;
+        if full || sparse {
             self.auto_resize();
         }
     }
@@ -915,23 +931,26 @@ where
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => return,
         };
-        self.start_migration(false, |len, buckets| {
-            let grow = len > buckets * MAX_LOAD;
-            let shrink = buckets > MIN_BUCKETS && len * SHRINK_RATIO < buckets * MAX_LOAD;
-            if grow || shrink {
-                buckets_for(len)
-            } else {
-                buckets
-            }
+        self.start_migration(false, |len, dead, buckets| {
+            let capacity = buckets * L::Bucket::LOAD;
+            let full = len + dead > capacity;
+            let shrink = buckets > MIN_BUCKETS && len * SHRINK_RATIO < capacity;
+            // A full table whose keys alone fit it is rehashed at the same size (its dead slots
+            // are not copied).
+            (full || shrink).then(|| buckets_for::<K, V, L::Bucket>(len))
         });
     }
 
     /// With the `resize` mutex held: waits out (or, unless `wait`, gives up on) the grace period
-    /// since the last migration completed (invariant 2), locks every stripe, asks `size(len,
-    /// buckets)` for the bucket count, shrinks by at most [`SHRINK_STEP`], and starts a migration
-    /// if that changes the table and none runs. Returns whether it started one.
+    /// since the last migration completed (invariant 2), locks every stripe, asks `size(len, dead,
+    /// buckets)` for the bucket count (`None`: leave the table), shrinks by at most
+    /// [`SHRINK_STEP`], and starts a migration if none runs. Returns whether it started one.
     #[track_caller]
-    fn start_migration(&self, wait: bool, size: impl FnOnce(usize, usize) -> usize) -> bool {
+    fn start_migration(
+        &self,
+        wait: bool,
+        size: impl FnOnce(usize, usize, usize) -> Option<usize>,
+    ) -> bool {
         // Before anything changes: the old table's callback must be queued when the migration ends.
         self.domain.check_can_update();
         let last = *self
@@ -950,10 +969,10 @@ where
             return false;
         }
         let buckets = self.raw.nbuckets();
-        let want = size(self.len(), buckets).max(buckets / SHRINK_STEP);
-        if want == buckets {
+        let Some(want) = size(self.len(), self.raw.dead(), buckets) else {
             return false;
-        }
+        };
+        let want = want.max(buckets / SHRINK_STEP);
         // SAFETY: every stripe is held and no migration runs (raw W2); `want` is a power of two of
         // at least `MIN_BUCKETS` = `STRIPES` (`buckets_for`, and `buckets / SHRINK_STEP` for a
         // table above `MIN_BUCKETS`, the only kind that shrinks).
@@ -963,29 +982,11 @@ where
     }
 }
 
-/// A node not yet linked: freed (with its key and value) if dropped, e.g. while unwinding.
-struct Unpublished<K, V>(NonNull<Node<K, V>>);
-
-impl<K, V> Unpublished<K, V> {
-    /// Hands the node over for linking.
-    fn publish(self) -> NonNull<Node<K, V>> {
-        let node = self.0;
-        core::mem::forget(self);
-        node
-    }
-}
-
-impl<K, V> Drop for Unpublished<K, V> {
-    fn drop(&mut self) {
-        // SAFETY: the node came from `Node::alloc` and was never published.
-        unsafe { Node::<K, V>::reclaim(self.0) };
-    }
-}
-
-/// Bucket count for `keys` keys: a load of at most `MAX_LOAD` right after a resize, at least
-/// `MIN_BUCKETS`.
-fn buckets_for(keys: usize) -> usize {
-    keys.div_ceil(MAX_LOAD)
+/// Bucket count for `keys` keys: a load of at most the layout's [`Bucket::LOAD`] right after a
+/// resize, at least `MIN_BUCKETS`.
+fn buckets_for<K, V, B: Bucket<K, V>>(keys: usize) -> usize {
+    const { assert!(B::LOAD < B::SLOTS) };
+    keys.div_ceil(B::LOAD)
         .checked_next_power_of_two()
         .unwrap_or(1 << (usize::BITS - 1))
         .max(MIN_BUCKETS)
@@ -1048,18 +1049,20 @@ unsafe fn free_deferred<K: Send + 'static, V: Send + 'static>(ptr: NonNull<u8>) 
 /// # Safety
 ///
 /// As [`Table::reclaim`].
-unsafe fn reclaim_table<K: Send + 'static, V: Send + 'static>(head: NonNull<RcuHead>) {
+unsafe fn reclaim_table<K: Send + 'static, V: Send + 'static, B: Bucket<K, V>>(
+    head: NonNull<RcuHead>,
+) {
     #[cfg(rcu_broken_gp)]
     if let Some(divert) = crate::node::DIVERT.get() {
-        let table = Table::<K, V>::from_rcu_head(head);
-        // SAFETY: the table is replaced and still allocated, `free_table::<K, V>` matches its type;
+        let table = Table::<K, V, B>::from_rcu_head(head);
+        // SAFETY: the table is replaced and still allocated, `free_table::<K, V, B>` matches its type;
         // it has no value of the user's to poison, so the hook sees `()`.
-        if unsafe { divert(table.cast(), &(), free_table::<K, V>) } {
+        if unsafe { divert(table.cast(), &(), free_table::<K, V, B>) } {
             return;
         }
     }
     // SAFETY: forwarded contract.
-    unsafe { Table::<K, V>::reclaim(head) }
+    unsafe { Table::<K, V, B>::reclaim(head) }
 }
 
 /// Frees a table parked by the negative controls' quarantine.
@@ -1067,9 +1070,9 @@ unsafe fn reclaim_table<K: Send + 'static, V: Send + 'static>(head: NonNull<RcuH
 /// # Safety
 /// `table` is a replaced `Table<K, V>` leaked by `Table::alloc`, freed once.
 #[cfg(rcu_broken_gp)]
-unsafe fn free_table<K, V>(table: *mut u8) {
+unsafe fn free_table<K, V, B: Bucket<K, V>>(table: *mut u8) {
     // SAFETY: per the contract.
-    drop(unsafe { Box::from_raw(table.cast::<Table<K, V>>()) });
+    drop(unsafe { Box::from_raw(table.cast::<Table<K, V, B>>()) });
 }
 
 /// Frees a node parked by the negative controls' quarantine.
@@ -1089,8 +1092,8 @@ impl<K, V, S: BuildHasher + Default> Default for RcuHashMap<K, V, S> {
 }
 
 /// Prints the pairs like std's `HashMap` (`{k: v, ...}`), read under a guard of the map's domain.
-impl<K: fmt::Debug, V: fmt::Debug, S: BuildHasher, D: RcuDomain> fmt::Debug
-    for RcuHashMap<K, V, S, D>
+impl<K: fmt::Debug, V: fmt::Debug, S: BuildHasher, D: RcuDomain, L: Layout<K, V>> fmt::Debug
+    for RcuHashMap<K, V, S, D, L>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
@@ -1128,8 +1131,9 @@ where
 /// (&map).extend([(1, 'a'), (2, 'b')]);
 /// assert_eq!(map.len(), 2);
 /// ```
-impl<K, V, S, D> Extend<(K, V)> for &RcuHashMap<K, V, S, D>
+impl<K, V, S, D, L> Extend<(K, V)> for &RcuHashMap<K, V, S, D, L>
 where
+    L: Layout<K, V>,
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
     S: BuildHasher,
@@ -1150,8 +1154,9 @@ where
 /// map.extend([(1, 'a'), (2, 'b')]);
 /// assert_eq!(map.len(), 2);
 /// ```
-impl<K, V, S, D> Extend<(K, V)> for RcuHashMap<K, V, S, D>
+impl<K, V, S, D, L> Extend<(K, V)> for RcuHashMap<K, V, S, D, L>
 where
+    L: Layout<K, V>,
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
     S: BuildHasher,
@@ -1174,12 +1179,12 @@ where
 /// let it: rcu_queue::map::Iter<'_, char, i32> = map.iter(&guard);
 /// assert_eq!(it.collect::<Vec<_>>(), [(&'k', &1)]);
 /// ```
-pub struct Iter<'g, K, V> {
-    raw: RawIter<'g, K, V>,
+pub struct Iter<'g, K, V, L: Layout<K, V> = Boxed> {
+    raw: RawIter<'g, K, V, L::Bucket>,
     _pairs: PhantomData<&'g (K, V)>,
 }
 
-impl<'g, K, V> Iterator for Iter<'g, K, V> {
+impl<'g, K, V, L: Layout<K, V>> Iterator for Iter<'g, K, V, L> {
     type Item = (&'g K, &'g V);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -1190,7 +1195,7 @@ impl<'g, K, V> Iterator for Iter<'g, K, V> {
     }
 }
 
-impl<K, V> fmt::Debug for Iter<'_, K, V> {
+impl<K, V, L: Layout<K, V>> fmt::Debug for Iter<'_, K, V, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter").finish_non_exhaustive()
     }
@@ -1207,10 +1212,9 @@ impl<K, V> fmt::Debug for Iter<'_, K, V> {
 /// let keys: rcu_queue::map::Keys<'_, char, i32> = map.keys(&guard);
 /// assert_eq!(keys.collect::<Vec<_>>(), [&'k']);
 /// ```
-#[derive(Debug)]
-pub struct Keys<'g, K, V>(Iter<'g, K, V>);
+pub struct Keys<'g, K, V, L: Layout<K, V> = Boxed>(Iter<'g, K, V, L>);
 
-impl<'g, K, V> Iterator for Keys<'g, K, V> {
+impl<'g, K, V, L: Layout<K, V>> Iterator for Keys<'g, K, V, L> {
     type Item = &'g K;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -1229,14 +1233,25 @@ impl<'g, K, V> Iterator for Keys<'g, K, V> {
 /// let values: rcu_queue::map::Values<'_, char, i32> = map.values(&guard);
 /// assert_eq!(values.collect::<Vec<_>>(), [&1]);
 /// ```
-#[derive(Debug)]
-pub struct Values<'g, K, V>(Iter<'g, K, V>);
+pub struct Values<'g, K, V, L: Layout<K, V> = Boxed>(Iter<'g, K, V, L>);
 
-impl<'g, K, V> Iterator for Values<'g, K, V> {
+impl<'g, K, V, L: Layout<K, V>> Iterator for Values<'g, K, V, L> {
     type Item = &'g V;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.0.next().map(|(_, v)| v)
+    }
+}
+
+impl<K, V, L: Layout<K, V>> fmt::Debug for Keys<'_, K, V, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Keys").field(&self.0).finish()
+    }
+}
+
+impl<K, V, L: Layout<K, V>> fmt::Debug for Values<'_, K, V, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Values").field(&self.0).finish()
     }
 }
 

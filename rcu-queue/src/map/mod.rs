@@ -82,7 +82,13 @@
 //! * Values are immutable once published: updating a value publishes a new node.
 
 mod entry;
+mod flat;
 mod hash_map;
+#[cfg(not(loom))]
+mod layout;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod layout;
 mod pinned;
 #[cfg(not(loom))]
 mod raw;
@@ -92,5 +98,7 @@ pub mod raw;
 mod stripe;
 
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
+pub use flat::RcuFlatHashMap;
 pub use hash_map::{Iter, Keys, RcuHashMap, Values};
+pub use layout::{Boxed, Inline, Layout};
 pub use pinned::PinnedMap;

@@ -3,6 +3,7 @@
 
 use super::entry::{Entry, value_of};
 use super::hash_map::{Iter, Keys, RcuHashMap, Values};
+use super::layout::{Boxed, Layout};
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
 use rcu_core::{DefaultDomain, RcuDomain};
@@ -43,13 +44,20 @@ use std::fmt;
 /// let v = map.pin().get(&1).unwrap(); // error: temporary value dropped while borrowed
 /// println!("{v}");
 /// ```
-pub struct PinnedMap<'m, K, V, S: BuildHasher, D: RcuDomain = DefaultDomain> {
-    map: &'m RcuHashMap<K, V, S, D>,
+pub struct PinnedMap<
+    'm,
+    K,
+    V,
+    S: BuildHasher,
+    D: RcuDomain = DefaultDomain,
+    L: Layout<K, V> = Boxed,
+> {
+    map: &'m RcuHashMap<K, V, S, D, L>,
     guard: D::Guard<'m>,
 }
 
-impl<'m, K, V, S: BuildHasher, D: RcuDomain> PinnedMap<'m, K, V, S, D> {
-    pub(super) fn new(map: &'m RcuHashMap<K, V, S, D>, guard: D::Guard<'m>) -> Self {
+impl<'m, K, V, S: BuildHasher, D: RcuDomain, L: Layout<K, V>> PinnedMap<'m, K, V, S, D, L> {
+    pub(super) fn new(map: &'m RcuHashMap<K, V, S, D, L>, guard: D::Guard<'m>) -> Self {
         PinnedMap { map, guard }
     }
 
@@ -61,7 +69,7 @@ impl<'m, K, V, S: BuildHasher, D: RcuDomain> PinnedMap<'m, K, V, S, D> {
     /// let map = rcu_queue::RcuHashMap::<u8, u8>::new();
     /// assert!(std::ptr::eq(map.pin().map(), &map));
     /// ```
-    pub fn map(&self) -> &'m RcuHashMap<K, V, S, D> {
+    pub fn map(&self) -> &'m RcuHashMap<K, V, S, D, L> {
         self.map
     }
 
@@ -113,7 +121,7 @@ impl<'m, K, V, S: BuildHasher, D: RcuDomain> PinnedMap<'m, K, V, S, D> {
     /// let m = map.pin();
     /// assert_eq!(m.iter().map(|(k, v)| k + v).sum::<u32>(), 66);
     /// ```
-    pub fn iter(&self) -> Iter<'_, K, V> {
+    pub fn iter(&self) -> Iter<'_, K, V, L> {
         self.map.iter(&self.guard)
     }
 
@@ -125,7 +133,7 @@ impl<'m, K, V, S: BuildHasher, D: RcuDomain> PinnedMap<'m, K, V, S, D> {
     /// let map: rcu_queue::RcuHashMap<u32, ()> = (0..4).map(|i| (i, ())).collect();
     /// assert_eq!(map.pin().keys().sum::<u32>(), 6);
     /// ```
-    pub fn keys(&self) -> Keys<'_, K, V> {
+    pub fn keys(&self) -> Keys<'_, K, V, L> {
         self.map.keys(&self.guard)
     }
 
@@ -137,12 +145,12 @@ impl<'m, K, V, S: BuildHasher, D: RcuDomain> PinnedMap<'m, K, V, S, D> {
     /// let map: rcu_queue::RcuHashMap<u32, u32> = (0..4).map(|i| (i, 1)).collect();
     /// assert_eq!(map.pin().values().sum::<u32>(), 4);
     /// ```
-    pub fn values(&self) -> Values<'_, K, V> {
+    pub fn values(&self) -> Values<'_, K, V, L> {
         self.map.values(&self.guard)
     }
 }
 
-impl<K, V, S, D> PinnedMap<'_, K, V, S, D>
+impl<K, V, S, D, L: Layout<K, V>> PinnedMap<'_, K, V, S, D, L>
 where
     K: Hash + Eq + Send + Sync + 'static,
     V: Send + Sync + 'static,
@@ -292,7 +300,7 @@ where
     ///
     /// As [`RcuHashMap::entry`].
     #[track_caller]
-    pub fn entry(&self, key: K) -> Entry<'_, K, V, S, D> {
+    pub fn entry(&self, key: K) -> Entry<'_, K, V, S, D, L> {
         self.map.entry(key, &self.guard)
     }
 
@@ -442,8 +450,8 @@ where
     }
 }
 
-impl<K: fmt::Debug, V: fmt::Debug, S: BuildHasher, D: RcuDomain> fmt::Debug
-    for PinnedMap<'_, K, V, S, D>
+impl<K: fmt::Debug, V: fmt::Debug, S: BuildHasher, D: RcuDomain, L: Layout<K, V>> fmt::Debug
+    for PinnedMap<'_, K, V, S, D, L>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()

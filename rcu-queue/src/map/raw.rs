@@ -45,23 +45,14 @@
 //!   `call_rcu1` callback). Writers read the old table only under a lock whose groups are not all
 //!   copied yet, so the migration cannot complete under them.
 
+pub use super::layout::Node;
+use super::layout::{Bucket, NodeBucket, Peek};
 use crate::sync::{
-    AtomicPtr, AtomicU16, AtomicUsize,
+    AtomicPtr, AtomicUsize,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use core::ptr::{self, NonNull};
 use rcu_core::RcuHead;
-
-/// Slots per bucket: five `(u16 tag, pointer)` pairs and the overflow pointer fill 64 bytes on 64-bit
-/// targets (qht has four `(u32 hash, pointer)` pairs and a seqlock).
-pub const SLOTS: usize = 5;
-
-/// The tag of a hash: its top 16 bits (the low bits choose the bucket and the stripe).
-#[inline]
-fn tag_of(hash: u64) -> u16 {
-    // Truncating is intended: the top 16 bits.
-    (hash >> 48) as u16
-}
 
 /// Asks the CPU to bring the cache line at `p` in (a hint: no effect on the program's meaning; a
 /// no-op off x86-64 and under loom).
@@ -80,76 +71,18 @@ fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
-/// One key/value pair: one allocation holding the pair and nothing else (16 bytes for `u64 -> u64`),
-/// immutable once published; the buckets hold the pointers to it. Its hash is not kept: a lookup
-/// compares the 16-bit tag in the bucket and then the key, and a migration hashes the keys again. An
-/// unlinked node is retired with the domain's closure `call_rcu`, which carries the pointer (so the
-/// node needs no `RcuHead`).
-#[repr(C)]
-pub struct Node<K, V> {
-    /// The key.
-    pub key: K,
-    /// The value.
-    pub value: V,
-}
-
-impl<K, V> Node<K, V> {
-    /// Allocates an unlinked node.
-    pub fn alloc(key: K, value: V) -> NonNull<Self> {
-        NonNull::from(Box::leak(Box::new(Node { key, value })))
-    }
-
-    /// Frees `node`, dropping its key and value (what the reclamation callback of an unlinked node
-    /// runs).
-    ///
-    /// # Safety
-    ///
-    /// `node` came from [`Node::alloc`], is freed once, and no thread can reach it any more: it was
-    /// unlinked and a grace period has elapsed (W3), or it was never published.
-    pub unsafe fn reclaim(node: NonNull<Self>) {
-        // SAFETY: the node came from `Box::leak` in `alloc` and is unreachable (contract).
-        drop(unsafe { Box::from_raw(node.as_ptr()) });
-    }
-}
-
-/// A slot's node pointer.
-type Slot<K, V> = AtomicPtr<Node<K, V>>;
-
-/// One cache line of slots (qht's `struct qht_bucket`). A slot is empty when its pointer is null;
-/// its tag is meaningful only while the pointer is not (a reader that matches a stale tag loads the
-/// pointer and compares the node's key).
-#[repr(C, align(64))]
-struct Bucket<K, V> {
-    tags: [AtomicU16; SLOTS],
-    /// Non-zero once a migration has copied this bucket's group into the next table (in the padding
-    /// before `nodes`: the bucket stays one cache line). Stored with `Release` by
-    /// [`RawTable::migrate`] after the copies; never cleared (the table is retired after its
-    /// migration).
-    moved: AtomicU16,
-    nodes: [Slot<K, V>; SLOTS],
-    /// The overflow bucket, published with a `Release` store by [`Table::place`]; owned by the table.
-    next: AtomicPtr<Bucket<K, V>>,
-}
-
-#[cfg(all(not(loom), target_pointer_width = "64"))]
-const _: () = assert!(core::mem::size_of::<Bucket<u64, u64>>() == 64);
-
-impl<K, V> Bucket<K, V> {
-    fn new() -> Self {
-        Bucket {
-            tags: core::array::from_fn(|_| AtomicU16::new(0)),
-            moved: AtomicU16::new(0),
-            nodes: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
-            next: AtomicPtr::new(ptr::null_mut()),
-        }
-    }
-
-    /// The non-empty slots of this bucket with their nodes. The caller owns the table or holds the
-    /// bucket's writer lock (W1, W2), so no slot changes meanwhile.
-    fn nodes(&self) -> impl Iterator<Item = (&Slot<K, V>, NonNull<Node<K, V>>)> {
-        // Relaxed: no slot changes under the caller (see above).
-        (self.nodes.iter())
-            .filter_map(|slot| NonNull::new(slot.load(Relaxed)).map(|node| (slot, node)))
+/// The operations on a chain of buckets (a bucket of the array and its overflow buckets) that are
+/// the same for both bucket kinds.
+trait Chain<K, V>: Bucket<K, V> {
+    /// The overflow bucket, if any.
+    #[inline]
+    fn next_bucket(&self) -> Option<&Self> {
+        // Acquire: pairs with the Release store in `Table::place` that published the bucket, so its
+        // slots are visible.
+        let next = self.next_ptr().load(Acquire);
+        // SAFETY: an overflow bucket is owned by the table that owns `self` and is freed only by that
+        // table's `Drop`, which cannot run while `self` (part of the table) is borrowed.
+        unsafe { next.as_ref() }
     }
 
     /// This bucket and its overflow buckets.
@@ -157,29 +90,33 @@ impl<K, V> Bucket<K, V> {
         core::iter::successors(Some(self), |bucket| bucket.next_bucket())
     }
 
-    /// The overflow bucket, if any.
-    #[inline]
-    fn next_bucket(&self) -> Option<&Self> {
-        // Acquire: pairs with the Release store in `Table::place` that published the bucket, so its
-        // slots are visible.
-        let next = self.next.load(Acquire);
-        // SAFETY: an overflow bucket is owned by the table that owns `self` and is freed only by that
-        // table's `Drop`, which cannot run while `self` (part of the table) is borrowed.
-        unsafe { next.as_ref() }
+    /// The live slots of this bucket, with their entries. The caller owns the table or holds the
+    /// bucket's writer lock (W1, W2), so no slot changes meanwhile.
+    fn live(&self) -> impl Iterator<Item = (&Self, usize, NonNull<Node<K, V>>)> {
+        (0..Self::SLOTS).filter_map(move |i| {
+            // SAFETY: W1 or ownership (see above).
+            match unsafe { self.peek(i) } {
+                Peek::Live(_, entry) => Some((self, i, entry)),
+                Peek::Free | Peek::Dead => None,
+            }
+        })
     }
 }
 
+impl<K, V, B: Bucket<K, V>> Chain<K, V> for B {}
+
 /// One bucket array with its overflow buckets: the unit a migration publishes and retires (qht's
 /// `struct qht_map`).
-pub struct Table<K, V> {
-    buckets: BucketArray<K, V>,
+pub struct Table<K, V, B: Bucket<K, V> = NodeBucket<K, V>> {
+    buckets: BucketArray<B>,
     rcu: RcuHead,
+    _entries: core::marker::PhantomData<Node<K, V>>,
 }
 
 #[cfg(not(loom))]
-type BucketArray<K, V> = ZeroedBuckets<K, V>;
+type BucketArray<B> = ZeroedBuckets<B>;
 #[cfg(loom)]
-type BucketArray<K, V> = Box<[Bucket<K, V>]>;
+type BucketArray<B> = Box<[B]>;
 
 /// A bucket array in zeroed memory from the allocator's `calloc` path: for a large table that is
 /// fresh pages, which the kernel zeroes as they are first touched, so starting a migration to a big
@@ -188,17 +125,17 @@ type BucketArray<K, V> = Box<[Bucket<K, V>]>;
 /// itself), so the block is allocated with that alignment and one bucket more, and the array
 /// starts at its first 64-byte boundary.
 #[cfg(not(loom))]
-struct ZeroedBuckets<K, V> {
-    first: NonNull<Bucket<K, V>>,
+struct ZeroedBuckets<B> {
+    first: NonNull<B>,
     len: usize,
     block: NonNull<u8>,
 }
 
 #[cfg(not(loom))]
-impl<K, V> ZeroedBuckets<K, V> {
+impl<B> ZeroedBuckets<B> {
     /// The block's layout.
     fn layout(len: usize) -> std::alloc::Layout {
-        let size = core::mem::size_of::<Bucket<K, V>>()
+        let size = core::mem::size_of::<B>()
             .checked_mul(len + 1)
             .expect("table too large");
         std::alloc::Layout::from_size_align(size, 16).expect("table too large")
@@ -209,11 +146,11 @@ impl<K, V> ZeroedBuckets<K, V> {
         // SAFETY: the layout has a non-zero size (at least one bucket).
         let block = NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })
             .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
-        let align = core::mem::align_of::<Bucket<K, V>>();
+        let align = core::mem::align_of::<B>();
         let skip = block.as_ptr().align_offset(align);
         assert!(
-            skip < align,
-            "a 16-byte aligned block reaches a 64-byte boundary"
+            skip < align && align <= core::mem::size_of::<B>(),
+            "a 16-byte aligned block reaches the bucket's alignment within one bucket"
         );
         // SAFETY: `skip` is below one bucket's size, and the block holds `len + 1` buckets' bytes.
         let first = unsafe { NonNull::new_unchecked(block.as_ptr().add(skip)) }.cast();
@@ -222,149 +159,139 @@ impl<K, V> ZeroedBuckets<K, V> {
 }
 
 #[cfg(not(loom))]
-impl<K, V> core::ops::Deref for ZeroedBuckets<K, V> {
-    type Target = [Bucket<K, V>];
+impl<B> core::ops::Deref for ZeroedBuckets<B> {
+    type Target = [B];
 
-    fn deref(&self) -> &[Bucket<K, V>] {
+    fn deref(&self) -> &[B] {
         // SAFETY: `first` is aligned for buckets and followed by `len` buckets' bytes of the block,
-        // which lives as long as `self`; all-zero bytes are an empty bucket (zero tags, `moved`
-        // clear, atomics of null pointers), and buckets are changed only through their atomics.
+        // which lives as long as `self`; all-zero bytes are an empty bucket (the `Bucket` trait's
+        // contract), and buckets are changed only through their atomics and cells.
         unsafe { core::slice::from_raw_parts(self.first.as_ptr(), self.len) }
     }
 }
 
 #[cfg(not(loom))]
-impl<K, V> Drop for ZeroedBuckets<K, V> {
+impl<B> Drop for ZeroedBuckets<B> {
     fn drop(&mut self) {
         // SAFETY: the block came from `alloc_zeroed` with this layout; buckets need no drop (the
-        // table frees its overflow buckets itself).
+        // table frees its overflow buckets itself, and entries are the map's).
         unsafe { std::alloc::dealloc(self.block.as_ptr(), Self::layout(self.len)) };
     }
 }
 
-impl<K, V> Table<K, V> {
+impl<K, V, B: Bucket<K, V>> Table<K, V, B> {
     fn alloc(nbuckets: usize) -> NonNull<Self> {
         assert!(nbuckets.is_power_of_two());
         let table = Box::new(Table {
             buckets: Self::empty_buckets(nbuckets),
             rcu: RcuHead::new(),
+            _entries: core::marker::PhantomData,
         });
         NonNull::from(Box::leak(table))
     }
 
     /// `nbuckets` empty buckets, from zeroed memory (see [`ZeroedBuckets`]).
     #[cfg(not(loom))]
-    fn empty_buckets(nbuckets: usize) -> ZeroedBuckets<K, V> {
+    fn empty_buckets(nbuckets: usize) -> BucketArray<B> {
         ZeroedBuckets::new(nbuckets)
     }
 
     /// `nbuckets` empty buckets (loom's atomics are not valid as zeroed memory).
     #[cfg(loom)]
-    fn empty_buckets(nbuckets: usize) -> BucketArray<K, V> {
-        (0..nbuckets).map(|_| Bucket::new()).collect()
+    fn empty_buckets(nbuckets: usize) -> BucketArray<B> {
+        (0..nbuckets).map(|_| B::empty()).collect()
     }
 
     #[inline]
-    fn bucket(&self, hash: u64) -> &Bucket<K, V> {
+    fn bucket(&self, hash: u64) -> &B {
         // Truncating the hash is intended: the low bits pick the bucket.
         &self.buckets[hash as usize & (self.buckets.len() - 1)]
     }
 
-    /// Every non-empty slot's node in buckets `first, first + step, ...` and their overflow buckets,
-    /// with the slot holding it.
+    /// Every live slot in buckets `first, first + step, ...` and their overflow buckets, with its
+    /// bucket and its entry.
     fn slots(
         &self,
         first: usize,
         step: usize,
-    ) -> impl Iterator<Item = (&Slot<K, V>, NonNull<Node<K, V>>)> {
+    ) -> impl Iterator<Item = (&B, usize, NonNull<Node<K, V>>)> {
         self.buckets
             .iter()
             .skip(first)
             .step_by(step)
-            .flat_map(Bucket::chain)
-            .flat_map(Bucket::nodes)
+            .flat_map(B::chain)
+            .flat_map(B::live)
     }
 
-    /// Finds where the key with this hash satisfying `eq` is, or the first empty slot of its chain.
+    /// Finds where the key with this hash satisfying `eq` is, and the first free slot of its chain.
     ///
     /// # Safety
     ///
     /// No one else writes the chain of `hash` while this runs and while the position is used (the
-    /// caller holds its writer lock, W1, or owns an unpublished table), and its nodes are live.
-    unsafe fn locate(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Position<K, V> {
-        let tag = tag_of(hash);
-        let mut free = None;
-        let mut bucket = self.bucket(hash);
-        loop {
-            for (i, slot) in bucket.nodes.iter().enumerate() {
-                // Relaxed (both loads): only the caller writes this chain (contract).
-                let cur = slot.load(Relaxed);
-                if cur.is_null() {
-                    free = free.or(Some((NonNull::from(bucket), i)));
-                    continue;
-                }
-                if bucket.tags[i].load(Relaxed) != tag {
-                    continue;
-                }
-                // SAFETY: a linked node is live while its chain cannot change: only the chain's writer
-                // unlinks it, and it is freed a grace period after that (contract, W3).
-                let node = unsafe { &*cur };
-                if eq(&node.key) {
-                    return Position {
-                        slot: Some((NonNull::from(bucket), i)),
-                        tail: NonNull::from(bucket),
-                        found: Some(NonNull::from(node)),
-                        tag,
-                    };
-                }
-            }
-            match bucket.next_bucket() {
-                Some(next) => bucket = next,
-                None => {
-                    return Position {
-                        slot: free,
-                        tail: NonNull::from(bucket),
-                        found: None,
-                        tag,
-                    };
+    /// caller holds its writer lock, W1, or owns an unpublished table), and its entries are live.
+    unsafe fn locate(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Position<K, V, B> {
+        let tag = B::tag(hash);
+        let mut pos = Position {
+            found: None,
+            free: None,
+            tail: NonNull::from(self.bucket(hash)),
+            tag,
+        };
+        for bucket in self.bucket(hash).chain() {
+            pos.tail = NonNull::from(bucket);
+            for i in 0..B::SLOTS {
+                // SAFETY: only the caller writes this chain (contract).
+                match unsafe { bucket.peek(i) } {
+                    Peek::Free => pos.free = pos.free.or(Some((NonNull::from(bucket), i))),
+                    Peek::Dead => {}
+                    Peek::Live(t, entry) => {
+                        // SAFETY: a linked entry is live while its chain cannot change: only the
+                        // chain's writer unlinks it, and it is freed a grace period after that
+                        // (contract, W3).
+                        if pos.found.is_none() && t == tag && eq(&unsafe { entry.as_ref() }.key) {
+                            pos.found = Some((NonNull::from(bucket), i, entry));
+                        }
+                    }
                 }
             }
         }
+        pos
     }
 
-    /// Stores `node` in the empty slot `pos` found, or in a new overflow bucket appended to the chain
-    /// if it found none (`qht_insert__locked`).
+    /// Fills the free slot `pos` found with `fill`, or the first slot of a new overflow bucket
+    /// appended to the chain if it found none (`qht_insert__locked`).
     ///
     /// # Safety
     ///
-    /// `pos` came from [`locate`](Self::locate) on this table for a key that is absent, and its
-    /// contract still holds; `node` is live and was never linked.
-    unsafe fn place(pos: &Position<K, V>, node: NonNull<Node<K, V>>) {
-        match pos.slot {
+    /// `pos` came from [`locate`](Self::locate) on this table and its contract still holds; `fill`
+    /// publishes an entry whose key is absent from the chain, or is being replaced.
+    unsafe fn place(pos: &Position<K, V, B>, fill: impl FnOnce(&B, usize)) -> NonNull<Node<K, V>> {
+        let (bucket, i) = match pos.free {
             Some((bucket, i)) => {
                 // SAFETY: the bucket belongs to the table, which the caller's lock or ownership keeps
                 // allocated while `pos` is used (contract).
                 let bucket = unsafe { bucket.as_ref() };
-                // Relaxed: the tag only filters; a reader that sees the slot's old tag skips the slot
-                // (the key is being inserted: not yet present for it) or loads the pointer and
-                // compares the node's key.
-                bucket.tags[i].store(pos.tag, Relaxed);
-                // Release: publishes the node's key and value; pairs with the Acquire loads of
-                // `find` and `RawIter`.
-                bucket.nodes[i].store(node.as_ptr(), Release);
+                fill(bucket, i);
+                (bucket, i)
             }
             None => {
-                let fresh = Bucket::new();
-                // Relaxed: the bucket is ours until the Release store below publishes it.
-                fresh.tags[0].store(pos.tag, Relaxed);
-                fresh.nodes[0].store(node.as_ptr(), Relaxed);
-                let fresh = Box::leak(Box::new(fresh));
+                let fresh = Box::into_raw(Box::new(B::empty()));
+                // SAFETY: the bucket is ours until the Release store below publishes it; from then on
+                // it belongs to the table (freed by its `Drop`), which the caller keeps allocated.
+                let bucket = unsafe { &*fresh };
+                fill(bucket, 0);
                 // SAFETY: as above, the tail bucket belongs to the table the caller keeps allocated.
                 let tail = unsafe { pos.tail.as_ref() };
-                // Release: publishes the bucket and the node in it; pairs with the Acquire load in
-                // `Bucket::next_bucket`.
-                tail.next.store(fresh, Release);
+                // Release: publishes the bucket and the entry in it; pairs with the Acquire load in
+                // `Chain::next_bucket`.
+                tail.next_ptr().store(fresh, Release);
+                (bucket, 0)
             }
+        };
+        // SAFETY: the caller's lock or ownership (contract).
+        match unsafe { bucket.peek(i) } {
+            Peek::Live(_, entry) => entry,
+            Peek::Free | Peek::Dead => unreachable!("a slot just filled is live"),
         }
     }
 
@@ -381,11 +308,11 @@ impl<K, V> Table<K, V> {
 
     /// The table containing `head` (no access is made).
     pub fn from_rcu_head(head: NonNull<RcuHead>) -> *mut Self {
-        rcu_core::container_of!(head, Table<K, V>, rcu)
+        rcu_core::container_of!(head, Table<K, V, B>, rcu)
     }
 
-    /// Frees a table whose migration completed, and its overflow buckets (its nodes live on in the new
-    /// table).
+    /// Frees a table whose migration completed, and its overflow buckets (its heap nodes live on in
+    /// the new table; inline pairs were copied there).
     ///
     /// # Safety
     ///
@@ -398,47 +325,48 @@ impl<K, V> Table<K, V> {
     }
 }
 
-impl<K, V> Drop for Table<K, V> {
-    /// Frees the overflow buckets (not the nodes: the map's `Drop` or the next table owns them).
+impl<K, V, B: Bucket<K, V>> Drop for Table<K, V, B> {
+    /// Frees the overflow buckets (not the heap nodes: the map's `Drop` or the next table owns them).
     fn drop(&mut self) {
         for head in self.buckets.iter() {
             // Relaxed: `&mut self`, no one else can reach the table.
-            let mut next = head.next.load(Relaxed);
+            let mut next = head.next_ptr().load(Relaxed);
             while !next.is_null() {
-                // SAFETY: each overflow bucket came from `Box::leak` in `place` and is linked once,
-                // in this table only; the next pointer is read before the bucket is freed.
+                // SAFETY: each overflow bucket came from `Box::into_raw` in `place` and is linked
+                // once, in this table only; the next pointer is read before the bucket is freed.
                 let bucket = unsafe { Box::from_raw(next) };
-                next = bucket.next.load(Relaxed);
+                next = bucket.next_ptr().load(Relaxed);
             }
         }
     }
 }
 
 /// Where a key is, or would go, in the current table; valid only under the writer lock (W1).
-pub struct Position<K, V> {
-    /// The slot holding the key, or else the first empty slot of the chain (`None`: all full).
-    slot: Option<(NonNull<Bucket<K, V>>, usize)>,
-    /// The chain's last bucket (where a full chain grows) when the key is absent.
-    tail: NonNull<Bucket<K, V>>,
-    /// The node holding the key, if any.
-    found: Option<NonNull<Node<K, V>>>,
+pub struct Position<K, V, B: Bucket<K, V> = NodeBucket<K, V>> {
+    /// The slot holding the key, and its entry.
+    found: Option<(NonNull<B>, usize, NonNull<Node<K, V>>)>,
+    /// The first free slot of the chain (`None`: all used).
+    free: Option<(NonNull<B>, usize)>,
+    /// The chain's last bucket (where a full chain grows).
+    tail: NonNull<B>,
     /// The key's tag.
     tag: u16,
 }
 
-impl<K, V> Position<K, V> {
-    /// The node holding the key, if it is present.
+impl<K, V, B: Bucket<K, V>> Position<K, V, B> {
+    /// The entry holding the key, if it is present.
     pub fn found(&self) -> Option<NonNull<Node<K, V>>> {
-        self.found
+        self.found.map(|(_, _, entry)| entry)
     }
 
-    /// The slot holding the found node.
-    fn found_slot(&self, what: &str) -> &AtomicPtr<Node<K, V>> {
-        assert!(self.found.is_some(), "{what}: position holds no node");
-        let (bucket, i) = self.slot.expect("a found node has a slot");
+    /// The slot holding the found entry.
+    fn found_slot(&self, what: &str) -> (&B, usize) {
+        let (bucket, i, _) = self
+            .found
+            .unwrap_or_else(|| panic!("{what}: position holds no entry"));
         // SAFETY: the bucket belongs to the current table, which the bucket's lock (held while `self`
         // is used, W1) keeps from being retired.
-        unsafe { &(*bucket.as_ptr()).nodes[i] }
+        (unsafe { bucket.as_ref() }, i)
     }
 }
 
@@ -455,27 +383,27 @@ fn untag<T>(table: *mut T) -> (*mut T, bool) {
 
 /// What one [`RawTable::migrate`] call did.
 #[must_use = "a finished migration's old table must be retired"]
-pub struct Migrated<K, V> {
+pub struct Migrated<K, V, B: Bucket<K, V> = NodeBucket<K, V>> {
     /// Buckets of the old table this call copied (a group counts all of its old buckets).
     pub buckets: usize,
     /// The old table, if this call completed the migration: unpublished now, to be freed with
     /// [`Table::reclaim`] after a grace period (W3).
-    pub finished: Option<NonNull<Table<K, V>>>,
+    pub finished: Option<NonNull<Table<K, V, B>>>,
 }
 
-/// The table of a map, and the one it is migrating from; owns every node linked in them.
+/// The table of a map, and the one it is migrating from; owns every entry linked in them.
 ///
 /// `current` and `from` come first and together (`repr(C)`): a reader loads both, from one line.
 #[repr(C)]
-pub struct RawTable<K, V> {
+pub struct RawTable<K, V, B: Bucket<K, V> = NodeBucket<K, V>> {
     /// The table writers write: published with a `Release` store by [`start`](Self::start), with
     /// the [`MIGRATING`] mark, which the [`migrate`](Self::migrate) call that completes the
     /// migration clears (`Release`).
-    current: AtomicPtr<Table<K, V>>,
+    current: AtomicPtr<Table<K, V, B>>,
     /// The table a migration copies into `current`, group by group; null when none runs. Stored
     /// with `Release` by [`start`](Self::start) (before `current`) and by the [`migrate`](Self::migrate)
     /// call that copies the last group (null).
-    from: AtomicPtr<Table<K, V>>,
+    from: AtomicPtr<Table<K, V, B>>,
     /// The current table's bucket count, kept beside it so that size queries never reach the table:
     /// a caller outside R1 and W1 may find it retired and freed. Written only by
     /// [`start`](Self::start) (W2).
@@ -491,15 +419,26 @@ pub struct RawTable<K, V> {
     /// migration. Written under a lock (an atomic read-modify-write: writers of different locks
     /// count here) and by [`start`](Self::start).
     locks_done: AtomicUsize,
+    /// Dead slots of the current table ([`Inline`](super::Inline) removals and replacements; always
+    /// 0 for [`Boxed`](super::Boxed), whose slots are reused): a count for the rehash policy,
+    /// changed under a writer lock (W1: an atomic read-modify-write, writers of different locks
+    /// count here) and reset by [`start`](Self::start) (the new table has none). On a line of its
+    /// own: the writers' increments must not evict the line of `current` from the readers' caches.
+    dead: Apart<AtomicUsize>,
 }
 
-// SAFETY: the table owns `K`s and `V`s (dropped wherever the table or the reclaimer runs: `Send`)
-// and hands out shared references to them across threads (`Sync`); its own state is atomics.
-unsafe impl<K: Send + Sync, V: Send + Sync> Send for RawTable<K, V> {}
-// SAFETY: as above.
-unsafe impl<K: Send + Sync, V: Send + Sync> Sync for RawTable<K, V> {}
+/// A value on cache lines of its own (128 bytes: adjacent-line prefetching pairs 64-byte lines).
+#[repr(align(128))]
+struct Apart<T>(T);
 
-impl<K, V> RawTable<K, V> {
+// SAFETY: the table owns `K`s and `V`s (dropped wherever the table or the reclaimer runs: `Send`)
+// and hands out shared references to them across threads (`Sync`); its own state is atomics and
+// cells written once before publication.
+unsafe impl<K: Send + Sync, V: Send + Sync, B: Bucket<K, V>> Send for RawTable<K, V, B> {}
+// SAFETY: as above.
+unsafe impl<K: Send + Sync, V: Send + Sync, B: Bucket<K, V>> Sync for RawTable<K, V, B> {}
+
+impl<K, V, B: Bucket<K, V>> RawTable<K, V, B> {
     /// An empty table of `nbuckets` buckets (a power of two), whose writers take one of `locks`
     /// locks (a power of two, at most `nbuckets`): the lock of bucket `i` is `i % locks` (W1).
     pub fn new(nbuckets: usize, locks: usize) -> Self {
@@ -511,6 +450,7 @@ impl<K, V> RawTable<K, V> {
             per_lock: AtomicUsize::new(0),
             cursor: (0..locks).map(|_| AtomicUsize::new(0)).collect(),
             locks_done: AtomicUsize::new(0),
+            dead: Apart(AtomicUsize::new(0)),
         }
     }
 
@@ -529,10 +469,10 @@ impl<K, V> RawTable<K, V> {
     /// grace period after its migration completes (W3), which needs the lock of each of its buckets
     /// once more. Anyone else may find it freed (use [`nbuckets`](Self::nbuckets) for its size).
     #[inline]
-    unsafe fn table(&self) -> &Table<K, V> {
+    unsafe fn table(&self) -> &Table<K, V, B> {
         // Acquire: pairs with the Release stores of `current` in `start` and `migrate` (or the
-        // table's creation), so the table is visible; nodes placed later are published by their own
-        // Release stores.
+        // table's creation), so the table is visible; entries placed later are published by their
+        // own Release stores.
         let (table, _) = untag(self.current.load(Acquire));
         // SAFETY: `current` is never null, and the table is live while the caller's section or lock
         // lasts (contract).
@@ -545,7 +485,7 @@ impl<K, V> RawTable<K, V> {
     ///
     /// R1, and both are used only inside the section.
     #[inline]
-    unsafe fn tables(&self) -> (&Table<K, V>, Option<&Table<K, V>>) {
+    unsafe fn tables(&self) -> (&Table<K, V, B>, Option<&Table<K, V, B>>) {
         // Acquire: as in `table`.
         let (table, migrating) = untag(self.current.load(Acquire));
         // SAFETY: R1 (contract): `current` is never null and the section keeps it allocated.
@@ -565,7 +505,10 @@ impl<K, V> RawTable<K, V> {
     /// # Safety
     ///
     /// R1, and the table is used only inside the section.
-    unsafe fn migrating_from<'a>(&'a self, table: &'a Table<K, V>) -> Option<&'a Table<K, V>> {
+    unsafe fn migrating_from<'a>(
+        &'a self,
+        table: &'a Table<K, V, B>,
+    ) -> Option<&'a Table<K, V, B>> {
         // Acquire: pairs with the Release stores of `from`: in `start`, which precedes its store of
         // `current`, so a reader that loaded the new `current` finds the table it migrates from (or
         // null, later); and in the `migrate` call that completes the migration, so a reader that
@@ -590,20 +533,27 @@ impl<K, V> RawTable<K, V> {
         self.nbuckets.load(Relaxed)
     }
 
+    /// Dead slots of the current table (0 for [`Boxed`](super::Boxed)); a snapshot for the rehash
+    /// policy, callable anywhere.
+    pub fn dead(&self) -> usize {
+        // Relaxed: a hint, as `nbuckets`.
+        self.dead.0.load(Relaxed)
+    }
+
     /// Whether a migration runs: a hint, callable anywhere (exact while every lock is held).
     pub fn migrating(&self) -> bool {
         // Relaxed: a hint; the pointer is not followed.
         !self.from.load(Relaxed).is_null()
     }
 
-    /// The node with this hash whose key satisfies `eq` (`qht_lookup`): the tags of the hash's bucket
-    /// (and its overflow buckets), and only the nodes whose tag matches. Loads only. While a
+    /// The entry with this hash whose key satisfies `eq` (`qht_lookup`): the tags of the hash's
+    /// bucket (and its overflow buckets), and only the entries whose tag matches. Loads only. While a
     /// migration runs, the bucket is the old table's if its group is not copied yet, the new
     /// table's otherwise.
     ///
     /// # Safety
     ///
-    /// R1: inside a read-side critical section; the node stays valid until that section ends.
+    /// R1: inside a read-side critical section; the entry stays valid until that section ends.
     #[inline]
     pub unsafe fn find(
         &self,
@@ -620,27 +570,11 @@ impl<K, V> RawTable<K, V> {
         } else {
             table.bucket(hash)
         };
-        let tag = tag_of(hash);
+        let tag = B::tag(hash);
         loop {
-            // The slots whose tag matches, as a bit mask: no branch per slot.
-            let mut matches = 0u32;
-            for (i, t) in bucket.tags.iter().enumerate() {
-                // Relaxed: the tag only filters (see `Table::place`).
-                matches |= u32::from(t.load(Relaxed) == tag) << i;
-            }
-            while matches != 0 {
-                let i = matches.trailing_zeros() as usize;
-                matches &= matches - 1;
-                // Acquire: pairs with the Release store that published the node (`Table::place`,
-                // `replace_at`).
-                let cur = bucket.nodes[i].load(Acquire);
-                // SAFETY: nodes reachable from a table a reader holds are freed only a grace period
-                // after they are unlinked (W3), which this reader's section delays.
-                if let Some(node) = unsafe { cur.as_ref() } {
-                    if eq(&node.key) {
-                        return Some(NonNull::from(node));
-                    }
-                }
+            // SAFETY: R1 (contract).
+            if let Some(entry) = unsafe { bucket.find(tag, &mut eq) } {
+                return Some(entry);
             }
             bucket = bucket.next_bucket()?;
         }
@@ -655,32 +589,29 @@ impl<K, V> RawTable<K, V> {
     /// R1, and the bucket is used only inside the section.
     #[cold]
     #[inline(never)]
-    unsafe fn bucket_during_migration<'a>(
-        &'a self,
-        table: &'a Table<K, V>,
-        hash: u64,
-    ) -> &'a Bucket<K, V> {
+    unsafe fn bucket_during_migration<'a>(&'a self, table: &'a Table<K, V, B>, hash: u64) -> &'a B {
         // SAFETY: R1 (contract).
         if let Some(from) = unsafe { self.migrating_from(table) } {
             let old = from.bucket(hash);
             // Acquire: pairs with the Release store in `migrate` that marks the group copied, so
             // the copies in `table` are visible. Not copied: the old bucket still holds every key
             // of its group (writers copy a group before they change it).
-            if old.moved.load(Acquire) == 0 {
+            if old.moved().load(Acquire) == 0 {
                 return old;
             }
         }
         table.bucket(hash)
     }
 
-    /// Every node, bucket by bucket; while a migration runs, group by group, each group from the
+    /// Every entry, bucket by bucket; while a migration runs, group by group, each group from the
     /// table that holds it when the iterator reaches it, so no key is yielded twice and none present
     /// throughout is missed.
     ///
     /// # Safety
     ///
-    /// R1: the iterator and the nodes it yields are used only inside the read-side critical section.
-    pub unsafe fn iter(&self) -> RawIter<'_, K, V> {
+    /// R1: the iterator and the entries it yields are used only inside the read-side critical
+    /// section.
+    pub unsafe fn iter(&self) -> RawIter<'_, K, V, B> {
         // SAFETY: R1 (contract): the caller's section keeps both tables allocated while the
         // iterator is used.
         let (table, from) = unsafe { self.tables() };
@@ -695,76 +626,119 @@ impl<K, V> RawTable<K, V> {
             next: 0,
             step: 1,
             left: 0,
-            cur: None,
-            slot: 0,
+            chain: Vec::new(),
         }
     }
 
-    /// Finds where the key with this hash satisfying `eq` is, or would be inserted, in the current
-    /// table.
+    /// Where the key with this hash satisfying `eq` is in the current table, or would go
+    /// (`qht_insert__locked`'s search).
     ///
     /// # Safety
     ///
-    /// W1: the lock of `hash`'s bucket is held, and stays held while the position is used, and
-    /// [`migrate`](Self::migrate) has copied `hash`'s group under it.
-    pub unsafe fn locate(&self, hash: u64, eq: impl FnMut(&K) -> bool) -> Position<K, V> {
-        // SAFETY: W1 (contract): the bucket's lock is held while the position is used, so no
-        // migration can start and retire the table meanwhile, and no other writer changes the chain.
-        unsafe { self.table().locate(hash, eq) }
+    /// W1 for `hash`'s lock, held while the position is used, and [`migrate`](Self::migrate) already
+    /// copied `hash`'s group under it.
+    pub unsafe fn locate(&self, hash: u64, eq: impl FnMut(&K) -> bool) -> Position<K, V, B> {
+        // SAFETY: W1 (contract): no migration starts while the lock is held.
+        let table = unsafe { self.table() };
+        // SAFETY: W1: only the caller writes the chain, and the position is used under the lock.
+        unsafe { table.locate(hash, eq) }
     }
 
-    /// Publishes a fresh node in `pos`'s chain (`qht_insert`): in its first empty slot, or in a new
-    /// overflow bucket.
+    /// Publishes `item`, whose key is absent, where `pos` says (`qht_insert`), and returns the new
+    /// entry. `pos` is not used again.
     ///
     /// # Safety
     ///
-    /// W1 for `pos`; `node` came from [`Node::alloc`] and was never linked; the key is absent. `pos` is
-    /// not used again.
-    pub unsafe fn insert_at(&self, pos: &Position<K, V>, node: NonNull<Node<K, V>>) {
-        // SAFETY: `pos` came from `locate` with the bucket's lock held (W1), which still holds; the
-        // key is absent and `node` fresh (contract).
-        unsafe { Table::place(pos, node) }
+    /// W1 for `pos`, and `pos.found()` is `None`.
+    pub unsafe fn insert_at(&self, pos: &Position<K, V, B>, item: B::Item) -> NonNull<Node<K, V>> {
+        assert!(
+            pos.found.is_none(),
+            "RawTable::insert_at: the key is present"
+        );
+        let tag = pos.tag;
+        // SAFETY: W1 (contract); the key is absent.
+        unsafe { Table::place(pos, |bucket, i| bucket.fill(i, tag, item)) }
     }
 
-    /// Empties the slot of the node `pos` found and returns the node; the caller retires it after a
-    /// grace period. Other slots are untouched, so no other key moves.
+    /// Unlinks the entry `pos` found (`qht_remove`) and returns it: the caller retires a heap node
+    /// (W3); an inline pair stays readable until its table is retired.
     ///
     /// # Safety
     ///
     /// W1 for `pos`, and `pos.found()` is `Some`.
-    pub unsafe fn unlink_at(&self, pos: &Position<K, V>) -> NonNull<Node<K, V>> {
-        let slot = pos.found_slot("unlink_at");
-        // Relaxed: a null pointer publishes nothing; readers that loaded the node before are covered
-        // by the grace period its retirement waits for (W3).
-        slot.store(ptr::null_mut(), Relaxed);
-        pos.found.expect("found_slot checked it")
+    pub unsafe fn unlink_at(&self, pos: &Position<K, V, B>) -> NonNull<Node<K, V>> {
+        let (bucket, i) = pos.found_slot("unlink_at");
+        // SAFETY: W1 and the slot is live (contract).
+        unsafe { bucket.kill(i) };
+        self.count_dead();
+        pos.found().expect("found_slot checked it")
     }
 
-    /// Replaces the node `pos` found by `new` in the same slot (same hash, so same tag); returns the
-    /// old node, which the caller retires after a grace period.
+    /// Replaces the entry `pos` found with `item` (same key) and returns the old entry, to retire as
+    /// after [`unlink_at`](Self::unlink_at), and the new one: in place for heap nodes; for inline
+    /// pairs the new pair is appended to the chain and only then the old one marked dead (see
+    /// `map::layout`). `pos` is not used again.
     ///
     /// # Safety
     ///
-    /// W1 for `pos`, `pos.found()` is `Some`, and `new` came from [`Node::alloc`] and was never linked.
+    /// W1 for `pos`, and `pos.found()` is `Some`.
     pub unsafe fn replace_at(
         &self,
-        pos: &Position<K, V>,
-        new: NonNull<Node<K, V>>,
-    ) -> NonNull<Node<K, V>> {
-        let slot = pos.found_slot("replace_at");
-        // Release: publishes `new`; pairs with the readers' Acquire loads of the slot.
-        slot.store(new.as_ptr(), Release);
-        pos.found.expect("found_slot checked it")
+        pos: &Position<K, V, B>,
+        item: B::Item,
+    ) -> (NonNull<Node<K, V>>, NonNull<Node<K, V>>) {
+        let (bucket, i) = pos.found_slot("replace_at");
+        let old = pos.found().expect("found_slot checked it");
+        // SAFETY: W1 and the slot is live (contract).
+        let new = match unsafe { bucket.swap(i, item) } {
+            Ok(_) => {
+                // SAFETY: W1 (contract): the slot just swapped is live.
+                match unsafe { bucket.peek(i) } {
+                    Peek::Live(_, entry) => entry,
+                    Peek::Free | Peek::Dead => unreachable!("a slot just swapped is live"),
+                }
+            }
+            Err(item) => {
+                let tag = pos.tag;
+                // The negative control `--cfg rcu_broken_inline` marks the old pair dead first: a
+                // reader may then find neither (the loom model must see the key missed).
+                #[cfg(rcu_broken_inline)]
+                // SAFETY: W1, and the slot is live (contract).
+                unsafe {
+                    bucket.kill(i)
+                };
+                // SAFETY: W1 (contract); `pos.free` lies after the found slot (slots of a chain
+                // that never reuses them are filled in chain order), so readers meet the new pair
+                // after the old one.
+                let new = unsafe { Table::place(pos, |bucket, j| bucket.fill(j, tag, item)) };
+                #[cfg(not(rcu_broken_inline))]
+                // SAFETY: as above; after the new pair's publication (layout docs).
+                unsafe {
+                    bucket.kill(i)
+                };
+                self.count_dead();
+                new
+            }
+        };
+        (old, new)
     }
 
-    /// Empties every slot of the current table's buckets `lock, lock + locks, ...` whose node `keep`
-    /// rejects, and hands the node to `retire`.
+    /// Counts a slot made dead (none for a layout whose slots are reused).
+    fn count_dead(&self) {
+        if !B::SEPARATE {
+            // Relaxed: a count for the policy (see `dead`).
+            self.dead.0.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Unlinks every entry of the current table's buckets `lock, lock + locks, ...` that `keep`
+    /// rejects, and hands it to `retire`.
     ///
     /// # Safety
     ///
     /// W1 for lock `lock` (held for the whole call), after a [`migrate`](Self::migrate) under it with
     /// an unlimited budget (so none of its groups is left in an old table); `retire` defers freeing
-    /// by a grace period (W3).
+    /// a heap node by a grace period (W3).
     pub unsafe fn retain_buckets(
         &self,
         lock: usize,
@@ -774,13 +748,14 @@ impl<K, V> RawTable<K, V> {
         // SAFETY: W1 (contract): the lock is held for the whole call, so no migration can start and
         // retire the table meanwhile.
         let table = unsafe { self.table() };
-        for (slot, node) in table.slots(lock, self.locks()) {
-            // SAFETY: linked nodes of locked buckets are live (W1, W3).
-            let pair = unsafe { node.as_ref() };
+        for (bucket, i, entry) in table.slots(lock, self.locks()) {
+            // SAFETY: linked entries of locked buckets are live (W1, W3).
+            let pair = unsafe { entry.as_ref() };
             if !keep(&pair.key, &pair.value) {
-                // Relaxed: as in `unlink_at`.
-                slot.store(ptr::null_mut(), Relaxed);
-                retire(node);
+                // SAFETY: W1, and the slot is live.
+                unsafe { bucket.kill(i) };
+                self.count_dead();
+                retire(entry);
             }
         }
     }
@@ -789,8 +764,8 @@ impl<K, V> RawTable<K, V> {
     /// publishes it as the table writers write, and the current one as the table they copy from.
     /// Writers then copy it group by group with [`migrate`](Self::migrate): with `n` old and `m` new
     /// buckets and `g = min(n, m)` groups, group `k` is the old buckets `k, k + g, ...` and the new
-    /// ones `k, k + g, ...` (one old bucket for a grow, `n / m` for a shrink), all under lock
-    /// `k % locks`. Readers keep reading each old bucket until its group is copied.
+    /// ones `k, k + g, ...` (one old bucket for a grow or a rehash, `n / m` for a shrink), all under
+    /// lock `k % locks`. Readers keep reading each old bucket until its group is copied.
     ///
     /// # Safety
     ///
@@ -807,13 +782,14 @@ impl<K, V> RawTable<K, V> {
         let old = self.current.load(Relaxed);
         // SAFETY: the current table is live while every lock is held (W2).
         let groups = unsafe { &*old }.buckets.len().min(nbuckets);
-        // Relaxed (these five): read only under a lock, which orders them after this W2 section.
+        // Relaxed (these six): read only under a lock, which orders them after this W2 section.
         self.per_lock.store(groups / self.locks(), Relaxed);
         for cursor in self.cursor.iter() {
             cursor.store(0, Relaxed);
         }
         self.locks_done.store(0, Relaxed);
-        let new = Table::<K, V>::alloc(nbuckets);
+        self.dead.0.store(0, Relaxed);
+        let new = Table::<K, V, B>::alloc(nbuckets);
         // Release (both): pairs with the Acquire loads in `tables`; `from` first, so a reader that
         // sees the new `current` also sees the table it must consult. `current` carries the
         // migration mark (its low bit: tables are 8-aligned) until the migration completes.
@@ -825,9 +801,9 @@ impl<K, V> RawTable<K, V> {
 
     /// Copies the group of `hash`, if given and not copied yet, then up to `budget` more groups of
     /// lock `lock` that are not (`budget` counts the groups looked at), into the current table:
-    /// each group's nodes are hashed, then placed, then its old buckets are marked copied. Returns
-    /// what it did; the call that copies the last group completes the migration and hands the old
-    /// table back for retirement.
+    /// each group's live entries are hashed, then placed, then its old buckets are marked copied.
+    /// Returns what it did; the call that copies the last group completes the migration and hands
+    /// the old table back for retirement.
     ///
     /// If `hash_of` panics, the group being copied is left as it was (nothing of it is placed yet)
     /// and the panic propagates: the map stays consistent, and a later call copies the group.
@@ -841,7 +817,7 @@ impl<K, V> RawTable<K, V> {
         hash: Option<u64>,
         budget: usize,
         mut hash_of: impl FnMut(&K) -> u64,
-    ) -> Migrated<K, V> {
+    ) -> Migrated<K, V, B> {
         let mut done = Migrated {
             buckets: 0,
             finished: None,
@@ -908,7 +884,7 @@ impl<K, V> RawTable<K, V> {
     }
 }
 
-impl<K, V> Table<K, V> {
+impl<K, V, B: Bucket<K, V>> Table<K, V, B> {
     /// Copies group `group` of `groups` (see [`RawTable::start`]) from `self` into `new`, unless it
     /// is copied already; returns the number of old buckets copied (0 if none).
     ///
@@ -921,37 +897,44 @@ impl<K, V> Table<K, V> {
         new: &Self,
         group: usize,
         groups: usize,
-        batch: &mut Vec<(NonNull<Node<K, V>>, u64)>,
+        batch: &mut Vec<(NonNull<B>, usize, u64)>,
         hash_of: &mut impl FnMut(&K) -> u64,
     ) -> usize {
         let span = self.buckets.len() / groups;
         let olds = || self.buckets.iter().skip(group).step_by(groups).take(span);
         // Relaxed: `moved` is stored only under this group's lock, which the caller holds; the last
         // old bucket is marked last.
-        if olds().last().is_some_and(|b| b.moved.load(Relaxed) != 0) {
+        if olds().last().is_some_and(|b| b.moved().load(Relaxed) != 0) {
             return 0;
         }
-        // First every node's address, with a prefetch of the node (the cache misses overlap instead
-        // of one per hash computation), then every key hashed (a panic here changes nothing), then
-        // the placement.
+        // First every live slot, with a prefetch of its entry (the cache misses overlap instead of
+        // one per hash computation), then every key hashed (a panic here changes nothing), then the
+        // placement.
         batch.clear();
-        for (_, node) in olds().flat_map(Bucket::chain).flat_map(Bucket::nodes) {
-            prefetch(node.as_ptr());
-            batch.push((node, 0));
+        for (bucket, i, entry) in olds().flat_map(B::chain).flat_map(B::live) {
+            prefetch(entry.as_ptr());
+            batch.push((NonNull::from(bucket), i, 0));
         }
-        for (node, hash) in batch.iter_mut() {
-            // SAFETY: nodes linked in a bucket whose lock is held are live (W1, W3).
-            *hash = hash_of(&unsafe { node.as_ref() }.key);
+        for (bucket, i, hash) in batch.iter_mut() {
+            // SAFETY: live entries of a bucket whose lock is held are live (W1, W3); the bucket
+            // belongs to `self`, which the migration keeps allocated.
+            let live = unsafe { bucket.as_ref().peek(*i) };
+            if let Peek::Live(_, entry) = live {
+                // SAFETY: as above.
+                *hash = hash_of(&unsafe { entry.as_ref() }.key);
+            }
         }
         #[cfg(rcu_broken_migration)]
         Self::mark_moved(olds());
-        for &(node, hash) in batch.iter() {
+        for &(bucket, i, hash) in batch.iter() {
             // SAFETY: the group's new buckets are written only under its lock, which the caller
             // holds, and only after the group is marked copied (writers copy first), so they hold
-            // none of these keys: `|_| false` finds no key, and `place` gets the first empty slot.
+            // none of these keys: `|_| false` finds no key, and `place` gets the first free slot;
+            // the old bucket is `self`'s, live for the call.
             unsafe {
                 let pos = new.locate(hash, |_| false);
-                Table::place(&pos, node);
+                let tag = pos.tag;
+                Table::place(&pos, |to, j| to.fill_from(j, tag, bucket.as_ref(), i));
             }
         }
         #[cfg(not(rcu_broken_migration))]
@@ -961,85 +944,84 @@ impl<K, V> Table<K, V> {
 
     /// Marks a group's old buckets copied (the negative control `--cfg rcu_broken_migration` does it
     /// before the copies are placed, which readers must be seen to suffer).
-    fn mark_moved<'a>(olds: impl Iterator<Item = &'a Bucket<K, V>>)
+    fn mark_moved<'a>(olds: impl Iterator<Item = &'a B>)
     where
-        K: 'a,
-        V: 'a,
+        B: 'a,
     {
         for bucket in olds {
             // Release: pairs with the Acquire loads in `find` and `RawIter`: a reader that sees the
             // group copied sees the copies in the new table.
-            bucket.moved.store(1, Release);
+            bucket.moved().store(1, Release);
         }
     }
 }
 
-impl<K, V> Drop for RawTable<K, V> {
+impl<K, V, B: Bucket<K, V>> Drop for RawTable<K, V, B> {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: no reader or writer can reach the tables (a section of our own, R1,
-        // is not needed); each node is yielded once by `iter` (from the one table that holds it for
-        // a group) and owned by the map, so freed once; each table's own `Drop` then frees its
-        // overflow buckets, not the nodes. The iterator reads only slots, never a node it has
-        // yielded, so each node is freed as soon as it is yielded.
+        // is not needed); each entry is yielded once by `iter` (from the one table that holds it for
+        // a group) and owned by the map, so released once; each table's own `Drop` then frees its
+        // overflow buckets, not the heap nodes. The iterator reads only slots, never an entry it
+        // has yielded (it snapshots a chain before yielding from it; with no writer, `dedupe` finds
+        // nothing to compare), so each entry is released as soon as it is yielded.
         unsafe {
-            for node in self.iter() {
-                Node::<K, V>::reclaim(node);
+            for entry in self.iter() {
+                B::release(entry);
             }
             let from = self.from.load(Relaxed);
             if let Some(from) = NonNull::new(from) {
-                Table::<K, V>::reclaim(Table::rcu_head(from));
+                Table::<K, V, B>::reclaim(Table::rcu_head(from));
             }
             let (table, _) = untag(self.current.load(Relaxed));
-            Table::<K, V>::reclaim(Table::rcu_head(NonNull::new_unchecked(table)));
+            Table::<K, V, B>::reclaim(Table::rcu_head(NonNull::new_unchecked(table)));
         }
     }
 }
 
-/// Iterator over the nodes of a map (see [`RawTable::iter`]).
-pub struct RawIter<'a, K, V> {
+/// Iterator over the entries of a map (see [`RawTable::iter`]).
+pub struct RawIter<'a, K, V, B: Bucket<K, V> = NodeBucket<K, V>> {
     /// The current table.
-    table: &'a Table<K, V>,
+    table: &'a Table<K, V, B>,
     /// The table a migration copies from, if one ran when the iterator was made.
-    from: Option<&'a Table<K, V>>,
+    from: Option<&'a Table<K, V, B>>,
     /// Number of groups (the current table's buckets when no migration runs).
     groups: usize,
     /// Next group to start.
     group: usize,
     /// The table the current group is read from, its next bucket, the distance between its buckets
     /// and how many are left.
-    src: &'a Table<K, V>,
+    src: &'a Table<K, V, B>,
     next: usize,
     step: usize,
     left: usize,
-    /// The bucket (of the array or an overflow one) being walked.
-    cur: Option<&'a Bucket<K, V>>,
-    /// Next slot of `cur`.
-    slot: usize,
+    /// The live entries of the chain being yielded, in reverse chain order (a snapshot, so that
+    /// [`Bucket::dedupe`] can drop a replaced pair seen beside its replacement).
+    chain: Vec<(u16, NonNull<Node<K, V>>)>,
 }
 
-impl<K, V> Iterator for RawIter<'_, K, V> {
+impl<K, V, B: Bucket<K, V>> Iterator for RawIter<'_, K, V, B> {
     type Item = NonNull<Node<K, V>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(bucket) = self.cur {
-                if let Some(slot) = bucket.nodes.get(self.slot) {
-                    self.slot += 1;
-                    // Acquire: as in `find`.
-                    if let Some(node) = NonNull::new(slot.load(Acquire)) {
-                        return Some(node);
-                    }
-                    continue;
-                }
-                self.cur = bucket.next_bucket();
-                self.slot = 0;
-                continue;
+            if let Some((_, entry)) = self.chain.pop() {
+                return Some(entry);
             }
             if self.left > 0 {
-                self.cur = Some(&self.src.buckets[self.next]);
+                let head = &self.src.buckets[self.next];
                 self.next += self.step;
                 self.left -= 1;
-                self.slot = 0;
+                for bucket in head.chain() {
+                    for i in 0..B::SLOTS {
+                        // SAFETY: R1 (the iterator's contract, from `RawTable::iter`).
+                        if let Some(live) = unsafe { bucket.load(i) } {
+                            self.chain.push(live);
+                        }
+                    }
+                }
+                // SAFETY: R1, as above.
+                unsafe { B::dedupe(&mut self.chain) };
+                self.chain.reverse();
                 continue;
             }
             if self.group == self.groups {
@@ -1051,8 +1033,8 @@ impl<K, V> Iterator for RawIter<'_, K, V> {
                 Some(from) => {
                     let span = from.buckets.len() / self.groups;
                     let last = &from.buckets[self.group + (span - 1) * self.groups];
-                    // Acquire: as in `find`.
-                    if last.moved.load(Acquire) == 0 {
+                    // Acquire: as in `bucket_during_migration`.
+                    if last.moved().load(Acquire) == 0 {
                         from
                     } else {
                         self.table
@@ -1070,20 +1052,26 @@ impl<K, V> Iterator for RawIter<'_, K, V> {
 
 macro_rules! opaque_debug {
     ($($ty:ident),*) => {$(
-        impl<K, V> core::fmt::Debug for $ty<K, V> {
+        impl<K, V, B: Bucket<K, V>> core::fmt::Debug for $ty<K, V, B> {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.debug_struct(stringify!($ty)).finish_non_exhaustive()
             }
         }
     )*};
 }
-opaque_debug!(Node, Table, Position, RawTable, Migrated);
+opaque_debug!(Table, Position, RawTable, Migrated);
 
-impl<K, V> core::fmt::Debug for RawIter<'_, K, V> {
+impl<K, V> core::fmt::Debug for Node<K, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Node").finish_non_exhaustive()
+    }
+}
+
+impl<K, V, B: Bucket<K, V>> core::fmt::Debug for RawIter<'_, K, V, B> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RawIter")
             .field("group", &self.group)
-            .field("slot", &self.slot)
+            .field("left", &self.left)
             .finish_non_exhaustive()
     }
 }
