@@ -173,3 +173,31 @@ fn marking_groups_moved_before_copying_is_caught() {
         "a migration that marks groups moved before copying them went unnoticed"
     );
 }
+
+/// A thread that writes two maps in turn, both migrating, completes both migrations: the stripes a
+/// write helps are counted per map (a per-thread count shared by both maps left each map helping
+/// only every other stripe, so neither migration ever completed and both tables stayed at 128
+/// buckets with 20,000 keys).
+#[test]
+fn alternating_writes_to_two_maps_complete_both_migrations() {
+    let a = RcuHashMap::new();
+    let b = RcuHashMap::new();
+    let fa = rcu_queue::RcuFlatHashMap::new();
+    let fb = rcu_queue::RcuFlatHashMap::new();
+    for key in 0..20_000u64 {
+        a.insert(key, key);
+        b.insert(key, key);
+        fa.insert(key, key);
+        fb.insert(key, key);
+    }
+    // Grown for the keys (5,000 buckets at four keys per bucket), give or take the migrations that
+    // wait for a grace period.
+    for (name, buckets) in [
+        ("a", a.buckets()),
+        ("b", b.buckets()),
+        ("flat a", fa.buckets()),
+        ("flat b", fb.buckets()),
+    ] {
+        assert!(buckets >= 2048, "map {name} stuck at {buckets} buckets");
+    }
+}

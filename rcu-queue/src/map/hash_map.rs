@@ -430,7 +430,7 @@ where
         let index = hash as usize & (STRIPES - 1);
         self.domain.check_can_update();
         if self.raw.migrating() {
-            let other = stripe::next_help();
+            let other = self.stripes.next_help();
             if let Some(guard) = self.stripes.try_lock(other) {
                 // SAFETY: stripe `other` is held for the call (raw W1).
                 let done = unsafe { self.raw.migrate(other, None, HELP_GROUPS, |k| self.hash(k)) };

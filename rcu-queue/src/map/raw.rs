@@ -344,7 +344,7 @@ impl<K, V, B: Bucket<K, V>> Drop for Table<K, V, B> {
 /// Where a key is, or would go, in the current table; valid only under the writer lock (W1).
 pub struct Position<K, V, B: Bucket<K, V> = NodeBucket<K, V>> {
     /// The slot holding the key, and its entry.
-    found: Option<(NonNull<B>, usize, NonNull<Node<K, V>>)>,
+    found: Option<(NonNull<B>, usize, Entry<K, V>)>,
     /// The first free slot of the chain (`None`: all used).
     free: Option<(NonNull<B>, usize)>,
     /// The chain's last bucket (where a full chain grows).
@@ -369,6 +369,12 @@ impl<K, V, B: Bucket<K, V>> Position<K, V, B> {
         (unsafe { bucket.as_ref() }, i)
     }
 }
+
+/// A pointer to an entry: a heap node, or an inline pair in a bucket.
+type Entry<K, V> = NonNull<Node<K, V>>;
+
+/// The current table, and the one a running migration copies from.
+type Tables<'a, K, V, B> = (&'a Table<K, V, B>, Option<&'a Table<K, V, B>>);
 
 /// The low bit of [`RawTable`]'s `current` while a migration runs (a table is 8-aligned): readers
 /// test it, and load `from` only when it is set.
@@ -485,7 +491,7 @@ impl<K, V, B: Bucket<K, V>> RawTable<K, V, B> {
     ///
     /// R1, and both are used only inside the section.
     #[inline]
-    unsafe fn tables(&self) -> (&Table<K, V, B>, Option<&Table<K, V, B>>) {
+    unsafe fn tables(&self) -> Tables<'_, K, V, B> {
         // Acquire: as in `table`.
         let (table, migrating) = untag(self.current.load(Acquire));
         // SAFETY: R1 (contract): `current` is never null and the section keeps it allocated.
@@ -686,7 +692,7 @@ impl<K, V, B: Bucket<K, V>> RawTable<K, V, B> {
         &self,
         pos: &Position<K, V, B>,
         item: B::Item,
-    ) -> (NonNull<Node<K, V>>, NonNull<Node<K, V>>) {
+    ) -> (Entry<K, V>, Entry<K, V>) {
         let (bucket, i) = pos.found_slot("replace_at");
         let old = pos.found().expect("found_slot checked it");
         // SAFETY: W1 and the slot is live (contract).

@@ -18,7 +18,7 @@
 //! `RcuHashMap::auto_resize`).
 
 use crate::sync::{Mutex, MutexGuard};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::PoisonError;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -38,28 +38,6 @@ loom::thread_local! {
     static HELD: RefCell<Vec<usize>> = RefCell::new(Vec::new());
 }
 
-#[cfg(not(loom))]
-std::thread_local! {
-    /// The stripe this thread helps migrate next (see [`next_help`]).
-    static HELP: Cell<usize> = const { Cell::new(0) };
-}
-
-#[cfg(loom)]
-loom::thread_local! {
-    static HELP: Cell<usize> = Cell::new(0);
-}
-
-/// A stripe for this thread to help migrate: each call the next one, so that every stripe's part of
-/// a migration progresses even when all writes go to one key.
-pub(super) fn next_help() -> usize {
-    HELP.try_with(|next| {
-        let index = next.get();
-        next.set(index.wrapping_add(1));
-        index % STRIPES
-    })
-    .unwrap_or(0)
-}
-
 /// Whether this thread holds a stripe of any map. Also true where the thread's record is gone (in a
 /// thread-local destructor at thread exit): callers use it only to postpone optional work.
 pub(super) fn held_any() -> bool {
@@ -76,10 +54,17 @@ struct Stripe {
     count: AtomicUsize,
 }
 
-/// A map's stripes.
+/// A map's stripes, and the count behind [`next_help`](Stripes::next_help).
 pub(super) struct Stripes {
     stripes: Box<[Stripe]>,
+    /// The next stripe a write helps migrate, on a line of its own (written by writers, only
+    /// while a migration runs).
+    help: Box<Help>,
 }
+
+/// See [`Stripes::help`].
+#[repr(align(64))]
+struct Help(AtomicUsize);
 
 impl Stripes {
     pub(super) fn new() -> Self {
@@ -90,7 +75,17 @@ impl Stripes {
                     count: AtomicUsize::new(0),
                 })
                 .collect(),
+            help: Box::new(Help(AtomicUsize::new(0))),
         }
+    }
+
+    /// A stripe for a write to help migrate: each call the next one, whichever thread makes it, so
+    /// that every stripe's part of a migration progresses even when all writes go to one key. The
+    /// count is the map's own: with a count per thread, a thread writing two migrating maps in turn
+    /// helped each map with every other stripe only, and neither migration ever completed.
+    pub(super) fn next_help(&self) -> usize {
+        // Relaxed: only spreads the help; no memory is published through it.
+        self.help.0.fetch_add(1, Relaxed) % STRIPES
     }
 
     /// Identity of these stripes for the per-thread `HELD` record (the slice never moves).
