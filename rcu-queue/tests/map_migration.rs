@@ -201,3 +201,32 @@ fn alternating_writes_to_two_maps_complete_both_migrations() {
         assert!(buckets >= 2048, "map {name} stuck at {buckets} buckets");
     }
 }
+
+/// A burst of inserts leaves the table sized for its keys even if no write follows and no grace
+/// period can end meanwhile: a grow does not wait for the grace period since the previous
+/// migration. Before, the grows after the first one were postponed to a later write, and a map
+/// filled with 1,000 keys while a reader sat in its section (or just faster than grace periods
+/// end, in a release build) and then only read kept 128 buckets, eight keys per bucket.
+#[test]
+fn a_burst_of_inserts_grows_the_table_for_all_its_keys() {
+    let (entered, wait_entered) = std::sync::mpsc::channel();
+    let (leave, wait_leave) = std::sync::mpsc::channel::<()>();
+    let reader = std::thread::spawn(move || {
+        let _guard = rcu_core::read_lock();
+        entered.send(()).unwrap();
+        wait_leave.recv().unwrap();
+    });
+    wait_entered.recv().unwrap();
+    let boxed = RcuHashMap::new();
+    let flat = rcu_queue::RcuFlatHashMap::new();
+    for key in 0..1_000u64 {
+        boxed.insert(key, key);
+        flat.insert(key, key);
+    }
+    let sizes = (boxed.buckets(), flat.buckets());
+    leave.send(()).unwrap();
+    reader.join().unwrap();
+    // Four keys per bucket for `RcuHashMap`, two for `RcuFlatHashMap`.
+    assert!(sizes.0 >= 256, "RcuHashMap: {} buckets", sizes.0);
+    assert!(sizes.1 >= 512, "RcuFlatHashMap: {} buckets", sizes.1);
+}

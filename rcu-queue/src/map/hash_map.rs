@@ -2,17 +2,20 @@
 //!
 //! # Invariants
 //!
-//! 1. Every node linked in `raw` came from [`Node::alloc`] and is owned by the map.
+//! 1. Every entry linked in `raw` is owned by the map: a heap node made by [`Bucket::item`] for
+//!    the [`Boxed`] layout, a pair written into its slot for the [`Inline`](super::Inline) one.
 //! 2. Every change to a bucket's chain happens with that bucket's stripe held, after the stripe's
 //!    writer copied the key's group into the current table (raw W1, in [`lock_stripe`]); a
-//!    migration starts with every stripe held and the `resize` mutex held (raw W2), when none runs,
-//!    after a grace period since the previous migration completed, whose cookie `completed`
-//!    stores: the table that migration retired is then freed or about to be, so a run of resizes
-//!    keeps at most two old tables allocated instead of one per resize waiting for the callback
-//!    thread.
-//! 3. An unlinked node is retired exactly once ([`reclaim_node`] after a grace period): through the
-//!    writer's free bag (`defer_free`) when neither `K` nor `V` has drop glue, else with a
-//!    `call_rcu` closure; the old table of a completed migration with `call_rcu1`
+//!    migration starts with every stripe held and the `resize` mutex held (raw W2), when none runs.
+//!    A shrink or a rehash also waits for a grace period since the previous migration completed,
+//!    whose cookie `completed` stores: the table that migration retired is then freed or about to
+//!    be, so a run of them keeps at most two old tables allocated instead of one per migration
+//!    waiting for the callback thread. A grow does not wait: the tables a run of grows retires add
+//!    up to less than the current table.
+//! 3. An unlinked heap node is retired exactly once ([`reclaim_node`] after a grace period): through
+//!    the writer's free bag (`defer_free`) when neither `K` nor `V` has drop glue, else with a
+//!    `call_rcu` closure; an unlinked inline pair stays in its table (dead) until the table is
+//!    retired; the old table of a completed migration is retired with `call_rcu1`
 //!    ([`Table::reclaim`]) (raw W3).
 //! 4. A table always has at least [`STRIPES`] buckets, so each bucket, and each migration group,
 //!    belongs to one stripe.
@@ -941,38 +944,55 @@ where
         });
     }
 
-    /// With the `resize` mutex held: waits out (or, unless `wait`, gives up on) the grace period
-    /// since the last migration completed (invariant 2), locks every stripe, asks `size(len, dead,
-    /// buckets)` for the bucket count (`None`: leave the table), shrinks by at most
-    /// [`SHRINK_STEP`], and starts a migration if none runs. Returns whether it started one.
+    /// With the `resize` mutex held: locks every stripe, asks `size(len, dead, buckets)` for the
+    /// bucket count (`None`: leave the table), shrinks by at most [`SHRINK_STEP`], and starts a
+    /// migration if none runs. Returns whether it started one.
+    ///
+    /// A shrink or a rehash first waits out (or, unless `wait`, gives up on) the grace period since
+    /// the last migration completed (invariant 2). A grow does not: the tables a run of grows
+    /// retires add up to less than the current one whatever the grace periods do, and a burst of
+    /// inserts followed by reads only must not leave the table sized for the keys it had at the
+    /// burst's start (the map grows only on writes).
     #[track_caller]
     fn start_migration(
         &self,
         wait: bool,
-        size: impl FnOnce(usize, usize, usize) -> Option<usize>,
+        size: impl Fn(usize, usize, usize) -> Option<usize>,
     ) -> bool {
         // Before anything changes: the old table's callback must be queued when the migration ends.
         self.domain.check_can_update();
+        let want = |buckets| {
+            let want = size(self.len(), self.raw.dead(), buckets)?;
+            Some(want.max(buckets / SHRINK_STEP))
+        };
         let last = *self
             .completed
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if last.is_some_and(|state| !self.domain.poll_state(state)) {
+        let mut pending = last.is_some_and(|state| !self.domain.poll_state(state));
+        // A snapshot outside the stripes (a grace period must not be waited for while they are
+        // held: a writer holding an `Entry` is inside a read-side section); checked again below.
+        let buckets = self.raw.nbuckets();
+        if pending && want(buckets).is_none_or(|want| want <= buckets) {
             if !wait {
                 // A write never waits for a grace period: a later one starts the migration.
                 return false;
             }
             self.domain.synchronize();
+            pending = false;
         }
         let guards = self.stripes.lock_all();
         if self.raw.migrating() {
             return false;
         }
         let buckets = self.raw.nbuckets();
-        let Some(want) = size(self.len(), self.raw.dead(), buckets) else {
+        let Some(want) = want(buckets) else {
             return false;
         };
-        let want = want.max(buckets / SHRINK_STEP);
+        if pending && want <= buckets {
+            // The load changed since the snapshot: no longer a grow.
+            return false;
+        }
         // SAFETY: every stripe is held and no migration runs (raw W2); `want` is a power of two of
         // at least `MIN_BUCKETS` = `STRIPES` (`buckets_for`, and `buckets / SHRINK_STEP` for a
         // table above `MIN_BUCKETS`, the only kind that shrinks).
