@@ -1,10 +1,11 @@
 //! Workload 7: concurrent hash-map lookups (see `benches::hash_map`).
 //!
 //! * `hash_map_{read_heavy,read_mostly}_{1k,100k}`: 99/1 and 90/10 get vs insert+remove mixes at 1, 2
-//!   and 4 threads over 1k and 100k keys: rcu-queue's `RcuHashMap` vs dashmap, papaya, scc's
+//!   and 4 threads over 1k and 100k keys: rcu-queue's `RcuHashMap` and `RcuFlatHashMap` (pairs in the
+//!   buckets) vs dashmap, papaya, scc's
 //!   `HashMap`, `std::sync::RwLock<HashMap>` and `parking_lot::RwLock<HashMap>`, all hashing with
 //!   `std`'s `RandomState`. Throughput = operations/s across the threads.
-//! * `hash_map_single_thread`: one thread's `get`s, `RcuHashMap` vs an unsynchronized
+//! * `hash_map_single_thread`: one thread's `get`s, `RcuHashMap` and `RcuFlatHashMap` vs an unsynchronized
 //!   `std::collections::HashMap`, and the `RandomState` hash alone (the split: map cost = get - hash).
 //! * `hash_map_resize`: `RcuHashMap` gets while another thread resizes the table in a loop, against
 //!   the same gets with no resizer.
@@ -13,7 +14,8 @@
 //!   insert / remove / update: 98/1/1/0, 10/40/40/10, 5/80/5/10; see `benches::hash_map::OpMix`)
 //!   against the same contenders.
 //! * `hash_map_footprint` (printed, not a criterion group; runs when the filter names it): bytes per
-//!   entry of each map at 1k, 100k and 2^20 `u64 -> u64` keys, counted by this target's allocator,
+//!   entry of each map at 1k, 100k and 2^20 `u64 -> u64` keys, counted by this target's allocator
+//!   (`benches::footprint`; the report measures rcu-queue's maps and std's the same way),
 //!   and the slowest single insert while each map grows from empty to 2^20 keys.
 //!
 //! * `hash_map_interleaved` (printed; runs when the filter names it): the targets' comparisons
@@ -21,7 +23,7 @@
 //!   run once per round, medians of 7 rounds: on a shared machine the load changes between
 //!   criterion's one-contender-after-the-other measurements, not between these.
 //!
-//! Whole target: about 8 minutes on 2 cores (`cargo bench -p benches --bench hash_map`); one group:
+//! Whole target: about 9 minutes on 2 cores (`cargo bench -p benches --bench hash_map`); one group:
 //! `cargo bench -p benches --bench hash_map -- hash_map_read_heavy_100k`; the footprint and growth
 //! table: `cargo bench -p benches --bench hash_map -- hash_map_footprint` (about 20 s).
 
@@ -36,58 +38,15 @@ use criterion::{
 };
 
 use benches::driver::thread_counts;
+use benches::footprint::{Counting, bytes_per_entry};
 use benches::hash_map::{
-    BenchMap, CMB_EXCHANGE, CMB_RAPID_GROW, CMB_READ_HEAVY, READ_HEAVY, READ_MOSTLY, Rcu, SIZES,
-    StdRwLock, drive_gets_during_resize, drive_hash_only, drive_mix, drive_ops, drive_single,
-    plain_map, prefilled, worst_insert,
+    BenchMap, CMB_EXCHANGE, CMB_RAPID_GROW, CMB_READ_HEAVY, READ_HEAVY, READ_MOSTLY, Rcu, RcuFlat,
+    SIZES, StdRwLock, drive_gets_during_resize, drive_hash_only, drive_mix, drive_ops,
+    drive_single, plain_map, prefilled, worst_insert,
 };
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 use std::time::Duration;
 
-/// The system allocator, counting live bytes while [`COUNTING`] is set (only the footprint
-/// measurement sets it: the timed groups pay one relaxed load of a flag nobody writes).
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards every call to `System` unchanged; the counter has no effect on the memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            LIVE.fetch_add(layout.size() as isize, Relaxed);
-        }
-        // SAFETY: the caller's contract, forwarded.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            LIVE.fetch_add(layout.size() as isize, Relaxed);
-        }
-        // SAFETY: the caller's contract, forwarded. (Forwarded as such, not left to the default
-        // `alloc` + memset: `System` zeroes with `calloc`, which a large table gets as fresh pages.)
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Relaxed) {
-            LIVE.fetch_sub(layout.size() as isize, Relaxed);
-        }
-        // SAFETY: the caller's contract, forwarded.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            LIVE.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
-        }
-        // SAFETY: the caller's contract, forwarded.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts live bytes for [`bytes_per_entry`] (see `benches::footprint`).
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
@@ -211,6 +170,7 @@ fn conc_map_bench(c: &mut Criterion) {
         for (keys, size) in SIZES {
             let mut group = common::group(c, &format!("hash_map_{}_{size}", mix.name));
             sweep::<Rcu>(&mut group, keys, |m, t, i| drive_ops(m, t, keys, mix, i));
+            sweep::<RcuFlat>(&mut group, keys, |m, t, i| drive_ops(m, t, keys, mix, i));
             sweep::<Papaya>(&mut group, keys, |m, t, i| drive_ops(m, t, keys, mix, i));
             sweep::<DashMap>(&mut group, keys, |m, t, i| drive_ops(m, t, keys, mix, i));
             sweep::<Scc>(&mut group, keys, |m, t, i| drive_ops(m, t, keys, mix, i));
@@ -218,20 +178,6 @@ fn conc_map_bench(c: &mut Criterion) {
             group.finish();
         }
     }
-}
-
-/// Live bytes `make` leaves allocated, per key.
-fn bytes_per_entry<T>(keys: u64, make: impl FnOnce() -> T) -> f64 {
-    rcu_core::rcu_barrier();
-    COUNTING.store(true, Relaxed);
-    let before = LIVE.load(Relaxed);
-    let map = make();
-    // Tables a resize retired are freed by the callback thread.
-    rcu_core::rcu_barrier();
-    let after = LIVE.load(Relaxed);
-    COUNTING.store(false, Relaxed);
-    drop(map);
-    (after - before) as f64 / keys as f64
 }
 
 fn footprint_row<M: BenchMap>(name: &str) {
@@ -257,6 +203,7 @@ fn footprint(_c: &mut Criterion) {
     }
     println!("hash_map_footprint: u64 -> u64, RandomState; sizes 1k 100k 2^20");
     footprint_row::<Rcu>("RcuHashMap");
+    footprint_row::<RcuFlat>("RcuFlatHashMap");
     footprint_row::<Papaya>("papaya");
     footprint_row::<DashMap>("dashmap");
     footprint_row::<Scc>("scc HashMap");
@@ -292,14 +239,18 @@ fn medians(runs: &[(&str, &dyn Fn() -> Duration)]) -> Vec<f64> {
     samples.iter().map(|s| s[ROUNDS / 2]).collect()
 }
 
-/// One printed row per contender: its median and how many times faster `RcuHashMap` (the first) is.
+/// One printed row per contender: its median and how many times faster the first two (rcu-queue's
+/// `RcuHashMap` and `RcuFlatHashMap`) are.
 fn print_medians(title: &str, runs: &[(&str, &dyn Fn() -> Duration)]) {
     let ns = medians(runs);
     println!("{title}");
     for ((name, _), ns_each) in runs.iter().zip(&ns) {
         println!(
-            "  {name:<28} {ns_each:>8.1} ns/op   RcuHashMap is {:>5.2}x as fast",
-            ns_each / ns[0]
+            "  {name:<28} {ns_each:>8.1} ns/op   {} is {:>5.2}x as fast, {} {:>5.2}x",
+            runs[0].0,
+            ns_each / ns[0],
+            runs[1].0,
+            ns_each / ns[1]
         );
     }
 }
@@ -318,6 +269,7 @@ fn interleaved(_c: &mut Criterion) {
     );
     for (keys, size) in SIZES {
         let rcu: Rcu = prefilled(keys);
+        let flat: RcuFlat = prefilled(keys);
         let papaya: Papaya = prefilled(keys);
         let dashmap: DashMap = prefilled(keys);
         let scc: Scc = prefilled(keys);
@@ -327,7 +279,8 @@ fn interleaved(_c: &mut Criterion) {
         print_medians(
             &format!("read_heavy (99% get), {size} keys, 2 threads"),
             &[
-                (Rcu::NAME, &|| drive_mix(&rcu, 2, keys, mix, n)),
+                (<Rcu>::NAME, &|| drive_mix(&rcu, 2, keys, mix, n)),
+                (RcuFlat::NAME, &|| drive_mix(&flat, 2, keys, mix, n)),
                 (Papaya::NAME, &|| drive_mix(&papaya, 2, keys, mix, n)),
                 (DashMap::NAME, &|| drive_mix(&dashmap, 2, keys, mix, n)),
                 (Scc::NAME, &|| drive_mix(&scc, 2, keys, mix, n)),
@@ -341,7 +294,8 @@ fn interleaved(_c: &mut Criterion) {
         print_medians(
             &format!("cmb_read_heavy (98/1/1), {size} keys, 2 threads"),
             &[
-                (Rcu::NAME, &|| drive_ops(&rcu, 2, keys, mix, n)),
+                (<Rcu>::NAME, &|| drive_ops(&rcu, 2, keys, mix, n)),
+                (RcuFlat::NAME, &|| drive_ops(&flat, 2, keys, mix, n)),
                 (Papaya::NAME, &|| drive_ops(&papaya, 2, keys, mix, n)),
                 (DashMap::NAME, &|| drive_ops(&dashmap, 2, keys, mix, n)),
                 (Scc::NAME, &|| drive_ops(&scc, 2, keys, mix, n)),
@@ -354,6 +308,9 @@ fn interleaved(_c: &mut Criterion) {
             &format!("single-thread get, {size} keys"),
             &[
                 ("RcuHashMap get", &|| drive_single(keys, n, |k| rcu.get(k))),
+                ("RcuFlatHashMap get", &|| {
+                    drive_single(keys, n, |k| flat.get(k))
+                }),
                 ("std HashMap get", &|| {
                     drive_single(keys, n, |k| plain.get(&k).copied())
                 }),
@@ -368,6 +325,7 @@ fn mixes(c: &mut Criterion) {
         for (keys, size) in SIZES {
             let mut group = common::group(c, &format!("hash_map_{}_{size}", mix.name));
             sweep::<Rcu>(&mut group, keys, |m, t, i| drive_mix(m, t, keys, mix, i));
+            sweep::<RcuFlat>(&mut group, keys, |m, t, i| drive_mix(m, t, keys, mix, i));
             sweep::<Papaya>(&mut group, keys, |m, t, i| drive_mix(m, t, keys, mix, i));
             sweep::<DashMap>(&mut group, keys, |m, t, i| drive_mix(m, t, keys, mix, i));
             sweep::<Scc>(&mut group, keys, |m, t, i| drive_mix(m, t, keys, mix, i));
@@ -386,6 +344,10 @@ fn single_thread(c: &mut Criterion) {
         rcu_core::register_thread();
         group.bench_function(BenchmarkId::new("RcuHashMap get", size), |b| {
             b.iter_custom(|iters| drive_single(keys, iters, |k| rcu.get(k)));
+        });
+        let flat: RcuFlat = prefilled(keys);
+        group.bench_function(BenchmarkId::new("RcuFlatHashMap get", size), |b| {
+            b.iter_custom(|iters| drive_single(keys, iters, |k| flat.get(k)));
         });
         let plain = plain_map(keys);
         group.bench_function(BenchmarkId::new("std HashMap get", size), |b| {

@@ -4,7 +4,8 @@
 //! `write_every` is a write (insert of a fresh key followed by its removal, so the size stays put),
 //! the others are `get`s of uniformly random present keys, each under its own read-side section or
 //! lock. Every contender hashes with `std`'s `RandomState` (SipHash-1-3). The contenders that only need
-//! rcu-queue and `std` live here: rcu-queue's `RcuHashMap` and `std::sync::RwLock<HashMap>`; dashmap,
+//! rcu-queue and `std` live here: rcu-queue's `RcuHashMap` and `RcuFlatHashMap` (one [`Rcu`] driver
+//! over both, [`RcuTable`]) and `std::sync::RwLock<HashMap>`; dashmap,
 //! papaya, scc and `parking_lot::RwLock<HashMap>` live next to the criterion target. Also here: the
 //! single-thread floor (an unsynchronized `std::collections::HashMap::get`), the hashing cost alone,
 //! and `RcuHashMap` lookups while another thread resizes the table in a loop.
@@ -16,7 +17,9 @@ use std::hint::black_box;
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
-use rcu_queue::RcuHashMap;
+use rcu_core::DefaultDomain;
+use rcu_queue::map::{Boxed, Inline, Layout};
+use rcu_queue::{RcuFlatHashMap, RcuHashMap};
 
 use crate::driver::{time_once, timed_parallel};
 
@@ -188,7 +191,7 @@ pub fn drive_ops<M: BenchMap>(
 ///
 /// ```
 /// use benches::hash_map::{BenchMap, Rcu, worst_insert};
-/// let map = Rcu::with_capacity(0, Default::default());
+/// let map: Rcu = Rcu::with_capacity(0, Default::default());
 /// let (worst, total) = worst_insert(&map, 10_000);
 /// assert!(worst <= total && map.get(9_999) == Some(9_999));
 /// ```
@@ -297,15 +300,68 @@ pub fn drive_mix<M: BenchMap>(
     elapsed
 }
 
-/// rcu-queue's `RcuHashMap` (`qht_lookup` under `rcu_read_lock`, one guard per `get`).
-#[derive(Debug)]
-pub struct Rcu(pub RcuHashMap<u64, u64>);
+/// One of rcu-queue's maps, `u64 -> u64` with `RandomState` in the default domain: what [`Rcu`]
+/// needs to build and reach it. Both are the same `RcuHashMap` code with a different layout, so
+/// one [`BenchMap`] impl drives them.
+pub trait RcuTable: Send + Sync {
+    /// Where the pairs live: [`Boxed`] (a node each) or [`Inline`] (in the buckets).
+    type Layout: Layout<u64, u64>;
 
-impl BenchMap for Rcu {
+    /// The contender's name.
+    const NAME: &'static str;
+
+    /// An empty map sized for `capacity` keys.
+    fn build(capacity: usize, hasher: RandomState) -> Self;
+
+    /// The map, as the `RcuHashMap` of its layout.
+    fn table(&self) -> &RcuHashMap<u64, u64, RandomState, DefaultDomain, Self::Layout>;
+}
+
+impl RcuTable for RcuHashMap<u64, u64> {
+    type Layout = Boxed;
     const NAME: &'static str = "RcuHashMap";
 
+    fn build(capacity: usize, hasher: RandomState) -> Self {
+        RcuHashMap::with_capacity_and_hasher(capacity, hasher)
+    }
+
+    fn table(&self) -> &Self {
+        self
+    }
+}
+
+impl RcuTable for RcuFlatHashMap<u64, u64> {
+    type Layout = Inline;
+    const NAME: &'static str = "RcuFlatHashMap";
+
+    fn build(capacity: usize, hasher: RandomState) -> Self {
+        RcuFlatHashMap::with_capacity_and_hasher(capacity, hasher)
+    }
+
+    fn table(&self) -> &RcuHashMap<u64, u64, RandomState, DefaultDomain, Inline> {
+        self
+    }
+}
+
+/// An rcu-queue map (`qht_lookup` under `rcu_read_lock`, one guard per `get`): `RcuHashMap` by
+/// default, [`RcuFlat`] for `RcuFlatHashMap`.
+#[derive(Debug)]
+pub struct Rcu<M = RcuHashMap<u64, u64>>(pub M);
+
+/// rcu-queue's `RcuFlatHashMap` (pairs stored in the buckets).
+///
+/// ```
+/// use benches::hash_map::{BenchMap, RcuFlat, prefilled};
+/// let map: RcuFlat = prefilled(100);
+/// assert_eq!((map.get(7), RcuFlat::NAME), (Some(7), "RcuFlatHashMap"));
+/// ```
+pub type RcuFlat = Rcu<RcuFlatHashMap<u64, u64>>;
+
+impl<M: RcuTable> BenchMap for Rcu<M> {
+    const NAME: &'static str = M::NAME;
+
     fn with_capacity(capacity: usize, hasher: RandomState) -> Self {
-        Rcu(RcuHashMap::with_capacity_and_hasher(capacity, hasher))
+        Rcu(M::build(capacity, hasher))
     }
 
     fn register(&self) {
@@ -315,15 +371,15 @@ impl BenchMap for Rcu {
     #[inline]
     fn get(&self, key: u64) -> Option<u64> {
         let guard = rcu_core::read_lock();
-        self.0.get(&key, &guard).copied()
+        self.0.table().get(&key, &guard).copied()
     }
 
     fn insert(&self, key: u64, value: u64) {
-        self.0.insert(key, value);
+        self.0.table().insert(key, value);
     }
 
     fn remove(&self, key: u64) {
-        self.0.remove(&key);
+        self.0.table().remove(&key);
     }
 
     fn quiesce(&self) {
@@ -461,19 +517,25 @@ mod tests {
             assert_eq!(map.get(10_000), None);
         }
         check::<Rcu>();
+        check::<RcuFlat>();
         check::<StdRwLock>();
     }
 
     #[test]
     fn conc_map_bench_mixes_keep_prefilled_keys_and_bound_growth() {
-        for mix in [CMB_READ_HEAVY, CMB_EXCHANGE, CMB_RAPID_GROW] {
-            let map: Rcu = prefilled(500);
-            drive_ops(&map, 2, 500, mix, 3000);
-            for k in 0..500 {
-                assert_eq!(map.get(k), Some(k), "{}", mix.name);
+        fn check<M: RcuTable>() {
+            for mix in [CMB_READ_HEAVY, CMB_EXCHANGE, CMB_RAPID_GROW] {
+                let map: Rcu<M> = prefilled(500);
+                drive_ops(&map, 2, 500, mix, 3000);
+                for k in 0..500 {
+                    assert_eq!(map.get(k), Some(k), "{} {}", M::NAME, mix.name);
+                }
+                let len = map.0.table().len();
+                assert!(len <= 500 + 2 * WINDOW as usize, "{} {}", M::NAME, mix.name);
             }
-            assert!(map.0.len() <= 500 + 2 * WINDOW as usize, "{}", mix.name);
         }
+        check::<RcuHashMap<u64, u64>>();
+        check::<RcuFlatHashMap<u64, u64>>();
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! | `call_rcu` / `rcu_barrier` | [`reclaim::Reclaimer`], [`reclaim::Probe`] | [`reclaim::drive_enqueue`], [`reclaim::drive_reclaim`], [`reclaim::drive_barrier`], [`reclaim::flood`], [`reclaim::callback_latency`] | `benches/call_rcu.rs`, the report bin (flood) |
 //! | list traversal under churn | [`list::TraversalList`] (lists of [`slist::SList`] nodes and `Vec`s) | [`list::drive_traverse`] | `benches/list_traversal.rs` |
 //! | polling API cost | – | [`polling::drive_start_poll`], [`polling::drive_poll_state`] | `benches/polling.rs` |
-//! | hash-map get/write mixes | [`hash_map::BenchMap`] | [`hash_map::drive_mix`], [`hash_map::drive_single`], [`hash_map::drive_gets_during_resize`] | `benches/hash_map.rs` |
+//! | hash-map get/write mixes | [`hash_map::BenchMap`] ([`hash_map::RcuTable`] for rcu-queue's two maps) | [`hash_map::drive_mix`], [`hash_map::drive_ops`], [`hash_map::drive_single`], [`hash_map::drive_gets_during_resize`], [`footprint::bytes_per_entry`] | `benches/hash_map.rs`, the report bin (bytes per entry) |
 //! | awaiting grace periods | [`grace_period::GracePeriod`] ([`async_gp::RcuCoreAsync`]) | [`grace_period::drive_synchronize`], [`async_gp::drive_concurrent_awaits`] | `benches/async_gp.rs` |
 //! | qdev-demo requests | the `--sync` mode ([`qdev::QdevBench`]) | [`qdev::drive_requests`], [`qdev::latency_run`] | `benches/qdev_lookup.rs` |
 //!
@@ -37,6 +37,7 @@
 
 pub mod async_gp;
 pub mod driver;
+pub mod footprint;
 pub mod grace_period;
 pub mod hash_map;
 pub mod list;

@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::criterion::Results;
+use benches::hash_map::SIZES;
+
 use crate::extra::{self, Extra};
 use crate::groups::Spec;
 use crate::machine::Machine;
@@ -150,7 +152,33 @@ pub fn extra(md: &mut String, extra: &Extra) {
             );
         }
     }
+    if !extra.footprints.is_empty() {
+        footprints(md, extra);
+    }
     md.push('\n');
+}
+
+/// The hash maps' bytes per entry, one row per map, one column per size.
+fn footprints(md: &mut String, extra: &Extra) {
+    let _ = writeln!(
+        md,
+        "\nHash-map footprint: live bytes per `u64 -> u64` entry of a map prefilled with `RandomState`, \
+         counted by this binary's allocator after the tables a resize retired were freed:\n\n\
+         | map | {} |\n|---|{}",
+        SIZES.map(|(_, size)| size).join(" | "),
+        "---:|".repeat(SIZES.len())
+    );
+    for map in extra::MAP_KINDS {
+        let cells: Vec<String> = SIZES
+            .iter()
+            .map(|&(_, size)| {
+                extra
+                    .footprint(map, size)
+                    .map_or_else(|| "–".to_owned(), |b| format!("{b:.1} B"))
+            })
+            .collect();
+        let _ = writeln!(md, "| {map} | {} |", cells.join(" | "));
+    }
 }
 
 /// The busy-server flood's table.

@@ -1,12 +1,15 @@
 //! Measurements criterion cannot hold: grace periods per round with concurrent callers
-//! (a counter, not a time) and the busy-server `call_rcu` flood (peak backlog, peak memory,
+//! (a counter, not a time), the busy-server `call_rcu` flood (peak backlog, peak memory,
 //! throughput and retire-to-free latency; each contender floods in a fresh child process of
-//! this binary, so its peak RSS is its own).
+//! this binary, so its peak RSS is its own) and the hash maps' bytes per entry (counted by this
+//! binary's allocator, `benches::footprint`).
 
 use std::process::Command;
 use std::time::Duration;
 
+use benches::footprint::bytes_per_entry;
 use benches::grace_period::{RcuCore, Readers, grace_periods_per_round};
+use benches::hash_map::{BenchMap, Rcu, RcuFlat, SIZES, plain_map, prefilled};
 use benches::qdev::{LatencyRun, latency_run};
 use benches::reclaim::{
     Crossbeam, Flood, FloodStats, Latency, Probe, RcuFree, RcuIntrusive, callback_latency, flood,
@@ -75,6 +78,20 @@ pub const QDEV_RUN: Duration = Duration::from_secs(1);
 /// I/O threads of the qdev-demo latency runs.
 pub const QDEV_IOTHREADS: usize = 2;
 
+/// The maps whose bytes per entry are counted (`u64 -> u64`, `RandomState`, at each of
+/// [`SIZES`]): rcu-queue's two and the unsynchronized `std::collections::HashMap`.
+pub const MAP_KINDS: &[&str] = &["RcuHashMap", "RcuFlatHashMap", "std HashMap"];
+
+/// Bytes per entry of one map at one size.
+#[derive(Debug, PartialEq)]
+pub struct Footprint {
+    /// One of [`MAP_KINDS`].
+    pub map: &'static str,
+    /// The size's name in [`SIZES`] (`1k`, `100k`, `1m`).
+    pub size: &'static str,
+    pub bytes_per_entry: f64,
+}
+
 /// One qdev-demo latency run.
 #[derive(Debug)]
 pub struct QdevReport {
@@ -89,6 +106,7 @@ pub struct Selection {
     pub grace_periods: bool,
     pub flood: bool,
     pub qdev: bool,
+    pub maps: bool,
     pub flood_secs: f64,
 }
 
@@ -98,6 +116,7 @@ impl Default for Selection {
             grace_periods: true,
             flood: true,
             qdev: true,
+            maps: true,
             flood_secs: FLOOD_SECS,
         }
     }
@@ -119,15 +138,19 @@ impl Selection {
         if self.qdev {
             parts.push("qdev-demo latency (about 7 s)".to_owned());
         }
+        if self.maps {
+            parts.push("hash-map bytes per entry (about 2 s)".to_owned());
+        }
         parts.join(", ")
     }
 
-    /// From a comma-separated list of `gp`, `flood`, `qdev`.
+    /// From a comma-separated list of `gp`, `flood`, `qdev`, `maps`.
     pub fn parse(list: &str, flood_secs: f64) -> Result<Selection, String> {
         let mut s = Selection {
             grace_periods: false,
             flood: false,
             qdev: false,
+            maps: false,
             flood_secs,
         };
         for item in list.split(',') {
@@ -135,9 +158,10 @@ impl Selection {
                 "gp" => s.grace_periods = true,
                 "flood" => s.flood = true,
                 "qdev" => s.qdev = true,
+                "maps" => s.maps = true,
                 other => {
                     return Err(format!(
-                        "--extra: unknown measurement {other:?} (gp, flood, qdev)"
+                        "--extra: unknown measurement {other:?} (gp, flood, qdev, maps)"
                     ));
                 }
             }
@@ -156,6 +180,7 @@ pub struct Extra {
     pub flood_secs: Option<f64>,
     pub floods: Vec<FloodReport>,
     pub qdev: Vec<QdevReport>,
+    pub footprints: Vec<Footprint>,
 }
 
 impl Extra {
@@ -194,7 +219,36 @@ impl Extra {
                 }
             }
         }
+        if which.maps {
+            for (keys, size) in SIZES {
+                for (map, bytes_per_entry) in [
+                    (
+                        <Rcu>::NAME,
+                        bytes_per_entry(keys, || prefilled::<Rcu>(keys)),
+                    ),
+                    (
+                        RcuFlat::NAME,
+                        bytes_per_entry(keys, || prefilled::<RcuFlat>(keys)),
+                    ),
+                    (MAP_KINDS[2], bytes_per_entry(keys, || plain_map(keys))),
+                ] {
+                    extra.footprints.push(Footprint {
+                        map,
+                        size,
+                        bytes_per_entry,
+                    });
+                }
+            }
+        }
         extra
+    }
+
+    /// The bytes per entry of `map` at `size`.
+    pub fn footprint(&self, map: &str, size: &str) -> Option<f64> {
+        self.footprints
+            .iter()
+            .find(|f| f.map == map && f.size == size)
+            .map(|f| f.bytes_per_entry)
     }
 
     /// The qdev-demo latency run of `mode` (by its spelling) with or without hot-plug.
@@ -222,7 +276,9 @@ impl Extra {
     ///   latency, KIND `rcu-core`, `rcu-core free_rcu` or `crossbeam-epoch`, LOAD `idle` or
     ///   `flood`;
     /// * `qdev_p99_raw_ns/MODE/LOAD` and `qdev_p99_corrected_ns/MODE/LOAD`: qdev-demo's p99
-    ///   lookup latency, MODE one of `rcu`, `bql`, `rwlock`, LOAD `hotplug` or `quiet`.
+    ///   lookup latency, MODE one of `rcu`, `bql`, `rwlock`, LOAD `hotplug` or `quiet`;
+    /// * `map_bytes_per_entry/MAP/SIZE`: live bytes per `u64 -> u64` entry of a prefilled map,
+    ///   MAP one of [`MAP_KINDS`], SIZE `1k`, `100k` or `1m`.
     pub fn unit_of(key: &str) -> Option<Unit> {
         let (kind, rest) = key.split_once('/')?;
         match kind {
@@ -242,6 +298,11 @@ impl Extra {
                 (SyncMode::ALL.iter().any(|m| m.as_str() == mode)
                     && matches!(load, "hotplug" | "quiet"))
                 .then_some(Unit::Nanos)
+            }
+            "map_bytes_per_entry" => {
+                let (map, size) = rest.split_once('/')?;
+                (MAP_KINDS.contains(&map) && SIZES.iter().any(|&(_, s)| s == size))
+                    .then_some(Unit::Bytes)
             }
             _ => None,
         }
@@ -267,7 +328,7 @@ impl Extra {
                     l.p99
                 }) as f64
             }
-            _ => {
+            "qdev_p99_raw_ns" | "qdev_p99_corrected_ns" => {
                 let (mode, load) = rest.split_once('/')?;
                 let run = self.qdev(mode, load == "hotplug")?;
                 let histogram = if kind == "qdev_p99_raw_ns" {
@@ -277,6 +338,11 @@ impl Extra {
                 };
                 histogram.percentile_ns(99.0) as f64
             }
+            "map_bytes_per_entry" => {
+                let (map, size) = rest.split_once('/')?;
+                self.footprint(map, size)?
+            }
+            _ => unreachable!("unit_of knows only the kinds above"),
         };
         Some((value, unit))
     }
@@ -291,6 +357,8 @@ pub enum Unit {
     /// A number of callbacks (a whole number).
     Callbacks,
     Mebibytes,
+    /// Bytes per map entry.
+    Bytes,
 }
 
 impl Unit {
@@ -307,6 +375,7 @@ impl Unit {
             Unit::Count => format!("{value:.2}"),
             Unit::Callbacks => format!("{value:.0} callbacks"),
             Unit::Mebibytes => format!("{value:.1} MiB"),
+            Unit::Bytes => format!("{value:.1} B/entry"),
         }
     }
 }
@@ -506,6 +575,12 @@ mod tests {
         assert_eq!(Extra::unit_of("qdev_p99_raw_ns/bql/sometimes"), None);
         assert_eq!(Extra::unit_of("flood_peak_rss_mib"), None);
         assert_eq!(
+            Extra::unit_of("map_bytes_per_entry/RcuFlatHashMap/1m"),
+            Some(Unit::Bytes)
+        );
+        assert_eq!(Extra::unit_of("map_bytes_per_entry/dashmap/1m"), None);
+        assert_eq!(Extra::unit_of("map_bytes_per_entry/RcuHashMap/2k"), None);
+        assert_eq!(
             Extra::default().metric("grace_periods_per_round/no_reader"),
             None
         );
@@ -517,12 +592,32 @@ mod tests {
             extra.metric("grace_periods_per_round/busy_reader"),
             Some((1.5, Unit::Count))
         );
+        let extra = Extra {
+            footprints: vec![Footprint {
+                map: "RcuFlatHashMap",
+                size: "100k",
+                bytes_per_entry: 21.5,
+            }],
+            ..Extra::default()
+        };
+        assert_eq!(
+            extra.metric("map_bytes_per_entry/RcuFlatHashMap/100k"),
+            Some((21.5, Unit::Bytes))
+        );
+        assert_eq!(extra.metric("map_bytes_per_entry/RcuFlatHashMap/1k"), None);
+    }
+
+    /// The map contenders' names are the criterion contenders' (one spelling in the targets).
+    #[test]
+    fn map_kinds_are_the_bench_names() {
+        assert_eq!(MAP_KINDS[..2], [<Rcu>::NAME, RcuFlat::NAME]);
     }
 
     #[test]
     fn the_extra_selection_parses() {
         let s = Selection::parse("flood,gp", 0.5).unwrap();
-        assert!(s.flood && s.grace_periods && !s.qdev);
+        assert!(s.flood && s.grace_periods && !s.qdev && !s.maps);
+        assert!(Selection::parse("maps", 1.0).unwrap().maps);
         assert_eq!(s.flood_secs, 0.5);
         assert_eq!(
             s.describe(),

@@ -537,9 +537,9 @@ pub const SPECS: &[Spec<'static>] = &[
     Spec {
         group: "hash_map_single_thread",
         title: "7p. Hash map get on one thread",
-        what: "One thread looks up present keys: `RcuHashMap::get` under a read guard, an unsynchronized \
-               `std::collections::HashMap::get`, and hashing the key alone with `RandomState` (the part of both \
-               that is not the table). Gets/s; higher is better.",
+        what: "One thread looks up present keys: `RcuHashMap::get` and `RcuFlatHashMap::get` (the pairs in the \
+               buckets) under a read guard, an unsynchronized `std::collections::HashMap::get`, and hashing the key \
+               alone with `RandomState` (the part of all that is not the table). Gets/s; higher is better.",
         param: "{} keys",
         metric: Metric::Rate,
         baseline: "RcuHashMap get",

@@ -3,7 +3,8 @@
 //! `cargo bench -p benches` first), checks the targets of `benches/targets.toml`, and adds
 //! a few measurements of its own that criterion cannot hold (grace periods per round,
 //! backlog, peak RSS, throughput and retire-to-free latency under a busy-server `call_rcu`
-//! flood, each contender in a fresh child process, qdev-demo latency percentiles).
+//! flood, each contender in a fresh child process, qdev-demo latency percentiles, the hash maps'
+//! bytes per entry).
 //! With `--scaling-only` it writes just the thread-scaling groups, as a section of its own
 //! for a machine other than the one BENCHMARKS.md was measured on (`benches/scaling-sweep.sh`).
 
@@ -47,7 +48,8 @@ Writes BENCHMARKS.md (default: the workspace root) and one SVG per criterion gro
   --extra LIST         run only these of them, comma-separated: gp (grace periods
                        per round), flood (the busy-server call_rcu flood and
                        retire-to-free latency, one child process per contender),
-                       qdev (qdev-demo latency); default all
+                       qdev (qdev-demo latency), maps (hash-map bytes per
+                       entry); default all
   --flood-secs S       how long each contender floods (default 10)
   --scaling-only       only the thread-scaling groups, no targets, notes or extra
                        measurements: a larger machine's section (benches/scaling-sweep.sh)
@@ -122,6 +124,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
     }
     Ok(options)
 }
+
+/// Counts live bytes for the hash maps' bytes per entry (`benches::footprint`).
+#[global_allocator]
+static ALLOC: benches::footprint::Counting = benches::footprint::Counting;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).peekable();

@@ -19,6 +19,8 @@ pub const PALETTE: &[(&str, RGBColor)] = &[
     ("RcuHashMap", RGBColor(214, 39, 40)),
     ("RcuHashMap get", RGBColor(214, 39, 40)),
     ("RcuHashMap get, resizing", RGBColor(255, 152, 150)),
+    ("RcuFlatHashMap", RGBColor(230, 85, 13)),
+    ("RcuFlatHashMap get", RGBColor(230, 85, 13)),
     ("rcu-core synchronize_rcu", RGBColor(214, 39, 40)),
     ("rcu-core synchronize_rcu_async", RGBColor(255, 187, 120)),
     ("rcu-core async", RGBColor(255, 187, 120)),
@@ -82,6 +84,7 @@ pub fn colour(contender: &str) -> RGBColor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use benches::hash_map::BenchMap;
     use benches::list::TraversalList;
     use benches::read_mostly::ReadMostly;
     use benches::read_side::ReadSide;
@@ -103,6 +106,7 @@ mod tests {
         ("parking_lot RwLock<HashMap>", "parking_lot RwLock"),
         ("RcuHashMap", "rcu-core"),
         ("RcuHashMap get", "rcu-core"),
+        ("RcuFlatHashMap get", "RcuFlatHashMap"),
         ("rcu-core synchronize_rcu", "rcu-core"),
         ("rcu-core RcuArcCell::read", "rcu-core"),
         ("RcuHashMap get, resizing", "rcu-core (nested)"),
@@ -155,6 +159,9 @@ mod tests {
             benches::list::StdRwLockList::NAME,
             benches::list::StdMutexList::NAME,
             benches::list::PlainList::NAME,
+            <benches::hash_map::Rcu>::NAME,
+            benches::hash_map::RcuFlat::NAME,
+            benches::hash_map::StdRwLock::NAME,
             // Contenders defined next to their criterion target (dev-dependencies).
             "crossbeam-epoch",
             "arc-swap",
