@@ -17,7 +17,7 @@ use std::fmt;
 ///
 /// Pairs are written once: a replacement appends the new pair to the key's chain before it marks
 /// the old one dead, a removal marks it dead, and the map rehashes into a new table when dead slots
-/// pile up; see [`map::layout`](super::Layout) for why readers never miss a key. Use it for maps of
+/// pile up; see [`Layout`](super::Layout) for why readers never miss a key. Use it for maps of
 /// plain data (ids, counters, offsets, small `Copy` structs); use [`RcuHashMap`] for owned or
 /// interior-mutable values (`String`, `Arc`, atomics, mutexes).
 ///

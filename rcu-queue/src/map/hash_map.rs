@@ -97,8 +97,10 @@ const HELP_GROUPS: usize = 4;
 ///
 /// # Type parameters
 ///
-/// `RcuHashMap<K, V, S = RandomState, D = DefaultDomain>`: the hasher comes third, as in std's
-/// `HashMap<K, V, S>`, dashmap and papaya, and the [`RcuDomain`] last. The struct requires
+/// `RcuHashMap<K, V, S = RandomState, D = DefaultDomain, L = Boxed>`: the hasher comes third, as
+/// in std's `HashMap<K, V, S>`, dashmap and papaya, then the [`RcuDomain`], then the [`Layout`]
+/// (heap nodes by default; `Copy` pairs stored in the table for [`RcuFlatHashMap`](super::RcuFlatHashMap),
+/// which is made with its own constructors). The struct requires
 /// `S: BuildHasher`, so putting a domain in the hasher's place fails where the type is written
 /// (spell a map of an independent domain `RcuHashMap<K, V, RandomState, Domain>`, or let
 /// [`new_in`](Self::new_in) infer it):

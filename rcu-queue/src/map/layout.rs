@@ -1,36 +1,7 @@
 //! Where an [`RcuHashMap`](super::RcuHashMap)'s entries live: the two kinds of bucket of the raw
 //! table ([`super::raw`]), behind one set of slot operations.
 //!
-//! * [`Boxed`] (the default, any key and value types): a slot holds a pointer to a heap *node*
-//!   holding the pair. A removal empties the slot (which a later insert reuses) and retires the
-//!   node; a replacement swaps the pointer. A lookup that hits reads the bucket's line and the
-//!   node's.
-//! * [`Inline`] (`Copy` keys and values: [`RcuFlatHashMap`](super::RcuFlatHashMap)): the pair is
-//!   stored in the bucket itself (three `u64 -> u64` pairs per 64-byte bucket), written once before
-//!   it is published and never changed after. A removal marks the slot *dead* (a tombstone: the
-//!   pair stays readable for readers that found it, until the whole table is retired after a grace
-//!   period); a replacement appends the new pair at the end of the key's chain and only then marks
-//!   the old one dead. A lookup that hits reads one cache line. Dead slots are never reused: the
-//!   map rehashes into a new table (the same incremental migration as a resize) when live and dead
-//!   pairs together pass the table's load, and a migration copies only the live pairs.
-//!
-//! # Why a replacement in place never hides the key ([`Inline`])
-//!
-//! Slots of a chain are filled in chain order and never emptied, so a pair appended by a
-//! replacement lies after the one it replaces. The writer publishes the new pair (`Release` store
-//! of its slot's state) before it marks the old one dead (`Release`). A reader walks the chain in
-//! order and loads each state with `Acquire`: if it sees the old pair live it may return it (the
-//! lookup overlapped the replacement); if it sees it dead, that load synchronizes with the marking,
-//! so every later load of the walk sees the new pair published. A key present throughout a lookup
-//! is therefore always found, with no per-bucket sequence lock and no retry.
-//!
-//! # Why only `Copy` types are stored inline
-//!
-//! A migration copies a pair bitwise into the new table while readers may still hold references to
-//! the old copy. For a `Copy` type that is the same value twice. A type with interior mutability
-//! (an atomic, a `Mutex`, a `Cell`) would be changed through one copy and read through the other,
-//! and an owning type (a `String`) would be dropped twice; `Copy` rules out both, and needs no drop
-//! when a dead pair is left behind.
+//! The layouts and the protocol that makes [`Inline`] safe are described on [`Layout`].
 
 use crate::sync::{
     AtomicPtr, AtomicU16,
@@ -81,6 +52,37 @@ mod sealed {
 /// values, in the table itself). The last type parameter of [`RcuHashMap`](super::RcuHashMap);
 /// sealed.
 ///
+/// * [`Boxed`] (the default, any key and value types): a slot holds a pointer to a heap *node*
+///   holding the pair. A removal empties the slot (which a later insert reuses) and retires the
+///   node; a replacement swaps the pointer. A lookup that hits reads the bucket's line and the
+///   node's.
+/// * [`Inline`] (`Copy` keys and values: [`RcuFlatHashMap`](super::RcuFlatHashMap)): the pair is
+///   stored in the bucket itself (three `u64 -> u64` pairs per 64-byte bucket), written once before
+///   it is published and never changed after. A removal marks the slot *dead* (a tombstone: the
+///   pair stays readable for readers that found it, until the whole table is retired after a grace
+///   period); a replacement appends the new pair at the end of the key's chain and only then marks
+///   the old one dead. A lookup that hits reads one cache line. Dead slots are never reused: the
+///   map rehashes into a new table (the same incremental migration as a resize) when live and dead
+///   pairs together pass the table's load, and a migration copies only the live pairs.
+///
+/// # Why a replacement never hides the key ([`Inline`])
+///
+/// Slots of a chain are filled in chain order and never emptied, so a pair appended by a
+/// replacement lies after the one it replaces. The writer publishes the new pair (`Release` store
+/// of its slot's state) before it marks the old one dead (`Release`). A reader walks the chain in
+/// order and loads each state with `Acquire`: if it sees the old pair live it may return it (the
+/// lookup overlapped the replacement); if it sees it dead, that load synchronizes with the marking,
+/// so every later load of the walk sees the new pair published. A key present throughout a lookup
+/// is therefore always found, with no per-bucket sequence lock and no retry.
+///
+/// # Why only `Copy` types are stored inline
+///
+/// A migration copies a pair bitwise into the new table while readers may still hold references to
+/// the old copy. For a `Copy` type that is the same value twice. A type with interior mutability
+/// (an atomic, a `Mutex`, a `Cell`) would be changed through one copy and read through the other,
+/// and an owning type (a `String`) would be dropped twice; `Copy` rules out both, and needs no drop
+/// when a dead pair is left behind.
+///
 /// QEMU's qht always stores pointers (its [`Boxed`]); liburcu's rculfhash embeds its node in the
 /// user's structure. [`Inline`] is hashbrown's and folly's flat layout, made RCU-safe by writing each
 /// slot once.
@@ -110,7 +112,7 @@ pub trait Layout<K, V>: sealed::Sealed + 'static {
 #[derive(Debug)]
 pub enum Boxed {}
 
-/// The flat layout: entries stored in the buckets, written once (see the [module](self) docs), for
+/// The flat layout: entries stored in the buckets, written once (see [`Layout`]), for
 /// `Copy` keys and values; [`RcuFlatHashMap`](super::RcuFlatHashMap) is the map that uses it.
 ///
 /// ```

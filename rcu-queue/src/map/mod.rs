@@ -53,6 +53,16 @@
 //!   buckets, not the nodes) with `call_rcu1`. An explicit [`resize`](RcuHashMap::resize) copies
 //!   every group itself before it returns.
 //!
+//! * **Layouts.** The above is the default [`Boxed`] layout. [`RcuFlatHashMap`] uses the
+//!   [`Inline`] one (the map's last type parameter, [`Layout`]): `Copy` pairs are stored in the
+//!   buckets themselves (three `u64 -> u64` pairs per 64-byte bucket, each slot's 16-bit state
+//!   holding its tag), written once and never changed while the table lives. A removal marks the
+//!   slot dead; a replacement appends the new pair to the chain and then marks the old one dead; a
+//!   migration copies the live pairs only, and writers start one (a *rehash*, possibly to the same
+//!   size) when live plus dead slots pass the table's load. Dead pairs are freed with their table.
+//!   The raw table, the migration and the iterator are written once against the two bucket kinds'
+//!   slot operations (`map/layout.rs`).
+//!
 //! # Why readers never miss a key during a migration
 //!
 //! A reader loads the table (`Acquire`), then the table being migrated from, if any (`Acquire`;
@@ -64,12 +74,15 @@
 //! reader's section delays. Within one table a key stays in its slot until it is removed (a
 //! replacement swaps the pointer in place), so a key present throughout a lookup is always found.
 //! A tag only filters: a reader that sees a slot's stale tag either skips a key being inserted or
-//! loads the pointer and compares the node's key. [`iter`](RcuHashMap::iter) takes each group whole
+//! loads the pointer and compares the node's key. In the [`Inline`] layout a key does move within
+//! its chain when it is replaced, but only forward, and the new pair is published before the old
+//! one is marked dead: a reader walking the chain in order finds one of them (see [`Layout`]). [`iter`](RcuHashMap::iter) takes each group whole
 //! from one table (the old one until its last old bucket is marked moved), so it yields each
-//! present key once. A migration starts only when none runs and a grace period has passed since the
-//! previous one completed (a polled `start_poll_synchronize_rcu` cookie), which keeps at most two
-//! retired tables allocated during a run of resizes; an automatic start that would have to wait
-//! for that grace period is simply postponed to a later write (a write never waits for one).
+//! present key once. A migration starts only when none runs. A shrink or a rehash also waits until a grace period
+//! has passed since the previous migration completed (a polled `start_poll_synchronize_rcu`
+//! cookie), which keeps at most two retired tables allocated during a run of them; an automatic one
+//! that would have to wait is postponed to a later write (a write never waits for a grace period).
+//! A grow never waits: the tables a run of grows retires add up to less than the current one.
 //!
 //! # Differences from QEMU and liburcu
 //!
