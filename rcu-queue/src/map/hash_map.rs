@@ -48,7 +48,7 @@ const SHRINK_RATIO: usize = 8;
 /// buckets (invariant 5); a larger shrink takes several migrations.
 const SHRINK_STEP: usize = 8;
 /// Groups a write copies for the migration besides its own key's (invariant 5).
-const HELP_GROUPS: usize = 4;
+const HELP_GROUPS: usize = 64;
 
 /// A concurrent hash map whose readers take no lock and do no atomic read-modify-write: QEMU's `qht`,
 /// liburcu's `rculfhash`.
@@ -69,7 +69,7 @@ const HELP_GROUPS: usize = 4;
 ///   holding its entry panics instead of deadlocking.
 /// * The table **resizes itself** (or on [`resize`](Self::resize)) without ever blocking readers, and
 ///   readers never miss a key that is present during a resize. An automatic resize is incremental:
-///   the writers that follow copy the old table a few buckets each (at most 40 old buckets per
+///   the writers that follow copy the old table a few buckets each (at most 520 old buckets per
 ///   write), so no write pauses for a whole rebuild. Starting one is postponed while the writing
 ///   thread holds an entry of any map, so it never waits for another map's entry holder. See the
 ///   [module docs](crate::map) for the design.
@@ -908,7 +908,8 @@ where
         let buckets = self.raw.nbuckets();
         let capacity = buckets * L::Bucket::LOAD;
         let dead = self.raw.dead();
-        let full = count * STRIPES + dead > capacity && self.len() + dead > capacity;
+        let full =
+            over_load(count * STRIPES, dead, capacity) && over_load(self.len(), dead, capacity);
         let sparse = delta < 0
             && buckets > MIN_BUCKETS
             && count * STRIPES * SHRINK_RATIO < capacity
@@ -938,7 +939,7 @@ where
         };
         self.start_migration(false, |len, dead, buckets| {
             let capacity = buckets * L::Bucket::LOAD;
-            let full = len + dead > capacity;
+            let full = over_load(len, dead, capacity);
             let shrink = buckets > MIN_BUCKETS && len * SHRINK_RATIO < capacity;
             // A full table whose keys alone fit it is rehashed at the same size (its dead slots
             // are not copied).
@@ -1002,6 +1003,14 @@ where
         drop(guards);
         true
     }
+}
+
+/// Whether a table sized for `capacity` keys needs a migration: a grow past its keys, or a rehash
+/// (to the size its keys call for) once dead [`Inline`](super::Inline) slots add a quarter of it. The
+/// slack keeps a map held at its size, with keys removed and inserted, from rehashing on every
+/// removal.
+fn over_load(keys: usize, dead: usize, capacity: usize) -> bool {
+    keys > capacity || keys + dead > capacity + capacity / 4
 }
 
 /// Bucket count for `keys` keys: a load of at most the layout's [`Bucket::LOAD`] right after a

@@ -63,7 +63,7 @@ mod sealed {
 ///   period); a replacement appends the new pair at the end of the key's chain and only then marks
 ///   the old one dead. A lookup that hits reads one cache line. Dead slots are never reused: the
 ///   map rehashes into a new table (the same incremental migration as a resize) when live and dead
-///   pairs together pass the table's load, and a migration copies only the live pairs.
+///   pairs together pass the table's load by a quarter, and a migration copies only the live pairs.
 ///
 /// # Why a replacement never hides the key ([`Inline`])
 ///

@@ -44,8 +44,8 @@
 //!   old one beside it. The keys of old bucket `i` land in a fixed set of new buckets (its *group*:
 //!   one old bucket for a grow, up to eight for a shrink, which is done in steps of at most 8x),
 //!   all under one stripe. Writers then copy the groups: each write first copies its own key's
-//!   group under its stripe (if not copied yet), and, before that, up to four groups of another
-//!   stripe if that stripe is free, so no write copies more than 40 old buckets however large the
+//!   group under its stripe (if not copied yet), and, before that, up to 64 groups of another
+//!   stripe if that stripe is free, so no write copies more than 520 old buckets however large the
 //!   table. Copying a group hashes its keys, stores the same node pointers in the new table (nodes
 //!   are immutable and shared by both tables), and only then marks the old buckets *moved* with a
 //!   `Release` store. After that, writes of the group change the new table only. The write that
@@ -59,7 +59,7 @@
 //!   holding its tag), written once and never changed while the table lives. A removal marks the
 //!   slot dead; a replacement appends the new pair to the chain and then marks the old one dead; a
 //!   migration copies the live pairs only, and writers start one (a *rehash*, possibly to the same
-//!   size) when live plus dead slots pass the table's load. Dead pairs are freed with their table.
+//!   size) when live plus dead slots pass the table's load by a quarter. Dead pairs are freed with their table.
 //!   The raw table, the migration and the iterator are written once against the two bucket kinds'
 //!   slot operations (`map/layout.rs`).
 //!
