@@ -599,6 +599,10 @@ impl<K, V, B: Bucket<K, V>> RawTable<K, V, B> {
         // SAFETY: R1 (contract).
         if let Some(from) = unsafe { self.migrating_from(table) } {
             let old = from.bucket(hash);
+            // Both lines are fetched at once: the new bucket is read whenever the old one is
+            // marked moved, and waiting for the old line before asking for the new one would add
+            // a second cache miss to every such lookup.
+            prefetch(table.bucket(hash));
             // Acquire: pairs with the Release store in `migrate` that marks the group copied, so
             // the copies in `table` are visible. Not copied: the old bucket still holds every key
             // of its group (writers copy a group before they change it).
