@@ -85,9 +85,22 @@ trait Chain<K, V>: Bucket<K, V> {
         unsafe { next.as_ref() }
     }
 
-    /// This bucket and its overflow buckets.
+    /// This bucket and its overflow buckets. Each overflow pointer is loaded only when the next
+    /// bucket is asked for, after the caller has read the bucket before it: a reader ([`RawIter`])
+    /// that sees an [`Inline`](super::Inline) slot dead must then see the overflow bucket that a
+    /// replacement appended before marking it (`core::iter::successors` would load the pointer
+    /// first, when it yields the bucket, and miss it: the `map_loom_inline` iter model).
     fn chain(&self) -> impl Iterator<Item = &Self> {
-        core::iter::successors(Some(self), |bucket| bucket.next_bucket())
+        let mut first = Some(self);
+        let mut last: Option<&Self> = None;
+        core::iter::from_fn(move || {
+            let bucket = match first.take() {
+                Some(bucket) => bucket,
+                None => last?.next_bucket()?,
+            };
+            last = Some(bucket);
+            Some(bucket)
+        })
     }
 
     /// The live slots of this bucket, with their entries. The caller owns the table or holds the
