@@ -354,10 +354,19 @@ impl<K, V, B: Bucket<K, V>> Drop for Table<K, V, B> {
     }
 }
 
+/// A slot holding a key: its bucket, its index there, and its entry.
+type FoundSlot<K, V, B> = (NonNull<B>, usize, NonNull<Node<K, V>>);
+
+/// The current table and the one a migration copies from, if any ([`RawTable::tables`]).
+type Tables<'a, K, V, B> = (&'a Table<K, V, B>, Option<&'a Table<K, V, B>>);
+
+/// What [`RawTable::replace_at`] returns: the old entry, then the new one.
+pub type Replaced<K, V> = (NonNull<Node<K, V>>, NonNull<Node<K, V>>);
+
 /// Where a key is, or would go, in the current table; valid only under the writer lock (W1).
 pub struct Position<K, V, B: Bucket<K, V> = NodeBucket<K, V>> {
     /// The slot holding the key, and its entry.
-    found: Option<(NonNull<B>, usize, NonNull<Node<K, V>>)>,
+    found: Option<FoundSlot<K, V, B>>,
     /// The first free slot of the chain (`None`: all used).
     free: Option<(NonNull<B>, usize)>,
     /// The chain's last bucket (where a full chain grows).
@@ -498,7 +507,7 @@ impl<K, V, B: Bucket<K, V>> RawTable<K, V, B> {
     ///
     /// R1, and both are used only inside the section.
     #[inline]
-    unsafe fn tables(&self) -> (&Table<K, V, B>, Option<&Table<K, V, B>>) {
+    unsafe fn tables(&self) -> Tables<'_, K, V, B> {
         // Acquire: as in `table`.
         let (table, migrating) = untag(self.current.load(Acquire));
         // SAFETY: R1 (contract): `current` is never null and the section keeps it allocated.
@@ -695,11 +704,7 @@ impl<K, V, B: Bucket<K, V>> RawTable<K, V, B> {
     /// # Safety
     ///
     /// W1 for `pos`, and `pos.found()` is `Some`.
-    pub unsafe fn replace_at(
-        &self,
-        pos: &Position<K, V, B>,
-        item: B::Item,
-    ) -> (NonNull<Node<K, V>>, NonNull<Node<K, V>>) {
+    pub unsafe fn replace_at(&self, pos: &Position<K, V, B>, item: B::Item) -> Replaced<K, V> {
         let (bucket, i) = pos.found_slot("replace_at");
         let old = pos.found().expect("found_slot checked it");
         // SAFETY: W1 and the slot is live (contract).
