@@ -101,15 +101,17 @@ fn filled(
 fn insert_node(map: &Map, n: NonNull<N>) -> Option<NonNull<N>> {
     // SAFETY: not shared yet.
     let key = unsafe { n.as_ref() }.key;
-    // SAFETY: this model's only writer (raw W1); `n` is fresh.
+    // SAFETY: this model's only writer (raw W1); `n` is fresh, from `Node::alloc` (a leaked `Box`),
+    // and the table takes it back as the `Box` it stores.
     unsafe {
         let done = map.migrate(0, Some(key), 0, |k| *k);
         assert!(done.finished.is_none(), "budget 0 completes nothing");
         let pos = map.locate(key, |k| *k == key);
+        let item = Box::from_raw(n.as_ptr());
         if pos.found().is_some() {
-            Some(map.replace_at(&pos, n))
+            Some(map.replace_at(&pos, item).0)
         } else {
-            map.insert_at(&pos, n);
+            map.insert_at(&pos, item);
             None
         }
     }
@@ -228,7 +230,8 @@ fn resize_vs_get() {
         let seen = reader.join().unwrap();
         // SAFETY: both migrations completed and the only reader is joined (the tables are plain
         // allocations, which loom does not track: W3's grace period is the safe map's business).
-        unsafe { old.map(|t| T::reclaim(T::rcu_head(t))) };
+        old.into_iter()
+            .for_each(|t| unsafe { T::reclaim(T::rcu_head(t)) });
         for (k, v) in seen {
             assert_eq!(v, Some(10 + k), "key {k} missed during a resize");
         }

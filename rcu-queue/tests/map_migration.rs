@@ -6,12 +6,20 @@
 //! done, migrations started (each one only after the previous one completed) and reader passes that
 //! overlapped a change of table.
 //!
+//! The same run drives `RcuFlatHashMap` (pairs stored in the buckets): its writers' replacements
+//! and removals leave dead slots, and the map also rehashes at the same size; a fixed key's value,
+//! copied by each migration, changes address then, which the run counts (`moves`: more moves than
+//! bucket-count changes means same-size rehashes ran). Readers also check each value intact.
+//!
 //! Negative control: built with `--cfg rcu_broken_migration`, the migration marks a group moved
-//! before it places the copies, and the readers must be seen missing keys:
+//! before it places the copies, and the readers of each map kind must be seen missing keys:
 //! `RUSTFLAGS="--cfg rcu_broken_migration" cargo test -p rcu-queue --release --test map_migration`.
 #![cfg(not(loom))]
 
-use rcu_queue::RcuHashMap;
+use rcu_core::DefaultDomain;
+use rcu_queue::map::Layout;
+use rcu_queue::{RcuFlatHashMap, RcuHashMap};
+use std::collections::hash_map::RandomState;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
@@ -27,24 +35,44 @@ struct Report {
     iterations: u64,
     iteration_errors: u64,
     migrations: u64,
+    /// Changes of the address of key 0's value seen by writer 1 (each one a migration that copied
+    /// it: flat maps only; a lower bound).
+    moves: u64,
     overlapped: u64,
+}
+
+/// A map of either layout, as `run` drives it.
+type Map<L> = RcuHashMap<u64, u64, RandomState, DefaultDomain, L>;
+
+/// Runs [`run`] on a new `RcuHashMap` (`flat` false) or `RcuFlatHashMap`.
+fn run_kind(flat: bool, min_migrations: u64, min_time: Duration, max_time: Duration) -> Report {
+    if flat {
+        run(&*RcuFlatHashMap::new(), min_migrations, min_time, max_time)
+    } else {
+        run(&RcuHashMap::new(), min_migrations, min_time, max_time)
+    }
 }
 
 /// Runs rounds of growth and shrinkage until at least `min_migrations` migrations have started and
 /// `min_time` has passed, never past `max_time`.
-fn run(min_migrations: u64, min_time: Duration, max_time: Duration) -> Report {
-    let map = RcuHashMap::new();
+fn run<L: Layout<u64, u64>>(
+    map: &Map<L>,
+    min_migrations: u64,
+    min_time: Duration,
+    max_time: Duration,
+) -> Report {
     for k in 0..FIXED {
         map.insert(k, k * 3);
     }
     let stop = AtomicBool::new(false);
     let readers_started = AtomicU64::new(0);
     let migrations = AtomicU64::new(0);
+    let moves = AtomicU64::new(0);
     let totals = [(); 5].map(|()| AtomicU64::new(0));
     let start = Instant::now();
     std::thread::scope(|s| {
         for reader in 0..2 {
-            let (map, stop, totals, migrations) = (&map, &stop, &totals, &migrations);
+            let (stop, totals, migrations) = (&stop, &totals, &migrations);
             let readers_started = &readers_started;
             s.spawn(move || {
                 readers_started.fetch_add(1, Relaxed);
@@ -91,24 +119,37 @@ fn run(min_migrations: u64, min_time: Duration, max_time: Duration) -> Report {
         }
         let writers: Vec<_> = (1..=2u64)
             .map(|w| {
-                let (map, stop, migrations) = (&map, &stop, &migrations);
+                let (stop, migrations, moves) = (&stop, &migrations, &moves);
                 s.spawn(move || {
                     let keys = w * 1_000_000..w * 1_000_000 + CHURN;
-                    let mut buckets = map.buckets();
-                    let mut note = |map: &RcuHashMap<u64, u64>| {
+                    let at = || {
+                        let value = map.get(&0, &rcu_core::read_lock()).map(|v| v as *const u64);
+                        value.expect("key 0 is fixed") as usize
+                    };
+                    let (mut buckets, mut addr) = (map.buckets(), at());
+                    let mut note = || {
                         if w == 1 && map.buckets() != buckets {
                             buckets = map.buckets();
                             migrations.fetch_add(1, Relaxed);
+                        }
+                        if w == 1 && at() != addr {
+                            addr = at();
+                            moves.fetch_add(1, Relaxed);
                         }
                     };
                     loop {
                         for k in keys.clone() {
                             assert!(map.insert(k, k * 3));
-                            note(map);
+                            note();
+                            if k % 4 == 0 {
+                                // A replacement: a dead slot in a flat map.
+                                assert!(!map.insert(k, k * 3));
+                                note();
+                            }
                         }
                         for k in keys.clone() {
                             assert!(map.remove(&k));
-                            note(map);
+                            note();
                         }
                         let elapsed = start.elapsed();
                         let enough =
@@ -133,15 +174,21 @@ fn run(min_migrations: u64, min_time: Duration, max_time: Duration) -> Report {
         iterations,
         iteration_errors,
         migrations: migrations.into_inner(),
+        moves: moves.into_inner(),
         overlapped,
     }
 }
 
-#[test]
+/// The positive run of one map kind.
 #[cfg(not(rcu_broken_migration))]
-fn no_false_negatives_while_writers_migrate() {
-    let report = run(40, Duration::from_millis(500), Duration::from_secs(20));
-    eprintln!("{report:?}");
+fn no_false_negatives(flat: bool) -> Report {
+    let report = run_kind(
+        flat,
+        40,
+        Duration::from_millis(500),
+        Duration::from_secs(20),
+    );
+    eprintln!("flat {flat}: {report:?}");
     assert_eq!(report.misses, 0, "readers missed present keys: {report:?}");
     assert_eq!(
         report.iteration_errors, 0,
@@ -154,24 +201,59 @@ fn no_false_negatives_while_writers_migrate() {
             && report.overlapped > 0,
         "not enough work done: {report:?}"
     );
+    report
+}
+
+#[test]
+#[cfg(not(rcu_broken_migration))]
+fn no_false_negatives_while_writers_migrate() {
+    let report = no_false_negatives(false);
+    assert_eq!(report.moves, 0, "heap nodes never move: {report:?}");
+}
+
+#[test]
+#[cfg(not(rcu_broken_migration))]
+fn flat_no_false_negatives_while_writers_migrate_and_rehash() {
+    let report = no_false_negatives(true);
+    assert!(
+        report.moves > report.migrations,
+        "no same-size rehash ran (moves of key 0 not above the bucket-count changes): {report:?}"
+    );
+}
+
+/// The negative control of one map kind: reruns until the readers miss a key (at most 60 s).
+#[cfg(rcu_broken_migration)]
+fn broken_migration_is_caught(flat: bool) {
+    let (mut caught, mut lookups, mut migrations) = (0, 0, 0);
+    let started = Instant::now();
+    while caught == 0 && started.elapsed() < Duration::from_secs(60) {
+        let report = run_kind(
+            flat,
+            10,
+            Duration::from_millis(200),
+            Duration::from_secs(10),
+        );
+        eprintln!("flat {flat}: {report:?}");
+        caught += report.misses + report.iteration_errors;
+        lookups += report.lookups + report.iterations;
+        migrations += report.migrations + report.moves + report.overlapped;
+    }
+    assert!(
+        caught > 0 && lookups > 0 && migrations > 0,
+        "a migration that marks groups moved before copying them went unnoticed (flat {flat})"
+    );
 }
 
 #[test]
 #[cfg(rcu_broken_migration)]
 fn marking_groups_moved_before_copying_is_caught() {
-    let (mut caught, mut lookups, mut migrations) = (0, 0, 0);
-    let started = Instant::now();
-    while caught == 0 && started.elapsed() < Duration::from_secs(60) {
-        let report = run(10, Duration::from_millis(200), Duration::from_secs(10));
-        eprintln!("{report:?}");
-        caught += report.misses + report.iteration_errors;
-        lookups += report.lookups + report.iterations;
-        migrations += report.migrations + report.overlapped;
-    }
-    assert!(
-        caught > 0 && lookups > 0 && migrations > 0,
-        "a migration that marks groups moved before copying them went unnoticed"
-    );
+    broken_migration_is_caught(false);
+}
+
+#[test]
+#[cfg(rcu_broken_migration)]
+fn flat_marking_groups_moved_before_copying_is_caught() {
+    broken_migration_is_caught(true);
 }
 
 /// A thread that writes two maps in turn, both migrating, completes both migrations: the stripes a

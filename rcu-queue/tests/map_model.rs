@@ -2,15 +2,21 @@
 //! `std::collections::HashMap` after every step (len, `get` of every key of the key space, the
 //! iteration's contents), with the default hasher and with a colliding one (long chains, equal hashes
 //! of different keys); every value ever created is dropped exactly once after the grace periods.
+//! The same driver runs `RcuFlatHashMap` (`u16` and `u8` keys, self-checking `u64` values), with
+//! churn on few keys that makes it rehash its dead slots.
 //! Plus the API's misuse panics and ownership checks.
 #![cfg(not(loom))]
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use rcu_queue::RcuHashMap;
-use rcu_queue::map::Entry;
+use rcu_core::DefaultDomain;
+use rcu_queue::map::{Boxed, Entry, Inline, Layout};
+use rcu_queue::{RcuFlatHashMap, RcuHashMap};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::collections::hash_map::RandomState;
+use std::fmt::Debug;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -72,6 +78,9 @@ enum Op {
     Compute(u32),
     /// `extend` with pairs, then `clear` or not.
     Extend(Vec<(u32, u32)>),
+    /// Replaces one key's value this many times, removing it every 16th (dead slots pile up in a
+    /// flat map until it rehashes).
+    Churn(u32, u32),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -92,32 +101,168 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..KEYS).prop_map(Op::Update),
         3 => (0..KEYS).prop_map(Op::Compute),
         1 => proptest::collection::vec((0..KEYS, any::<u32>()), 0..8).prop_map(Op::Extend),
+        1 => (0..KEYS, 50u32..400).prop_map(|(k, n)| Op::Churn(k, n)),
     ]
 }
 
-fn run<S: BuildHasher + Default>(ops: &[Op]) {
-    let drops = Arc::new(AtomicUsize::new(0));
-    let mut created = 0usize;
-    let mut make = |v: u32| {
-        created += 1;
+/// A key type of the maps under test: the model's `u32` keys, converted.
+trait Key: Copy + Ord + Hash + Debug + Send + Sync + 'static {
+    /// The largest key the type holds.
+    const MAX: u32;
+    /// The key `k` (at most `MAX`).
+    fn of(k: u32) -> Self;
+    /// The model's key.
+    fn id(self) -> u32;
+}
+
+macro_rules! key {
+    ($($t:ty),*) => {$(
+        impl Key for $t {
+            const MAX: u32 = <$t>::MAX as u32;
+            fn of(k: u32) -> Self {
+                <$t>::try_from(k).expect("a key of the model's range")
+            }
+            fn id(self) -> u32 {
+                u32::from(self)
+            }
+        }
+    )*};
+}
+key!(u8, u16, u32);
+
+/// A map kind under test: its key, value and layout types, how its values are made and read, and
+/// the checks after the map is dropped. One driver ([`drive`]) runs every kind.
+trait Kind: Default {
+    type K: Key;
+    type V: Send + Sync + 'static;
+    type L: Layout<Self::K, Self::V>;
+    /// Keys per bucket a table is sized for.
+    const LOAD: usize;
+    /// A value standing for `v`.
+    fn make(&mut self, v: u32) -> Self::V;
+    /// The `v` a value stands for (checking it is intact).
+    fn v(value: &Self::V) -> u32;
+    /// Runs `f` on a new, empty map of this kind, and drops the map.
+    fn with_new_map<S: BuildHasher + Default>(
+        &mut self,
+        f: impl FnOnce(&RcuHashMap<Self::K, Self::V, S, DefaultDomain, Self::L>, &mut Self),
+    );
+    /// Checks once the map is dropped.
+    fn finish(self) {}
+}
+
+/// `RcuHashMap<u32, Tracked>` (heap nodes, the `Boxed` layout): every value made is dropped
+/// exactly once after the grace periods.
+#[derive(Default)]
+struct BoxedTracked {
+    created: usize,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Kind for BoxedTracked {
+    type K = u32;
+    type V = Tracked;
+    type L = Boxed;
+    const LOAD: usize = 4;
+
+    fn make(&mut self, v: u32) -> Tracked {
+        self.created += 1;
         Tracked {
             v,
-            drops: drops.clone(),
+            drops: self.drops.clone(),
         }
-    };
-    let map: RcuHashMap<u32, Tracked, S> = RcuHashMap::default();
+    }
+
+    fn v(value: &Tracked) -> u32 {
+        value.v
+    }
+
+    fn with_new_map<S: BuildHasher + Default>(
+        &mut self,
+        f: impl FnOnce(&RcuHashMap<u32, Tracked, S>, &mut Self),
+    ) {
+        f(&RcuHashMap::default(), self);
+    }
+
+    fn finish(self) {
+        rcu_core::rcu_barrier();
+        assert_eq!(
+            self.drops.load(Relaxed),
+            self.created,
+            "a value was leaked or dropped twice"
+        );
+    }
+}
+
+/// `RcuFlatHashMap<K, u64>` (pairs stored in the buckets, the `Inline` layout). A value carries a
+/// check of itself in its high half: a torn or misplaced copy (a migration, a replacement appended
+/// beside its old pair) fails the read.
+struct Flat<K>(PhantomData<K>);
+
+impl<K> Default for Flat<K> {
+    fn default() -> Self {
+        Flat(PhantomData)
+    }
+}
+
+/// The check half of a [`Flat`] value.
+fn seal(v: u32) -> u32 {
+    v.wrapping_mul(0x9E37_79B9) ^ 0x5EED_5EED
+}
+
+impl<K: Key> Kind for Flat<K> {
+    type K = K;
+    type V = u64;
+    type L = Inline;
+    const LOAD: usize = 2;
+
+    fn make(&mut self, v: u32) -> u64 {
+        u64::from(v) | u64::from(seal(v)) << 32
+    }
+
+    fn v(value: &u64) -> u32 {
+        // Truncating is intended: the low half is the value.
+        let v = *value as u32;
+        assert_eq!(seal(v), (*value >> 32) as u32, "torn value {value:#x}");
+        v
+    }
+
+    fn with_new_map<S: BuildHasher + Default>(
+        &mut self,
+        f: impl FnOnce(&RcuHashMap<K, u64, S, DefaultDomain, Inline>, &mut Self),
+    ) {
+        f(&RcuFlatHashMap::<K, u64, S>::default(), self);
+    }
+}
+
+/// Runs `ops` on a new map of kind `Kd`, checking it against std's `HashMap` after every step.
+fn run<Kd: Kind, S: BuildHasher + Default>(ops: &[Op]) {
+    let mut kind = Kd::default();
+    kind.with_new_map::<S>(|map, kind| drive(map, kind, ops));
+    kind.finish();
+}
+
+/// The one driver of every map kind.
+fn drive<Kd: Kind, S: BuildHasher>(
+    map: &RcuHashMap<Kd::K, Kd::V, S, DefaultDomain, Kd::L>,
+    kind: &mut Kd,
+    ops: &[Op],
+) {
+    let key = <Kd::K as Key>::of;
+    let v = Kd::v;
+    let mut make = |v: u32| kind.make(v);
     let mut model: HashMap<u32, u32> = HashMap::new();
     for op in ops {
         match *op {
             Op::Insert(k, v) => {
-                assert_eq!(map.insert(k, make(v)), model.insert(k, v).is_none());
+                assert_eq!(map.insert(key(k), make(v)), model.insert(k, v).is_none());
             }
-            Op::Remove(k) => assert_eq!(map.remove(&k), model.remove(&k).is_some()),
+            Op::Remove(k) => assert_eq!(map.remove(&key(k)), model.remove(&k).is_some()),
             Op::Upsert(k) => {
                 let guard = rcu_core::read_lock();
-                let now = match map.entry(k, &guard) {
+                let now = match map.entry(key(k), &guard) {
                     Entry::Occupied(e) => {
-                        let next = e.get().v.wrapping_add(1);
+                        let next = v(e.get()).wrapping_add(1);
                         e.insert(make(next))
                     }
                     Entry::Vacant(e) => e.insert(make(0)),
@@ -126,43 +271,43 @@ fn run<S: BuildHasher + Default>(ops: &[Op]) {
                     .entry(k)
                     .and_modify(|v| *v = v.wrapping_add(1))
                     .or_insert(0);
-                assert_eq!(now.v, *want);
+                assert_eq!(v(now), *want);
             }
             Op::EntryRemove(k) => {
-                if let Entry::Occupied(e) = map.entry(k, &rcu_core::read_lock()) {
-                    assert_eq!(*e.key(), k);
-                    assert_eq!(Some(e.remove().v), model.get(&k).copied());
+                if let Entry::Occupied(e) = map.entry(key(k), &rcu_core::read_lock()) {
+                    assert_eq!(*e.key(), key(k));
+                    assert_eq!(Some(v(e.remove())), model.get(&k).copied());
                 }
                 model.remove(&k);
             }
-            Op::OrInsert(k, v) => {
+            Op::OrInsert(k, val) => {
                 let mut made = None;
                 let guard = rcu_core::read_lock();
-                let got = map.entry(k, &guard).or_insert_with(|| {
+                let got = map.entry(key(k), &guard).or_insert_with(|| {
                     made = Some(());
-                    make(v)
+                    make(val)
                 });
                 assert_eq!(made.is_some(), !model.contains_key(&k));
-                assert_eq!(got.v, *model.entry(k).or_insert(v));
+                assert_eq!(v(got), *model.entry(k).or_insert(val));
             }
-            Op::PinInsert(k, v) => {
+            Op::PinInsert(k, val) => {
                 let m = map.pin();
-                let old = m.insert(k, make(v));
-                assert_eq!(old.map(|t| t.v), model.insert(k, v));
-                assert_eq!(m.get(&k).map(|t| t.v), Some(v));
+                let old = m.insert(key(k), make(val));
+                assert_eq!(old.map(v), model.insert(k, val));
+                assert_eq!(m.get(&key(k)).map(v), Some(val));
             }
             Op::PinRemove(k) => {
                 let m = map.pin();
-                assert_eq!(m.remove(&k).map(|t| t.v), model.remove(&k));
+                assert_eq!(m.remove(&key(k)).map(v), model.remove(&k));
             }
             Op::RemoveIfEven(k, pin) => {
-                let even = |_: &u32, t: &Tracked| t.v % 2 == 0;
+                let even = |_: &Kd::K, t: &Kd::V| v(t) % 2 == 0;
                 let removed = if pin {
                     let m = map.pin();
-                    let removed = m.remove_if(&k, even).map(|(k, t)| (*k, t.v));
+                    let removed = m.remove_if(&key(k), even).map(|(k, t)| (*k, v(t)));
                     removed.is_some()
                 } else {
-                    map.remove_if(&k, even)
+                    map.remove_if(&key(k), even)
                 };
                 let want = model.get(&k).is_some_and(|v| v % 2 == 0);
                 if want {
@@ -170,14 +315,14 @@ fn run<S: BuildHasher + Default>(ops: &[Op]) {
                 }
                 assert_eq!(removed, want);
             }
-            Op::GetOrInsertWith(k, v) => {
+            Op::GetOrInsertWith(k, val) => {
                 let m = map.pin();
-                let got = m.get_or_insert_with(k, || make(v)).v;
-                assert_eq!(got, *model.entry(k).or_insert(v));
+                let got = v(m.get_or_insert_with(key(k), || make(val)));
+                assert_eq!(got, *model.entry(k).or_insert(val));
             }
             Op::Update(k) => {
                 let m = map.pin();
-                let got = m.update(k, |t| make(t.v.wrapping_add(1))).map(|t| t.v);
+                let got = m.update(key(k), |t| make(v(t).wrapping_add(1))).map(v);
                 let want = model.get_mut(&k).map(|v| {
                     *v = v.wrapping_add(1);
                     *v
@@ -187,12 +332,12 @@ fn run<S: BuildHasher + Default>(ops: &[Op]) {
             Op::Compute(k) => {
                 let m = map.pin();
                 let got = m
-                    .compute(k, |t| match t.map(|t| t.v) {
+                    .compute(key(k), |t| match t.map(v) {
                         None => Some(make(0)),
                         Some(3) => None,
                         Some(v) => Some(make(v.wrapping_add(1) % 4)),
                     })
-                    .map(|t| t.v);
+                    .map(v);
                 let want = match model.get(&k).copied() {
                     None => Some(0),
                     Some(3) => None,
@@ -205,31 +350,53 @@ fn run<S: BuildHasher + Default>(ops: &[Op]) {
                 assert_eq!(got, want);
             }
             Op::Extend(ref pairs) => {
-                (&map).extend(pairs.iter().map(|&(k, v)| (k, make(v))));
+                (&*map).extend(pairs.iter().map(|&(k, v)| (key(k), make(v))));
                 model.extend(pairs.iter().copied());
             }
             Op::RetainMultiplesOf(m) => {
                 map.retain(|k, t| {
-                    assert_eq!(model[k], t.v);
-                    t.v % m == 0
+                    assert_eq!(model[&k.id()], v(t));
+                    v(t) % m == 0
                 });
                 model.retain(|_, v| *v % m == 0);
             }
             Op::Resize(cap) => {
                 map.resize(cap);
-                // Sized for up to four keys per bucket (of five slots).
-                assert!(4 * map.buckets() >= model.len());
+                // Sized for up to `LOAD` keys per bucket.
+                assert!(Kd::LOAD * map.buckets() >= model.len());
             }
             Op::Fill(n) => {
+                let n = n.min(<Kd::K as Key>::MAX - KEYS);
                 for k in KEYS..KEYS + n {
-                    assert!(map.insert(k, make(k)));
+                    assert!(map.insert(key(k), make(k)));
                     model.insert(k, k);
                 }
-                // Growth is checked on the inserting key's stripe, so the load may pass four keys
-                // per bucket for a while, but never eight (see `after_insert`).
-                assert!(8 * map.buckets() >= model.len(), "the map did not grow");
+                // Growth is checked on the inserting key's stripe, so the load may pass `LOAD`
+                // keys per bucket for a while, but not twice that once the writes have had their
+                // chance to migrate (see `after_write`: a write that finds the grace period since
+                // the last migration, a flat map's rehash among them, not yet elapsed postpones a
+                // resize to a later write).
+                if n > 0 {
+                    settle(
+                        || assert!(!map.insert(key(KEYS), make(KEYS))),
+                        || 2 * Kd::LOAD * map.buckets() >= model.len(),
+                    );
+                }
                 for k in KEYS..KEYS + n {
-                    assert!(map.remove(&k));
+                    assert!(map.remove(&key(k)));
+                    model.remove(&k);
+                }
+            }
+            Op::Churn(k, n) => {
+                // Each replacement leaves a dead slot in a flat map: enough of them rehash it.
+                for i in 0..n {
+                    map.insert(key(k), make(i));
+                    if i % 16 == 15 {
+                        assert!(map.remove(&key(k)));
+                    }
+                }
+                model.insert(k, n - 1);
+                if n % 16 == 0 {
                     model.remove(&k);
                 }
             }
@@ -238,46 +405,44 @@ fn run<S: BuildHasher + Default>(ops: &[Op]) {
                 model.clear();
             }
         }
-        check(&map, &model);
+        check::<Kd, S>(map, &model);
     }
-    drop(map);
-    rcu_core::rcu_barrier();
-    assert_eq!(
-        drops.load(Relaxed),
-        created,
-        "a value was leaked or dropped twice"
-    );
 }
 
-fn check<S: BuildHasher>(map: &RcuHashMap<u32, Tracked, S>, model: &HashMap<u32, u32>) {
+fn check<Kd: Kind, S: BuildHasher>(
+    map: &RcuHashMap<Kd::K, Kd::V, S, DefaultDomain, Kd::L>,
+    model: &HashMap<u32, u32>,
+) {
+    let key = <Kd::K as Key>::of;
+    let v = Kd::v;
     assert_eq!(map.len(), model.len());
     assert_eq!(map.is_empty(), model.is_empty());
     let guard = rcu_core::read_lock();
     for k in 0..KEYS {
         assert_eq!(
-            map.get(&k, &guard).map(|t| t.v),
+            map.get(&key(k), &guard).map(v),
             model.get(&k).copied(),
             "key {k}"
         );
     }
-    let mut seen: Vec<(u32, u32)> = map.iter(&guard).map(|(k, t)| (*k, t.v)).collect();
+    let mut seen: Vec<(u32, u32)> = map.iter(&guard).map(|(k, t)| (k.id(), v(t))).collect();
     seen.sort_unstable();
     let mut want: Vec<(u32, u32)> = model.iter().map(|(k, v)| (*k, *v)).collect();
     want.sort_unstable();
     assert_eq!(seen, want);
     // The other views agree with `iter`.
-    let mut keys: Vec<u32> = map.keys(&guard).copied().collect();
+    let mut keys: Vec<u32> = map.keys(&guard).map(|k| k.id()).collect();
     keys.sort_unstable();
     assert_eq!(keys, want.iter().map(|&(k, _)| k).collect::<Vec<_>>());
-    let mut values: Vec<u32> = map.values(&guard).map(|t| t.v).collect();
+    let mut values: Vec<u32> = map.values(&guard).map(v).collect();
     values.sort_unstable();
     let mut want_values: Vec<u32> = model.values().copied().collect();
     want_values.sort_unstable();
     assert_eq!(values, want_values);
     for k in 0..KEYS {
         assert_eq!(
-            map.get_key_value(&k, &guard).map(|(k, t)| (*k, t.v)),
-            model.get_key_value(&k).map(|(k, v)| (*k, *v)),
+            map.get_key_value(&key(k), &guard).map(|(k, t)| (*k, v(t))),
+            model.get_key_value(&k).map(|(k, v)| (key(*k), *v)),
             "key {k}"
         );
     }
@@ -286,14 +451,14 @@ fn check<S: BuildHasher>(map: &RcuHashMap<u32, Tracked, S>, model: &HashMap<u32,
     assert_eq!(pinned.iter().count(), model.len());
 }
 
-fn proptest_with<S: BuildHasher + Default>() {
+fn proptest_with<Kd: Kind, S: BuildHasher + Default>() {
     let mut runner = TestRunner::new(Config {
         cases: 128,
         ..Config::default()
     });
     runner
         .run(&proptest::collection::vec(op(), 1..60), |ops| {
-            run::<S>(&ops);
+            run::<Kd, S>(&ops);
             Ok(())
         })
         .unwrap();
@@ -301,18 +466,28 @@ fn proptest_with<S: BuildHasher + Default>() {
 
 #[test]
 fn model_random_state() {
-    proptest_with::<std::collections::hash_map::RandomState>();
+    proptest_with::<BoxedTracked, RandomState>();
 }
 
 #[test]
 fn model_colliding_hasher() {
-    proptest_with::<BuildHasherDefault<Colliding>>();
+    proptest_with::<BoxedTracked, BuildHasherDefault<Colliding>>();
+}
+
+#[test]
+fn flat_model_random_state() {
+    proptest_with::<Flat<u16>, RandomState>();
+}
+
+#[test]
+fn flat_model_colliding_hasher() {
+    proptest_with::<Flat<u8>, BuildHasherDefault<Colliding>>();
 }
 
 /// Repeats `write` (a few hundred times per round, with a grace period between rounds) until
 /// `done`: a write starts a migration only once a grace period has passed since the previous one
 /// completed, and never waits for it, so a resize the load calls for happens at a later write.
-fn settle(write: impl Fn(), done: impl Fn() -> bool) {
+fn settle(mut write: impl FnMut(), done: impl Fn() -> bool) {
     for _ in 0..1_000 {
         if done() {
             return;

@@ -2,6 +2,10 @@
 //! check must fire. Reclaimed map nodes are quarantined (poisoned, never freed) until every reader has
 //! been joined, so the broken run has no real use-after-free. Runs in its own process.
 //!
+//! The flat map (`RcuFlatHashMap`, run by the same stress) is not observable here: its pairs live in
+//! the tables, which the quarantine parks intact. Its negative control is tests/map_migration.rs
+//! built with `--cfg rcu_broken_migration`, and tests/map_loom_inline.rs with `rcu_broken_inline`.
+//!
 //! Built only with `RUSTFLAGS="--cfg rcu_broken_gp"` (CI's negative-control step): it uses
 //! `rcu_queue::testing`, whose quarantine serves the map's nodes as well as the lists'.
 #![cfg(all(rcu_broken_gp, not(loom)))]
@@ -22,7 +26,7 @@ fn broken_grace_periods_are_detected() {
         }
     });
     let counters = Arc::new(Counters::default());
-    let map = initial_map(&counters);
+    let map = initial_map::<Elem>(&counters);
     let mut dead_seen = 0;
     for _round in 0..20 {
         let report = run_on(

@@ -112,8 +112,8 @@ pub trait Layout<K, V>: sealed::Sealed + 'static {
 #[derive(Debug)]
 pub enum Boxed {}
 
-/// The flat layout: entries stored in the buckets, written once (see [`Layout`]), for
-/// `Copy` keys and values; [`RcuFlatHashMap`](super::RcuFlatHashMap) is the map that uses it.
+/// The flat layout: entries stored in the buckets, written once, for `Copy` keys and values;
+/// [`RcuFlatHashMap`](super::RcuFlatHashMap) is the map that uses it (its docs say how).
 ///
 /// ```
 /// let map = rcu_queue::RcuFlatHashMap::<u64, u64>::new();

@@ -85,9 +85,22 @@ trait Chain<K, V>: Bucket<K, V> {
         unsafe { next.as_ref() }
     }
 
-    /// This bucket and its overflow buckets.
+    /// This bucket and its overflow buckets. Each overflow pointer is loaded only when the next
+    /// bucket is asked for, after the caller has read the bucket before it: a reader ([`RawIter`])
+    /// that sees an [`Inline`](super::Inline) slot dead must then see the overflow bucket that a
+    /// replacement appended before marking it (`core::iter::successors` would load the pointer
+    /// first, when it yields the bucket, and miss it: the `map_loom_inline` iter model).
     fn chain(&self) -> impl Iterator<Item = &Self> {
-        core::iter::successors(Some(self), |bucket| bucket.next_bucket())
+        let mut first = Some(self);
+        let mut last: Option<&Self> = None;
+        core::iter::from_fn(move || {
+            let bucket = match first.take() {
+                Some(bucket) => bucket,
+                None => last?.next_bucket()?,
+            };
+            last = Some(bucket);
+            Some(bucket)
+        })
     }
 
     /// The live slots of this bucket, with their entries. The caller owns the table or holds the
@@ -341,10 +354,19 @@ impl<K, V, B: Bucket<K, V>> Drop for Table<K, V, B> {
     }
 }
 
+/// A slot holding a key: its bucket, its index there, and its entry.
+type FoundSlot<K, V, B> = (NonNull<B>, usize, NonNull<Node<K, V>>);
+
+/// The current table and the one a migration copies from, if any ([`RawTable::tables`]).
+type Tables<'a, K, V, B> = (&'a Table<K, V, B>, Option<&'a Table<K, V, B>>);
+
+/// What [`RawTable::replace_at`] returns: the old entry, then the new one.
+pub type Replaced<K, V> = (NonNull<Node<K, V>>, NonNull<Node<K, V>>);
+
 /// Where a key is, or would go, in the current table; valid only under the writer lock (W1).
 pub struct Position<K, V, B: Bucket<K, V> = NodeBucket<K, V>> {
     /// The slot holding the key, and its entry.
-    found: Option<(NonNull<B>, usize, Entry<K, V>)>,
+    found: Option<FoundSlot<K, V, B>>,
     /// The first free slot of the chain (`None`: all used).
     free: Option<(NonNull<B>, usize)>,
     /// The chain's last bucket (where a full chain grows).
@@ -369,12 +391,6 @@ impl<K, V, B: Bucket<K, V>> Position<K, V, B> {
         (unsafe { bucket.as_ref() }, i)
     }
 }
-
-/// A pointer to an entry: a heap node, or an inline pair in a bucket.
-type Entry<K, V> = NonNull<Node<K, V>>;
-
-/// The current table, and the one a running migration copies from.
-type Tables<'a, K, V, B> = (&'a Table<K, V, B>, Option<&'a Table<K, V, B>>);
 
 /// The low bit of [`RawTable`]'s `current` while a migration runs (a table is 8-aligned): readers
 /// test it, and load `from` only when it is set.
@@ -692,11 +708,7 @@ impl<K, V, B: Bucket<K, V>> RawTable<K, V, B> {
     /// # Safety
     ///
     /// W1 for `pos`, and `pos.found()` is `Some`.
-    pub unsafe fn replace_at(
-        &self,
-        pos: &Position<K, V, B>,
-        item: B::Item,
-    ) -> (Entry<K, V>, Entry<K, V>) {
+    pub unsafe fn replace_at(&self, pos: &Position<K, V, B>, item: B::Item) -> Replaced<K, V> {
         let (bucket, i) = pos.found_slot("replace_at");
         let old = pos.found().expect("found_slot checked it");
         // SAFETY: W1 and the slot is live (contract).
