@@ -569,4 +569,4 @@ macro_rules! opaque_debug {
         }
     )*};
 }
-opaque_debug!(Peek, NodeBucket, InlineBucket);
+opaque_debug!(Node, Peek, NodeBucket, InlineBucket);

@@ -1083,12 +1083,6 @@ macro_rules! opaque_debug {
 }
 opaque_debug!(Table, Position, RawTable, Migrated);
 
-impl<K, V> core::fmt::Debug for Node<K, V> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Node").finish_non_exhaustive()
-    }
-}
-
 impl<K, V, B: Bucket<K, V>> core::fmt::Debug for RawIter<'_, K, V, B> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RawIter")
