@@ -4,7 +4,7 @@
 //! The layouts and the protocol that makes [`Inline`] safe are described on [`Layout`].
 
 use crate::sync::{
-    AtomicPtr, AtomicU16,
+    AtomicPtr, AtomicU16, Ordering,
     Ordering::{Acquire, Relaxed, Release},
     UnsafeCell,
 };
@@ -252,6 +252,23 @@ pub unsafe trait Bucket<K, V>: Sized {
     unsafe fn dedupe(_chain: &mut Vec<(u16, NonNull<Node<K, V>>)>) {}
 }
 
+/// The slots whose tag (or state) equals `tag`, in slot order: every tag is loaded first, in slot
+/// order with `order`, into a bit mask (no branch per slot), then the mask's bits are yielded.
+#[inline]
+fn matching(tags: &[AtomicU16], tag: u16, order: Ordering) -> impl Iterator<Item = usize> {
+    let mut mask = 0u32;
+    for (i, t) in tags.iter().enumerate() {
+        mask |= u32::from(t.load(order) == tag) << i;
+    }
+    core::iter::from_fn(move || {
+        (mask != 0).then(|| {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            i
+        })
+    })
+}
+
 /// Slots per [`NodeBucket`]: five `(u16 tag, pointer)` pairs and the overflow pointer fill 64 bytes
 /// on 64-bit targets (qht has four `(u32 hash, pointer)` pairs and a seqlock).
 const NODE_SLOTS: usize = 5;
@@ -323,15 +340,8 @@ unsafe impl<K, V> Bucket<K, V> for NodeBucket<K, V> {
         tag: u16,
         eq: &mut impl FnMut(&K) -> bool,
     ) -> Option<NonNull<Node<K, V>>> {
-        // The slots whose tag matches, as a bit mask: no branch per slot.
-        let mut matches = 0u32;
-        for (i, t) in self.tags.iter().enumerate() {
-            // Relaxed: the tag only filters (see `fill`).
-            matches |= u32::from(t.load(Relaxed) == tag) << i;
-        }
-        while matches != 0 {
-            let i = matches.trailing_zeros() as usize;
-            matches &= matches - 1;
+        // Relaxed: the tag only filters (see `fill`).
+        for i in matching(&self.tags, tag, Relaxed) {
             // Acquire: pairs with the Release store that published the node (`fill`, `swap`,
             // `fill_from`).
             let cur = self.nodes[i].load(Acquire);
@@ -476,16 +486,10 @@ unsafe impl<K: Copy + Eq, V: Copy> Bucket<K, V> for InlineBucket<K, V> {
         tag: u16,
         eq: &mut impl FnMut(&K) -> bool,
     ) -> Option<NonNull<Node<K, V>>> {
-        let mut matches = 0u32;
-        for (i, state) in self.states.iter().enumerate() {
-            // Acquire, in slot order: pairs with the Release store of `fill` (the pair is visible)
-            // and of `kill` (a dead slot's replacement, appended before, is visible to the loads
-            // that follow: see the module docs).
-            matches |= u32::from(state.load(Acquire) == tag) << i;
-        }
-        while matches != 0 {
-            let i = matches.trailing_zeros() as usize;
-            matches &= matches - 1;
+        // Acquire, in slot order: pairs with the Release store of `fill` (the pair is visible) and
+        // of `kill` (a dead slot's replacement, appended before, is visible to the loads that
+        // follow: see [`Layout`]).
+        for i in matching(&self.states, tag, Acquire) {
             // SAFETY: the slot was seen live, so its pair was written before its publication, which
             // the Acquire load above ordered before this read; it is never written again, and the
             // table holding it is freed only after the caller's section (R1).
@@ -523,7 +527,7 @@ unsafe impl<K: Copy + Eq, V: Copy> Bucket<K, V> for InlineBucket<K, V> {
 
     unsafe fn fill_from(&self, i: usize, tag: u16, src: &Self, j: usize) {
         // SAFETY: slot `j` is live and never written again; `K`, `V`: `Copy`, so the bitwise copy
-        // is a second, independent value (see the module docs).
+        // is a second, independent value (see [`Layout`]).
         let pair = src.pairs[j].with(|p| unsafe { ptr::read(p) });
         // SAFETY: as in `fill`.
         self.pairs[i].with_mut(|p| unsafe { p.write(pair) });
@@ -537,7 +541,7 @@ unsafe impl<K: Copy + Eq, V: Copy> Bucket<K, V> for InlineBucket<K, V> {
 
     unsafe fn kill(&self, i: usize) {
         // Release: pairs with the readers' Acquire loads of the state; a replacement appended
-        // before this store is visible to a reader that sees the slot dead (module docs).
+        // before this store is visible to a reader that sees the slot dead (see [`Layout`]).
         self.states[i].store(DEAD, Release);
     }
 
