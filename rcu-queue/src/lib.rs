@@ -21,6 +21,9 @@
 //!   and removes or inserts next to it in O(1): QEMU's `bus_remove_child` without a scan. Every
 //!   operation exists for every [`family`]; the capability traits [`family::WithTail`] and
 //!   [`family::WithPrev`] mark where it is O(1) rather than a walk.
+//! * The hash maps of [`map`]: [`RcuHashMap`] (QEMU's qht: lock-free lookups, striped writers,
+//!   incremental resizes; one heap node per pair, any types) and [`RcuFlatHashMap`] (the same map
+//!   with `Copy` pairs stored in the table itself: one cache line per lookup).
 //!
 //! # Example: QEMU's `bus->children`, the safe way
 //!
