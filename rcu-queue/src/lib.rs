@@ -1,7 +1,7 @@
 //! RCU-protected linked lists in the style of QEMU's `QTAILQ`/`QLIST`/`QSIMPLEQ`/`QSLIST` `*_RCU`
 //! macros (`include/qemu/rcu_queue.h`), on top of [`rcu_core`].
 //!
-//! Two layers:
+//! Two layers of lists, and the maps:
 //!
 //! * [`raw`]: the intrusive, `unsafe` layer, for C programmers and for building data structures. A struct
 //!   embeds a link ([`raw::QTailqLink`], ...), an [`adapter!`] maps object ↔ link with
