@@ -24,6 +24,7 @@
 // The negative-control build compiles only the `find` model's controls.
 #![cfg_attr(rcu_broken_inline, allow(dead_code))]
 
+use core::ptr::NonNull;
 use loom::sync::Arc;
 use loom::thread;
 use rcu_queue::map::layout::InlineBucket;
@@ -34,6 +35,7 @@ const LOCKS: usize = 1;
 
 type Map = RawTable<u64, u64, InlineBucket<u64, u64>>;
 type T = Table<u64, u64, InlineBucket<u64, u64>>;
+type Bucket = InlineBucket<u64, u64>;
 
 /// A key whose tag is `k` and whose bucket is 0 (of any size up to 2^48).
 fn tagged(k: u64) -> u64 {
@@ -41,8 +43,10 @@ fn tagged(k: u64) -> u64 {
 }
 
 /// What `RcuHashMap::insert` does under the key's stripe: copy the key's group, locate, then
-/// append or replace. Returns whether the key was present (replaced).
-fn insert(map: &Map, key: u64, value: u64) -> bool {
+/// append or replace, and unlink the old pair's bucket if it is all dead now. Returns whether the
+/// key was present (replaced), and the unlinked bucket, to be freed once no reader can be inside
+/// it.
+fn insert_pruning(map: &Map, key: u64, value: u64) -> (bool, Option<NonNull<Bucket>>) {
     // SAFETY: this model's only writer (raw W1).
     unsafe {
         let done = map.migrate(0, Some(key), 0, |k| *k);
@@ -51,12 +55,19 @@ fn insert(map: &Map, key: u64, value: u64) -> bool {
         let item = Node { key, value };
         if pos.found().is_some() {
             map.replace_at(&pos, item);
-            true
+            (true, map.prune(&pos))
         } else {
             map.insert_at(&pos, item);
-            false
+            (false, None)
         }
     }
+}
+
+/// [`insert_pruning`] where no bucket can be left all dead.
+fn insert(map: &Map, key: u64, value: u64) -> bool {
+    let (replaced, pruned) = insert_pruning(map, key, value);
+    assert!(pruned.is_none(), "no overflow bucket is left all dead here");
+    replaced
 }
 
 /// What `RcuHashMap::remove` does under the key's stripe (the key is present).
@@ -67,6 +78,10 @@ fn remove(map: &Map, key: u64) {
         assert!(done.finished.is_none(), "budget 0 completes nothing");
         let pos = map.locate(key, |k| *k == key);
         map.unlink_at(&pos);
+        assert!(
+            map.prune(&pos).is_none(),
+            "no overflow bucket is left all dead here"
+        );
     }
 }
 
@@ -334,4 +349,66 @@ fn insert_vs_get() {
 #[cfg(not(rcu_broken_inline))]
 fn inline_insert_vs_get() {
     insert_vs_get();
+}
+
+/// Key D: tag 4, bucket 0, behind A, B, C.
+const D: u64 = 4 << 48;
+
+/// (e) A reader against the replacement that leaves an overflow bucket all dead, which the writer
+/// then unlinks (`RawTable::prune`). Before it: bucket 0 holds A, B, C; its overflow bucket holds
+/// two dead pairs of key D and D's current pair (value 3). The writer replaces D (value 4): the new
+/// pair goes to a second overflow bucket, the first one's last pair is marked dead and the bucket
+/// unlinked (bucket 0's `next` now names the second). A reader's `get` of D finds value 3 or 4,
+/// and its `iter` yields every key once: a reader inside the unlinked bucket goes on through its
+/// `next`, and one that loads bucket 0's new `next` sees the new pair (loom's cells check the
+/// read). The unlinked bucket is freed once the reader is joined (the grace period).
+fn prune_vs_reader(read: Read) {
+    loom::model(move || {
+        let map = filled(1, &[(A, 10), (B, 20), (C, 30), (D, 1)]);
+        assert!(insert(&map, D, 2));
+        assert!(insert(&map, D, 3));
+        let reader = {
+            let map = map.clone();
+            thread::spawn(move || match read {
+                // SAFETY: the pruned bucket is freed only after the reader is joined (R1).
+                Read::Get => vec![(D, unsafe { get(&map, D) })],
+                // SAFETY: as above.
+                Read::Iter => unsafe { pairs(&map) }
+                    .into_iter()
+                    .map(|(k, v)| (k, Some(v)))
+                    .collect(),
+            })
+        };
+        let (replaced, pruned) = insert_pruning(&map, D, 4);
+        assert!(replaced);
+        let pruned = pruned.expect("the first overflow bucket is all dead and unlinked");
+        let seen = reader.join().unwrap();
+        // SAFETY: unlinked by `prune`, freed once, and the only reader is joined.
+        unsafe { T::free_bucket(pruned) };
+        match read {
+            Read::Get => assert!(
+                matches!(seen[..], [(D, Some(3 | 4))]),
+                "key D during the replacement that unlinks its bucket: {seen:?}"
+            ),
+            Read::Iter => {
+                let keys: Vec<u64> = seen.iter().map(|&(k, _)| k).collect();
+                assert_eq!(keys, [A, B, C, D], "iter during a prune: {seen:?}");
+            }
+        }
+        assert_eq!(map.dead(), 0, "the dead pairs left with their bucket");
+        // SAFETY: no other thread is left.
+        assert_eq!(unsafe { pairs(&map) }, [(A, 10), (B, 20), (C, 30), (D, 4)]);
+    });
+}
+
+#[test]
+#[cfg(not(rcu_broken_inline))]
+fn inline_prune_vs_get() {
+    prune_vs_reader(Read::Get);
+}
+
+#[test]
+#[cfg(not(rcu_broken_inline))]
+fn inline_prune_vs_iter() {
+    prune_vs_reader(Read::Iter);
 }

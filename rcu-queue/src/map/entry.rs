@@ -183,8 +183,11 @@ where
         let item = L::Bucket::item(self.key, value);
         // SAFETY: `pos` found an entry and its stripe is held (W1).
         let (old, new) = unsafe { self.map.raw().replace_at(&self.pos, item) };
-        // SAFETY: `old` was just unlinked and is retired once.
-        unsafe { self.map.retire(old) };
+        // SAFETY: `old` was just unlinked and is retired once; the entry holds the stripe.
+        unsafe {
+            self.map.retire(old);
+            self.map.prune(&self.pos);
+        }
         self.map.after_write(self.stripe, 0);
         // SAFETY: the new entry is linked now; once unlinked it is freed only a grace period later
         // (invariant 3), and the entry was made under a read guard of the map's domain that lives
@@ -209,8 +212,11 @@ where
     pub fn remove(self) -> &'a V {
         // SAFETY: `pos` found a node and its stripe is held (W1).
         let old = unsafe { self.map.raw().unlink_at(&self.pos) };
-        // SAFETY: `old` was just unlinked and is retired once.
-        unsafe { self.map.retire(old) };
+        // SAFETY: `old` was just unlinked and is retired once; the entry holds the stripe.
+        unsafe {
+            self.map.retire(old);
+            self.map.prune(&self.pos);
+        }
         self.map.after_write(self.stripe, -1);
         // SAFETY: `old` is freed only a grace period after its retirement above (invariant 3), and
         // the entry's read guard lives for `'a` (`RcuHashMap::entry`), so not within `'a`.

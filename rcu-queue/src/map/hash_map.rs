@@ -27,7 +27,7 @@
 use super::entry::{Entry, OccupiedEntry, VacantEntry};
 use super::layout::{Boxed, Bucket, Layout};
 use super::pinned::PinnedMap;
-use super::raw::{Migrated, Node, RawIter, RawTable, Table};
+use super::raw::{Migrated, Node, Position, RawIter, RawTable, Table};
 use super::stripe::{self, STRIPES, StripeGuard, Stripes};
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
@@ -608,8 +608,11 @@ where
         if pos.found().is_some() {
             // SAFETY: W1, and the position holds an entry.
             let (old, _) = unsafe { self.raw.replace_at(&pos, item) };
-            // SAFETY: `old` was just unlinked and is retired once.
-            unsafe { self.retire(old) };
+            // SAFETY: `old` was just unlinked and is retired once; the stripe is still held.
+            unsafe {
+                self.retire(old);
+                self.prune(&pos);
+            }
             self.after_write(stripe, 0);
             Some(old)
         } else {
@@ -696,8 +699,11 @@ where
         }
         // SAFETY: W1 and the position holds a node.
         let node = unsafe { self.raw.unlink_at(&pos) };
-        // SAFETY: just unlinked, retired once (invariant 3).
-        unsafe { self.retire(node) };
+        // SAFETY: just unlinked, retired once (invariant 3); the stripe is still held.
+        unsafe {
+            self.retire(node);
+            self.prune(&pos);
+        }
         self.after_write(stripe, -1);
         Some(node)
     }
@@ -860,6 +866,27 @@ where
             drop(self.lock_whole_stripe(index));
         }
         true
+    }
+
+    /// Unlinks the bucket of the entry just unlinked or replaced at `pos` if all its slots are dead
+    /// ([`RawTable::prune`]), and frees it after a grace period, from this thread's free bag (a
+    /// bucket has no drop glue).
+    ///
+    /// # Safety
+    ///
+    /// `pos` is the position of that entry, and its stripe is still held (raw W1).
+    pub(super) unsafe fn prune(&self, pos: &Position<K, V, L::Bucket>) {
+        // SAFETY: W1 (the caller's contract).
+        let Some(bucket) = (unsafe { self.raw.prune(pos) }) else {
+            return;
+        };
+        const { assert!(!core::mem::needs_drop::<L::Bucket>()) };
+        // SAFETY: the bucket is unlinked now and handed over once; `free_bucket` frees it once, a
+        // grace period later, and runs no user code (no drop glue: a deallocation), on any thread.
+        unsafe {
+            self.domain
+                .defer_free(bucket.cast(), free_bucket::<K, V, L::Bucket>)
+        };
     }
 
     /// Retires an unlinked entry: a heap node after a grace period; nothing for an inline pair,
@@ -1060,6 +1087,16 @@ unsafe fn reclaim_node<K: Send + 'static, V: Send + 'static>(node: NonNull<Node<
     }
     // SAFETY: forwarded contract.
     unsafe { Node::<K, V>::reclaim(node) }
+}
+
+/// The `defer_free` function of an overflow bucket that [`RawTable::prune`] unlinked.
+///
+/// # Safety
+///
+/// As [`Table::free_bucket`], with `ptr` the bucket.
+unsafe fn free_bucket<K, V, B: Bucket<K, V>>(ptr: NonNull<u8>) {
+    // SAFETY: forwarded contract.
+    unsafe { Table::<K, V, B>::free_bucket(ptr.cast()) }
 }
 
 /// The `defer_free` function of an unlinked node whose key and value have no drop glue

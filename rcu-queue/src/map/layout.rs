@@ -59,11 +59,13 @@ mod sealed {
 /// * [`Inline`] (`Copy` keys and values: [`RcuFlatHashMap`](super::RcuFlatHashMap)): the pair is
 ///   stored in the bucket itself (three `u64 -> u64` pairs per 64-byte bucket), written once before
 ///   it is published and never changed after. A removal marks the slot *dead* (a tombstone: the
-///   pair stays readable for readers that found it, until the whole table is retired after a grace
-///   period); a replacement appends the new pair at the end of the key's chain and only then marks
+///   pair stays readable for readers that found it, until a grace period after its table, or its
+///   overflow bucket, is retired); a replacement appends the new pair at the end of the key's chain and only then marks
 ///   the old one dead. A lookup that hits reads one cache line. Dead slots are never reused: the
 ///   map rehashes into a new table (the same incremental migration as a resize) when live and dead
 ///   pairs together pass the table's load by a quarter, and a migration copies only the live pairs.
+///   An overflow bucket whose pairs are all dead is unlinked from its chain at once and freed after
+///   a grace period, so a key replaced over and over does not grow its chain.
 ///
 /// # Why a replacement never hides the key ([`Inline`])
 ///
@@ -73,7 +75,10 @@ mod sealed {
 /// order and loads each state with `Acquire`: if it sees the old pair live it may return it (the
 /// lookup overlapped the replacement); if it sees it dead, that load synchronizes with the marking,
 /// so every later load of the walk sees the new pair published. A key present throughout a lookup
-/// is therefore always found, with no per-bucket sequence lock and no retry.
+/// is therefore always found, with no per-bucket sequence lock and no retry. Unlinking an overflow
+/// bucket whose pairs are all dead keeps this: a reader inside it goes on through its `next`,
+/// which is not changed, and one that reaches the following bucket through the new link sees its
+/// pairs (the link is stored with `Release`).
 ///
 /// # Why only `Copy` types are stored inline
 ///

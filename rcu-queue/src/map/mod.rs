@@ -59,9 +59,11 @@
 //!   holding its tag), written once and never changed while the table lives. A removal marks the
 //!   slot dead; a replacement appends the new pair to the chain and then marks the old one dead; a
 //!   migration copies the live pairs only, and writers start one (a *rehash*, possibly to the same
-//!   size) when live plus dead slots pass the table's load by a quarter. Dead pairs are freed with their table.
-//!   The raw table, the migration and the iterator are written once against the two bucket kinds'
-//!   slot operations (`map/layout.rs`).
+//!   size) when live plus dead slots pass the table's load by a quarter. Dead pairs are freed with
+//!   their table, or earlier with their overflow bucket: a bucket whose pairs are all dead is
+//!   unlinked from its chain at once (`RawTable::prune`) and freed after a grace period. The raw
+//!   table, the migration and the iterator are written once against the two bucket kinds' slot
+//!   operations (`map/layout.rs`).
 //!
 //! # Why readers never miss a key during a migration
 //!

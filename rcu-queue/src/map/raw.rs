@@ -246,10 +246,12 @@ impl<K, V, B: Bucket<K, V>> Table<K, V, B> {
         let tag = B::tag(hash);
         let mut pos = Position {
             found: None,
+            pred: None,
             free: None,
             tail: NonNull::from(self.bucket(hash)),
             tag,
         };
+        let mut pred = None;
         for bucket in self.bucket(hash).chain() {
             pos.tail = NonNull::from(bucket);
             for i in 0..B::SLOTS {
@@ -263,10 +265,12 @@ impl<K, V, B: Bucket<K, V>> Table<K, V, B> {
                         // (contract, W3).
                         if pos.found.is_none() && t == tag && eq(&unsafe { entry.as_ref() }.key) {
                             pos.found = Some((NonNull::from(bucket), i, entry));
+                            pos.pred = pred;
                         }
                     }
                 }
             }
+            pred = Some(NonNull::from(bucket));
         }
         pos
     }
@@ -338,6 +342,20 @@ impl<K, V, B: Bucket<K, V>> Table<K, V, B> {
     }
 }
 
+impl<K, V, B: Bucket<K, V>> Table<K, V, B> {
+    /// Frees an overflow bucket that [`RawTable::prune`] unlinked.
+    ///
+    /// # Safety
+    ///
+    /// `bucket` came from `prune`, is freed once, and a grace period has elapsed since (W3).
+    pub unsafe fn free_bucket(bucket: NonNull<B>) {
+        // SAFETY: overflow buckets come from `Box::into_raw` in `place`; an unlinked one is no
+        // longer in its table's chains (so the table's `Drop` does not free it) and no reader can
+        // still be inside it (contract).
+        drop(unsafe { Box::from_raw(bucket.as_ptr()) });
+    }
+}
+
 impl<K, V, B: Bucket<K, V>> Drop for Table<K, V, B> {
     /// Frees the overflow buckets (not the heap nodes: the map's `Drop` or the next table owns them).
     fn drop(&mut self) {
@@ -367,6 +385,8 @@ pub type Replaced<K, V> = (NonNull<Node<K, V>>, NonNull<Node<K, V>>);
 pub struct Position<K, V, B: Bucket<K, V> = NodeBucket<K, V>> {
     /// The slot holding the key, and its entry.
     found: Option<FoundSlot<K, V, B>>,
+    /// The bucket before the found one in its chain (`None`: the found one is the array's).
+    pred: Option<NonNull<B>>,
     /// The first free slot of the chain (`None`: all used).
     free: Option<(NonNull<B>, usize)>,
     /// The chain's last bucket (where a full chain grows).
@@ -743,6 +763,41 @@ impl<K, V, B: Bucket<K, V>> RawTable<K, V, B> {
             }
         };
         (old, new)
+    }
+
+    /// After [`unlink_at`](Self::unlink_at) or [`replace_at`](Self::replace_at): if the found
+    /// entry's bucket is an overflow bucket whose slots are now all dead ([`Inline`](super::Inline)
+    /// only), unlinks it from its chain (its predecessor's `next` takes its own, `Release`) and
+    /// returns it, to be freed after a grace period with [`Table::free_bucket`] (W3). Without it, a
+    /// key replaced over and over would grow its chain by a bucket every three replacements until
+    /// the next rehash; with it, a chain holds at most one bucket per live key plus the array's
+    /// bucket and the one being filled. A reader inside the bucket goes on through its `next`,
+    /// which stays as it was; a dead bucket is never written again, so a reader skipping it misses
+    /// nothing. `pos` is not used again.
+    ///
+    /// # Safety
+    ///
+    /// W1 for `pos`, whose entry was just unlinked or replaced.
+    pub unsafe fn prune(&self, pos: &Position<K, V, B>) -> Option<NonNull<B>> {
+        if B::SEPARATE {
+            return None;
+        }
+        let (bucket, _) = pos.found_slot("prune");
+        // SAFETY: W1 (contract): the predecessor belongs to the chain the caller's lock keeps.
+        let pred = unsafe { pos.pred?.as_ref() };
+        // SAFETY: W1 (contract).
+        if !(0..B::SLOTS).all(|i| matches!(unsafe { bucket.peek(i) }, Peek::Dead)) {
+            return None;
+        }
+        // Relaxed: only the caller writes this chain (W1); the bucket after it, if any, was
+        // published by its own Release store, which this thread's lock ordered before.
+        let next = bucket.next_ptr().load(Relaxed);
+        // Release: pairs with the Acquire load in `Chain::next_bucket`: a reader that reaches
+        // `next` through `pred` sees its slots, as through `bucket` before.
+        pred.next_ptr().store(next, Release);
+        // Relaxed: a count for the policy (see `dead`); these slots no longer take room.
+        self.dead.0.fetch_sub(B::SLOTS, Relaxed);
+        Some(NonNull::from(bucket))
     }
 
     /// Counts a slot made dead (none for a layout whose slots are reused).
